@@ -1,0 +1,104 @@
+package database_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/ipeval/ipeval/internal/database"
+	"github.com/ipeval/ipeval/internal/dbtest"
+)
+
+func TestParse(t *testing.T) {
+	tests := []struct {
+		in, dialect, contains string
+	}{
+		{"./data/ipeval.db", database.SQLite, "_txlock=immediate"},
+		{"sqlite:/tmp/x.db", database.SQLite, "file:/tmp/x.db?"},
+		{"file:/tmp/x.db?cache=shared", database.SQLite, "foreign_keys"},
+		{"root@tcp(127.0.0.1:3306)/ipeval", database.MySQL, "parseTime=true"},
+		{"mysql://root@tcp(127.0.0.1:3306)/ipeval", database.MySQL, "collation=utf8mb4_unicode_ci"},
+		{"mysql://u:p@db.example:3307/ipeval", database.MySQL, "u:p@tcp(db.example:3307)/ipeval"},
+		{"mysql://u@db/ipeval", database.MySQL, "tcp(db:3306)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			got, err := database.Parse(tt.in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Dialect != tt.dialect || !strings.Contains(got.DSN, tt.contains) {
+				t.Errorf("Parse(%q) = %+v, want dialect %s and DSN containing %q", tt.in, got, tt.dialect, tt.contains)
+			}
+		})
+	}
+	if _, err := database.Parse("  "); err == nil {
+		t.Error("empty address accepted")
+	}
+}
+
+func TestMigrations(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
+		ctx := context.Background()
+		states, err := database.Status(ctx, db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range states {
+			if !s.Applied {
+				t.Errorf("migration %s not applied", s.ID)
+			}
+		}
+		if err := database.Migrate(ctx, db); err != nil {
+			t.Fatalf("second migrate: %v", err)
+		}
+		if p, err := database.Pending(ctx, db); err != nil || len(p) != 0 {
+			t.Fatalf("pending = %v, %v", p, err)
+		}
+		for _, table := range []string{"regions", "organisations", "users", "api_tokens", "sessions", "cycles", "jobs", "audit_log"} {
+			if !db.Migrator().HasTable(table) {
+				t.Errorf("table %s missing", table)
+			}
+		}
+	})
+}
+
+func TestAuditLogIsAppendOnly(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
+		row := map[string]any{"at": time.Now().UTC(), "user_id": "", "username": "u", "role": "admin", "action": "x",
+			"object": "o", "result": "success", "status": 200, "client_ip": "127.0.0.1", "request_id": "r", "detail": ""}
+		if err := db.Table("audit_log").Create(row).Error; err != nil {
+			t.Fatalf("insert: %v", err)
+		}
+		if err := db.Exec("UPDATE audit_log SET result = 'failure'").Error; err == nil {
+			t.Error("UPDATE of audit_log succeeded")
+		}
+		if err := db.Exec("DELETE FROM audit_log").Error; err == nil {
+			t.Error("DELETE from audit_log succeeded")
+		}
+		var n int64
+		db.Table("audit_log").Where("result = ?", "success").Count(&n)
+		if n != 1 {
+			t.Errorf("rows with original result = %d, want 1", n)
+		}
+	})
+}
+
+func TestSQLiteStoresUTC(t *testing.T) {
+	db := dbtest.New(t)
+	local := time.Date(2026, 3, 1, 8, 0, 0, 0, time.FixedZone("CST", 8*3600))
+	if err := db.Table("cycles").Create(map[string]any{"id": "c1", "year": 2026, "name": "n", "status": "draft",
+		"created_at": local.UTC(), "updated_at": local.UTC()}).Error; err != nil {
+		t.Fatal(err)
+	}
+	var got struct{ CreatedAt time.Time }
+	if err := db.Table("cycles").Select("created_at").Where("id = ?", "c1").Scan(&got).Error; err != nil {
+		t.Fatal(err)
+	}
+	if !got.CreatedAt.Equal(local) || got.CreatedAt.Location() != time.UTC {
+		t.Errorf("read back %v, want %v in UTC", got.CreatedAt, local)
+	}
+}

@@ -1,0 +1,232 @@
+package database
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/go-gormigrate/gormigrate/v2"
+	"gorm.io/gorm"
+)
+
+// Migrations are append-only: a released migration is never edited. Each
+// one declares frozen copies of the structs it creates, so that later changes
+// to the live models cannot change what an old migration does.
+func migrations() []*gormigrate.Migration {
+	return []*gormigrate.Migration{
+		m0001Core(),
+	}
+}
+
+const migrationTable = "schema_migrations"
+
+func migrator(db *gorm.DB) *gormigrate.Gormigrate {
+	return gormigrate.New(db, &gormigrate.Options{
+		TableName:      migrationTable,
+		IDColumnName:   "id",
+		IDColumnSize:   64,
+		UseTransaction: false,
+	}, migrations())
+}
+
+// Migrate applies every pending migration.
+func Migrate(ctx context.Context, db *gorm.DB) error {
+	if err := migrator(db.WithContext(ctx)).Migrate(); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	return nil
+}
+
+// MigrationState is one known migration and whether it has been applied.
+type MigrationState struct {
+	ID      string
+	Applied bool
+}
+
+// Status lists every migration this binary knows, in order, with its state.
+func Status(ctx context.Context, db *gorm.DB) ([]MigrationState, error) {
+	var applied []string
+	db = db.WithContext(ctx)
+	if db.Migrator().HasTable(migrationTable) {
+		if err := db.Table(migrationTable).Pluck("id", &applied).Error; err != nil {
+			return nil, fmt.Errorf("read migrations: %w", err)
+		}
+	}
+	var out []MigrationState
+	for _, m := range migrations() {
+		out = append(out, MigrationState{ID: m.ID, Applied: slices.Contains(applied, m.ID)})
+	}
+	return out, nil
+}
+
+// Pending returns the ids of migrations not yet applied.
+func Pending(ctx context.Context, db *gorm.DB) ([]string, error) {
+	states, err := Status(ctx, db)
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	for _, s := range states {
+		if !s.Applied {
+			ids = append(ids, s.ID)
+		}
+	}
+	return ids, nil
+}
+
+// m0001Core creates the core tables: regions, organisations, users, API
+// tokens, sessions, cycles, jobs and the append-only audit log.
+func m0001Core() *gormigrate.Migration {
+	models := []any{&regionV1{}, &organisationV1{}, &userV1{}, &apiTokenV1{}, &sessionV1{}, &cycleV1{}, &jobV1{}, &auditEntryV1{}}
+	return &gormigrate.Migration{
+		ID: "0001_core",
+		Migrate: func(tx *gorm.DB) error {
+			if err := tx.AutoMigrate(models...); err != nil {
+				return fmt.Errorf("create core tables: %w", err)
+			}
+			return appendOnly(tx, "audit_log")
+		},
+		Rollback: func(tx *gorm.DB) error {
+			for i := len(models) - 1; i >= 0; i-- {
+				if err := tx.Migrator().DropTable(models[i]); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+	}
+}
+
+// Frozen models of migration 0001.
+type regionV1 struct {
+	Code       string    `gorm:"primaryKey;size:32"`
+	Name       string    `gorm:"size:128;not null"`
+	Kind       string    `gorm:"size:32;not null;index"`
+	ParentCode *string   `gorm:"size:32;index"`
+	Parent     *regionV1 `gorm:"foreignKey:ParentCode;references:Code;constraint:OnUpdate:CASCADE,OnDelete:RESTRICT"`
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+}
+type organisationV1 struct {
+	ID        string `gorm:"primaryKey;size:36"`
+	Name      string `gorm:"size:191;not null;uniqueIndex"`
+	Kind      string `gorm:"size:32;not null"`
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+type userV1 struct {
+	ID                string          `gorm:"primaryKey;size:36"`
+	Username          string          `gorm:"size:64;not null;uniqueIndex"`
+	DisplayName       string          `gorm:"size:128;not null"`
+	Role              string          `gorm:"size:16;not null;index"`
+	RegionCode        *string         `gorm:"size:32;index"`
+	Region            *regionV1       `gorm:"foreignKey:RegionCode;references:Code;constraint:OnUpdate:CASCADE,OnDelete:RESTRICT"`
+	OrganisationID    *string         `gorm:"size:36;index"`
+	Organisation      *organisationV1 `gorm:"constraint:OnDelete:RESTRICT"`
+	PasswordHash      string          `gorm:"size:255;not null"`
+	PasswordChangedAt time.Time
+	FailedLogins      int `gorm:"not null;default:0"`
+	LockedUntil       *time.Time
+	LastLoginAt       *time.Time
+	Disabled          bool `gorm:"not null;default:false"`
+	CreatedAt         time.Time
+	UpdatedAt         time.Time
+}
+type apiTokenV1 struct {
+	ID         string  `gorm:"primaryKey;size:36"`
+	UserID     string  `gorm:"size:36;not null;index"`
+	User       *userV1 `gorm:"constraint:OnDelete:CASCADE"`
+	Name       string  `gorm:"size:100;not null"`
+	Prefix     string  `gorm:"size:16;not null"`
+	Hash       string  `gorm:"size:64;not null;uniqueIndex"`
+	ExpiresAt  time.Time
+	RevokedAt  *time.Time
+	LastUsedAt *time.Time
+	CreatedAt  time.Time
+}
+type sessionV1 struct {
+	ID         string  `gorm:"primaryKey;size:64"`
+	UserID     string  `gorm:"size:36;not null;index"`
+	User       *userV1 `gorm:"constraint:OnDelete:CASCADE"`
+	CSRFToken  string  `gorm:"column:csrf_token;size:64;not null"`
+	ClientIP   string  `gorm:"size:64;not null"`
+	UserAgent  string  `gorm:"size:255;not null"`
+	CreatedAt  time.Time
+	LastSeenAt time.Time
+	ExpiresAt  time.Time `gorm:"index"`
+}
+type cycleV1 struct {
+	ID        string `gorm:"primaryKey;size:36"`
+	Year      int    `gorm:"not null;uniqueIndex"`
+	Name      string `gorm:"size:191;not null"`
+	Status    string `gorm:"size:16;not null;index"`
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+type jobV1 struct {
+	ID          string  `gorm:"primaryKey;size:36"`
+	Kind        string  `gorm:"size:64;not null;index"`
+	Payload     string  `gorm:"type:text;not null"`
+	Status      string  `gorm:"size:16;not null;index:idx_jobs_status_updated,priority:1"`
+	Progress    int     `gorm:"not null;default:0"`
+	Message     string  `gorm:"size:500;not null;default:''"`
+	Attempts    int     `gorm:"not null;default:0"`
+	Result      string  `gorm:"type:text;not null"`
+	Error       string  `gorm:"size:1000;not null;default:''"`
+	CreatedBy   *string `gorm:"size:36;index"`
+	Creator     *userV1 `gorm:"foreignKey:CreatedBy;constraint:OnDelete:SET NULL"`
+	CreatedAt   time.Time
+	UpdatedAt   time.Time `gorm:"index:idx_jobs_status_updated,priority:2"`
+	StartedAt   *time.Time
+	FinishedAt  *time.Time
+	HeartbeatAt *time.Time
+}
+type auditEntryV1 struct {
+	ID        uint64    `gorm:"primaryKey;autoIncrement"`
+	At        time.Time `gorm:"not null;index"`
+	UserID    string    `gorm:"size:36;not null;index"`
+	Username  string    `gorm:"size:64;not null"`
+	Role      string    `gorm:"size:16;not null"`
+	Action    string    `gorm:"size:64;not null;index"`
+	Object    string    `gorm:"size:191;not null;index"`
+	Result    string    `gorm:"size:16;not null"`
+	Status    int       `gorm:"not null"`
+	ClientIP  string    `gorm:"size:64;not null"`
+	RequestID string    `gorm:"size:64;not null"`
+	Detail    string    `gorm:"size:1000;not null"`
+}
+
+func (regionV1) TableName() string       { return "regions" }
+func (organisationV1) TableName() string { return "organisations" }
+func (userV1) TableName() string         { return "users" }
+func (apiTokenV1) TableName() string     { return "api_tokens" }
+func (sessionV1) TableName() string      { return "sessions" }
+func (cycleV1) TableName() string        { return "cycles" }
+func (jobV1) TableName() string          { return "jobs" }
+func (auditEntryV1) TableName() string   { return "audit_log" }
+
+// appendOnly installs triggers that refuse UPDATE and DELETE on table, so
+// that not even a bug in ipeval can rewrite history.
+func appendOnly(tx *gorm.DB, table string) error {
+	var stmts []string
+	for _, op := range []string{"UPDATE", "DELETE"} {
+		name := fmt.Sprintf("%s_no_%s", table, op)
+		switch tx.Dialector.Name() {
+		case MySQL:
+			stmts = append(stmts, fmt.Sprintf(
+				"CREATE TRIGGER %s BEFORE %s ON %s FOR EACH ROW SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = '%s is append-only'",
+				name, op, table, table))
+		default:
+			stmts = append(stmts, fmt.Sprintf(
+				"CREATE TRIGGER %s BEFORE %s ON %s BEGIN SELECT RAISE(ABORT, '%s is append-only'); END",
+				name, op, table, table))
+		}
+	}
+	for _, s := range stmts {
+		if err := tx.Exec(s).Error; err != nil {
+			return fmt.Errorf("append-only trigger on %s: %w", table, err)
+		}
+	}
+	return nil
+}
