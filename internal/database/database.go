@@ -5,13 +5,16 @@ package database
 
 import (
 	"context"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/glebarez/sqlite"
@@ -178,4 +181,23 @@ func Ping(ctx context.Context, db *gorm.DB) error {
 		return err
 	}
 	return sqlDB.PingContext(ctx)
+}
+
+// IsUnavailable reports whether err means the database could not be
+// reached (as opposed to a query failing), so that callers answer 503 and
+// retry later instead of reporting a bug.
+func IsUnavailable(err error) bool {
+	if err == nil {
+		return false
+	}
+	var netErr *net.OpError
+	switch {
+	case errors.Is(err, driver.ErrBadConn), errors.Is(err, mysql.ErrInvalidConn),
+		errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET),
+		errors.Is(err, context.DeadlineExceeded), errors.As(err, &netErr):
+		return true
+	}
+	msg := err.Error()
+	return strings.Contains(msg, "database is locked") || strings.Contains(msg, "connection refused") ||
+		strings.Contains(msg, "sql: database is closed")
 }

@@ -28,6 +28,14 @@ func New(tb testing.TB) *gorm.DB {
 // when the test ends. It skips or fails per testenv.Require.
 func NewMySQL(tb testing.TB) *gorm.DB {
 	tb.Helper()
+	return open(tb, EmptyMySQL(tb))
+}
+
+// EmptyMySQL creates a throwaway MySQL database, unmigrated, and returns
+// its DSN, for tests that start the whole program. It is dropped when the
+// test ends.
+func EmptyMySQL(tb testing.TB) string {
+	tb.Helper()
 	dsn := testenv.Require(tb, testenv.MySQLDSN)
 	cfg, err := mysql.ParseDSN(dsn)
 	if err != nil {
@@ -49,20 +57,6 @@ func NewMySQL(tb testing.TB) *gorm.DB {
 		_ = adb.Exec("DROP DATABASE IF EXISTS " + name).Error
 		_ = database.Close(adb)
 	})
-	cfg.DBName = name
-	return open(tb, cfg.FormatDSN())
-}
-
-// DSNForNewMySQL creates a throwaway MySQL database like NewMySQL but
-// returns its DSN unopened, for tests that start the whole program.
-func DSNForNewMySQL(tb testing.TB) string {
-	tb.Helper()
-	db := NewMySQL(tb)
-	var name string
-	if err := db.Raw("SELECT DATABASE()").Scan(&name).Error; err != nil {
-		tb.Fatal(err)
-	}
-	cfg, _ := mysql.ParseDSN(testenv.Require(tb, testenv.MySQLDSN))
 	cfg.DBName = name
 	return cfg.FormatDSN()
 }

@@ -1,0 +1,124 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/ipeval/ipeval/internal/audit"
+	"github.com/ipeval/ipeval/internal/auth"
+	"github.com/ipeval/ipeval/internal/config"
+	"github.com/ipeval/ipeval/internal/cycles"
+	"github.com/ipeval/ipeval/internal/database"
+	"github.com/ipeval/ipeval/internal/demo"
+	"github.com/ipeval/ipeval/internal/regions"
+)
+
+// bindStore binds the flags of a command that opens the database.
+func bindStore(fs *flag.FlagSet, e env) (*config.Config, error) {
+	return config.Bind(fs, e.getenv, config.CommandSettings("store")...)
+}
+
+// flags parses a subcommand's flags, bound to their environment variables.
+func flags(e env, name string, args []string, settings ...string) (*config.Config, *flag.FlagSet, error) {
+	fs := flag.NewFlagSet("ipeval "+name, flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	cfg, err := config.Bind(fs, e.getenv, settings...)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, nil, err
+	}
+	return cfg, fs, nil
+}
+
+func newLogger(e env, format string) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: slog.LevelInfo}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(e.stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(e.stderr, opts))
+}
+
+// openDB connects to the configured database. The embedded SQLite default
+// migrates itself; MySQL must be migrated explicitly (ipeval migrate, or
+// --migrate) so that several processes never race to change the schema.
+func openDB(ctx context.Context, cfg *config.Config, log *slog.Logger, autoMigrate bool) (*gorm.DB, error) {
+	target, err := database.Parse(cfg.DatabaseAddr())
+	if err != nil {
+		return nil, err
+	}
+	db, err := database.Open(ctx, target, log)
+	if err != nil {
+		return nil, err
+	}
+	if target.Dialect == database.SQLite || autoMigrate {
+		if err := database.Migrate(ctx, db); err != nil {
+			_ = database.Close(db)
+			return nil, err
+		}
+		return db, nil
+	}
+	pending, err := database.Pending(ctx, db)
+	if err != nil {
+		_ = database.Close(db)
+		return nil, err
+	}
+	if len(pending) > 0 {
+		_ = database.Close(db)
+		return nil, fmt.Errorf("%d pending migration(s) %v: run `ipeval migrate` or pass --migrate", len(pending), pending)
+	}
+	return db, nil
+}
+
+// services are the stores every command builds on one database.
+type services struct {
+	db      *gorm.DB
+	auth    *auth.Store
+	regions *regions.Store
+	cycles  *cycles.Store
+	audit   *audit.Log
+}
+
+func newServices(db *gorm.DB) services {
+	return services{db: db, auth: auth.NewStore(db, nil), regions: regions.NewStore(db), cycles: cycles.NewStore(db), audit: audit.NewLog(db)}
+}
+
+// cliAudit records a write made from the command line.
+func (s services) cliAudit(ctx context.Context, e env, action, object, detail string) {
+	name := "cli"
+	if u := e.getenv("USER"); u != "" {
+		name = "cli:" + u
+	}
+	_ = s.audit.Record(ctx, audit.Entry{Username: name, Role: "system", Action: action, Object: object,
+		Result: audit.Success, Status: 0, ClientIP: "local", RequestID: fmt.Sprintf("cli-%d", time.Now().UnixNano()), Detail: detail})
+}
+
+// loadDemo fills an empty database with the demo data set and prints how to sign in.
+func loadDemo(ctx context.Context, e env, s services, baseURL string) error {
+	empty, err := demo.Empty(ctx, s.db)
+	if err != nil {
+		return err
+	}
+	if !empty {
+		fmt.Fprintln(e.stdout, "demo: the database already has users; nothing loaded (reset a password with `ipeval user passwd NAME`).")
+		return nil
+	}
+	res, err := demo.Load(ctx, s.auth, s.regions, s.cycles, 0)
+	if err != nil {
+		return err
+	}
+	s.cliAudit(ctx, e, "demo.load", "cycle:"+res.Cycle.ID, fmt.Sprintf("%d regions, %d users", res.Regions, len(res.Accounts)))
+	fmt.Fprintf(e.stdout, "\nDemo data loaded: %d regions, cycle %d (%s).\n", res.Regions, res.Cycle.Year, res.Cycle.Status)
+	fmt.Fprintf(e.stdout, "Sign in at %s/login — the passwords are shown only now:\n", baseURL)
+	for _, a := range res.Accounts {
+		fmt.Fprintf(e.stdout, "  %-8s  %-22s  %s\n", a.Username, a.Password, a.Note)
+	}
+	fmt.Fprintln(e.stdout)
+	return nil
+}

@@ -1,0 +1,96 @@
+// Command ipeval is the IP public-service assessment service
+// (知识产权公共服务考核评估系统): one binary that serves the API and pages,
+// runs job workers, migrates the database and administers users.
+//
+// main only wires: it parses the command line and hands the packages their
+// dependencies.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "ipeval:", err)
+		}
+		os.Exit(exitCode(err))
+	}
+}
+
+func exitCode(err error) int {
+	if errors.Is(err, flag.ErrHelp) || errors.Is(err, errUsage) {
+		return 2
+	}
+	return 1
+}
+
+var errUsage = errors.New("usage")
+
+// env is the process environment, passed in so that tests can set it.
+type env struct {
+	getenv func(string) string
+	stdout io.Writer
+	stderr io.Writer
+}
+
+const usage = `ipeval — 知识产权公共服务考核评估系统 / IP public-service assessment
+
+Usage:
+  ipeval serve [flags]          HTTP API, pages and in-process workers
+  ipeval worker [flags]         job workers only (needs --redis)
+  ipeval migrate [status]       apply migrations, or list their state
+  ipeval user add|list|token|revoke|passwd ...
+  ipeval demo                   load demo data into an empty database
+  ipeval healthcheck --url URL  exit 0 if URL answers 2xx
+  ipeval version
+
+Run "ipeval <command> -h" for the flags of a command.
+`
+
+// run executes one command line. It returns when the command is done or, for
+// long-running commands, when ctx is cancelled and shutdown has finished.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	e := env{getenv: getenv, stdout: stdout, stderr: stderr}
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errUsage
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "serve":
+		return serve(ctx, e, rest)
+	case "worker":
+		return worker(ctx, e, rest)
+	case "migrate":
+		return migrate(ctx, e, rest)
+	case "user":
+		return user(ctx, e, rest)
+	case "demo":
+		return demoCmd(ctx, e, rest)
+	case "healthcheck":
+		return healthcheck(ctx, e, rest)
+	case "version":
+		fmt.Fprintln(stdout, "ipeval", version)
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return fmt.Errorf("unknown command %q: %w", cmd, errUsage)
+}

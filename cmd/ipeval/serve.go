@@ -1,0 +1,178 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/ipeval/ipeval/internal/audit"
+	"github.com/ipeval/ipeval/internal/broker"
+	"github.com/ipeval/ipeval/internal/config"
+	"github.com/ipeval/ipeval/internal/database"
+	"github.com/ipeval/ipeval/internal/httpapi"
+	"github.com/ipeval/ipeval/jobs"
+)
+
+// shutdownGrace bounds the draining of requests and then of workers.
+const shutdownGrace = 25 * time.Second
+
+// sweepInterval is how often lost jobs are looked for.
+const sweepInterval = 15 * time.Second
+
+func serve(ctx context.Context, e env, args []string) error {
+	cfg, _, err := flags(e, "serve", args, config.CommandSettings("serve")...)
+	if err != nil {
+		return err
+	}
+	log := newLogger(e, cfg.LogFormat)
+	db, err := openDB(ctx, cfg, log, cfg.Migrate)
+	if err != nil {
+		return err
+	}
+	defer database.Close(db)
+	svc := newServices(db)
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	if cfg.Demo {
+		if err := loadDemo(ctx, e, svc, baseURL(ln.Addr())); err != nil {
+			_ = ln.Close()
+			return err
+		}
+	}
+
+	rt, err := startJobs(ctx, cfg, svc, log, cfg.Workers)
+	if err != nil {
+		_ = ln.Close()
+		return err
+	}
+	defer rt.close()
+
+	srv, err := httpapi.New(httpapi.Deps{
+		DB: db, Auth: svc.auth, Regions: svc.regions, Cycles: svc.cycles, Audit: svc.audit, Jobs: rt.queue,
+		Checks: []httpapi.Check{
+			{Name: "database", Fn: func(ctx context.Context) error { return database.Ping(ctx, db) }},
+			{Name: "broker", Fn: func(ctx context.Context) error { return jobs.Ping(ctx, rt.redis) }},
+		},
+		Log: log, Version: version, DataDir: cfg.DataDir,
+	}, httpapi.Options{})
+	if err != nil {
+		_ = ln.Close()
+		return err
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	log.Info("serving", "addr", ln.Addr().String(), "database", db.Dialector.Name(), "broker", rt.brokerName, "workers", cfg.Workers, "version", version)
+	fmt.Fprintf(e.stdout, "ipeval %s listening on %s\n", version, baseURL(ln.Addr()))
+
+	select {
+	case err := <-served:
+		return fmt.Errorf("http server: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down", "grace", shutdownGrace)
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	// Requests first, so that nothing new is enqueued; workers after.
+	if err := srv.Shutdown(sctx); err != nil {
+		log.Error("http shutdown", "err", err)
+	}
+	rt.close()
+	log.Info("stopped")
+	return nil
+}
+
+func baseURL(a net.Addr) string {
+	host, port, _ := net.SplitHostPort(a.String())
+	if host == "" || host == "::" || host == "0.0.0.0" {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}
+
+// jobRuntime is the queue client, the workers, the sweeper and, in the
+// embedded mode, the in-process broker.
+type jobRuntime struct {
+	redis      asynq.RedisConnOpt
+	brokerName string
+	queue      *jobs.Queue
+	worker     *jobs.Worker
+	embedded   *broker.Embedded
+	stopSweep  context.CancelFunc
+	sweepDone  chan struct{}
+	closed     bool
+}
+
+// startJobs connects to Redis (or starts the embedded broker), registers
+// every job kind and starts workers (when workers > 0) and the sweeper.
+func startJobs(ctx context.Context, cfg *config.Config, svc services, log *slog.Logger, workers int) (*jobRuntime, error) {
+	rt := &jobRuntime{brokerName: "redis"}
+	addr := strings.TrimSpace(cfg.Redis)
+	if addr == "" {
+		emb, err := broker.StartEmbedded("")
+		if err != nil {
+			return nil, fmt.Errorf("embedded broker: %w", err)
+		}
+		rt.embedded, rt.brokerName, addr = emb, "embedded", emb.Addr()
+		if workers == 0 {
+			log.Warn("embedded broker with --workers 0: jobs will wait until a worker runs in this process")
+		}
+	}
+	opt, err := jobs.RedisOpt(addr)
+	if err != nil {
+		rt.close()
+		return nil, err
+	}
+	rt.redis = opt
+	reg := registry(svc, cfg.DataDir)
+	rt.queue = jobs.NewQueue(svc.db, opt, log)
+	if workers > 0 {
+		rt.worker = jobs.NewWorker(svc.db, opt, reg, workers, log)
+		if err := rt.worker.Start(); err != nil {
+			rt.close()
+			return nil, fmt.Errorf("start workers: %w", err)
+		}
+	}
+	sctx, cancel := context.WithCancel(context.Background())
+	rt.stopSweep, rt.sweepDone = cancel, make(chan struct{})
+	sweeper := jobs.NewSweeper(svc.db, opt, reg, log, sweepInterval)
+	go func() {
+		defer close(rt.sweepDone)
+		sweeper.Run(sctx)
+	}()
+	return rt, nil
+}
+
+// registry lists every job kind ipeval runs, with its handler.
+func registry(svc services, dataDir string) *jobs.Registry {
+	reg := jobs.NewRegistry()
+	reg.Register(audit.TypeExport, svc.audit.ExportHandler(dataDir))
+	return reg
+}
+
+func (rt *jobRuntime) close() {
+	if rt.closed {
+		return
+	}
+	rt.closed = true
+	if rt.stopSweep != nil {
+		rt.stopSweep()
+		<-rt.sweepDone
+	}
+	if rt.worker != nil {
+		rt.worker.Shutdown()
+	}
+	if rt.queue != nil {
+		_ = rt.queue.Close()
+	}
+	if rt.embedded != nil {
+		rt.embedded.Close()
+	}
+}

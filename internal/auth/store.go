@@ -1,0 +1,405 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+	"gorm.io/gorm"
+
+	"github.com/ipeval/ipeval/internal/fault"
+)
+
+// Credential policy.
+const (
+	// MaxFailedLogins consecutive wrong passwords lock an account.
+	MaxFailedLogins = 5
+	// LockoutDuration is how long a locked account refuses every login,
+	// even with the right password.
+	LockoutDuration = 15 * time.Minute
+	// SessionIdleTimeout ends a session nobody has used for this long.
+	SessionIdleTimeout = 30 * time.Minute
+	// SessionMaxAge ends a session this long after sign-in, however busy.
+	SessionMaxAge = 12 * time.Hour
+	// DefaultTokenTTL is the lifetime of an API token issued without one.
+	DefaultTokenTTL = 90 * 24 * time.Hour
+)
+
+// touchInterval is how stale a token's LastUsedAt or a session's LastSeenAt
+// may get before a request writes it again: a minute is precise enough for
+// people and idle timeouts and keeps reads from turning into writes.
+const touchInterval = time.Minute
+
+// usernamePattern is the shape of a username: lower case, so that names are
+// unique regardless of the database's collation.
+var usernamePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{2,63}$`)
+
+// Column sizes from migration 0001.
+const (
+	maxOrganisationName = 191
+	maxDisplayName      = 128
+	maxTokenName        = 100
+	maxClientIP         = 64
+	maxUserAgent        = 255
+)
+
+// Store keeps users, organisations and credentials in the database.
+type Store struct {
+	db  *gorm.DB
+	now func() time.Time
+}
+
+// NewStore returns a Store on db. now is the clock (nil: the system clock
+// in UTC); tests pass a fake one to cross lockout and idle limits without
+// sleeping.
+func NewStore(db *gorm.DB, now func() time.Time) *Store {
+	if now == nil {
+		now = func() time.Time { return time.Now().UTC() }
+	}
+	return &Store{db: db, now: now}
+}
+
+// clock returns the current time in UTC, truncated to the millisecond that
+// MySQL's DATETIME(3) keeps, so that what a method returns equals what a
+// later read returns on either database.
+func (s *Store) clock() time.Time { return s.now().UTC().Truncate(time.Millisecond) }
+
+func (s *Store) conn(ctx context.Context) *gorm.DB { return s.db.WithContext(ctx) }
+
+// newID returns a UUIDv7: time-ordered, so that new rows append to the
+// primary-key index instead of splitting pages at random.
+func newID() (string, error) {
+	id, err := uuid.NewV7()
+	if err != nil {
+		return "", fmt.Errorf("new id: %w", err)
+	}
+	return id.String(), nil
+}
+
+// dbErr turns gorm's translated errors (the database is opened with
+// TranslateError) into fault kinds.
+func dbErr(err error) error {
+	switch {
+	case errors.Is(err, gorm.ErrRecordNotFound):
+		return fault.ErrNotFound
+	case errors.Is(err, gorm.ErrDuplicatedKey):
+		return fmt.Errorf("already exists: %w", fault.ErrConflict)
+	case errors.Is(err, gorm.ErrForeignKeyViolated):
+		return fmt.Errorf("referenced row missing or still in use: %w", fault.ErrConflict)
+	}
+	return err
+}
+
+// updateUser applies columns to user id and reports gorm.ErrRecordNotFound
+// when there is no such user. Existence is checked separately because MySQL
+// counts only changed rows as affected.
+func updateUser(tx *gorm.DB, id string, columns map[string]any) error {
+	res := tx.Model(&User{}).Where("id = ?", id).Updates(columns)
+	if res.Error != nil || res.RowsAffected > 0 {
+		return res.Error
+	}
+	var n int64
+	if err := tx.Model(&User{}).Where("id = ?", id).Count(&n).Error; err != nil {
+		return err
+	}
+	if n == 0 {
+		return gorm.ErrRecordNotFound
+	}
+	return nil
+}
+
+// CreateOrganisation adds an organisation. Its name is unique.
+func (s *Store) CreateOrganisation(ctx context.Context, name, kind string) (Organisation, error) {
+	name = strings.TrimSpace(name)
+	var errs []fault.FieldError
+	if n := utf8.RuneCountInString(name); n == 0 || n > maxOrganisationName {
+		errs = append(errs, fault.Field("name", "length",
+			fmt.Sprintf("机构名称须为 1–%d 个字符", maxOrganisationName),
+			fmt.Sprintf("name must be 1-%d characters", maxOrganisationName)))
+	}
+	if kind != OrgKindContractor && kind != OrgKindAuthority {
+		errs = append(errs, fault.Field("kind", "invalid",
+			"机构类型须为 contractor（第三方调查机构）或 authority（主管部门）",
+			"kind must be contractor or authority"))
+	}
+	if err := fault.Invalid(errs...); err != nil {
+		return Organisation{}, err
+	}
+	id, err := newID()
+	if err != nil {
+		return Organisation{}, err
+	}
+	now := s.clock()
+	o := Organisation{ID: id, Name: name, Kind: kind, CreatedAt: now, UpdatedAt: now}
+	if err := s.conn(ctx).Create(&o).Error; err != nil {
+		if errors.Is(err, gorm.ErrDuplicatedKey) {
+			return Organisation{}, fault.With(fault.ErrConflict,
+				fmt.Sprintf("organisation %q already exists", name), fmt.Sprintf("机构“%s”已存在", name), nil)
+		}
+		return Organisation{}, fmt.Errorf("create organisation %q: %w", name, dbErr(err))
+	}
+	return o, nil
+}
+
+// ListOrganisations returns every organisation by name.
+func (s *Store) ListOrganisations(ctx context.Context) ([]Organisation, error) {
+	var out []Organisation
+	if err := s.conn(ctx).Order("name").Order("id").Find(&out).Error; err != nil {
+		return nil, fmt.Errorf("list organisations: %w", err)
+	}
+	return out, nil
+}
+
+// Organisation returns the organisation with id.
+func (s *Store) Organisation(ctx context.Context, id string) (Organisation, error) {
+	var o Organisation
+	if err := s.conn(ctx).Where("id = ?", id).Take(&o).Error; err != nil {
+		return Organisation{}, fmt.Errorf("organisation %s: %w", id, dbErr(err))
+	}
+	return o, nil
+}
+
+// OrganisationByName returns the organisation named name.
+func (s *Store) OrganisationByName(ctx context.Context, name string) (Organisation, error) {
+	var o Organisation
+	if err := s.conn(ctx).Where("name = ?", strings.TrimSpace(name)).Take(&o).Error; err != nil {
+		return Organisation{}, fmt.Errorf("organisation %q: %w", name, dbErr(err))
+	}
+	return o, nil
+}
+
+// NewUser is the input of CreateUser.
+type NewUser struct {
+	Username string
+	// DisplayName defaults to Username.
+	DisplayName string
+	Role        Role
+	// RegionCode is required for city users and refused for the others.
+	RegionCode string
+	// OrganisationID is required for contractor users (a contractor
+	// organisation) and refused for the others.
+	OrganisationID string
+	// Password is checked against the policy; empty generates one.
+	Password string
+}
+
+// CreateUser validates nu, reporting every problem at once, and adds the
+// user. It returns the plaintext password — the one given or a generated one
+// — so that it can be shown once; it is not stored.
+func (s *Store) CreateUser(ctx context.Context, nu NewUser) (User, string, error) {
+	nu.Username = strings.TrimSpace(nu.Username)
+	nu.DisplayName = strings.TrimSpace(nu.DisplayName)
+	nu.RegionCode = strings.TrimSpace(nu.RegionCode)
+	nu.OrganisationID = strings.TrimSpace(nu.OrganisationID)
+	if nu.DisplayName == "" {
+		nu.DisplayName = nu.Username
+	}
+	errs, err := s.validateNewUser(ctx, nu)
+	if err != nil {
+		return User{}, "", err
+	}
+	if nu.Password == "" {
+		nu.Password = generatePasswordFor(nu.Username)
+	} else if err := CheckPassword(nu.Password, nu.Username); err != nil {
+		var ve *fault.ValidationError
+		if errors.As(err, &ve) {
+			errs = append(errs, ve.Errors...)
+		}
+	}
+	if err := fault.Invalid(errs...); err != nil {
+		return User{}, "", err
+	}
+
+	hash, err := HashPassword(nu.Password)
+	if err != nil {
+		return User{}, "", err
+	}
+	id, err := newID()
+	if err != nil {
+		return User{}, "", err
+	}
+	now := s.clock()
+	u := User{
+		ID: id, Username: nu.Username, DisplayName: nu.DisplayName, Role: nu.Role,
+		PasswordHash: hash, PasswordChangedAt: now, CreatedAt: now, UpdatedAt: now,
+	}
+	if nu.RegionCode != "" {
+		u.RegionCode = &nu.RegionCode
+	}
+	if nu.OrganisationID != "" {
+		u.OrganisationID = &nu.OrganisationID
+	}
+	if err := s.conn(ctx).Create(&u).Error; err != nil {
+		if errors.Is(err, gorm.ErrDuplicatedKey) {
+			return User{}, "", fault.With(fault.ErrConflict,
+				fmt.Sprintf("username %s is taken", nu.Username), fmt.Sprintf("用户名 %s 已被使用", nu.Username), nil)
+		}
+		return User{}, "", fmt.Errorf("create user %s: %w", nu.Username, dbErr(err))
+	}
+	return u, nu.Password, nil
+}
+
+// validateNewUser checks everything but the password. Its error is a
+// database failure; validation problems are returned in the list.
+func (s *Store) validateNewUser(ctx context.Context, nu NewUser) ([]fault.FieldError, error) {
+	var errs []fault.FieldError
+	if !usernamePattern.MatchString(nu.Username) {
+		errs = append(errs, fault.Field("username", "invalid",
+			"用户名须为 3–64 位小写字母、数字或 . _ -，并以字母或数字开头",
+			"username must be 3-64 lower-case letters, digits, '.', '_' or '-', starting with a letter or digit"))
+	}
+	if utf8.RuneCountInString(nu.DisplayName) > maxDisplayName {
+		errs = append(errs, fault.Field("display_name", "too_long",
+			fmt.Sprintf("显示名称不能超过 %d 个字符", maxDisplayName),
+			fmt.Sprintf("display name must be at most %d characters", maxDisplayName)))
+	}
+	if !nu.Role.Valid() {
+		errs = append(errs, fault.Field("role", "invalid",
+			"角色须为 admin、contractor 或 city", "role must be admin, contractor or city"))
+	}
+
+	needRegion, needOrg := nu.Role == RoleCity, nu.Role == RoleContractor
+	switch {
+	case needRegion && nu.RegionCode == "":
+		errs = append(errs, fault.Field("region_code", "required",
+			"市级用户必须指定所属地区", "a city user needs a region"))
+	case needRegion:
+		var n int64
+		if err := s.conn(ctx).Table("regions").Where("code = ?", nu.RegionCode).Count(&n).Error; err != nil {
+			return nil, fmt.Errorf("look up region %s: %w", nu.RegionCode, err)
+		}
+		if n == 0 {
+			errs = append(errs, fault.Field("region_code", "unknown",
+				fmt.Sprintf("地区 %s 不存在", nu.RegionCode), fmt.Sprintf("region %s does not exist", nu.RegionCode)))
+		}
+	case nu.RegionCode != "":
+		errs = append(errs, fault.Field("region_code", "not_allowed",
+			"只有市级用户可以绑定地区", "only city users belong to a region"))
+	}
+	switch {
+	case needOrg && nu.OrganisationID == "":
+		errs = append(errs, fault.Field("organisation_id", "required",
+			"第三方调查机构用户必须指定所属机构", "a contractor user needs an organisation"))
+	case needOrg:
+		var o Organisation
+		err := s.conn(ctx).Where("id = ?", nu.OrganisationID).Take(&o).Error
+		switch {
+		case errors.Is(err, gorm.ErrRecordNotFound):
+			errs = append(errs, fault.Field("organisation_id", "unknown",
+				fmt.Sprintf("机构 %s 不存在", nu.OrganisationID), fmt.Sprintf("organisation %s does not exist", nu.OrganisationID)))
+		case err != nil:
+			return nil, fmt.Errorf("look up organisation %s: %w", nu.OrganisationID, err)
+		case o.Kind != OrgKindContractor:
+			errs = append(errs, fault.Field("organisation_id", "not_contractor",
+				fmt.Sprintf("机构“%s”不是第三方调查机构", o.Name), fmt.Sprintf("organisation %q is not a contractor", o.Name)))
+		}
+	case nu.OrganisationID != "":
+		errs = append(errs, fault.Field("organisation_id", "not_allowed",
+			"只有第三方调查机构用户可以绑定机构", "only contractor users belong to an organisation"))
+	}
+	return errs, nil
+}
+
+// User returns the user with id.
+func (s *Store) User(ctx context.Context, id string) (User, error) {
+	var u User
+	if err := s.conn(ctx).Where("id = ?", id).Take(&u).Error; err != nil {
+		return User{}, fmt.Errorf("user %s: %w", id, dbErr(err))
+	}
+	return u, nil
+}
+
+// UserByUsername returns the user named username (case and surrounding
+// spaces ignored, as at login).
+func (s *Store) UserByUsername(ctx context.Context, username string) (User, error) {
+	var u User
+	name := normaliseUsername(username)
+	if err := s.conn(ctx).Where("username = ?", name).Take(&u).Error; err != nil {
+		return User{}, fmt.Errorf("user %q: %w", name, dbErr(err))
+	}
+	return u, nil
+}
+
+func normaliseUsername(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
+
+// ListUsers returns every user by username.
+func (s *Store) ListUsers(ctx context.Context) ([]User, error) {
+	var out []User
+	if err := s.conn(ctx).Order("username").Find(&out).Error; err != nil {
+		return nil, fmt.Errorf("list users: %w", err)
+	}
+	return out, nil
+}
+
+// SetPassword checks pw against the policy and makes it the user's password.
+// It also lifts a lockout and signs the user out everywhere, because a
+// password is usually changed when the old one is suspected; API tokens are
+// separate credentials and stay valid until revoked.
+func (s *Store) SetPassword(ctx context.Context, userID, pw string) error {
+	u, err := s.User(ctx, userID)
+	if err != nil {
+		return fmt.Errorf("set password: %w", err)
+	}
+	if err := CheckPassword(pw, u.Username); err != nil {
+		return err
+	}
+	return s.replacePassword(ctx, u, pw)
+}
+
+// ResetPassword gives the user a generated password and returns it, for an
+// admin to pass on. Like SetPassword it lifts a lockout and ends sessions.
+func (s *Store) ResetPassword(ctx context.Context, username string) (string, error) {
+	u, err := s.UserByUsername(ctx, username)
+	if err != nil {
+		return "", fmt.Errorf("reset password: %w", err)
+	}
+	pw := generatePasswordFor(u.Username)
+	if err := s.replacePassword(ctx, u, pw); err != nil {
+		return "", err
+	}
+	return pw, nil
+}
+
+func (s *Store) replacePassword(ctx context.Context, u User, pw string) error {
+	hash, err := HashPassword(pw)
+	if err != nil {
+		return err
+	}
+	now := s.clock()
+	err = s.conn(ctx).Transaction(func(tx *gorm.DB) error {
+		err := updateUser(tx, u.ID, map[string]any{
+			"password_hash": hash, "password_changed_at": now,
+			"failed_logins": 0, "locked_until": nil, "updated_at": now,
+		})
+		if err != nil {
+			return err
+		}
+		return tx.Where("user_id = ?", u.ID).Delete(&Session{}).Error
+	})
+	if err != nil {
+		return fmt.Errorf("set password of %s: %w", u.Username, dbErr(err))
+	}
+	return nil
+}
+
+// SetDisabled disables or re-enables a user. A disabled user cannot sign in
+// and every token and session of theirs is refused; disabling also deletes
+// their sessions, while tokens are kept so that re-enabling restores them.
+func (s *Store) SetDisabled(ctx context.Context, userID string, disabled bool) error {
+	err := s.conn(ctx).Transaction(func(tx *gorm.DB) error {
+		err := updateUser(tx, userID, map[string]any{"disabled": disabled, "updated_at": s.clock()})
+		if err != nil || !disabled {
+			return err
+		}
+		return tx.Where("user_id = ?", userID).Delete(&Session{}).Error
+	})
+	if err != nil {
+		return fmt.Errorf("set user %s disabled=%t: %w", userID, disabled, dbErr(err))
+	}
+	return nil
+}

@@ -1,0 +1,201 @@
+package auth
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"gorm.io/gorm"
+
+	"github.com/ipeval/ipeval/internal/fault"
+)
+
+// TokenPrefix starts every API token secret, so that a leaked token is easy
+// to recognise (in logs, by secret scanners) and to tell from a session.
+const TokenPrefix = "ipv_"
+
+const (
+	secretBytes = 32
+	// secretLen is the length of 32 bytes in unpadded base64url.
+	secretLen = 43
+	// displayPrefixLen characters of a token after TokenPrefix are kept
+	// for display.
+	displayPrefixLen = 8
+)
+
+// newSecret returns 32 random bytes as unpadded base64url.
+func newSecret() string {
+	return base64.RawURLEncoding.EncodeToString(randomBytes(secretBytes))
+}
+
+// validSecret reports whether s has the shape newSecret produces, so that
+// garbage is refused without a database round trip.
+func validSecret(s string) bool {
+	if len(s) != secretLen {
+		return false
+	}
+	b, err := base64.RawURLEncoding.Strict().DecodeString(s)
+	return err == nil && len(b) == secretBytes
+}
+
+// secretHash is what the database keeps of a token or session secret. A
+// plain SHA-256 is right here, unlike for passwords: the secrets carry 256
+// random bits, so there is nothing to guess and no need for a slow,
+// salted hash, and a deterministic hash lets the row be found by index.
+func secretHash(secret string) string {
+	sum := sha256.Sum256([]byte(secret))
+	return hex.EncodeToString(sum[:])
+}
+
+// IssueToken creates an API token for the user, valid for ttl (0:
+// DefaultTokenTTL). It returns the secret, which is shown once and never
+// stored, and the token's record.
+func (s *Store) IssueToken(ctx context.Context, userID, name string, ttl time.Duration) (string, Token, error) {
+	name = strings.TrimSpace(name)
+	if ttl == 0 {
+		ttl = DefaultTokenTTL
+	}
+	var errs []fault.FieldError
+	if n := utf8.RuneCountInString(name); n == 0 || n > maxTokenName {
+		errs = append(errs, fault.Field("name", "length",
+			fmt.Sprintf("令牌名称须为 1–%d 个字符", maxTokenName),
+			fmt.Sprintf("token name must be 1-%d characters", maxTokenName)))
+	}
+	if ttl < 0 {
+		errs = append(errs, fault.Field("ttl", "invalid", "有效期必须为正数", "ttl must be positive"))
+	}
+	if err := fault.Invalid(errs...); err != nil {
+		return "", Token{}, err
+	}
+	u, err := s.User(ctx, userID)
+	if err != nil {
+		return "", Token{}, fmt.Errorf("issue token: %w", err)
+	}
+	if u.Disabled {
+		return "", Token{}, fault.With(fault.ErrConflict,
+			fmt.Sprintf("user %s is disabled", u.Username), fmt.Sprintf("用户 %s 已停用", u.Username), nil)
+	}
+	id, err := newID()
+	if err != nil {
+		return "", Token{}, err
+	}
+	now := s.clock()
+	secret := TokenPrefix + newSecret()
+	t := Token{
+		ID: id, UserID: u.ID, Name: name,
+		Prefix:    secret[len(TokenPrefix) : len(TokenPrefix)+displayPrefixLen],
+		Hash:      secretHash(secret),
+		ExpiresAt: now.Add(ttl), CreatedAt: now,
+	}
+	if err := s.conn(ctx).Create(&t).Error; err != nil {
+		return "", Token{}, fmt.Errorf("issue token: %w", dbErr(err))
+	}
+	return secret, t, nil
+}
+
+// TokenPrincipal returns the Principal of the API token secret, or
+// ErrInvalidToken when the secret is malformed or unknown, the token revoked
+// or expired, or its user disabled.
+func (s *Store) TokenPrincipal(ctx context.Context, secret string) (Principal, error) {
+	raw, ok := strings.CutPrefix(secret, TokenPrefix)
+	if !ok || !validSecret(raw) {
+		return Principal{}, ErrInvalidToken
+	}
+	// Looking the hash up by index leaks nothing useful through timing:
+	// an attacker would need a preimage of SHA-256 to steer it.
+	var t Token
+	err := s.conn(ctx).Where("hash = ?", secretHash(secret)).Take(&t).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return Principal{}, ErrInvalidToken
+	}
+	if err != nil {
+		return Principal{}, fmt.Errorf("look up token: %w", err)
+	}
+	now := s.clock()
+	if t.RevokedAt != nil {
+		return Principal{}, fmt.Errorf("token %s revoked: %w", t.ID, ErrInvalidToken)
+	}
+	if !now.Before(t.ExpiresAt) {
+		return Principal{}, fmt.Errorf("token %s expired: %w", t.ID, ErrInvalidToken)
+	}
+	p, err := s.userPrincipal(ctx, t.UserID, ErrInvalidToken)
+	if err != nil {
+		return Principal{}, err
+	}
+	if t.LastUsedAt == nil || now.Sub(*t.LastUsedAt) >= touchInterval {
+		err := s.conn(ctx).Model(&Token{}).Where("id = ?", t.ID).Update("last_used_at", now).Error
+		if err != nil {
+			return Principal{}, fmt.Errorf("touch token %s: %w", t.ID, err)
+		}
+	}
+	p.TokenID = t.ID
+	return p, nil
+}
+
+// userPrincipal loads user id and builds its Principal; a missing or
+// disabled user is refused with refusal.
+func (s *Store) userPrincipal(ctx context.Context, id string, refusal error) (Principal, error) {
+	var u User
+	err := s.conn(ctx).Where("id = ?", id).Take(&u).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return Principal{}, refusal
+	}
+	if err != nil {
+		return Principal{}, fmt.Errorf("load user %s: %w", id, err)
+	}
+	p, ok := principal(u)
+	if !ok {
+		return Principal{}, fmt.Errorf("user %s is disabled: %w", u.Username, refusal)
+	}
+	return p, nil
+}
+
+// RevokeToken revokes a token. Revoking a revoked token is not an error, so
+// that a retried request succeeds; the first revocation time is kept.
+func (s *Store) RevokeToken(ctx context.Context, tokenID string) error {
+	res := s.conn(ctx).Model(&Token{}).Where("id = ? AND revoked_at IS NULL", tokenID).Update("revoked_at", s.clock())
+	if res.Error != nil {
+		return fmt.Errorf("revoke token %s: %w", tokenID, res.Error)
+	}
+	if res.RowsAffected == 0 {
+		if _, err := s.Token(ctx, tokenID); err != nil {
+			return fmt.Errorf("revoke: %w", err)
+		}
+	}
+	return nil
+}
+
+// RevokeUserTokens revokes every live token of the user and returns how many
+// it revoked.
+func (s *Store) RevokeUserTokens(ctx context.Context, userID string) (int64, error) {
+	res := s.conn(ctx).Model(&Token{}).Where("user_id = ? AND revoked_at IS NULL", userID).Update("revoked_at", s.clock())
+	if res.Error != nil {
+		return 0, fmt.Errorf("revoke tokens of user %s: %w", userID, res.Error)
+	}
+	return res.RowsAffected, nil
+}
+
+// ListTokens returns the user's tokens, newest first, revoked and expired
+// ones included so that people can see what existed.
+func (s *Store) ListTokens(ctx context.Context, userID string) ([]Token, error) {
+	var out []Token
+	if err := s.conn(ctx).Where("user_id = ?", userID).Order("created_at DESC").Order("id DESC").Find(&out).Error; err != nil {
+		return nil, fmt.Errorf("list tokens of user %s: %w", userID, err)
+	}
+	return out, nil
+}
+
+// Token returns the token with id.
+func (s *Store) Token(ctx context.Context, id string) (Token, error) {
+	var t Token
+	if err := s.conn(ctx).Where("id = ?", id).Take(&t).Error; err != nil {
+		return Token{}, fmt.Errorf("token %s: %w", id, dbErr(err))
+	}
+	return t, nil
+}

@@ -1,0 +1,123 @@
+// Package config owns ipeval's settings: every flag, its environment
+// variable and its default, so that the CLI, docker-compose and the README
+// describe one set of names.
+package config
+
+import (
+	"flag"
+	"fmt"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// Config is the union of the settings of every subcommand.
+type Config struct {
+	Addr        string
+	DB          string
+	Redis       string
+	DataDir     string
+	LogFormat   string
+	Workers     int
+	Concurrency int
+	Demo        bool
+	Migrate     bool
+}
+
+// setting is one flag with its environment variable and default.
+type setting struct {
+	Name, Env, Default, Usage string
+}
+
+// settings lists every flag of ipeval; read only.
+var settings = []setting{
+	{"addr", "IPEVAL_ADDR", ":8080", "HTTP listen address"},
+	{"db", "IPEVAL_DB", "", "SQLite file or MySQL DSN (default <data-dir>/ipeval.db)"},
+	{"redis", "IPEVAL_REDIS", "", "Redis address or redis:// URL; empty runs an embedded broker"},
+	{"data-dir", "IPEVAL_DATA_DIR", "./data", "directory for the SQLite file, uploads and exports"},
+	{"log-format", "IPEVAL_LOG_FORMAT", "text", "log format: text or json"},
+	{"workers", "IPEVAL_WORKERS", "4", "in-process job workers (0 = API only)"},
+	{"concurrency", "IPEVAL_CONCURRENCY", "4", "jobs run at once by this worker"},
+	{"demo", "IPEVAL_DEMO", "false", "load demo data into an empty database"},
+	{"migrate", "IPEVAL_MIGRATE", "false", "apply pending migrations at start (MySQL)"},
+}
+
+// Bind registers the named flags on fs, their defaults taken from the
+// environment (getenv) when set there. Call Finish after fs.Parse.
+func Bind(fs *flag.FlagSet, getenv func(string) string, names ...string) (*Config, error) {
+	c := &Config{}
+	for _, n := range names {
+		var s *setting
+		for i := range settings {
+			if settings[i].Name == n {
+				s = &settings[i]
+			}
+		}
+		if s == nil {
+			return nil, fmt.Errorf("unknown setting %q", n)
+		}
+		def := s.Default
+		if v := getenv(s.Env); v != "" {
+			def = v
+		}
+		usage := s.Usage + " ($" + s.Env + ")"
+		var err error
+		switch n {
+		case "addr":
+			fs.StringVar(&c.Addr, n, def, usage)
+		case "db":
+			fs.StringVar(&c.DB, n, def, usage)
+		case "redis":
+			fs.StringVar(&c.Redis, n, def, usage)
+		case "data-dir":
+			fs.StringVar(&c.DataDir, n, def, usage)
+		case "log-format":
+			fs.StringVar(&c.LogFormat, n, def, usage)
+		case "workers":
+			c.Workers, err = strconv.Atoi(def)
+			fs.IntVar(&c.Workers, n, c.Workers, usage)
+		case "concurrency":
+			c.Concurrency, err = strconv.Atoi(def)
+			fs.IntVar(&c.Concurrency, n, c.Concurrency, usage)
+		case "demo":
+			c.Demo, err = strconv.ParseBool(def)
+			fs.BoolVar(&c.Demo, n, c.Demo, usage)
+		case "migrate":
+			c.Migrate, err = strconv.ParseBool(def)
+			fs.BoolVar(&c.Migrate, n, c.Migrate, usage)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("$%s: %w", s.Env, err)
+		}
+	}
+	return c, nil
+}
+
+// DatabaseAddr is the --db value, defaulting to a SQLite file in the data directory.
+func (c *Config) DatabaseAddr() string {
+	if strings.TrimSpace(c.DB) != "" {
+		return c.DB
+	}
+	dir := c.DataDir
+	if dir == "" {
+		dir = "./data"
+	}
+	return filepath.Join(dir, "ipeval.db")
+}
+
+// CommandSettings lists the settings (flag names) a subcommand takes, so that
+// the CLI and the deployment files' test share one list.
+func CommandSettings(command string) []string {
+	switch command {
+	case "serve":
+		return []string{"addr", "db", "redis", "data-dir", "log-format", "workers", "demo", "migrate"}
+	case "worker":
+		return []string{"db", "redis", "data-dir", "log-format", "concurrency"}
+	case "migrate", "store":
+		return []string{"db", "data-dir", "log-format"}
+	}
+	return nil
+}
+
+// IsBool reports whether the named setting is a boolean flag (one that takes no value).
+func IsBool(name string) bool { return name == "demo" || name == "migrate" }

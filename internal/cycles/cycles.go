@@ -1,0 +1,159 @@
+// Package cycles owns assessment cycles (考核周期) and their life cycle:
+// draft → collecting → scoring → published → archived, and nothing else.
+package cycles
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+	"gorm.io/gorm"
+
+	"github.com/ipeval/ipeval/internal/fault"
+)
+
+// Status is the state of a cycle.
+type Status string
+
+// Cycle states in their normal order.
+const (
+	Draft      Status = "draft"
+	Collecting Status = "collecting"
+	Scoring    Status = "scoring"
+	Published  Status = "published"
+	Archived   Status = "archived"
+)
+
+// Next lists the states a cycle may move to from s. Scoring may go back to
+// collecting, because managers reopen collection when scoring uncovers bad
+// data; once published, results only move forward to the archive.
+func (s Status) Next() []Status {
+	switch s {
+	case Draft:
+		return []Status{Collecting}
+	case Collecting:
+		return []Status{Scoring}
+	case Scoring:
+		return []Status{Collecting, Published}
+	case Published:
+		return []Status{Archived}
+	default:
+		return []Status{}
+	}
+}
+
+// Valid reports whether s is a known state.
+func (s Status) Valid() bool {
+	switch s {
+	case Draft, Collecting, Scoring, Published, Archived:
+		return true
+	}
+	return false
+}
+
+// Cycle is one assessment year.
+type Cycle struct {
+	ID        string    `json:"id" gorm:"primaryKey"`
+	Year      int       `json:"year"`
+	Name      string    `json:"name"`
+	Status    Status    `json:"status"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// Store reads and writes cycles.
+type Store struct {
+	db *gorm.DB
+}
+
+// NewStore returns a Store on db.
+func NewStore(db *gorm.DB) *Store { return &Store{db: db} }
+
+// List returns every cycle, newest year first.
+func (s *Store) List(ctx context.Context) ([]Cycle, error) {
+	var out []Cycle
+	if err := s.db.WithContext(ctx).Order("year DESC").Find(&out).Error; err != nil {
+		return nil, fmt.Errorf("list cycles: %w", err)
+	}
+	return out, nil
+}
+
+// Get returns the cycle with id.
+func (s *Store) Get(ctx context.Context, id string) (Cycle, error) {
+	var c Cycle
+	err := s.db.WithContext(ctx).Where("id = ?", id).Take(&c).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return c, fmt.Errorf("cycle %s: %w", id, fault.ErrNotFound)
+	}
+	if err != nil {
+		return c, fmt.Errorf("get cycle: %w", err)
+	}
+	return c, nil
+}
+
+// Input is a new cycle as submitted.
+type Input struct {
+	Year int    `json:"year"`
+	Name string `json:"name"`
+}
+
+// Create adds a cycle in draft. One cycle per year.
+func (s *Store) Create(ctx context.Context, in Input) (Cycle, error) {
+	var errs []fault.FieldError
+	if in.Year < 2000 || in.Year > 2100 {
+		errs = append(errs, fault.Field("year", "invalid_year", "年度须在2000至2100之间", "year must be between 2000 and 2100"))
+	}
+	in.Name = strings.TrimSpace(in.Name)
+	if in.Name == "" {
+		in.Name = fmt.Sprintf("%d年度知识产权公共服务考核评估", in.Year)
+	}
+	if utf8.RuneCountInString(in.Name) > 191 {
+		errs = append(errs, fault.Field("name", "invalid_name", "名称不超过191字", "name must be at most 191 characters"))
+	}
+	if err := fault.Invalid(errs...); err != nil {
+		return Cycle{}, err
+	}
+	c := Cycle{ID: uuid.Must(uuid.NewV7()).String(), Year: in.Year, Name: in.Name, Status: Draft}
+	err := s.db.WithContext(ctx).Create(&c).Error
+	if errors.Is(err, gorm.ErrDuplicatedKey) {
+		return Cycle{}, fault.With(fault.ErrConflict, fmt.Sprintf("a cycle for %d exists", in.Year), fmt.Sprintf("%d年度考核周期已存在", in.Year), nil)
+	}
+	if err != nil {
+		return Cycle{}, fmt.Errorf("create cycle: %w", err)
+	}
+	return c, nil
+}
+
+// Transition moves a cycle to the state to. An illegal move is a conflict
+// whose problem lists the allowed states. The update is guarded by the
+// state read, so two concurrent transitions cannot both succeed.
+func (s *Store) Transition(ctx context.Context, id string, to Status) (Cycle, error) {
+	if !to.Valid() {
+		return Cycle{}, fault.Invalid(fault.Field("to", "unknown_status", "未知状态："+string(to), "unknown status: "+string(to)))
+	}
+	c, err := s.Get(ctx, id)
+	if err != nil {
+		return c, err
+	}
+	allowed := c.Status.Next()
+	if !slices.Contains(allowed, to) {
+		return c, fault.With(fault.ErrConflict,
+			fmt.Sprintf("cycle cannot move from %s to %s", c.Status, to),
+			fmt.Sprintf("考核周期不能从 %s 变更为 %s", c.Status, to),
+			map[string]any{"from": c.Status, "to": to, "allowed": allowed})
+	}
+	res := s.db.WithContext(ctx).Model(&Cycle{}).Where("id = ? AND status = ?", id, c.Status).
+		Updates(map[string]any{"status": to, "updated_at": time.Now().UTC()})
+	if res.Error != nil {
+		return c, fmt.Errorf("transition cycle: %w", res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return c, fault.With(fault.ErrConflict, "cycle changed concurrently; reload and retry", "考核周期已被他人修改，请刷新后重试", nil)
+	}
+	return s.Get(ctx, id)
+}

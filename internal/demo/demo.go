@@ -1,0 +1,89 @@
+// Package demo owns the demonstration data set: Shanxi's eleven prefecture
+// cities and the comprehensive-reform zone, an assessment cycle that is
+// collecting data, a survey contractor and one user of each role.
+package demo
+
+import (
+	"bytes"
+	"context"
+	_ "embed"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/ipeval/ipeval/internal/auth"
+	"github.com/ipeval/ipeval/internal/cycles"
+	"github.com/ipeval/ipeval/internal/regions"
+)
+
+//go:embed regions-shanxi.csv
+var regionsCSV []byte
+
+// Account is a demo user and its one-time password.
+type Account struct {
+	Username, Password string
+	Role               auth.Role
+	Note               string
+}
+
+// Result is what Load created.
+type Result struct {
+	Regions  int
+	Cycle    cycles.Cycle
+	Accounts []Account
+}
+
+// Contractor is the name of the demo survey organisation.
+const Contractor = "山西省知识产权公共服务满意度调查中心（演示）"
+
+// Empty reports whether the database holds no users yet: demo data only ever
+// goes into an empty database.
+func Empty(ctx context.Context, db *gorm.DB) (bool, error) {
+	var n int64
+	if err := db.WithContext(ctx).Model(&auth.User{}).Count(&n).Error; err != nil {
+		return false, fmt.Errorf("count users: %w", err)
+	}
+	return n == 0, nil
+}
+
+// Load creates the demo data set. The passwords are generated and returned
+// once; they are not stored anywhere in clear.
+func Load(ctx context.Context, users *auth.Store, regs *regions.Store, cys *cycles.Store, year int) (Result, error) {
+	var res Result
+	n, err := regs.ImportCSV(ctx, bytes.NewReader(regionsCSV))
+	if err != nil {
+		return res, fmt.Errorf("demo regions: %w", err)
+	}
+	res.Regions = n
+	if year == 0 {
+		year = time.Now().UTC().Year()
+	}
+	cy, err := cys.Create(ctx, cycles.Input{Year: year})
+	if err != nil {
+		return res, fmt.Errorf("demo cycle: %w", err)
+	}
+	if cy, err = cys.Transition(ctx, cy.ID, cycles.Collecting); err != nil {
+		return res, fmt.Errorf("demo cycle: %w", err)
+	}
+	res.Cycle = cy
+	org, err := users.CreateOrganisation(ctx, Contractor, "contractor")
+	if err != nil {
+		return res, fmt.Errorf("demo organisation: %w", err)
+	}
+	for _, u := range []struct {
+		nu   auth.NewUser
+		note string
+	}{
+		{auth.NewUser{Username: "admin", DisplayName: "省知识产权局管理员", Role: auth.RoleAdmin}, "provincial manager / 省级管理员"},
+		{auth.NewUser{Username: "survey", DisplayName: "满意度调查员", Role: auth.RoleContractor, OrganisationID: org.ID}, "survey contractor / 第三方调查机构"},
+		{auth.NewUser{Username: "taiyuan", DisplayName: "太原市知识产权局", Role: auth.RoleCity, RegionCode: "140100"}, "city official of 太原市 / 市级用户"},
+	} {
+		_, pw, err := users.CreateUser(ctx, u.nu)
+		if err != nil {
+			return res, fmt.Errorf("demo user %s: %w", u.nu.Username, err)
+		}
+		res.Accounts = append(res.Accounts, Account{Username: u.nu.Username, Password: pw, Role: u.nu.Role, Note: u.note})
+	}
+	return res, nil
+}

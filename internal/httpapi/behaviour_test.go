@@ -1,0 +1,320 @@
+package httpapi_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/ipeval/ipeval/internal/database"
+	"github.com/ipeval/ipeval/internal/httpapi"
+)
+
+// TestBadInput sends malformed requests to write routes and checks that each
+// is refused with a problem document naming the problem, and that nothing
+// was stored.
+func TestBadInput(t *testing.T) {
+	f := newFixture(t)
+	long := `{"year": 2031, "name": "` + strings.Repeat("x", 1<<20) + `"}`
+	tests := []struct {
+		name, method, path, contentType, body string
+		status                                int
+		field, code                           string
+		table                                 string
+	}{
+		{"malformed JSON", "POST", "/api/v1/cycles", "application/json", `{"year": 20`, 400, "", "malformed_json", "cycles"},
+		{"unknown field", "POST", "/api/v1/cycles", "application/json", `{"year": 2031, "colour": "red"}`, 400, "colour", "unknown_field", "cycles"},
+		{"wrong type", "POST", "/api/v1/cycles", "application/json", `{"year": "2031"}`, 400, "year", "wrong_type", "cycles"},
+		{"trailing data", "POST", "/api/v1/cycles", "application/json", `{"year": 2031} {}`, 400, "", "trailing_data", "cycles"},
+		{"empty body", "POST", "/api/v1/cycles", "application/json", ``, 400, "", "empty_body", "cycles"},
+		{"oversize body", "POST", "/api/v1/cycles", "application/json", long, 413, "", "", "cycles"},
+		{"not JSON", "POST", "/api/v1/cycles", "text/plain", `year=2031`, 415, "", "", "cycles"},
+		{"year out of range", "POST", "/api/v1/cycles", "application/json", `{"year": 1800}`, 400, "year", "invalid_year", "cycles"},
+		{"region: every problem listed", "POST", "/api/v1/regions", "application/json", `{"code": "!", "name": "", "kind": "planet", "parent_code": "999999"}`, 400, "kind", "unknown_kind", "regions"},
+		{"import: bad row rolls back all", "POST", "/api/v1/regions/import", "text/csv", "code,name,kind,parent\n150100,呼和浩特,prefecture_city,140000\n150200,包头,nowhere,140000\n", 400, "", "unknown_kind", "regions"},
+		{"user: weak password", "POST", "/api/v1/users", "application/json", `{"username": "weak1", "role": "admin", "password": "123"}`, 400, "password", "", "users"},
+		{"user: city without region", "POST", "/api/v1/users", "application/json", `{"username": "noregion", "role": "city"}`, 400, "region_code", "", "users"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f.t = t
+			before := f.count(tt.table)
+			req := request(tt.method, tt.path, nil)
+			req = httptestBody(req, tt.body, tt.contentType)
+			resp, body := f.do(f.as("admin", req))
+			wantProblem(t, resp, body, tt.status)
+			var p struct {
+				Errors []struct {
+					Field, Code, Message string
+					MessageEn            string `json:"message_en"`
+				}
+			}
+			_ = json.Unmarshal(body, &p)
+			if tt.code != "" || tt.field != "" {
+				found := false
+				for _, e := range p.Errors {
+					if (tt.code == "" || e.Code == tt.code) && (tt.field == "" || e.Field == tt.field) {
+						found = e.Message != "" && e.MessageEn != ""
+					}
+				}
+				if !found {
+					t.Fatalf("no error with field %q code %q (zh and en) in %s", tt.field, tt.code, body)
+				}
+			}
+			if after := f.count(tt.table); after != before {
+				t.Fatalf("%s rows %d → %d: bad input was stored", tt.table, before, after)
+			}
+		})
+	}
+}
+
+func TestRegionProblemsListedTogether(t *testing.T) {
+	f := newFixture(t)
+	b := f.call("admin", "POST", "/api/v1/regions", map[string]string{"code": "!", "name": "", "kind": "planet", "parent_code": "999999"}, 400)
+	var p struct{ Errors []struct{ Field string } }
+	_ = json.Unmarshal(b, &p)
+	var fields []string
+	for _, e := range p.Errors {
+		fields = append(fields, e.Field)
+	}
+	if got := strings.Join(fields, ","); got != "code,name,kind,parent_code" {
+		t.Fatalf("fields %s, want code,name,kind,parent_code", got)
+	}
+}
+
+func TestIllegalTransition(t *testing.T) {
+	f := newFixture(t)
+	c := f.newCycle()
+	for _, to := range []string{"collecting", "scoring", "published"} {
+		f.call("admin", "POST", "/api/v1/cycles/"+c.ID+"/transitions", map[string]string{"to": to}, 200)
+	}
+	resp, body := f.do(f.as("admin", request("POST", "/api/v1/cycles/"+c.ID+"/transitions", map[string]string{"to": "collecting"})))
+	wantProblem(t, resp, body, http.StatusConflict)
+	var p struct {
+		From, To string
+		Allowed  []string
+	}
+	_ = json.Unmarshal(body, &p)
+	if p.From != "published" || p.To != "collecting" || strings.Join(p.Allowed, ",") != "archived" {
+		t.Fatalf("problem %s, want from published, to collecting, allowed [archived]", body)
+	}
+	got := decode[map[string]any](t, f.call("admin", "GET", "/api/v1/cycles/"+c.ID, nil, 200))
+	if got["status"] != "published" {
+		t.Fatalf("status after refused transition = %v", got["status"])
+	}
+}
+
+func TestTokens(t *testing.T) {
+	f := newFixture(t)
+	for name, header := range map[string]string{
+		"garbage":       "Bearer nonsense",
+		"wrong scheme":  "Basic YWRtaW46eA==",
+		"unknown token": "Bearer ipv_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+	} {
+		t.Run(name, func(t *testing.T) {
+			req := request("GET", "/api/v1/me", nil)
+			req.Header.Set("Authorization", header)
+			resp, body := f.do(req)
+			wantProblem(t, resp, body, http.StatusUnauthorized)
+		})
+	}
+	t.Run("revoked", func(t *testing.T) {
+		f.t = t
+		issued := decode[struct {
+			Token string
+			Info  struct{ ID string }
+		}](t, f.call("city", "POST", "/api/v1/tokens", map[string]string{"name": "tmp"}, 201))
+		req := request("GET", "/api/v1/me", nil)
+		req.Header.Set("Authorization", "Bearer "+issued.Token)
+		if resp, _ := f.do(req); resp.StatusCode != 200 {
+			t.Fatalf("fresh token refused: %d", resp.StatusCode)
+		}
+		f.call("city", "DELETE", "/api/v1/tokens/"+issued.Info.ID, nil, 204)
+		req = request("GET", "/api/v1/me", nil)
+		req.Header.Set("Authorization", "Bearer "+issued.Token)
+		resp, body := f.do(req)
+		wantProblem(t, resp, body, http.StatusUnauthorized)
+	})
+	t.Run("another user's token is not found", func(t *testing.T) {
+		f.t = t
+		issued := decode[struct{ Info struct{ ID string } }](t, f.call("city", "POST", "/api/v1/tokens", map[string]string{"name": "mine"}, 201))
+		f.call("city2", "DELETE", "/api/v1/tokens/"+issued.Info.ID, nil, 404)
+	})
+}
+
+func TestObjectLevelChecks(t *testing.T) {
+	f := newFixture(t)
+	adminJob := f.finishedJob("admin")
+	f.call("city", "GET", "/api/v1/jobs/"+adminJob, nil, 404)
+	f.call("city", "GET", "/api/v1/jobs/"+adminJob+"/result", nil, 404)
+	f.call("contractor", "GET", "/api/v1/jobs/"+adminJob, nil, 404)
+	f.call("admin", "GET", "/api/v1/jobs/"+f.finishedJob("city"), nil, 200)
+	f.call("contractor", "GET", "/api/v1/organisations/"+f.org2.ID, nil, 404)
+	jobsOfCity := decode[struct{ Items []struct{ ID string } }](t, f.call("city", "GET", "/api/v1/jobs", nil, 200))
+	for _, j := range jobsOfCity.Items {
+		if j.ID == adminJob {
+			t.Fatal("city official sees the admin's job in its list")
+		}
+	}
+}
+
+// TestSessionsAndCSRF signs in with the form, then checks that a write with
+// the session cookie needs the CSRF token and that logging out ends the session.
+func TestSessionsAndCSRF(t *testing.T) {
+	f := newFixture(t)
+	resp, body := f.do(f.loginForm("admin", fixturePassword))
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("form login: %d %s", resp.StatusCode, body)
+	}
+	var session *http.Cookie
+	for _, c := range resp.Cookies() {
+		if c.Name == "ipeval_session" {
+			session = c
+		}
+	}
+	if session == nil || !session.HttpOnly || session.SameSite != http.SameSiteLaxMode {
+		t.Fatalf("session cookie %+v, want HttpOnly and SameSite=Lax", session)
+	}
+	withSession := func(req *http.Request) *http.Request { req.AddCookie(session); return req }
+
+	resp, body = f.do(withSession(request("GET", "/", nil)))
+	if resp.StatusCode != 200 {
+		t.Fatalf("home with session: %d", resp.StatusCode)
+	}
+	m := regexp.MustCompile(`name="_csrf" value="([^"]+)"`).FindSubmatch(body)
+	if m == nil {
+		t.Fatal("home page has no CSRF field in the logout form")
+	}
+	csrf := string(m[1])
+
+	before := f.count("cycles")
+	resp, body = f.do(withSession(request("POST", "/api/v1/cycles", map[string]int{"year": 2040})))
+	wantProblem(t, resp, body, http.StatusForbidden)
+	if f.count("cycles") != before {
+		t.Fatal("a write without CSRF token was stored")
+	}
+	req := withSession(request("POST", "/api/v1/cycles", map[string]int{"year": 2040}))
+	req.Header.Set("X-CSRF-Token", "wrong")
+	resp, body = f.do(req)
+	wantProblem(t, resp, body, http.StatusForbidden)
+
+	req = withSession(request("POST", "/api/v1/cycles", map[string]int{"year": 2040}))
+	req.Header.Set("X-CSRF-Token", csrf)
+	if resp, body = f.do(req); resp.StatusCode != http.StatusCreated {
+		t.Fatalf("write with CSRF token: %d %s", resp.StatusCode, body)
+	}
+
+	req = withSession(request("POST", "/logout", nil))
+	req = httptestBody(req, "_csrf="+csrf, "application/x-www-form-urlencoded")
+	req.AddCookie(session)
+	if resp, _ = f.do(req); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("logout: %d", resp.StatusCode)
+	}
+	resp, body = f.do(withSession(request("GET", "/api/v1/me", nil)))
+	wantProblem(t, resp, body, http.StatusUnauthorized)
+}
+
+func TestLoginLockoutAndAudit(t *testing.T) {
+	f := newFixture(t)
+	login := func(pw string) (*http.Response, []byte) {
+		return f.do(request("POST", "/api/v1/auth/login", map[string]string{"username": "city", "password": pw}))
+	}
+	for i := 0; i < 5; i++ {
+		resp, body := login("wrong password")
+		wantProblem(t, resp, body, http.StatusUnauthorized)
+	}
+	resp, body := login(fixturePassword)
+	wantProblem(t, resp, body, http.StatusLocked)
+	var n int64
+	f.db.Table("audit_log").Where("action = ? AND object = ?", "auth.login", "user:city").Count(&n)
+	if n != 6 {
+		t.Fatalf("audited login attempts = %d, want 6", n)
+	}
+	var results []string
+	f.db.Table("audit_log").Where("action = ?", "auth.login").Order("id").Pluck("result", &results)
+	if results[0] != "denied" || results[5] != "failure" {
+		t.Fatalf("audit results %v: want denied for bad password, failure for locked", results)
+	}
+}
+
+func TestLoginRateLimit(t *testing.T) {
+	f := newFixtureOn(t, nil, httpapi.Options{LoginRate: 3})
+	var last *http.Response
+	var body []byte
+	for i := 0; i < 4; i++ {
+		last, body = f.do(request("POST", "/api/v1/auth/login", map[string]string{"username": "nobody", "password": "x"}))
+	}
+	wantProblem(t, last, body, http.StatusTooManyRequests)
+	if last.Header.Get("Retry-After") == "" {
+		t.Fatal("429 without Retry-After")
+	}
+}
+
+// TestOpenAPIMatchesRouter checks that the document lists exactly the
+// routes the router serves.
+func TestOpenAPIMatchesRouter(t *testing.T) {
+	f := newFixture(t)
+	doc := decode[struct {
+		OpenAPI string `json:"openapi"`
+		Paths   map[string]map[string]struct {
+			OperationID string `json:"operationId"`
+		}
+	}](t, f.call("", "GET", "/openapi.json", nil, 200))
+	if !strings.HasPrefix(doc.OpenAPI, "3.") {
+		t.Fatalf("openapi version %q", doc.OpenAPI)
+	}
+	param := regexp.MustCompile(`:([A-Za-z_]+)`)
+	served := map[string]bool{}
+	for _, r := range f.srv.App().GetRoutes(true) {
+		if r.Method == http.MethodHead {
+			continue
+		}
+		key := strings.ToLower(r.Method) + " " + param.ReplaceAllString(r.Path, "{$1}")
+		served[key] = true
+		p, ok := doc.Paths[param.ReplaceAllString(r.Path, "{$1}")]
+		if !ok || p[strings.ToLower(r.Method)].OperationID == "" {
+			t.Errorf("router serves %s, the document does not list it", key)
+		}
+	}
+	for path, ops := range doc.Paths {
+		for m := range ops {
+			if !served[m+" "+path] {
+				t.Errorf("document lists %s %s, the router does not serve it", m, path)
+			}
+		}
+	}
+	resp, body := f.do(request("GET", "/docs", nil))
+	if resp.StatusCode != 200 || !strings.Contains(string(body), "/api/v1/cycles/{id}/transitions") {
+		t.Fatalf("/docs does not render the document: %d", resp.StatusCode)
+	}
+}
+
+// TestDatabaseDown closes the database under the server: the API answers
+// 503 problems and /readyz reports the database, without a crash.
+func TestDatabaseDown(t *testing.T) {
+	f := newFixture(t)
+	f.call("admin", "GET", "/readyz", nil, 200)
+	if err := database.Close(f.db); err != nil {
+		t.Fatal(err)
+	}
+	resp, body := f.do(f.as("admin", request("GET", "/api/v1/cycles", nil)))
+	wantProblem(t, resp, body, http.StatusServiceUnavailable)
+	if strings.Contains(string(body), "sql") {
+		t.Fatalf("503 leaks driver text: %s", body)
+	}
+	resp, body = f.do(request("GET", "/readyz", nil))
+	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(body), `"database":"unavailable"`) {
+		t.Fatalf("/readyz with database closed: %d %s", resp.StatusCode, body)
+	}
+	f.call("", "GET", "/healthz", nil, 200)
+}
+
+func TestUnknownRouteIsProblem(t *testing.T) {
+	f := newFixture(t)
+	resp, body := f.do(request("GET", "/api/v1/nothing-here", nil))
+	wantProblem(t, resp, body, http.StatusNotFound)
+	if resp.Header.Get("X-Request-Id") == "" {
+		t.Fatal("response without request id")
+	}
+}

@@ -1,0 +1,334 @@
+package httpapi
+
+import (
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/utils"
+
+	"github.com/ipeval/ipeval/internal/auth"
+	"github.com/ipeval/ipeval/internal/fault"
+)
+
+type loginRequest struct {
+	Username string `json:"username"`
+	Password string `json:"password"`
+}
+
+type loginResponse struct {
+	User      userView  `json:"user"`
+	CSRFToken string    `json:"csrf_token"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// userView is a user as shown through the API: never its password hash.
+type userView struct {
+	ID             string     `json:"id"`
+	Username       string     `json:"username"`
+	DisplayName    string     `json:"display_name"`
+	Role           auth.Role  `json:"role"`
+	RegionCode     *string    `json:"region_code"`
+	OrganisationID *string    `json:"organisation_id"`
+	Disabled       bool       `json:"disabled"`
+	LockedUntil    *time.Time `json:"locked_until"`
+	LastLoginAt    *time.Time `json:"last_login_at"`
+	CreatedAt      time.Time  `json:"created_at"`
+}
+
+func viewUser(u auth.User) userView {
+	return userView{ID: u.ID, Username: u.Username, DisplayName: u.DisplayName, Role: u.Role, RegionCode: u.RegionCode,
+		OrganisationID: u.OrganisationID, Disabled: u.Disabled, LockedUntil: u.LockedUntil, LastLoginAt: u.LastLoginAt, CreatedAt: u.CreatedAt}
+}
+
+var errRateLimited = fiber.NewError(fiber.StatusTooManyRequests, "Too many sign-in attempts; try again in a minute")
+
+// signIn checks a username and password and opens a browser session. Every
+// attempt is audited under the username tried.
+func (s *Server) signIn(c *fiber.Ctx, username, password string) (auth.User, auth.Principal, error) {
+	username = strings.TrimSpace(username)
+	setAuditObject(c, "user:"+username)
+	if !s.loginLimit.Allow(c.IP()) {
+		setAuditDetail(c, "rate limited")
+		return auth.User{}, auth.Principal{}, errRateLimited
+	}
+	ctx := c.UserContext()
+	u, err := s.deps.Auth.Authenticate(ctx, username, password)
+	if err != nil {
+		switch {
+		case errors.Is(err, auth.ErrAccountLocked):
+			setAuditDetail(c, "account locked")
+		case errors.Is(err, auth.ErrInvalidCredentials):
+			setAuditDetail(c, "invalid credentials")
+		}
+		return u, auth.Principal{}, err
+	}
+	secret, sess, err := s.deps.Auth.NewSession(ctx, u.ID, c.IP(), utils.CopyString(c.Get(fiber.HeaderUserAgent)))
+	if err != nil {
+		return u, auth.Principal{}, err
+	}
+	c.Cookie(&fiber.Cookie{Name: sessionCookie, Value: secret, Path: "/", HTTPOnly: true, Secure: s.opts.SecureCookies,
+		SameSite: fiber.CookieSameSiteLaxMode, Expires: sess.ExpiresAt})
+	p, err := s.deps.Auth.SessionPrincipal(ctx, secret)
+	if err != nil {
+		return u, p, err
+	}
+	c.Locals(principalKey, p)
+	return u, p, nil
+}
+
+func (s *Server) clearSessionCookie(c *fiber.Ctx) {
+	c.Cookie(&fiber.Cookie{Name: sessionCookie, Value: "", Path: "/", HTTPOnly: true, Secure: s.opts.SecureCookies,
+		SameSite: fiber.CookieSameSiteLaxMode, Expires: time.Unix(0, 0), MaxAge: -1})
+}
+
+func (s *Server) login(c *fiber.Ctx, _ auth.Principal) error {
+	var req loginRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	u, p, err := s.signIn(c, req.Username, req.Password)
+	if err != nil {
+		return err
+	}
+	return c.JSON(loginResponse{User: viewUser(u), CSRFToken: p.CSRFToken, ExpiresAt: time.Now().UTC().Add(auth.SessionIdleTimeout)})
+}
+
+func (s *Server) logout(c *fiber.Ctx, p auth.Principal) error {
+	if v := c.Cookies(sessionCookie); v != "" {
+		if err := s.deps.Auth.EndSession(c.UserContext(), v); err != nil {
+			return err
+		}
+	}
+	s.clearSessionCookie(c)
+	return c.SendStatus(fiber.StatusNoContent)
+}
+
+func (s *Server) me(c *fiber.Ctx, p auth.Principal) error {
+	u, err := s.deps.Auth.User(c.UserContext(), p.UserID)
+	if err != nil {
+		return err
+	}
+	return c.JSON(viewUser(u))
+}
+
+type passwordChange struct {
+	CurrentPassword string `json:"current_password"`
+	NewPassword     string `json:"new_password"`
+}
+
+// changePassword checks the current password (failures count towards the
+// lockout) and sets the new one, which signs the user out everywhere.
+func (s *Server) changePassword(c *fiber.Ctx, p auth.Principal) error {
+	var req passwordChange
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	setAuditObject(c, "user:"+p.UserID)
+	ctx := c.UserContext()
+	if _, err := s.deps.Auth.Authenticate(ctx, p.Username, req.CurrentPassword); err != nil {
+		if errors.Is(err, auth.ErrInvalidCredentials) {
+			return fault.Invalid(fault.Field("current_password", "wrong_password", "当前密码不正确", "current password is wrong"))
+		}
+		return err
+	}
+	if err := s.deps.Auth.SetPassword(ctx, p.UserID, req.NewPassword); err != nil {
+		return err
+	}
+	s.clearSessionCookie(c)
+	return c.SendStatus(fiber.StatusNoContent)
+}
+
+type tokenRequest struct {
+	Name          string `json:"name"`
+	ExpiresInDays int    `json:"expires_in_days,omitempty"`
+}
+
+type tokenIssued struct {
+	Token string     `json:"token"`
+	Info  auth.Token `json:"info"`
+}
+
+func (s *Server) listTokens(c *fiber.Ctx, p auth.Principal) error {
+	ts, err := s.deps.Auth.ListTokens(c.UserContext(), p.UserID)
+	if err != nil {
+		return err
+	}
+	return c.JSON(listOf(ts))
+}
+
+func (s *Server) createToken(c *fiber.Ctx, p auth.Principal) error {
+	var req tokenRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	var errs []fault.FieldError
+	if n := len([]rune(strings.TrimSpace(req.Name))); n == 0 || n > 100 {
+		errs = append(errs, fault.Field("name", "invalid_name", "令牌名称须为1–100字", "name must be 1-100 characters"))
+	}
+	ttl := auth.DefaultTokenTTL
+	if req.ExpiresInDays != 0 {
+		if req.ExpiresInDays < 1 || req.ExpiresInDays > 365 {
+			errs = append(errs, fault.Field("expires_in_days", "out_of_range", "有效期须为1–365天", "expiry must be 1-365 days"))
+		}
+		ttl = time.Duration(req.ExpiresInDays) * 24 * time.Hour
+	}
+	if err := fault.Invalid(errs...); err != nil {
+		return err
+	}
+	secret, t, err := s.deps.Auth.IssueToken(c.UserContext(), p.UserID, strings.TrimSpace(req.Name), ttl)
+	if err != nil {
+		return err
+	}
+	setAuditObject(c, "token:"+t.ID)
+	return c.Status(fiber.StatusCreated).JSON(tokenIssued{Token: secret, Info: t})
+}
+
+// revokeToken revokes one of the caller's tokens; an admin may revoke any.
+// Another user's token is reported as not found, not as forbidden.
+func (s *Server) revokeToken(c *fiber.Ctx, p auth.Principal) error {
+	ctx := c.UserContext()
+	t, err := s.deps.Auth.Token(ctx, param(c, "id"))
+	if err != nil {
+		return err
+	}
+	if t.UserID != p.UserID && !p.Is(auth.RoleAdmin) {
+		return fault.ErrNotFound
+	}
+	if err := s.deps.Auth.RevokeToken(ctx, t.ID); err != nil {
+		return err
+	}
+	return c.SendStatus(fiber.StatusNoContent)
+}
+
+type newUserRequest struct {
+	Username       string    `json:"username"`
+	DisplayName    string    `json:"display_name"`
+	Role           auth.Role `json:"role"`
+	RegionCode     string    `json:"region_code,omitempty"`
+	OrganisationID string    `json:"organisation_id,omitempty"`
+	// Password is optional; when empty a strong one is generated and returned once.
+	Password string `json:"password,omitempty"`
+}
+
+type userCreated struct {
+	User     userView `json:"user"`
+	Password string   `json:"password"`
+}
+
+type userPatch struct {
+	Disabled *bool `json:"disabled"`
+}
+
+func (s *Server) listUsers(c *fiber.Ctx, _ auth.Principal) error {
+	us, err := s.deps.Auth.ListUsers(c.UserContext())
+	if err != nil {
+		return err
+	}
+	out := make([]userView, len(us))
+	for i, u := range us {
+		out[i] = viewUser(u)
+	}
+	return c.JSON(listOf(out))
+}
+
+func (s *Server) createUser(c *fiber.Ctx, _ auth.Principal) error {
+	var req newUserRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	u, pw, err := s.deps.Auth.CreateUser(c.UserContext(), auth.NewUser{Username: req.Username, DisplayName: req.DisplayName,
+		Role: req.Role, RegionCode: req.RegionCode, OrganisationID: req.OrganisationID, Password: req.Password})
+	if err != nil {
+		return err
+	}
+	setAuditObject(c, "user:"+u.ID)
+	if req.Password != "" {
+		pw = ""
+	}
+	return c.Status(fiber.StatusCreated).JSON(userCreated{User: viewUser(u), Password: pw})
+}
+
+func (s *Server) getUser(c *fiber.Ctx, _ auth.Principal) error {
+	u, err := s.deps.Auth.User(c.UserContext(), param(c, "id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(viewUser(u))
+}
+
+func (s *Server) updateUser(c *fiber.Ctx, p auth.Principal) error {
+	var req userPatch
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	id := param(c, "id")
+	ctx := c.UserContext()
+	if req.Disabled != nil {
+		if *req.Disabled && id == p.UserID {
+			return fault.Invalid(fault.Field("disabled", "self_disable", "不能停用自己的账户", "you cannot disable your own account"))
+		}
+		if err := s.deps.Auth.SetDisabled(ctx, id, *req.Disabled); err != nil {
+			return err
+		}
+	}
+	u, err := s.deps.Auth.User(ctx, id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(viewUser(u))
+}
+
+func (s *Server) resetPassword(c *fiber.Ctx, _ auth.Principal) error {
+	ctx := c.UserContext()
+	u, err := s.deps.Auth.User(ctx, param(c, "id"))
+	if err != nil {
+		return err
+	}
+	pw, err := s.deps.Auth.ResetPassword(ctx, u.Username)
+	if err != nil {
+		return err
+	}
+	return c.JSON(userCreated{User: viewUser(u), Password: pw})
+}
+
+type organisationRequest struct {
+	Name string `json:"name"`
+	Kind string `json:"kind"`
+}
+
+func (s *Server) listOrganisations(c *fiber.Ctx, _ auth.Principal) error {
+	os, err := s.deps.Auth.ListOrganisations(c.UserContext())
+	if err != nil {
+		return err
+	}
+	return c.JSON(listOf(os))
+}
+
+func (s *Server) createOrganisation(c *fiber.Ctx, _ auth.Principal) error {
+	var req organisationRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	o, err := s.deps.Auth.CreateOrganisation(c.UserContext(), req.Name, req.Kind)
+	if err != nil {
+		return err
+	}
+	setAuditObject(c, "organisation:"+o.ID)
+	return c.Status(fiber.StatusCreated).JSON(o)
+}
+
+// getOrganisation shows an organisation to an admin, or to a contractor its
+// own; any other id is not found for a contractor.
+func (s *Server) getOrganisation(c *fiber.Ctx, p auth.Principal) error {
+	id := param(c, "id")
+	if !p.CanAccessOrganisation(id) {
+		return fault.ErrNotFound
+	}
+	o, err := s.deps.Auth.Organisation(c.UserContext(), id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(o)
+}

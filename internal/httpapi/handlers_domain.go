@@ -1,0 +1,142 @@
+package httpapi
+
+import (
+	"bytes"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/gofiber/fiber/v2"
+	"golang.org/x/text/encoding/simplifiedchinese"
+
+	"github.com/ipeval/ipeval/internal/auth"
+	"github.com/ipeval/ipeval/internal/cycles"
+	"github.com/ipeval/ipeval/internal/fault"
+	"github.com/ipeval/ipeval/internal/regions"
+)
+
+func (s *Server) listRegions(c *fiber.Ctx, _ auth.Principal) error {
+	rs, err := s.deps.Regions.List(c.UserContext())
+	if err != nil {
+		return err
+	}
+	return c.JSON(listOf(rs))
+}
+
+func (s *Server) getRegion(c *fiber.Ctx, _ auth.Principal) error {
+	r, err := s.deps.Regions.Get(c.UserContext(), param(c, "code"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(r)
+}
+
+func (s *Server) createRegion(c *fiber.Ctx, _ auth.Principal) error {
+	var in regions.Input
+	if err := decodeJSON(c, &in); err != nil {
+		return err
+	}
+	r, err := s.deps.Regions.Create(c.UserContext(), in)
+	if err != nil {
+		return err
+	}
+	setAuditObject(c, "region:"+r.Code)
+	return c.Status(fiber.StatusCreated).JSON(r)
+}
+
+func (s *Server) updateRegion(c *fiber.Ctx, _ auth.Principal) error {
+	var in regions.Input
+	if err := decodeJSON(c, &in); err != nil {
+		return err
+	}
+	code := param(c, "code")
+	if in.Code != "" && in.Code != code {
+		return fault.Invalid(fault.Field("code", "code_mismatch", "请求体中的代码与地址不一致", "code in the body differs from the URL"))
+	}
+	r, err := s.deps.Regions.Update(c.UserContext(), code, in)
+	if err != nil {
+		return err
+	}
+	return c.JSON(r)
+}
+
+type importResult struct {
+	Imported int `json:"imported"`
+}
+
+// importRegions takes a CSV body in UTF-8 (with or without BOM) or in
+// GB18030/GBK, as Excel on a Chinese Windows saves it.
+func (s *Server) importRegions(c *fiber.Ctx, _ auth.Principal) error {
+	ct := string(c.Request().Header.ContentType())
+	if !strings.HasPrefix(ct, "text/csv") && !strings.HasPrefix(ct, fiber.MIMEOctetStream) {
+		return fiber.NewError(fiber.StatusUnsupportedMediaType, "Content-Type must be text/csv")
+	}
+	body := bytes.Clone(c.Body())
+	if !utf8.Valid(body) {
+		decoded, err := simplifiedchinese.GB18030.NewDecoder().Bytes(body)
+		if err != nil {
+			return fault.Invalid(fault.Field("", "bad_encoding", "无法识别文件编码（应为 UTF-8 或 GB18030）", "unrecognised encoding (want UTF-8 or GB18030)"))
+		}
+		body = decoded
+	}
+	n, err := s.deps.Regions.ImportCSV(c.UserContext(), bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	setAuditDetail(c, "imported "+strconv.Itoa(n))
+	return c.JSON(importResult{Imported: n})
+}
+
+// cycleView is a cycle with the states it may move to next.
+type cycleView struct {
+	cycles.Cycle
+	Allowed []cycles.Status `json:"allowed_transitions"`
+}
+
+func viewCycle(cy cycles.Cycle) cycleView { return cycleView{Cycle: cy, Allowed: cy.Status.Next()} }
+
+type transitionRequest struct {
+	To cycles.Status `json:"to"`
+}
+
+func (s *Server) listCycles(c *fiber.Ctx, _ auth.Principal) error {
+	cs, err := s.deps.Cycles.List(c.UserContext())
+	if err != nil {
+		return err
+	}
+	return c.JSON(listOf(cs))
+}
+
+func (s *Server) getCycle(c *fiber.Ctx, _ auth.Principal) error {
+	cy, err := s.deps.Cycles.Get(c.UserContext(), param(c, "id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(viewCycle(cy))
+}
+
+func (s *Server) createCycle(c *fiber.Ctx, _ auth.Principal) error {
+	var in cycles.Input
+	if err := decodeJSON(c, &in); err != nil {
+		return err
+	}
+	cy, err := s.deps.Cycles.Create(c.UserContext(), in)
+	if err != nil {
+		return err
+	}
+	setAuditObject(c, "cycle:"+cy.ID)
+	return c.Status(fiber.StatusCreated).JSON(viewCycle(cy))
+}
+
+func (s *Server) transitionCycle(c *fiber.Ctx, _ auth.Principal) error {
+	var req transitionRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	cy, err := s.deps.Cycles.Transition(c.UserContext(), param(c, "id"), req.To)
+	if err != nil {
+		return err
+	}
+	setAuditDetail(c, "to "+string(req.To))
+	return c.JSON(viewCycle(cy))
+}

@@ -1,0 +1,178 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/ipeval/ipeval/internal/audit"
+	"github.com/ipeval/ipeval/internal/auth"
+	"github.com/ipeval/ipeval/internal/fault"
+	"github.com/ipeval/ipeval/jobs"
+)
+
+type health struct {
+	Status  string            `json:"status"`
+	Version string            `json:"version,omitempty"`
+	Checks  map[string]string `json:"checks,omitempty"`
+}
+
+func (s *Server) healthz(c *fiber.Ctx, _ auth.Principal) error {
+	return c.JSON(health{Status: "ok", Version: s.deps.Version})
+}
+
+// readyz runs every readiness check in parallel, each bounded in time. The
+// answer names which part is down but never why: details go to the log.
+func (s *Server) readyz(c *fiber.Ctx, _ auth.Principal) error {
+	out := health{Status: "ok", Checks: map[string]string{}}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for _, chk := range s.deps.Checks {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ctx, cancel := context.WithTimeout(c.UserContext(), 2*time.Second)
+			defer cancel()
+			err := chk.Fn(ctx)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				s.log.Warn("readiness check failed", "check", chk.Name, "err", err)
+				out.Checks[chk.Name] = "unavailable"
+				out.Status = "unavailable"
+				return
+			}
+			out.Checks[chk.Name] = "ok"
+		}()
+	}
+	wg.Wait()
+	if out.Status != "ok" {
+		c.Set(fiber.HeaderRetryAfter, "5")
+		return c.Status(fiber.StatusServiceUnavailable).JSON(out)
+	}
+	return c.JSON(out)
+}
+
+func (s *Server) metricsHandler(c *fiber.Ctx, _ auth.Principal) error { return s.metrics.handler(c) }
+
+func (s *Server) listAudit(c *fiber.Ctx, _ auth.Principal) error {
+	f, err := auditFilter(c)
+	if err != nil {
+		return err
+	}
+	es, err := s.deps.Audit.List(c.UserContext(), f)
+	if err != nil {
+		return err
+	}
+	return c.JSON(listOf(es))
+}
+
+// auditFilter reads the audit filter from the query string, reporting every
+// malformed parameter.
+func auditFilter(c *fiber.Ctx) (audit.Filter, error) {
+	f := audit.Filter{Username: query(c, "username"), Action: query(c, "action"), Object: query(c, "object"), Result: query(c, "result")}
+	var errs []fault.FieldError
+	for name, dst := range map[string]*time.Time{"from": &f.From, "to": &f.To} {
+		if v := c.Query(name); v != "" {
+			t, err := time.Parse(time.RFC3339, v)
+			if err != nil {
+				errs = append(errs, fault.Field(name, "invalid_time", "时间须为 RFC 3339 格式", "time must be RFC 3339"))
+			}
+			*dst = t
+		}
+	}
+	if v := c.Query("before"); v != "" {
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			errs = append(errs, fault.Field("before", "invalid_cursor", "游标须为正整数", "cursor must be a positive integer"))
+		}
+		f.Before = n
+	}
+	if v := c.Query("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > audit.MaxPage {
+			errs = append(errs, fault.Field("limit", "out_of_range", "limit 须为1–500", "limit must be 1-500"))
+		}
+		f.Limit = n
+	}
+	return f, fault.Invalid(errs...)
+}
+
+// exportAudit starts a job that writes the filtered audit log to a CSV file.
+// An empty body exports everything.
+func (s *Server) exportAudit(c *fiber.Ctx, p auth.Principal) error {
+	var f audit.Filter
+	if len(c.Body()) > 0 {
+		if err := decodeJSON(c, &f); err != nil {
+			return err
+		}
+	}
+	j, err := s.deps.Jobs.Submit(c.UserContext(), audit.TypeExport, audit.ExportPayload{Filter: f}, p.UserID)
+	if err != nil {
+		return err
+	}
+	setAuditObject(c, "job:"+j.ID)
+	c.Location("/api/v1/jobs/" + j.ID)
+	return c.Status(fiber.StatusAccepted).JSON(j)
+}
+
+func (s *Server) listJobs(c *fiber.Ctx, p auth.Principal) error {
+	f := jobs.Filter{Kind: query(c, "kind"), Status: jobs.Status(query(c, "status")), Limit: 100}
+	if !p.Is(auth.RoleAdmin) {
+		f.CreatedBy = p.UserID
+	}
+	js, err := s.deps.Jobs.List(c.UserContext(), f)
+	if err != nil {
+		return err
+	}
+	return c.JSON(listOf(js))
+}
+
+// visibleJob returns the job if the caller created it or is an admin; any
+// other job is not found, so that ids reveal nothing.
+func (s *Server) visibleJob(c *fiber.Ctx, p auth.Principal) (jobs.Job, error) {
+	j, err := s.deps.Jobs.Get(c.UserContext(), param(c, "id"))
+	if err != nil {
+		return j, err
+	}
+	if !p.Is(auth.RoleAdmin) && (j.CreatedBy == nil || *j.CreatedBy != p.UserID) {
+		return jobs.Job{}, fault.ErrNotFound
+	}
+	return j, nil
+}
+
+func (s *Server) getJob(c *fiber.Ctx, p auth.Principal) error {
+	j, err := s.visibleJob(c, p)
+	if err != nil {
+		return err
+	}
+	return c.JSON(j)
+}
+
+// jobResult downloads the file a finished job produced.
+func (s *Server) jobResult(c *fiber.Ctx, p auth.Principal) error {
+	j, err := s.visibleJob(c, p)
+	if err != nil {
+		return err
+	}
+	if j.Status != jobs.StatusSucceeded {
+		return fault.With(fault.ErrConflict, "the job has not finished", "任务尚未完成", map[string]any{"status": j.Status})
+	}
+	var a jobs.Artifact
+	if err := json.Unmarshal([]byte(j.Result), &a); err != nil || a.File == "" {
+		return fault.With(fault.ErrNotFound, "this job produced no file", "此任务没有结果文件", nil)
+	}
+	path := filepath.Join(s.deps.DataDir, filepath.FromSlash(a.File))
+	if rel, err := filepath.Rel(s.deps.DataDir, path); err != nil || strings.HasPrefix(rel, "..") {
+		return errors.New("job artifact outside the data directory")
+	}
+	c.Set(fiber.HeaderContentType, a.ContentType)
+	return c.Download(path, a.Name)
+}

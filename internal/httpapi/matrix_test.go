@@ -1,0 +1,315 @@
+package httpapi_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/ipeval/ipeval/internal/auth"
+	"github.com/ipeval/ipeval/jobs"
+)
+
+// who may call each route: written out by hand, independently of the route
+// table, so that a change of access in routes.go must be made twice.
+var allowed = map[string][]string{
+	"GET /healthz":                        {"anonymous", "admin", "contractor", "city"},
+	"GET /readyz":                         {"anonymous", "admin", "contractor", "city"},
+	"GET /metrics":                        {"anonymous", "admin", "contractor", "city"},
+	"GET /openapi.json":                   {"anonymous", "admin", "contractor", "city"},
+	"GET /":                               {"admin", "contractor", "city"},
+	"GET /login":                          {"anonymous", "admin", "contractor", "city"},
+	"POST /login":                         {"anonymous", "admin", "contractor", "city"},
+	"POST /logout":                        {"admin", "contractor", "city"},
+	"GET /docs":                           {"anonymous", "admin", "contractor", "city"},
+	"GET /static/:file":                   {"anonymous", "admin", "contractor", "city"},
+	"POST /api/v1/auth/login":             {"anonymous", "admin", "contractor", "city"},
+	"POST /api/v1/auth/logout":            {"admin", "contractor", "city"},
+	"GET /api/v1/me":                      {"admin", "contractor", "city"},
+	"PUT /api/v1/me/password":             {"admin", "contractor", "city"},
+	"GET /api/v1/tokens":                  {"admin", "contractor", "city"},
+	"POST /api/v1/tokens":                 {"admin", "contractor", "city"},
+	"DELETE /api/v1/tokens/:id":           {"admin", "contractor", "city"},
+	"GET /api/v1/users":                   {"admin"},
+	"POST /api/v1/users":                  {"admin"},
+	"GET /api/v1/users/:id":               {"admin"},
+	"PATCH /api/v1/users/:id":             {"admin"},
+	"POST /api/v1/users/:id/password":     {"admin"},
+	"GET /api/v1/organisations":           {"admin"},
+	"POST /api/v1/organisations":          {"admin"},
+	"GET /api/v1/organisations/:id":       {"admin", "contractor"},
+	"GET /api/v1/regions":                 {"admin", "contractor", "city"},
+	"POST /api/v1/regions":                {"admin"},
+	"POST /api/v1/regions/import":         {"admin"},
+	"GET /api/v1/regions/:code":           {"admin", "contractor", "city"},
+	"PUT /api/v1/regions/:code":           {"admin"},
+	"GET /api/v1/cycles":                  {"admin", "contractor", "city"},
+	"POST /api/v1/cycles":                 {"admin"},
+	"GET /api/v1/cycles/:id":              {"admin", "contractor", "city"},
+	"POST /api/v1/cycles/:id/transitions": {"admin"},
+	"GET /api/v1/audit":                   {"admin"},
+	"POST /api/v1/audit/exports":          {"admin"},
+	"GET /api/v1/jobs":                    {"admin", "contractor", "city"},
+	"GET /api/v1/jobs/:id":                {"admin", "contractor", "city"},
+	"GET /api/v1/jobs/:id/result":         {"admin", "contractor", "city"},
+}
+
+// sample builds, for a route and a caller, a request that succeeds when
+// the caller is allowed, and the status it then gets. Objects addressed by
+// id belong to the caller, so that only the role rule can refuse them.
+type sample func(f *fixture, who string) (*http.Request, int)
+
+func json200(method, path string, body any) sample {
+	return fixed(method, path, body, http.StatusOK)
+}
+
+func fixed(method, path string, body any, status int) sample {
+	return func(*fixture, string) (*http.Request, int) { return request(method, path, body), status }
+}
+
+var samples = map[string]sample{
+	"GET /healthz":      json200("GET", "/healthz", nil),
+	"GET /readyz":       json200("GET", "/readyz", nil),
+	"GET /metrics":      json200("GET", "/metrics", nil),
+	"GET /openapi.json": json200("GET", "/openapi.json", nil),
+	"GET /":             json200("GET", "/", nil),
+	"GET /login": func(_ *fixture, who string) (*http.Request, int) {
+		if who == "anonymous" {
+			return request("GET", "/login", nil), http.StatusOK
+		}
+		return request("GET", "/login", nil), http.StatusSeeOther // already signed in
+	},
+	"POST /login": func(f *fixture, _ string) (*http.Request, int) {
+		a := f.newAccount(auth.NewUser{Username: f.uniqueName("form"), DisplayName: "f", Role: auth.RoleAdmin, Password: fixturePassword})
+		return f.loginForm(a.user.Username, fixturePassword), http.StatusSeeOther
+	},
+	"POST /logout":      fixed("POST", "/logout", nil, http.StatusSeeOther),
+	"GET /docs":         json200("GET", "/docs", nil),
+	"GET /static/:file": json200("GET", "/static/app.css", nil),
+	"POST /api/v1/auth/login": func(f *fixture, _ string) (*http.Request, int) {
+		a := f.newAccount(auth.NewUser{Username: f.uniqueName("api"), DisplayName: "a", Role: auth.RoleCity, RegionCode: "140100", Password: fixturePassword})
+		return request("POST", "/api/v1/auth/login", map[string]string{"username": a.user.Username, "password": fixturePassword}), http.StatusOK
+	},
+	"POST /api/v1/auth/logout": fixed("POST", "/api/v1/auth/logout", nil, http.StatusNoContent),
+	"GET /api/v1/me":           json200("GET", "/api/v1/me", nil),
+	"PUT /api/v1/me/password": func(f *fixture, who string) (*http.Request, int) {
+		cur := fixturePassword
+		if a, ok := f.accounts[who]; ok {
+			cur = a.password
+			a.password = "Rotated-" + cur
+		}
+		return request("PUT", "/api/v1/me/password", map[string]string{"current_password": cur, "new_password": "Rotated-" + cur}), http.StatusNoContent
+	},
+	"GET /api/v1/tokens":  json200("GET", "/api/v1/tokens", nil),
+	"POST /api/v1/tokens": fixed("POST", "/api/v1/tokens", map[string]any{"name": "ci", "expires_in_days": 7}, http.StatusCreated),
+	"DELETE /api/v1/tokens/:id": func(f *fixture, who string) (*http.Request, int) {
+		owner := f.accounts["admin"].user.ID
+		if a, ok := f.accounts[who]; ok {
+			owner = a.user.ID
+		}
+		_, t, err := f.auth.IssueToken(context.Background(), owner, "spare", time.Hour)
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		return request("DELETE", "/api/v1/tokens/"+t.ID, nil), http.StatusNoContent
+	},
+	"GET /api/v1/users": json200("GET", "/api/v1/users", nil),
+	"POST /api/v1/users": func(f *fixture, _ string) (*http.Request, int) {
+		return request("POST", "/api/v1/users", map[string]any{"username": f.uniqueName("new"), "display_name": "新用户", "role": "city", "region_code": "140200"}), http.StatusCreated
+	},
+	"GET /api/v1/users/:id": func(f *fixture, _ string) (*http.Request, int) {
+		return request("GET", "/api/v1/users/"+f.accounts["city"].user.ID, nil), http.StatusOK
+	},
+	"PATCH /api/v1/users/:id": func(f *fixture, _ string) (*http.Request, int) {
+		a := f.newAccount(auth.NewUser{Username: f.uniqueName("patch"), DisplayName: "p", Role: auth.RoleAdmin})
+		return request("PATCH", "/api/v1/users/"+a.user.ID, map[string]any{"disabled": true}), http.StatusOK
+	},
+	"POST /api/v1/users/:id/password": func(f *fixture, _ string) (*http.Request, int) {
+		a := f.newAccount(auth.NewUser{Username: f.uniqueName("reset"), DisplayName: "r", Role: auth.RoleAdmin})
+		return request("POST", "/api/v1/users/"+a.user.ID+"/password", nil), http.StatusOK
+	},
+	"GET /api/v1/organisations": json200("GET", "/api/v1/organisations", nil),
+	"POST /api/v1/organisations": func(f *fixture, _ string) (*http.Request, int) {
+		return request("POST", "/api/v1/organisations", map[string]string{"name": f.uniqueName("调查机构"), "kind": "contractor"}), http.StatusCreated
+	},
+	"GET /api/v1/organisations/:id": func(f *fixture, _ string) (*http.Request, int) {
+		return request("GET", "/api/v1/organisations/"+f.org.ID, nil), http.StatusOK
+	},
+	"GET /api/v1/regions": json200("GET", "/api/v1/regions", nil),
+	"POST /api/v1/regions": func(f *fixture, _ string) (*http.Request, int) {
+		return request("POST", "/api/v1/regions", map[string]string{"code": f.uniqueName("P"), "name": "示范园区", "kind": "pilot_park", "parent_code": "140100"}), http.StatusCreated
+	},
+	"POST /api/v1/regions/import": func(f *fixture, _ string) (*http.Request, int) {
+		req := request("POST", "/api/v1/regions/import", nil)
+		req = httptestBody(req, "code,name,kind,parent\n"+f.uniqueName("C")+",某县,county,140100\n", "text/csv")
+		return req, http.StatusOK
+	},
+	"GET /api/v1/regions/:code": json200("GET", "/api/v1/regions/140100", nil),
+	"PUT /api/v1/regions/:code": json200("PUT", "/api/v1/regions/140200", map[string]string{"name": "大同市", "kind": "prefecture_city", "parent_code": "140000"}),
+	"GET /api/v1/cycles":        json200("GET", "/api/v1/cycles", nil),
+	"POST /api/v1/cycles": func(f *fixture, _ string) (*http.Request, int) {
+		return request("POST", "/api/v1/cycles", map[string]any{"year": 2000 + f.next()}), http.StatusCreated
+	},
+	"GET /api/v1/cycles/:id": func(f *fixture, _ string) (*http.Request, int) {
+		return request("GET", "/api/v1/cycles/"+f.newCycle().ID, nil), http.StatusOK
+	},
+	"POST /api/v1/cycles/:id/transitions": func(f *fixture, _ string) (*http.Request, int) {
+		return request("POST", "/api/v1/cycles/"+f.newCycle().ID+"/transitions", map[string]string{"to": "collecting"}), http.StatusOK
+	},
+	"GET /api/v1/audit":          json200("GET", "/api/v1/audit?limit=5", nil),
+	"POST /api/v1/audit/exports": fixed("POST", "/api/v1/audit/exports", map[string]string{"action": "cycles.create"}, http.StatusAccepted),
+	"GET /api/v1/jobs":           json200("GET", "/api/v1/jobs", nil),
+	"GET /api/v1/jobs/:id": func(f *fixture, who string) (*http.Request, int) {
+		return request("GET", "/api/v1/jobs/"+f.finishedJob(who), nil), http.StatusOK
+	},
+	"GET /api/v1/jobs/:id/result": func(f *fixture, who string) (*http.Request, int) {
+		return request("GET", "/api/v1/jobs/"+f.finishedJob(who)+"/result", nil), http.StatusOK
+	},
+}
+
+func httptestBody(req *http.Request, body, contentType string) *http.Request {
+	r := request(req.Method, req.URL.String(), nil)
+	r.Body = ioNopCloser(body)
+	r.ContentLength = int64(len(body))
+	r.Header.Set("Content-Type", contentType)
+	return r
+}
+
+// finishedJob stores a succeeded job with a file, created by the caller.
+func (f *fixture) finishedJob(who string) string {
+	f.t.Helper()
+	id := uuid.NewString()
+	rel := "exports/" + id + ".csv"
+	if err := os.MkdirAll(filepath.Join(f.dataDir, "exports"), 0o755); err != nil {
+		f.t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(f.dataDir, filepath.FromSlash(rel)), []byte("a,b\n1,2\n"), 0o600); err != nil {
+		f.t.Fatal(err)
+	}
+	art, _ := json.Marshal(jobs.Artifact{File: rel, Name: "x.csv", ContentType: "text/csv"})
+	var creator any
+	if a, ok := f.accounts[who]; ok {
+		creator = a.user.ID
+	}
+	now := time.Now().UTC()
+	if err := f.db.Table("jobs").Create(map[string]any{"id": id, "kind": "test", "payload": "{}", "status": "succeeded", "progress": 100,
+		"message": "", "attempts": 1, "result": string(art), "error": "", "created_by": creator, "created_at": now, "updated_at": now}).Error; err != nil {
+		f.t.Fatal(err)
+	}
+	return id
+}
+
+// loginForm fetches the sign-in page for its CSRF cookie and token and
+// returns the form post that signs in.
+func (f *fixture) loginForm(username, password string) *http.Request {
+	f.t.Helper()
+	resp, body := f.do(request("GET", "/login", nil))
+	var cookie *http.Cookie
+	for _, c := range resp.Cookies() {
+		if c.Name == "ipeval_login_csrf" {
+			cookie = c
+		}
+	}
+	m := regexp.MustCompile(`name="_csrf" value="([^"]+)"`).FindSubmatch(body)
+	if cookie == nil || m == nil {
+		f.t.Fatalf("login page without CSRF cookie or field: %s", body)
+	}
+	form := url.Values{"username": {username}, "password": {password}, "_csrf": {string(m[1])}, "next": {"/"}}
+	req := request("POST", "/login", nil)
+	req = httptestBody(req, form.Encode(), "application/x-www-form-urlencoded")
+	req.AddCookie(cookie)
+	return req
+}
+
+// TestRouteRoleMatrix calls every route of the router as every role and
+// as an anonymous caller and checks that exactly the allowed callers get
+// through, that the others get 401/403 (or the sign-in redirect for pages)
+// and that every write, allowed or not, is audited.
+func TestRouteRoleMatrix(t *testing.T) {
+	f := newFixture(t)
+	seen := map[string]bool{}
+	for _, r := range f.srv.App().GetRoutes(true) {
+		if r.Method == http.MethodHead {
+			continue
+		}
+		key := r.Method + " " + r.Path
+		if seen[key] {
+			continue
+		}
+		seen[key] = true
+		who, ok := allowed[key]
+		if !ok {
+			t.Errorf("route %s has no entry in the access matrix", key)
+			continue
+		}
+		build, ok := samples[key]
+		if !ok {
+			t.Errorf("route %s has no sample request", key)
+			continue
+		}
+		for _, caller := range []string{"anonymous", "admin", "contractor", "city"} {
+			t.Run(key+" as "+caller, func(t *testing.T) {
+				f.t = t
+				req, okStatus := build(f, caller)
+				f.as(caller, req)
+				auditBefore := f.count("audit_log")
+				resp, body := f.do(req)
+				page := !strings.HasPrefix(r.Path, "/api/") && resp.Header.Get("Content-Type") != "application/problem+json"
+				switch {
+				case slices.Contains(who, caller):
+					if resp.StatusCode != okStatus {
+						t.Fatalf("allowed caller got %d, want %d: %s", resp.StatusCode, okStatus, body)
+					}
+				case caller == "anonymous" && page:
+					if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, "/login?next=") {
+						t.Fatalf("anonymous page got %d to %q, want 303 to /login?next=", resp.StatusCode, loc)
+					}
+				case caller == "anonymous":
+					wantProblem(t, resp, body, http.StatusUnauthorized)
+				default:
+					wantProblem(t, resp, body, http.StatusForbidden)
+				}
+				if r.Method != http.MethodGet {
+					if got := f.count("audit_log") - auditBefore; got != 1 {
+						t.Errorf("write added %d audit entries, want 1", got)
+					}
+				}
+			})
+		}
+	}
+	for key := range allowed {
+		if !seen[key] {
+			t.Errorf("matrix lists %s, which the router does not serve", key)
+		}
+	}
+}
+
+func wantProblem(t *testing.T, resp *http.Response, body []byte, status int) {
+	t.Helper()
+	if resp.StatusCode != status {
+		t.Fatalf("status %d, want %d: %s", resp.StatusCode, status, body)
+	}
+	if ct := resp.Header.Get("Content-Type"); ct != "application/problem+json" {
+		t.Fatalf("Content-Type %q, want application/problem+json", ct)
+	}
+	var p map[string]any
+	if err := json.Unmarshal(body, &p); err != nil {
+		t.Fatalf("problem is not JSON: %s", body)
+	}
+	if p["status"] != float64(status) || p["title"] == "" || p["title_zh"] == "" {
+		t.Fatalf("incomplete problem document: %s", body)
+	}
+	if strings.Contains(fmt.Sprint(p), "tokens.") {
+		t.Fatalf("problem reveals internals: %s", body)
+	}
+}

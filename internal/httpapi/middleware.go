@@ -1,0 +1,228 @@
+package httpapi
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"log/slog"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/utils"
+	"github.com/google/uuid"
+
+	"github.com/ipeval/ipeval/internal/audit"
+	"github.com/ipeval/ipeval/internal/auth"
+	"github.com/ipeval/ipeval/internal/database"
+	"github.com/ipeval/ipeval/internal/fault"
+)
+
+// Keys of values kept in the Fiber context for one request.
+const (
+	requestIDKey = "ipeval.request_id"
+	principalKey = "ipeval.principal"
+	pageKey      = "ipeval.page"
+	objectKey    = "ipeval.audit_object"
+	detailKey    = "ipeval.audit_detail"
+)
+
+// requestTimeout bounds the work of one request, so that an unreachable
+// database turns into a 503 instead of a hung connection.
+const requestTimeout = 30 * time.Second
+
+var requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+
+// requestContext gives every request an id (kept from X-Request-ID when it is
+// well formed), a bounded context, a log line and metrics.
+func (s *Server) requestContext(c *fiber.Ctx) error {
+	start := time.Now()
+	id := c.Get(fiber.HeaderXRequestID)
+	if !requestIDPattern.MatchString(id) {
+		id = uuid.NewString()
+	} else {
+		id = utils.CopyString(id)
+	}
+	c.Locals(requestIDKey, id)
+	c.Set(fiber.HeaderXRequestID, id)
+	ctx, cancel := context.WithTimeout(context.Background(), requestTimeout)
+	defer cancel()
+	c.SetUserContext(ctx)
+
+	err := c.Next()
+	if err != nil {
+		if herr := s.app.ErrorHandler(c, err); herr != nil {
+			_ = c.SendStatus(fiber.StatusInternalServerError)
+		}
+	}
+	status := c.Response().StatusCode()
+	route := c.Route().Path
+	elapsed := time.Since(start)
+	s.metrics.observe(c.Method(), route, status, elapsed)
+	level := slog.LevelInfo
+	if route == "/healthz" || route == "/readyz" || route == "/metrics" || strings.HasPrefix(route, "/static") {
+		level = slog.LevelDebug
+	}
+	p := principal(c)
+	s.log.LogAttrs(ctx, level, "http request",
+		slog.String("request_id", id), slog.String("method", c.Method()), slog.String("route", route),
+		slog.Int("status", status), slog.Duration("duration", elapsed), slog.String("user_id", p.UserID))
+	return nil
+}
+
+func requestID(c *fiber.Ctx) string {
+	id, _ := c.Locals(requestIDKey).(string)
+	return id
+}
+
+func principal(c *fiber.Ctx) auth.Principal {
+	p, _ := c.Locals(principalKey).(auth.Principal)
+	return p
+}
+
+func isPage(c *fiber.Ctx) bool {
+	page, _ := c.Locals(pageKey).(bool)
+	return page
+}
+
+// param returns a copy of a path parameter: Fiber's own strings point into
+// a buffer that is reused after the handler returns.
+func param(c *fiber.Ctx, name string) string { return utils.CopyString(c.Params(name)) }
+
+// query returns a copy of a query parameter.
+func query(c *fiber.Ctx, name string) string { return utils.CopyString(c.Query(name)) }
+
+// setAuditObject names the object a write touched when the route alone
+// cannot (for example the id of something just created).
+func setAuditObject(c *fiber.Ctx, object string) { c.Locals(objectKey, object) }
+
+// setAuditDetail adds a short, caller-safe note to the audit entry.
+func setAuditDetail(c *fiber.Ctx, detail string) { c.Locals(detailKey, detail) }
+
+// handle wraps a route handler with authentication, authorisation, CSRF
+// protection and auditing. Nothing reaches a handler that the route's
+// access rule does not allow.
+func (s *Server) handle(r route) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		if r.Page {
+			c.Locals(pageKey, true)
+		}
+		p, authErr := s.authenticate(c)
+		c.Locals(principalKey, p)
+		err := s.authorize(c, r, p, authErr)
+		if errors.Is(err, errLoginRedirect) {
+			if r.audited() {
+				s.record(c, r, fault.ErrUnauthenticated)
+			}
+			return c.Redirect("/login?next="+url.QueryEscape(c.OriginalURL()), fiber.StatusSeeOther)
+		}
+		if err == nil {
+			err = r.Handler(c, p)
+		}
+		if r.audited() {
+			s.record(c, r, err)
+		}
+		return err
+	}
+}
+
+var errLoginRedirect = errors.New("login required")
+
+const sessionCookie = "ipeval_session"
+
+// authenticate finds the caller from a bearer token or a session cookie. No
+// credential at all is an anonymous principal, not an error.
+func (s *Server) authenticate(c *fiber.Ctx) (auth.Principal, error) {
+	ctx := c.UserContext()
+	if h := c.Get(fiber.HeaderAuthorization); h != "" {
+		secret, ok := strings.CutPrefix(h, "Bearer ")
+		if !ok {
+			return auth.Principal{}, fault.With(fault.ErrUnauthenticated, "use the header Authorization: Bearer <token>", "请使用 Authorization: Bearer <令牌>", nil)
+		}
+		return s.deps.Auth.TokenPrincipal(ctx, strings.TrimSpace(secret))
+	}
+	if v := c.Cookies(sessionCookie); v != "" {
+		p, err := s.deps.Auth.SessionPrincipal(ctx, v)
+		if errors.Is(err, fault.ErrUnauthenticated) {
+			s.clearSessionCookie(c)
+		}
+		return p, err
+	}
+	return auth.Principal{}, nil
+}
+
+func (s *Server) authorize(c *fiber.Ctx, r route, p auth.Principal, authErr error) error {
+	if r.Access.public {
+		if authErr != nil && database.IsUnavailable(authErr) {
+			return authErr
+		}
+		return nil
+	}
+	if authErr != nil {
+		if r.Page && errors.Is(authErr, fault.ErrUnauthenticated) {
+			return errLoginRedirect
+		}
+		return authErr
+	}
+	if !p.Authenticated() {
+		if r.Page {
+			return errLoginRedirect
+		}
+		return fault.With(fault.ErrUnauthenticated, "sign in or send a bearer token", "请登录或提供访问令牌", nil)
+	}
+	if !r.Access.allows(p) {
+		return fault.With(fault.ErrForbidden, "your role may not use this route", "您的角色无权访问此功能", nil)
+	}
+	if p.SessionID != "" && unsafeMethod(c.Method()) && !validCSRF(c, p.CSRFToken) {
+		return fault.With(fault.ErrForbidden, "missing or invalid CSRF token", "缺少或无效的 CSRF 令牌", map[string]any{"code": "csrf"})
+	}
+	return nil
+}
+
+// validCSRF compares the token of the X-CSRF-Token header or the _csrf form
+// field with the session's, in constant time.
+func validCSRF(c *fiber.Ctx, want string) bool {
+	got := c.Get("X-CSRF-Token")
+	if got == "" {
+		got = c.FormValue("_csrf")
+	}
+	return want != "" && subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1
+}
+
+func unsafeMethod(m string) bool {
+	return m != fiber.MethodGet && m != fiber.MethodHead && m != fiber.MethodOptions
+}
+
+// record writes the audit entry of a write or a login attempt, for the
+// principal as the handler left it (a sign-in sets it). A failure to audit
+// is logged; it does not undo what the request did.
+func (s *Server) record(c *fiber.Ctx, r route, err error) {
+	p := principal(c)
+	status := statusOf(err)
+	if err == nil {
+		status = c.Response().StatusCode()
+	}
+	object, _ := c.Locals(objectKey).(string)
+	if object == "" {
+		object = r.Object
+		for _, name := range c.Route().Params {
+			object += ":" + c.Params(name)
+		}
+	}
+	detail, _ := c.Locals(detailKey).(string)
+	if err != nil && detail == "" {
+		detail = problemFor(err).Title
+	}
+	e := audit.Entry{
+		UserID: p.UserID, Username: p.Username, Role: string(p.Role),
+		Action: r.Name, Object: object, Result: audit.ResultOf(status), Status: status,
+		ClientIP: c.IP(), RequestID: requestID(c), Detail: detail,
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if aerr := s.deps.Audit.Record(ctx, e); aerr != nil {
+		s.log.Error("audit write failed", "request_id", e.RequestID, "action", e.Action, "err", aerr)
+	}
+}

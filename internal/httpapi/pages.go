@@ -1,0 +1,347 @@
+package httpapi
+
+import (
+	"crypto/rand"
+	"crypto/subtle"
+	"embed"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"path"
+	"sort"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/ipeval/ipeval/internal/auth"
+	"github.com/ipeval/ipeval/internal/cycles"
+	"github.com/ipeval/ipeval/internal/fault"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// pages holds the parsed templates: one set per page, each with the layout.
+type pages struct {
+	byName map[string]*template.Template
+}
+
+func newPages() (*pages, error) {
+	names, err := fs.Glob(templateFS, "templates/*.html")
+	if err != nil {
+		return nil, err
+	}
+	p := &pages{byName: map[string]*template.Template{}}
+	for _, n := range names {
+		base := path.Base(n)
+		if base == "layout.html" {
+			continue
+		}
+		t, err := template.New("layout.html").ParseFS(templateFS, "templates/layout.html", n)
+		if err != nil {
+			return nil, fmt.Errorf("parse %s: %w", base, err)
+		}
+		p.byName[strings.TrimSuffix(base, ".html")] = t
+	}
+	return p, nil
+}
+
+// view is what every page template receives.
+type view struct {
+	Lang  string
+	User  auth.Principal
+	Title string
+	Path  string
+	Data  any
+}
+
+// T translates a message key into the page's language.
+func (v view) T(key string) string {
+	m, ok := messages[key]
+	if !ok {
+		return key
+	}
+	if v.Lang == "en" {
+		return m[1]
+	}
+	return m[0]
+}
+
+// Other is the language the switch offers.
+func (v view) Other() string {
+	if v.Lang == "en" {
+		return "zh"
+	}
+	return "en"
+}
+
+// lang picks the language: ?lang= (remembered in a cookie), then the
+// cookie, then Chinese.
+func lang(c *fiber.Ctx) string {
+	if q := c.Query("lang"); q == "en" || q == "zh" {
+		c.Cookie(&fiber.Cookie{Name: "lang", Value: q, Path: "/", SameSite: fiber.CookieSameSiteLaxMode, MaxAge: 365 * 86400})
+		return q
+	}
+	if c.Cookies("lang") == "en" {
+		return "en"
+	}
+	return "zh"
+}
+
+func (s *Server) render(c *fiber.Ctx, status int, name, titleKey string, data any) error {
+	t, ok := s.pages.byName[name]
+	if !ok {
+		return fmt.Errorf("no page %q", name)
+	}
+	v := view{Lang: lang(c), User: principal(c), Path: c.Path(), Data: data}
+	v.Title = v.T(titleKey)
+	var b strings.Builder
+	if err := t.Execute(&b, v); err != nil {
+		return fmt.Errorf("render %s: %w", name, err)
+	}
+	c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)
+	c.Set("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'; form-action 'self'")
+	c.Set("X-Frame-Options", "DENY")
+	c.Set("X-Content-Type-Options", "nosniff")
+	return c.Status(status).SendString(b.String())
+}
+
+func (s *Server) renderError(c *fiber.Ctx, p Problem) error {
+	return s.render(c, p.Status, "error", "error.title", p)
+}
+
+type homeData struct {
+	Cycles []cycles.Cycle
+}
+
+func (s *Server) homePage(c *fiber.Ctx, _ auth.Principal) error {
+	cs, err := s.deps.Cycles.List(c.UserContext())
+	if err != nil {
+		return err
+	}
+	return s.render(c, fiber.StatusOK, "home", "home.title", homeData{Cycles: cs})
+}
+
+const loginCSRFCookie = "ipeval_login_csrf"
+
+type loginData struct {
+	CSRF     string
+	Next     string
+	Username string
+	Error    string
+}
+
+// loginPage shows the sign-in form. The form carries a token that must match
+// a cookie (double submit), so no other site can sign a browser in.
+func (s *Server) loginPage(c *fiber.Ctx, p auth.Principal) error {
+	if p.Authenticated() {
+		return c.Redirect("/", fiber.StatusSeeOther)
+	}
+	return s.render(c, fiber.StatusOK, "login", "login.title", loginData{CSRF: s.loginCSRF(c), Next: safeNext(query(c, "next"))})
+}
+
+func (s *Server) loginCSRF(c *fiber.Ctx) string {
+	tok := c.Cookies(loginCSRFCookie)
+	if len(tok) < 32 {
+		b := make([]byte, 32)
+		_, _ = rand.Read(b)
+		tok = base64.RawURLEncoding.EncodeToString(b)
+	}
+	tok = strings.Clone(tok)
+	c.Cookie(&fiber.Cookie{Name: loginCSRFCookie, Value: tok, Path: "/login", HTTPOnly: true, Secure: s.opts.SecureCookies, SameSite: fiber.CookieSameSiteLaxMode})
+	return tok
+}
+
+func (s *Server) loginForm(c *fiber.Ctx, _ auth.Principal) error {
+	data := loginData{Next: safeNext(c.FormValue("next")), Username: strings.Clone(c.FormValue("username"))}
+	cookie, form := c.Cookies(loginCSRFCookie), c.FormValue("_csrf")
+	if cookie == "" || subtle.ConstantTimeCompare([]byte(cookie), []byte(form)) != 1 {
+		setAuditObject(c, "user:"+data.Username)
+		setAuditDetail(c, "login csrf mismatch")
+		data.CSRF = s.loginCSRF(c)
+		data.Error = "login.expired"
+		return s.render(c, fiber.StatusForbidden, "login", "login.title", data)
+	}
+	_, _, err := s.signIn(c, data.Username, c.FormValue("password"))
+	if err == nil {
+		next := data.Next
+		if next == "" {
+			next = "/"
+		}
+		return c.Redirect(next, fiber.StatusSeeOther)
+	}
+	status := statusOf(err)
+	switch {
+	case errors.Is(err, auth.ErrAccountLocked):
+		data.Error = "login.locked"
+	case errors.Is(err, auth.ErrInvalidCredentials):
+		data.Error = "login.invalid"
+	case status == fiber.StatusTooManyRequests:
+		data.Error = "login.ratelimited"
+	default:
+		return err
+	}
+	data.CSRF = s.loginCSRF(c)
+	return s.render(c, status, "login", "login.title", data)
+}
+
+// safeNext keeps only a local path as the place to go after sign-in.
+func safeNext(next string) string {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
+		return ""
+	}
+	return strings.Clone(next)
+}
+
+func (s *Server) logoutForm(c *fiber.Ctx, _ auth.Principal) error {
+	if err := s.deps.Auth.EndSession(c.UserContext(), c.Cookies(sessionCookie)); err != nil {
+		return err
+	}
+	s.clearSessionCookie(c)
+	return c.Redirect("/login", fiber.StatusSeeOther)
+}
+
+// docOp is one operation as the /docs page lists it.
+type docOp struct {
+	Method, Path, Summary, Description string
+	Roles                              []string
+	Body, Response                     string
+}
+
+// docsPage renders the OpenAPI document as a page, entirely on the server,
+// so that it works without any script or outside host.
+func (s *Server) docsPage(c *fiber.Ctx, _ auth.Principal) error {
+	var doc struct {
+		Paths map[string]map[string]struct {
+			Summary     string   `json:"summary"`
+			Description string   `json:"description"`
+			Tags        []string `json:"tags"`
+			Roles       []string `json:"x-roles"`
+			RequestBody struct {
+				Content map[string]struct {
+					Schema json.RawMessage `json:"schema"`
+				} `json:"content"`
+			} `json:"requestBody"`
+			Responses map[string]struct {
+				Content map[string]struct {
+					Schema json.RawMessage `json:"schema"`
+				} `json:"content"`
+			} `json:"responses"`
+		} `json:"paths"`
+	}
+	if err := json.Unmarshal(s.openapi, &doc); err != nil {
+		return err
+	}
+	byTag := map[string][]docOp{}
+	for p, ops := range doc.Paths {
+		for m, op := range ops {
+			d := docOp{Method: strings.ToUpper(m), Path: p, Summary: op.Summary, Description: op.Description, Roles: op.Roles}
+			if b, ok := op.RequestBody.Content["application/json"]; ok {
+				d.Body = indent(b.Schema)
+			}
+			for code, r := range op.Responses {
+				if b, ok := r.Content["application/json"]; ok && code != "default" {
+					d.Response = indent(b.Schema)
+				}
+			}
+			tag := "other"
+			if len(op.Tags) > 0 {
+				tag = op.Tags[0]
+			}
+			byTag[tag] = append(byTag[tag], d)
+		}
+	}
+	type group struct {
+		Tag string
+		Ops []docOp
+	}
+	var groups []group
+	for tag, ops := range byTag {
+		sort.Slice(ops, func(i, j int) bool {
+			if ops[i].Path != ops[j].Path {
+				return ops[i].Path < ops[j].Path
+			}
+			return ops[i].Method < ops[j].Method
+		})
+		groups = append(groups, group{Tag: tag, Ops: ops})
+	}
+	sort.Slice(groups, func(i, j int) bool { return groups[i].Tag < groups[j].Tag })
+	return s.render(c, fiber.StatusOK, "docs", "docs.title", groups)
+}
+
+func indent(raw json.RawMessage) string {
+	var v any
+	if json.Unmarshal(raw, &v) != nil {
+		return string(raw)
+	}
+	b, _ := json.MarshalIndent(v, "", "  ")
+	return string(b)
+}
+
+// static serves the embedded style sheet and scripts; nothing is loaded
+// from another host.
+func (s *Server) static(c *fiber.Ctx, _ auth.Principal) error {
+	name := param(c, "file")
+	b, err := staticFS.ReadFile("static/" + path.Base(name))
+	if err != nil {
+		return fault.ErrNotFound
+	}
+	switch path.Ext(name) {
+	case ".css":
+		c.Set(fiber.HeaderContentType, "text/css; charset=utf-8")
+	case ".js":
+		c.Set(fiber.HeaderContentType, "text/javascript; charset=utf-8")
+	}
+	c.Set(fiber.HeaderCacheControl, "public, max-age=3600")
+	return c.Send(b)
+}
+
+// messages holds every text shown on pages, Chinese first.
+var messages = map[string][2]string{
+	"app.name":          {"知识产权公共服务考核评估系统", "IP Public Service Assessment"},
+	"nav.home":          {"首页", "Home"},
+	"nav.docs":          {"接口文档", "API reference"},
+	"nav.logout":        {"退出", "Sign out"},
+	"nav.login":         {"登录", "Sign in"},
+	"lang.switch":       {"English", "中文"},
+	"login.title":       {"登录", "Sign in"},
+	"login.username":    {"用户名", "Username"},
+	"login.password":    {"密码", "Password"},
+	"login.submit":      {"登录", "Sign in"},
+	"login.invalid":     {"用户名或密码错误。", "Wrong username or password."},
+	"login.locked":      {"连续登录失败次数过多，账户已锁定15分钟。", "Too many failed attempts: the account is locked for 15 minutes."},
+	"login.ratelimited": {"尝试过于频繁，请一分钟后再试。", "Too many attempts; try again in a minute."},
+	"login.expired":     {"登录表单已过期，请重新提交。", "The form expired; please submit it again."},
+	"home.title":        {"首页", "Home"},
+	"home.welcome":      {"欢迎", "Welcome"},
+	"home.role":         {"角色", "Role"},
+	"home.region":       {"所属地区", "Region"},
+	"home.org":          {"所属机构", "Organisation"},
+	"home.cycles":       {"考核周期", "Assessment cycles"},
+	"home.year":         {"年度", "Year"},
+	"home.name":         {"名称", "Name"},
+	"home.status":       {"状态", "Status"},
+	"home.none":         {"暂无考核周期。", "No cycles yet."},
+	"role.admin":        {"省级管理员", "Provincial manager"},
+	"role.contractor":   {"第三方调查机构", "Survey contractor"},
+	"role.city":         {"市级用户", "City official"},
+	"status.draft":      {"草稿", "Draft"},
+	"status.collecting": {"数据采集中", "Collecting"},
+	"status.scoring":    {"评分中", "Scoring"},
+	"status.published":  {"已发布", "Published"},
+	"status.archived":   {"已归档", "Archived"},
+	"docs.title":        {"接口文档", "API reference"},
+	"docs.intro":        {"以下列出全部接口。错误以 application/problem+json 返回。", "Every route of ipeval. Errors are application/problem+json."},
+	"docs.roles":        {"可用角色", "Roles"},
+	"docs.body":         {"请求体", "Request body"},
+	"docs.response":     {"响应", "Response"},
+	"error.title":       {"出错了", "Something went wrong"},
+	"error.request":     {"请求编号", "Request id"},
+	"error.back":        {"返回首页", "Back to the home page"},
+}

@@ -1,0 +1,148 @@
+package httpapi
+
+import (
+	"slices"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/ipeval/ipeval/internal/audit"
+	"github.com/ipeval/ipeval/internal/auth"
+	"github.com/ipeval/ipeval/internal/cycles"
+	"github.com/ipeval/ipeval/internal/regions"
+	"github.com/ipeval/ipeval/jobs"
+)
+
+// route is one entry of the route table: everything the server, the
+// authorisation wrapper, the audit log and the OpenAPI document know about it.
+type route struct {
+	Method string
+	Path   string
+	// Name is the operation id and the audit action.
+	Name      string
+	Tag       string
+	Summary   string
+	SummaryZh string
+	Access    access
+	// Object prefixes the audited object; path parameters are appended.
+	Object string
+	// Page marks a browser page: HTML errors, redirect to login.
+	Page bool
+	// Body and Response are example values whose types document the route.
+	Body     any
+	Response any
+	// Status is the success status, 200 when zero.
+	Status  int
+	Handler func(c *fiber.Ctx, p auth.Principal) error
+}
+
+func (r route) audited() bool { return unsafeMethod(r.Method) }
+
+// access is a route's rule. Its zero value denies everyone: a route that
+// forgets to say who may call it is closed, not open.
+type access struct {
+	public bool
+	anyone bool
+	roles  []auth.Role
+}
+
+// public routes need no credential.
+var public = access{public: true}
+
+// signedIn allows every authenticated user.
+var signedIn = access{anyone: true}
+
+// only allows the listed roles.
+func only(roles ...auth.Role) access { return access{roles: roles} }
+
+func (a access) allows(p auth.Principal) bool {
+	if a.public || (a.anyone && p.Authenticated()) {
+		return true
+	}
+	return p.Authenticated() && slices.Contains(a.roles, p.Role)
+}
+
+// Roles lists the roles a route allows, for the OpenAPI document.
+func (a access) Roles() []string {
+	switch {
+	case a.public:
+		return []string{"anonymous"}
+	case a.anyone:
+		return []string{string(auth.RoleAdmin), string(auth.RoleContractor), string(auth.RoleCity)}
+	}
+	out := make([]string, len(a.roles))
+	for i, r := range a.roles {
+		out[i] = string(r)
+	}
+	return out
+}
+
+var admin = only(auth.RoleAdmin)
+
+// routeTable lists every route of ipeval, in one place.
+func (s *Server) routeTable() []route {
+	get, post, put, patch, del := fiber.MethodGet, fiber.MethodPost, fiber.MethodPut, fiber.MethodPatch, fiber.MethodDelete
+	return []route{
+		// Operations.
+		{Method: get, Path: "/healthz", Name: "health.live", Tag: "ops", Summary: "Liveness", SummaryZh: "存活检查", Access: public, Response: health{}, Handler: s.healthz},
+		{Method: get, Path: "/readyz", Name: "health.ready", Tag: "ops", Summary: "Readiness of database and broker", SummaryZh: "就绪检查（数据库与队列）", Access: public, Response: health{}, Handler: s.readyz},
+		{Method: get, Path: "/metrics", Name: "metrics", Tag: "ops", Summary: "Prometheus metrics", SummaryZh: "监控指标", Access: public, Handler: s.metricsHandler},
+		{Method: get, Path: "/openapi.json", Name: "openapi", Tag: "ops", Summary: "This OpenAPI document", SummaryZh: "接口文档（OpenAPI）", Access: public, Handler: s.openapiJSON},
+
+		// Pages.
+		{Method: get, Path: "/", Name: "page.home", Tag: "pages", Summary: "Home page", SummaryZh: "首页", Access: signedIn, Page: true, Handler: s.homePage},
+		{Method: get, Path: "/login", Name: "page.login", Tag: "pages", Summary: "Sign-in page", SummaryZh: "登录页", Access: public, Page: true, Handler: s.loginPage},
+		{Method: post, Path: "/login", Name: "auth.login_form", Tag: "pages", Summary: "Sign in with a form", SummaryZh: "表单登录", Access: public, Page: true, Object: "user", Handler: s.loginForm},
+		{Method: post, Path: "/logout", Name: "auth.logout_form", Tag: "pages", Summary: "Sign out", SummaryZh: "退出登录", Access: signedIn, Page: true, Object: "session", Handler: s.logoutForm},
+		{Method: get, Path: "/docs", Name: "page.docs", Tag: "pages", Summary: "API reference", SummaryZh: "接口文档", Access: public, Page: true, Handler: s.docsPage},
+		{Method: get, Path: "/static/:file", Name: "static", Tag: "pages", Summary: "Style sheets and scripts", SummaryZh: "静态资源", Access: public, Handler: s.static},
+
+		// Authentication.
+		{Method: post, Path: "/api/v1/auth/login", Name: "auth.login", Tag: "auth", Summary: "Sign in; sets the session cookie", SummaryZh: "登录", Access: public, Object: "user", Body: loginRequest{}, Response: loginResponse{}, Handler: s.login},
+		{Method: post, Path: "/api/v1/auth/logout", Name: "auth.logout", Tag: "auth", Summary: "End the session", SummaryZh: "退出登录", Access: signedIn, Object: "session", Status: fiber.StatusNoContent, Handler: s.logout},
+		{Method: get, Path: "/api/v1/me", Name: "me.get", Tag: "auth", Summary: "The caller", SummaryZh: "当前用户", Access: signedIn, Response: userView{}, Handler: s.me},
+		{Method: put, Path: "/api/v1/me/password", Name: "me.password", Tag: "auth", Summary: "Change one's password", SummaryZh: "修改密码", Access: signedIn, Object: "user", Body: passwordChange{}, Status: fiber.StatusNoContent, Handler: s.changePassword},
+		{Method: get, Path: "/api/v1/tokens", Name: "tokens.list", Tag: "auth", Summary: "The caller's API tokens", SummaryZh: "我的访问令牌", Access: signedIn, Response: list[auth.Token]{}, Handler: s.listTokens},
+		{Method: post, Path: "/api/v1/tokens", Name: "tokens.create", Tag: "auth", Summary: "Issue an API token (shown once)", SummaryZh: "签发访问令牌（仅显示一次）", Access: signedIn, Object: "token", Body: tokenRequest{}, Response: tokenIssued{}, Status: fiber.StatusCreated, Handler: s.createToken},
+		{Method: del, Path: "/api/v1/tokens/:id", Name: "tokens.revoke", Tag: "auth", Summary: "Revoke an API token", SummaryZh: "吊销访问令牌", Access: signedIn, Object: "token", Status: fiber.StatusNoContent, Handler: s.revokeToken},
+
+		// Users and organisations.
+		{Method: get, Path: "/api/v1/users", Name: "users.list", Tag: "users", Summary: "List users", SummaryZh: "用户列表", Access: admin, Response: list[userView]{}, Handler: s.listUsers},
+		{Method: post, Path: "/api/v1/users", Name: "users.create", Tag: "users", Summary: "Create a user (password shown once)", SummaryZh: "创建用户（密码仅显示一次）", Access: admin, Object: "user", Body: newUserRequest{}, Response: userCreated{}, Status: fiber.StatusCreated, Handler: s.createUser},
+		{Method: get, Path: "/api/v1/users/:id", Name: "users.get", Tag: "users", Summary: "A user", SummaryZh: "用户详情", Access: admin, Response: userView{}, Handler: s.getUser},
+		{Method: patch, Path: "/api/v1/users/:id", Name: "users.update", Tag: "users", Summary: "Enable or disable a user", SummaryZh: "启用或停用用户", Access: admin, Object: "user", Body: userPatch{}, Response: userView{}, Handler: s.updateUser},
+		{Method: post, Path: "/api/v1/users/:id/password", Name: "users.reset_password", Tag: "users", Summary: "Reset a password (shown once)", SummaryZh: "重置密码（仅显示一次）", Access: admin, Object: "user", Response: userCreated{}, Handler: s.resetPassword},
+		{Method: get, Path: "/api/v1/organisations", Name: "organisations.list", Tag: "users", Summary: "List organisations", SummaryZh: "机构列表", Access: admin, Response: list[auth.Organisation]{}, Handler: s.listOrganisations},
+		{Method: post, Path: "/api/v1/organisations", Name: "organisations.create", Tag: "users", Summary: "Create an organisation", SummaryZh: "创建机构", Access: admin, Object: "organisation", Body: organisationRequest{}, Response: auth.Organisation{}, Status: fiber.StatusCreated, Handler: s.createOrganisation},
+		{Method: get, Path: "/api/v1/organisations/:id", Name: "organisations.get", Tag: "users", Summary: "An organisation (its own, for a contractor)", SummaryZh: "机构详情", Access: only(auth.RoleAdmin, auth.RoleContractor), Response: auth.Organisation{}, Handler: s.getOrganisation},
+
+		// Regions and cycles.
+		{Method: get, Path: "/api/v1/regions", Name: "regions.list", Tag: "regions", Summary: "List regions", SummaryZh: "地区列表", Access: signedIn, Response: list[regions.Region]{}, Handler: s.listRegions},
+		{Method: post, Path: "/api/v1/regions", Name: "regions.create", Tag: "regions", Summary: "Create a region", SummaryZh: "新增地区", Access: admin, Object: "region", Body: regions.Input{}, Response: regions.Region{}, Status: fiber.StatusCreated, Handler: s.createRegion},
+		{Method: post, Path: "/api/v1/regions/import", Name: "regions.import", Tag: "regions", Summary: "Import regions from CSV (all or nothing)", SummaryZh: "从 CSV 导入地区（全部成功或全部不保存）", Access: admin, Object: "regions", Response: importResult{}, Handler: s.importRegions},
+		{Method: get, Path: "/api/v1/regions/:code", Name: "regions.get", Tag: "regions", Summary: "A region", SummaryZh: "地区详情", Access: signedIn, Response: regions.Region{}, Handler: s.getRegion},
+		{Method: put, Path: "/api/v1/regions/:code", Name: "regions.update", Tag: "regions", Summary: "Update a region", SummaryZh: "修改地区", Access: admin, Object: "region", Body: regions.Input{}, Response: regions.Region{}, Handler: s.updateRegion},
+		{Method: get, Path: "/api/v1/cycles", Name: "cycles.list", Tag: "cycles", Summary: "List assessment cycles", SummaryZh: "考核周期列表", Access: signedIn, Response: list[cycles.Cycle]{}, Handler: s.listCycles},
+		{Method: post, Path: "/api/v1/cycles", Name: "cycles.create", Tag: "cycles", Summary: "Create a cycle (draft)", SummaryZh: "新建考核周期", Access: admin, Object: "cycle", Body: cycles.Input{}, Response: cycles.Cycle{}, Status: fiber.StatusCreated, Handler: s.createCycle},
+		{Method: get, Path: "/api/v1/cycles/:id", Name: "cycles.get", Tag: "cycles", Summary: "A cycle with its allowed transitions", SummaryZh: "考核周期详情", Access: signedIn, Response: cycleView{}, Handler: s.getCycle},
+		{Method: post, Path: "/api/v1/cycles/:id/transitions", Name: "cycles.transition", Tag: "cycles", Summary: "Move a cycle to another state", SummaryZh: "变更考核周期状态", Access: admin, Object: "cycle", Body: transitionRequest{}, Response: cycleView{}, Handler: s.transitionCycle},
+
+		// Audit and jobs.
+		{Method: get, Path: "/api/v1/audit", Name: "audit.list", Tag: "audit", Summary: "Search the audit log", SummaryZh: "查询审计日志", Access: admin, Response: list[audit.Entry]{}, Handler: s.listAudit},
+		{Method: post, Path: "/api/v1/audit/exports", Name: "audit.export", Tag: "audit", Summary: "Export the audit log as CSV (a job)", SummaryZh: "导出审计日志（后台任务）", Access: admin, Object: "job", Body: audit.Filter{}, Response: jobs.Job{}, Status: fiber.StatusAccepted, Handler: s.exportAudit},
+		{Method: get, Path: "/api/v1/jobs", Name: "jobs.list", Tag: "jobs", Summary: "The caller's jobs (all, for an admin)", SummaryZh: "后台任务列表", Access: signedIn, Response: list[jobs.Job]{}, Handler: s.listJobs},
+		{Method: get, Path: "/api/v1/jobs/:id", Name: "jobs.get", Tag: "jobs", Summary: "A job and its progress", SummaryZh: "后台任务进度", Access: signedIn, Response: jobs.Job{}, Handler: s.getJob},
+		{Method: get, Path: "/api/v1/jobs/:id/result", Name: "jobs.result", Tag: "jobs", Summary: "Download a job's file", SummaryZh: "下载任务结果文件", Access: signedIn, Handler: s.jobResult},
+	}
+}
+
+// list is the envelope of every collection response.
+type list[T any] struct {
+	Items []T `json:"items"`
+}
+
+func listOf[T any](items []T) list[T] {
+	if items == nil {
+		items = []T{}
+	}
+	return list[T]{Items: items}
+}

@@ -1,0 +1,127 @@
+// Package httpapi is the HTTP edge of ipeval: the Fiber application, every
+// route in one table, authentication and authorisation per route, problem
+// documents, metrics, the OpenAPI document and the server-rendered pages.
+// Handlers decode, authorise, call a package and encode — nothing more.
+package httpapi
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/recover"
+	"github.com/prometheus/client_golang/prometheus"
+	"gorm.io/gorm"
+
+	"github.com/ipeval/ipeval/internal/audit"
+	"github.com/ipeval/ipeval/internal/auth"
+	"github.com/ipeval/ipeval/internal/cycles"
+	"github.com/ipeval/ipeval/internal/regions"
+	"github.com/ipeval/ipeval/jobs"
+)
+
+// Check is one readiness probe, such as the database or the queue broker.
+type Check struct {
+	Name string
+	Fn   func(ctx context.Context) error
+}
+
+// Deps are the packages the HTTP edge calls.
+type Deps struct {
+	DB      *gorm.DB
+	Auth    *auth.Store
+	Regions *regions.Store
+	Cycles  *cycles.Store
+	Audit   *audit.Log
+	Jobs    *jobs.Queue
+	Checks  []Check
+	Log     *slog.Logger
+	Version string
+	// DataDir is where job artifacts (exports) are kept.
+	DataDir string
+}
+
+// Options tune the edge; zero values give production defaults.
+type Options struct {
+	// SecureCookies marks cookies Secure; set it when served over HTTPS.
+	SecureCookies bool
+	// LoginRate is the number of login attempts allowed per client IP per minute.
+	LoginRate int
+	// BodyLimit caps any request body, in bytes.
+	BodyLimit int
+	// TrustProxy makes the client IP come from X-Forwarded-For.
+	TrustProxy bool
+}
+
+// Server is the configured Fiber application.
+type Server struct {
+	app        *fiber.App
+	deps       Deps
+	opts       Options
+	log        *slog.Logger
+	routes     []route
+	metrics    *metrics
+	pages      *pages
+	loginLimit *limiter
+	openapi    []byte
+}
+
+// New builds the application and registers every route of the table.
+func New(deps Deps, opts Options) (*Server, error) {
+	if opts.LoginRate == 0 {
+		opts.LoginRate = 10
+	}
+	if opts.BodyLimit == 0 {
+		opts.BodyLimit = 32 << 20
+	}
+	if deps.Log == nil {
+		deps.Log = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{deps: deps, opts: opts, log: deps.Log, loginLimit: newLimiter(opts.LoginRate)}
+	p, err := newPages()
+	if err != nil {
+		return nil, err
+	}
+	s.pages = p
+	s.metrics = newMetrics(prometheus.NewRegistry())
+	cfg := fiber.Config{
+		AppName:               "ipeval",
+		ErrorHandler:          s.errorHandler,
+		BodyLimit:             opts.BodyLimit,
+		ReadTimeout:           30 * time.Second,
+		WriteTimeout:          60 * time.Second,
+		IdleTimeout:           120 * time.Second,
+		DisableStartupMessage: true,
+		EnableIPValidation:    true,
+	}
+	if opts.TrustProxy {
+		cfg.ProxyHeader = fiber.HeaderXForwardedFor
+	}
+	s.app = fiber.New(cfg)
+	s.app.Use(recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: s.logPanic}))
+	s.app.Use(s.requestContext)
+	s.routes = s.routeTable()
+	if s.openapi, err = buildOpenAPI(s.routes, deps.Version); err != nil {
+		return nil, fmt.Errorf("openapi: %w", err)
+	}
+	for _, r := range s.routes {
+		s.app.Add(r.Method, r.Path, s.handle(r))
+	}
+	return s, nil
+}
+
+// App returns the Fiber application, for tests (app.Test) and listeners.
+func (s *Server) App() *fiber.App { return s.app }
+
+// Serve answers requests on ln until Shutdown.
+func (s *Server) Serve(ln net.Listener) error { return s.app.Listener(ln) }
+
+// Shutdown stops accepting connections and waits for in-flight requests.
+func (s *Server) Shutdown(ctx context.Context) error { return s.app.ShutdownWithContext(ctx) }
+
+func (s *Server) logPanic(c *fiber.Ctx, e any) {
+	s.log.Error("handler panic", "request_id", requestID(c), "path", c.Path(), "panic", e)
+}

@@ -1,0 +1,326 @@
+package jobs
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
+	"gorm.io/gorm"
+
+	"github.com/ipeval/ipeval/internal/fault"
+)
+
+// enqueueTimeout bounds how long Submit waits for the broker: a write that
+// created a job must not hang on a broker outage.
+const enqueueTimeout = 3 * time.Second
+
+// Queue is the client side of jobs: it records jobs and hands them to the
+// broker. It is safe for concurrent use.
+type Queue struct {
+	db        *gorm.DB
+	log       *slog.Logger
+	rc        redis.UniversalClient
+	client    *asynq.Client
+	inspector *asynq.Inspector
+}
+
+// NewQueue returns a Queue recording jobs in db and enqueueing them on the
+// broker at redisOpt; log may be nil. It does not connect: a broker that is
+// down at start only delays jobs.
+func NewQueue(db *gorm.DB, redisOpt asynq.RedisConnOpt, log *slog.Logger) *Queue {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	rc := redisClient(redisOpt)
+	return &Queue{
+		db:        db,
+		log:       log,
+		rc:        rc,
+		client:    asynq.NewClientFromRedisClient(rc),
+		inspector: asynq.NewInspectorFromRedisClient(rc),
+	}
+}
+
+// redisClient connects to the broker. For a single server it fails fast —
+// one dial attempt, one retry — instead of go-redis's five dial attempts per
+// try, so that a write that creates a job during an outage is not held up:
+// the Sweeper enqueues the job later anyway.
+func redisClient(opt asynq.RedisConnOpt) redis.UniversalClient {
+	if o, ok := opt.(asynq.RedisClientOpt); ok {
+		return redis.NewClient(&redis.Options{
+			Network: o.Network, Addr: o.Addr, Username: o.Username, Password: o.Password, DB: o.DB,
+			DialTimeout: o.DialTimeout, ReadTimeout: o.ReadTimeout, WriteTimeout: o.WriteTimeout,
+			PoolSize: o.PoolSize, TLSConfig: o.TLSConfig,
+			MaxRetries: 1, DialerRetries: 1,
+		})
+	}
+	rc, ok := opt.MakeRedisClient().(redis.UniversalClient)
+	if !ok {
+		panic(fmt.Sprintf("jobs: unsupported RedisConnOpt %T", opt))
+	}
+	return rc
+}
+
+// Close releases the connection to the broker.
+func (q *Queue) Close() error { return q.rc.Close() }
+
+// Submit records a queued job of the given kind and enqueues it. payload
+// is encoded as JSON (a json.RawMessage is stored as is); createdBy is a user
+// id or "". When the broker cannot be reached Submit logs a warning and still
+// returns the job: the row is the truth, and the Sweeper enqueues it once the
+// broker is back.
+func (q *Queue) Submit(ctx context.Context, kind string, payload any, createdBy string) (Job, error) {
+	job, err := q.SubmitTx(q.db.WithContext(ctx), kind, payload, createdBy)
+	if err != nil {
+		return Job{}, err
+	}
+	_ = q.Enqueue(ctx, job)
+	return job, nil
+}
+
+// SubmitTx records a queued job inside the caller's transaction tx, so that
+// the job exists if and only if the rest of the caller's writes commit. It
+// does not enqueue: after the commit, the caller passes the job to Enqueue.
+//
+//	var job jobs.Job
+//	err := db.Transaction(func(tx *gorm.DB) error {
+//		// … store the upload …
+//		var err error
+//		job, err = q.SubmitTx(tx, TypeIngestBatch, payload, userID)
+//		return err
+//	})
+//	if err != nil { … }
+//	q.Enqueue(ctx, job)
+//
+// A job whose Enqueue is forgotten or fails is not lost: the Sweeper
+// enqueues queued jobs the broker does not hold once they are older than its
+// grace period.
+func (q *Queue) SubmitTx(tx *gorm.DB, kind string, payload any, createdBy string) (Job, error) {
+	if kind == "" || len(kind) > maxKind {
+		return Job{}, fmt.Errorf("submit job: kind %q: want 1 to %d characters", kind, maxKind)
+	}
+	body, err := encodePayload(payload)
+	if err != nil {
+		return Job{}, fmt.Errorf("submit %s job: %w", kind, err)
+	}
+	t := now()
+	job := Job{ID: uuid.NewString(), Kind: kind, Payload: body, Status: StatusQueued, CreatedAt: t, UpdatedAt: t}
+	if createdBy != "" {
+		job.CreatedBy = &createdBy
+	}
+	if err := tx.Create(&job).Error; err != nil {
+		return Job{}, fmt.Errorf("insert %s job: %w", kind, err)
+	}
+	return job, nil
+}
+
+func encodePayload(payload any) (string, error) {
+	switch p := payload.(type) {
+	case nil:
+		return "{}", nil
+	case json.RawMessage:
+		if !json.Valid(p) {
+			return "", fmt.Errorf("payload is not valid JSON: %w", fault.ErrBadRequest)
+		}
+		return string(p), nil
+	}
+	b, err := json.Marshal(payload)
+	if err != nil {
+		return "", fmt.Errorf("encode payload: %w", err)
+	}
+	return string(b), nil
+}
+
+// Enqueue hands a recorded job to the broker, with the job id as task id.
+// A job the broker already holds is left alone. It runs even when ctx is
+// cancelled (the job is committed by then) but gives up after a few
+// seconds; a failure is logged and returned for information only — the job
+// stays queued and the Sweeper retries.
+func (q *Queue) Enqueue(ctx context.Context, job Job) error {
+	if err := q.enqueue(ctx, job); err != nil {
+		q.log.Warn("job not enqueued; the sweeper will retry", "job_id", job.ID, "kind", job.Kind, "err", err)
+		return err
+	}
+	return nil
+}
+
+func (q *Queue) enqueue(ctx context.Context, job Job) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), enqueueTimeout)
+	defer cancel()
+	_, err := q.client.EnqueueContext(ctx, asynq.NewTask(job.Kind, []byte(job.Payload)), taskOptions(job.ID)...)
+	if err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
+		return fmt.Errorf("enqueue job %s: %w", job.ID, err)
+	}
+	return nil
+}
+
+// Get returns the job with the given id, or an error wrapping
+// fault.ErrNotFound.
+func (q *Queue) Get(ctx context.Context, id string) (Job, error) {
+	return load(ctx, q.db, id)
+}
+
+func load(ctx context.Context, db *gorm.DB, id string) (Job, error) {
+	var job Job
+	err := db.WithContext(ctx).Where("id = ?", id).Take(&job).Error
+	switch {
+	case errors.Is(err, gorm.ErrRecordNotFound):
+		return Job{}, fmt.Errorf("job %s: %w", id, fault.ErrNotFound)
+	case err != nil:
+		return Job{}, fmt.Errorf("load job %s: %w", id, err)
+	}
+	return job, nil
+}
+
+// Filter selects jobs for List. Empty fields match everything.
+type Filter struct {
+	CreatedBy string
+	Kind      string
+	Status    Status
+	// Limit caps the number of jobs (default 50, at most 500).
+	Limit int
+}
+
+// List limits of Filter.Limit.
+const (
+	DefaultListLimit = 50
+	MaxListLimit     = 500
+)
+
+// List returns the jobs matching f, newest first.
+func (q *Queue) List(ctx context.Context, f Filter) ([]Job, error) {
+	if f.Status != "" && !f.Status.Valid() {
+		return nil, fault.With(fault.ErrBadRequest, fmt.Sprintf("unknown job status %q", f.Status), fmt.Sprintf("未知的任务状态 %q", f.Status), nil)
+	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = DefaultListLimit
+	}
+	limit = min(limit, MaxListLimit)
+	db := q.db.WithContext(ctx).Model(&Job{})
+	if f.CreatedBy != "" {
+		db = db.Where("created_by = ?", f.CreatedBy)
+	}
+	if f.Kind != "" {
+		db = db.Where("kind = ?", f.Kind)
+	}
+	if f.Status != "" {
+		db = db.Where("status = ?", f.Status)
+	}
+	jobs := []Job{}
+	if err := db.Order("created_at DESC").Order("id DESC").Limit(limit).Find(&jobs).Error; err != nil {
+		return nil, fmt.Errorf("list jobs: %w", err)
+	}
+	return jobs, nil
+}
+
+// Ping reports whether the broker at redisOpt answers within ctx, for
+// readiness checks. The error wraps fault.ErrUnavailable.
+func Ping(ctx context.Context, redisOpt asynq.RedisConnOpt) error {
+	rc := redisClient(redisOpt)
+	defer rc.Close()
+	if err := rc.Ping(ctx).Err(); err != nil {
+		return fmt.Errorf("broker: %w: %w", fault.ErrUnavailable, err)
+	}
+	return nil
+}
+
+// Depth counts the tasks the broker holds.
+type Depth struct {
+	Pending   int `json:"pending"`
+	Active    int `json:"active"`
+	Scheduled int `json:"scheduled"`
+	Retry     int `json:"retry"`
+	Archived  int `json:"archived"`
+}
+
+// Depth reads the broker's task counts, giving up when ctx ends. The error
+// wraps fault.ErrUnavailable.
+func (q *Queue) Depth(ctx context.Context) (Depth, error) {
+	type answer struct {
+		d   Depth
+		err error
+	}
+	ch := make(chan answer, 1)
+	go func() { // the inspector takes no context
+		d, err := q.depth()
+		ch <- answer{d, err}
+	}()
+	select {
+	case a := <-ch:
+		if a.err != nil {
+			return Depth{}, fmt.Errorf("broker: %w: %w", fault.ErrUnavailable, a.err)
+		}
+		return a.d, nil
+	case <-ctx.Done():
+		return Depth{}, fmt.Errorf("broker: %w: %w", fault.ErrUnavailable, ctx.Err())
+	}
+}
+
+func (q *Queue) depth() (Depth, error) {
+	queues, err := q.inspector.Queues()
+	if err != nil {
+		return Depth{}, err
+	}
+	var d Depth
+	for _, name := range queues {
+		info, err := q.inspector.GetQueueInfo(name)
+		if err != nil {
+			return Depth{}, err
+		}
+		d.Pending += info.Pending
+		d.Active += info.Active
+		d.Scheduled += info.Scheduled
+		d.Retry += info.Retry
+		d.Archived += info.Archived
+	}
+	return d, nil
+}
+
+// RedisOpt parses a broker address: host:port, or a URL
+// redis://[[user]:password@]host[:port][/db] (rediss:// for TLS).
+func RedisOpt(addr string) (asynq.RedisConnOpt, error) {
+	addr = strings.TrimSpace(addr)
+	if addr == "" {
+		return nil, errors.New("empty broker address")
+	}
+	if !strings.Contains(addr, "://") {
+		if _, _, err := net.SplitHostPort(addr); err != nil {
+			return nil, fmt.Errorf("broker address %q: want host:port or redis://host:port/db: %w", addr, err)
+		}
+		return asynq.RedisClientOpt{Addr: addr, DialTimeout: dialTimeout}, nil
+	}
+	u, err := url.Parse(addr)
+	if err != nil {
+		return nil, fmt.Errorf("broker address: %w", err)
+	}
+	if u.Scheme != "redis" && u.Scheme != "rediss" {
+		return nil, fmt.Errorf("broker address: unsupported scheme %q (want redis or rediss)", u.Scheme)
+	}
+	if u.Host == "" {
+		return nil, fmt.Errorf("broker address %q: no host", addr)
+	}
+	opt, err := asynq.ParseRedisURI(addr)
+	if err != nil {
+		return nil, fmt.Errorf("broker address: %w", err)
+	}
+	o := opt.(asynq.RedisClientOpt)
+	if u.Port() == "" {
+		o.Addr = net.JoinHostPort(u.Hostname(), "6379")
+	}
+	o.Username = u.User.Username()
+	o.DialTimeout = dialTimeout
+	return o, nil
+}
+
+// dialTimeout keeps a request that touches an unreachable broker short.
+const dialTimeout = 2 * time.Second
