@@ -7,7 +7,10 @@ import (
 	"strings"
 	"testing"
 
+	"gorm.io/gorm"
+
 	"github.com/ipeval/ipeval/internal/database"
+	"github.com/ipeval/ipeval/internal/dbtest"
 	"github.com/ipeval/ipeval/internal/httpapi"
 )
 
@@ -15,7 +18,12 @@ import (
 // is refused with a problem document naming the problem, and that nothing
 // was stored.
 func TestBadInput(t *testing.T) {
-	f := newFixture(t)
+	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
+		testBadInput(t, newFixtureOn(t, db, httpapi.Options{LoginRate: 1000}))
+	})
+}
+
+func testBadInput(t *testing.T, f *fixture) {
 	long := `{"year": 2031, "name": "` + strings.Repeat("x", 1<<20) + `"}`
 	tests := []struct {
 		name, method, path, contentType, body string

@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/hibiken/asynq"
 	"gorm.io/gorm"
 
 	"github.com/ipeval/ipeval/internal/audit"
@@ -42,6 +43,8 @@ type fixture struct {
 	auth     *auth.Store
 	cycles   *cycles.Store
 	queue    *jobs.Queue
+	broker   *broker.Embedded
+	redis    asynq.RedisConnOpt
 	dataDir  string
 	org      auth.Organisation
 	org2     auth.Organisation
@@ -72,6 +75,7 @@ func newFixtureOn(tb testing.TB, db *gorm.DB, opts httpapi.Options) *fixture {
 		tb.Fatal(err)
 	}
 	f := &fixture{t: tb, db: db, auth: auth.NewStore(db, nil), cycles: cycles.NewStore(db), dataDir: tb.TempDir(), accounts: map[string]*account{}}
+	f.broker, f.redis = emb, opt
 	f.queue = jobs.NewQueue(db, opt, nil)
 	tb.Cleanup(func() { _ = f.queue.Close() })
 	regs := regions.NewStore(db)
