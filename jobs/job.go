@@ -75,7 +75,11 @@ type Job struct {
 	// Result is what a successful handler returned, typically a reference
 	// to what it produced (a run id, a report path).
 	Result string `json:"result"`
-	// Error is the last attempt's error; a success clears it.
+	// Error is the last attempt's error as API callers may see it: the
+	// detail of a fault.Detailed or fault.ValidationError in the handler's
+	// error, otherwise a generic text pointing at the server log, which
+	// alone holds the full error (it may name hosts, files or SQL). A
+	// success clears it.
 	Error       string     `json:"error"`
 	CreatedBy   *string    `json:"created_by"`
 	CreatedAt   time.Time  `json:"created_at"`
@@ -93,10 +97,11 @@ func (j Job) Done() bool { return j.Status == StatusSucceeded || j.Status == Sta
 
 // Decode unmarshals the job's payload into v. A payload that does not decode
 // can never succeed, so the error wraps asynq.SkipRetry: a handler returns
-// it as is.
+// it as is. It also wraps the json error, for callers that want to tell a
+// syntax error from a type mismatch.
 func (j Job) Decode(v any) error {
 	if err := json.Unmarshal([]byte(j.Payload), v); err != nil {
-		return fmt.Errorf("decode %s payload: %v: %w", j.Kind, err, asynq.SkipRetry)
+		return fmt.Errorf("decode %s payload of job %s: %w: %w", j.Kind, j.ID, err, asynq.SkipRetry)
 	}
 	return nil
 }

@@ -223,8 +223,21 @@ func (q *Queue) List(ctx context.Context, f Filter) ([]Job, error) {
 	return jobs, nil
 }
 
-// Ping reports whether the broker at redisOpt answers within ctx, for
-// readiness checks. The error wraps fault.ErrUnavailable.
+// Ping reports whether the broker answers within ctx, for readiness
+// checks. It reuses the queue's connection pool: a check per request must
+// not open a client, and with it connections, each time. The error wraps
+// fault.ErrUnavailable.
+func (q *Queue) Ping(ctx context.Context) error {
+	if err := q.rc.Ping(ctx).Err(); err != nil {
+		return fmt.Errorf("broker: %w: %w", fault.ErrUnavailable, err)
+	}
+	return nil
+}
+
+// Ping reports whether the broker at redisOpt answers within ctx. It opens
+// and closes a client per call, so it suits a one-off check; a process that
+// has a Queue checks with (*Queue).Ping instead. The error wraps
+// fault.ErrUnavailable.
 func Ping(ctx context.Context, redisOpt asynq.RedisConnOpt) error {
 	rc := redisClient(redisOpt)
 	defer rc.Close()
@@ -232,58 +245,6 @@ func Ping(ctx context.Context, redisOpt asynq.RedisConnOpt) error {
 		return fmt.Errorf("broker: %w: %w", fault.ErrUnavailable, err)
 	}
 	return nil
-}
-
-// Depth counts the tasks the broker holds.
-type Depth struct {
-	Pending   int `json:"pending"`
-	Active    int `json:"active"`
-	Scheduled int `json:"scheduled"`
-	Retry     int `json:"retry"`
-	Archived  int `json:"archived"`
-}
-
-// Depth reads the broker's task counts, giving up when ctx ends. The error
-// wraps fault.ErrUnavailable.
-func (q *Queue) Depth(ctx context.Context) (Depth, error) {
-	type answer struct {
-		d   Depth
-		err error
-	}
-	ch := make(chan answer, 1)
-	go func() { // the inspector takes no context
-		d, err := q.depth()
-		ch <- answer{d, err}
-	}()
-	select {
-	case a := <-ch:
-		if a.err != nil {
-			return Depth{}, fmt.Errorf("broker: %w: %w", fault.ErrUnavailable, a.err)
-		}
-		return a.d, nil
-	case <-ctx.Done():
-		return Depth{}, fmt.Errorf("broker: %w: %w", fault.ErrUnavailable, ctx.Err())
-	}
-}
-
-func (q *Queue) depth() (Depth, error) {
-	queues, err := q.inspector.Queues()
-	if err != nil {
-		return Depth{}, err
-	}
-	var d Depth
-	for _, name := range queues {
-		info, err := q.inspector.GetQueueInfo(name)
-		if err != nil {
-			return Depth{}, err
-		}
-		d.Pending += info.Pending
-		d.Active += info.Active
-		d.Scheduled += info.Scheduled
-		d.Retry += info.Retry
-		d.Archived += info.Archived
-	}
-	return d, nil
 }
 
 // RedisOpt parses a broker address: host:port, or a URL

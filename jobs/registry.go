@@ -40,6 +40,12 @@ type Progress func(percent int, message string)
 // backoff until the kind's MaxRetry is used up. ctx is cancelled when the
 // kind's Timeout passes or the worker gives the task up. Handlers must be
 // idempotent: a job may be started again after a crash or a shutdown.
+//
+// The error is logged in full, but API callers see its text only when it
+// wraps a *fault.Detailed (its Detail) or a *fault.ValidationError: other
+// errors may name hosts, files or SQL, so the job's Error then only points
+// at the server log. A handler that wants the caller to know why wraps
+// fault.With(kind, en, zh, nil).
 type Handler func(ctx context.Context, job Job, progress Progress) (result string, err error)
 
 // Option configures a kind at registration.

@@ -174,7 +174,11 @@ func (w *Worker) process(ctx context.Context, task *asynq.Task) error {
 	}
 	hctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	hctx, cancelTimeout := context.WithTimeoutCause(hctx, s.timeout, fmt.Errorf("job timed out after %v", s.timeout))
+	// The timeout is a caller-safe fault, so that the job's Error says why
+	// it ended even when the handler's own error is not fit to show.
+	timedOut := fault.With(context.DeadlineExceeded,
+		fmt.Sprintf("job timed out after %v", s.timeout), fmt.Sprintf("任务超时（限时 %v）", s.timeout), nil)
+	hctx, cancelTimeout := context.WithTimeoutCause(hctx, s.timeout, timedOut)
 	defer cancelTimeout()
 	rep := &reporter{db: w.db, id: id, attempt: attempt, log: w.log, lost: func() {
 		log.Warn("job attempt superseded; cancelling its handler")
@@ -186,12 +190,13 @@ func (w *Worker) process(ctx context.Context, task *asynq.Task) error {
 	if known {
 		result, herr = call(hctx, s.handler, job, rep.report, log)
 	} else {
-		herr = fmt.Errorf("no handler registered for kind %q", job.Kind)
+		herr = fault.With(fault.ErrUnavailable,
+			fmt.Sprintf("no handler registered for kind %q", job.Kind), fmt.Sprintf("没有登记任务类型 %q 的处理程序", job.Kind), nil)
 	}
 	stopBeat()
 	percent, message := rep.stop()
 	if cause := context.Cause(hctx); herr != nil && cause != nil && ctx.Err() == nil && !errors.Is(herr, cause) {
-		herr = fmt.Errorf("%w (%v)", herr, cause) // say why the handler's ctx ended
+		herr = fmt.Errorf("%w (%w)", herr, cause) // say why the handler's ctx ended
 	}
 
 	wctx, wcancel := context.WithTimeout(context.WithoutCancel(ctx), writeTimeout)
@@ -215,7 +220,10 @@ func (w *Worker) process(ctx context.Context, task *asynq.Task) error {
 		return nil
 	}
 
-	errText := clip(herr.Error(), maxError)
+	// The full error goes to the log only (log carries job_id, kind and
+	// attempt); the row, which the API serves, gets the caller-safe text.
+	errText, errZh := publicError(herr, id)
+	errText = clip(errText, maxError)
 	retried, _ := asynq.GetRetryCount(ctx)
 	ceiling, _ := asynq.GetMaxRetry(ctx)
 	maxRetry := min(s.maxRetry, ceiling)
@@ -227,6 +235,9 @@ func (w *Worker) process(ctx context.Context, task *asynq.Task) error {
 		cols["error"] = ""
 		log.Info("job handed back at shutdown")
 	case errors.Is(herr, asynq.SkipRetry) || retried >= maxRetry:
+		if message == "" {
+			message = clip(errZh, maxMessage)
+		}
 		cols["status"], cols["message"], cols["finished_at"] = StatusFailed, message, t
 		log.Warn("job failed", "err", herr)
 		if !errors.Is(herr, asynq.SkipRetry) {
@@ -256,6 +267,22 @@ func (w *Worker) begin(ctx context.Context, job Job) (bool, error) {
 		return false, fmt.Errorf("start job %s: %w", job.ID, res.Error)
 	}
 	return res.RowsAffected == 1, nil
+}
+
+// publicError returns the text of a handler's error that API callers may
+// see (DESIGN.md §7: no SQL, host:port or file paths reach them), in
+// English and, where known, Chinese. Only texts built from our own messages
+// qualify: the detail of a *fault.Detailed, or a *fault.ValidationError.
+// Anything else — a driver's or the OS's error — is replaced by a pointer
+// to the server log, which has the full error under the job id.
+func publicError(err error, id string) (en, zh string) {
+	if d, ok := errors.AsType[*fault.Detailed](err); ok && d.Detail != "" {
+		return d.Detail, d.DetailZh
+	}
+	if v, ok := errors.AsType[*fault.ValidationError](err); ok {
+		return v.Error(), ""
+	}
+	return fmt.Sprintf("job failed; details are in the server log (job id %s)", id), ""
 }
 
 // lostRace handles a delivery whose row changed between read and start.

@@ -17,13 +17,13 @@ import (
 )
 
 func migrate(ctx context.Context, e env, args []string) error {
-	status := len(args) > 0 && args[0] == "status"
-	if status {
-		args = args[1:]
-	}
-	cfg, _, err := flags(e, "migrate", args, config.CommandSettings("migrate")...)
+	cfg, fs, err := flags(e, "migrate", args, config.CommandSettings("migrate")...)
 	if err != nil {
 		return err
+	}
+	status := fs.Arg(0) == "status"
+	if fs.NArg() > 1 || (fs.NArg() == 1 && !status) {
+		return fmt.Errorf("migrate takes only the word status: %w", errUsage)
 	}
 	target, err := database.Parse(cfg.DatabaseAddr())
 	if err != nil {
@@ -96,7 +96,7 @@ func user(ctx context.Context, e env, args []string) error {
 
 func userAdd(ctx context.Context, e env, args []string) error {
 	var username, role, region, org, name string
-	svc, _, done, err := withStore(ctx, e, "user add", args, func(fs *flag.FlagSet) {
+	svc, fs, done, err := withStore(ctx, e, "user add", args, func(fs *flag.FlagSet) {
 		fs.StringVar(&username, "username", "", "login name")
 		fs.StringVar(&role, "role", "", "admin, contractor or city")
 		fs.StringVar(&region, "region", "", "region code (city users)")
@@ -107,28 +107,22 @@ func userAdd(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	defer done()
+	if err := noArgs(fs); err != nil {
+		return err
+	}
 	r, err := auth.ParseRole(role)
 	if err != nil {
 		return err
 	}
 	orgID := ""
-	if org != "" {
-		o, err := svc.auth.OrganisationByName(ctx, org)
-		if errors.Is(err, fault.ErrNotFound) {
-			if o, err = svc.auth.Organisation(ctx, org); errors.Is(err, fault.ErrNotFound) {
-				if o, err = svc.auth.CreateOrganisation(ctx, org, "contractor"); err == nil {
-					svc.cliAudit(ctx, e, "organisations.create", "organisation:"+o.ID, o.Name)
-					fmt.Fprintf(e.stdout, "created organisation %q (%s)\n", o.Name, o.ID)
-				}
-			}
-		}
+	if org != "" && r == auth.RoleContractor {
+		o, err := findOrCreateOrganisation(ctx, e, svc, org)
 		if err != nil {
 			return err
 		}
 		orgID = o.ID
-	}
-	if name == "" {
-		name = username
+	} else if org != "" {
+		return fmt.Errorf("--org is for contractors only: %w", errUsage)
 	}
 	u, pw, err := svc.auth.CreateUser(ctx, auth.NewUser{Username: username, DisplayName: name, Role: r, RegionCode: region, OrganisationID: orgID})
 	if err != nil {
@@ -139,12 +133,33 @@ func userAdd(ctx context.Context, e env, args []string) error {
 	return nil
 }
 
+// findOrCreateOrganisation looks a contractor organisation up by name or id
+// and creates it when neither matches.
+func findOrCreateOrganisation(ctx context.Context, e env, svc services, nameOrID string) (auth.Organisation, error) {
+	o, err := svc.auth.OrganisationByName(ctx, nameOrID)
+	if !errors.Is(err, fault.ErrNotFound) {
+		return o, err
+	}
+	if o, err = svc.auth.Organisation(ctx, nameOrID); !errors.Is(err, fault.ErrNotFound) {
+		return o, err
+	}
+	if o, err = svc.auth.CreateOrganisation(ctx, nameOrID, auth.OrgKindContractor); err != nil {
+		return o, explain(err)
+	}
+	svc.cliAudit(ctx, e, "organisations.create", "organisation:"+o.ID, o.Name)
+	fmt.Fprintf(e.stdout, "created organisation %q (%s)\n", o.Name, o.ID)
+	return o, nil
+}
+
 func userList(ctx context.Context, e env, args []string) error {
-	svc, _, done, err := withStore(ctx, e, "user list", args, nil)
+	svc, fs, done, err := withStore(ctx, e, "user list", args, nil)
 	if err != nil {
 		return err
 	}
 	defer done()
+	if err := noArgs(fs); err != nil {
+		return err
+	}
 	us, err := svc.auth.ListUsers(ctx)
 	if err != nil {
 		return err
@@ -166,85 +181,75 @@ func userList(ctx context.Context, e env, args []string) error {
 func userToken(ctx context.Context, e env, args []string) error {
 	var name string
 	var days int
-	svc, fs, done, err := withStore(ctx, e, "user token", args, func(fs *flag.FlagSet) {
+	return withUser(ctx, e, "user token", args, func(fs *flag.FlagSet) {
 		fs.StringVar(&name, "name", "cli", "what the token is for")
-		fs.IntVar(&days, "days", 90, "days until the token expires")
+		fs.IntVar(&days, "days", 90, "days until the token expires (1-365)")
+	}, func(svc services, u auth.User) error {
+		secret, t, err := svc.auth.IssueToken(ctx, u.ID, name, time.Duration(days)*24*time.Hour)
+		if err != nil {
+			return explain(err)
+		}
+		svc.cliAudit(ctx, e, "tokens.create", "token:"+t.ID, u.Username)
+		fmt.Fprintf(e.stderr, "token %s for %s, expires %s (shown once):\n", t.ID, u.Username, t.ExpiresAt.Format(time.RFC3339))
+		fmt.Fprintln(e.stdout, secret)
+		return nil
 	})
-	if err != nil {
-		return err
-	}
-	defer done()
-	u, err := oneUser(ctx, svc, fs)
-	if err != nil {
-		return err
-	}
-	if days < 1 || days > 365 {
-		return fmt.Errorf("--days must be 1-365, got %d", days)
-	}
-	secret, t, err := svc.auth.IssueToken(ctx, u.ID, name, time.Duration(days)*24*time.Hour)
-	if err != nil {
-		return err
-	}
-	svc.cliAudit(ctx, e, "tokens.create", "token:"+t.ID, u.Username)
-	fmt.Fprintf(e.stderr, "token %s for %s, expires %s (shown once):\n", t.ID, u.Username, t.ExpiresAt.Format(time.RFC3339))
-	fmt.Fprintln(e.stdout, secret)
-	return nil
 }
 
 func userRevoke(ctx context.Context, e env, args []string) error {
-	svc, fs, done, err := withStore(ctx, e, "user revoke", args, nil)
-	if err != nil {
-		return err
-	}
-	defer done()
-	u, err := oneUser(ctx, svc, fs)
-	if err != nil {
-		return err
-	}
-	n, err := svc.auth.RevokeUserTokens(ctx, u.ID)
-	if err != nil {
-		return err
-	}
-	if err := svc.auth.EndUserSessions(ctx, u.ID); err != nil {
-		return err
-	}
-	svc.cliAudit(ctx, e, "tokens.revoke_all", "user:"+u.ID, fmt.Sprintf("%d tokens", n))
-	fmt.Fprintf(e.stdout, "revoked %d token(s) and ended every session of %s\n", n, u.Username)
-	return nil
+	return withUser(ctx, e, "user revoke", args, nil, func(svc services, u auth.User) error {
+		n, err := svc.auth.RevokeUserTokens(ctx, u.ID)
+		if err != nil {
+			return err
+		}
+		if err := svc.auth.EndUserSessions(ctx, u.ID); err != nil {
+			return err
+		}
+		svc.cliAudit(ctx, e, "tokens.revoke_all", "user:"+u.ID, fmt.Sprintf("%d tokens", n))
+		fmt.Fprintf(e.stdout, "revoked %d token(s) and ended every session of %s\n", n, u.Username)
+		return nil
+	})
 }
 
 func userPasswd(ctx context.Context, e env, args []string) error {
-	svc, fs, done, err := withStore(ctx, e, "user passwd", args, nil)
+	return withUser(ctx, e, "user passwd", args, nil, func(svc services, u auth.User) error {
+		pw, err := svc.auth.ResetPassword(ctx, u.Username)
+		if err != nil {
+			return err
+		}
+		svc.cliAudit(ctx, e, "users.reset_password", "user:"+u.ID, u.Username)
+		fmt.Fprintf(e.stdout, "new password for %s (shown once): %s\n", u.Username, pw)
+		return nil
+	})
+}
+
+// withUser opens the database for a command about one named user and runs fn
+// on that user.
+func withUser(ctx context.Context, e env, name string, args []string, extra func(*flag.FlagSet), fn func(services, auth.User) error) error {
+	svc, fs, done, err := withStore(ctx, e, name, args, extra)
 	if err != nil {
 		return err
 	}
 	defer done()
-	u, err := oneUser(ctx, svc, fs)
-	if err != nil {
-		return err
-	}
-	pw, err := svc.auth.ResetPassword(ctx, u.Username)
-	if err != nil {
-		return err
-	}
-	svc.cliAudit(ctx, e, "users.reset_password", "user:"+u.ID, u.Username)
-	fmt.Fprintf(e.stdout, "new password for %s (shown once): %s\n", u.Username, pw)
-	return nil
-}
-
-func oneUser(ctx context.Context, svc services, fs *flag.FlagSet) (auth.User, error) {
 	if fs.NArg() != 1 {
-		return auth.User{}, fmt.Errorf("name one user: %w", errUsage)
+		return fmt.Errorf("%s: name one user: %w", name, errUsage)
 	}
-	return svc.auth.UserByUsername(ctx, fs.Arg(0))
+	u, err := svc.auth.UserByUsername(ctx, fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	return fn(svc, u)
 }
 
 func demoCmd(ctx context.Context, e env, args []string) error {
-	svc, _, done, err := withStore(ctx, e, "demo", args, nil)
+	svc, fs, done, err := withStore(ctx, e, "demo", args, nil)
 	if err != nil {
 		return err
 	}
 	defer done()
+	if err := noArgs(fs); err != nil {
+		return err
+	}
 	return loadDemo(ctx, e, svc, "http://localhost:8080")
 }
 
@@ -276,18 +281,18 @@ func healthcheck(ctx context.Context, e env, args []string) error {
 	return nil
 }
 
-// explain spells out validation problems on the terminal.
+// explain spells out validation problems on the terminal, keeping the
+// error's kind.
 func explain(err error) error {
 	var ve *fault.ValidationError
 	if !errors.As(err, &ve) {
 		return err
 	}
 	var b strings.Builder
-	b.WriteString("invalid input:")
 	for _, fe := range ve.Errors {
 		fmt.Fprintf(&b, "\n  %s: %s (%s)", fe.Field, fe.MessageEn, fe.Message)
 	}
-	return errors.New(b.String())
+	return fmt.Errorf("%w:%s", fault.ErrBadRequest, b.String())
 }
 
 func deref(s *string) string {

@@ -37,6 +37,15 @@ func flags(e env, name string, args []string, settings ...string) (*config.Confi
 	return cfg, fs, nil
 }
 
+// noArgs refuses positional arguments that a command would otherwise
+// silently ignore (such as a word placed after the flags).
+func noArgs(fs *flag.FlagSet) error {
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%s: unexpected argument %q: %w", fs.Name(), fs.Arg(0), errUsage)
+	}
+	return nil
+}
+
 func newLogger(e env, format string) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: slog.LevelInfo}
 	if format == "json" {
@@ -109,7 +118,7 @@ func loadDemo(ctx context.Context, e env, s services, baseURL string) error {
 		fmt.Fprintln(e.stdout, "demo: the database already has users; nothing loaded (reset a password with `ipeval user passwd NAME`).")
 		return nil
 	}
-	res, err := demo.Load(ctx, s.auth, s.regions, s.cycles, 0)
+	res, err := demo.Load(ctx, s.db, 0)
 	if err != nil {
 		return err
 	}

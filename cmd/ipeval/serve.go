@@ -25,8 +25,11 @@ const shutdownGrace = 25 * time.Second
 const sweepInterval = 15 * time.Second
 
 func serve(ctx context.Context, e env, args []string) error {
-	cfg, _, err := flags(e, "serve", args, config.CommandSettings("serve")...)
+	cfg, fs, err := flags(e, "serve", args, config.CommandSettings("serve")...)
 	if err != nil {
+		return err
+	}
+	if err := noArgs(fs); err != nil {
 		return err
 	}
 	log := newLogger(e, cfg.LogFormat)
@@ -59,14 +62,15 @@ func serve(ctx context.Context, e env, args []string) error {
 		DB: db, Auth: svc.auth, Regions: svc.regions, Cycles: svc.cycles, Audit: svc.audit, Jobs: rt.queue,
 		Checks: []httpapi.Check{
 			{Name: "database", Fn: func(ctx context.Context) error { return database.Ping(ctx, db) }},
-			{Name: "broker", Fn: func(ctx context.Context) error { return jobs.Ping(ctx, rt.redis) }},
+			{Name: "broker", Fn: rt.queue.Ping},
 		},
 		Log: log, Version: version, DataDir: cfg.DataDir,
-	}, httpapi.Options{})
+	}, httpapi.Options{SecureCookies: cfg.SecureCookies, TrustedProxies: cfg.TrustedProxies})
 	if err != nil {
 		_ = ln.Close()
 		return err
 	}
+	go housekeeping(ctx, svc, log)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	log.Info("serving", "addr", ln.Addr().String(), "database", db.Dialector.Name(), "broker", rt.brokerName, "workers", cfg.Workers, "version", version)
@@ -174,5 +178,24 @@ func (rt *jobRuntime) close() {
 	}
 	if rt.embedded != nil {
 		rt.embedded.Close()
+	}
+}
+
+// housekeeping removes expired browser sessions every few minutes, so that
+// the sessions table does not grow with every sign-in.
+func housekeeping(ctx context.Context, svc services, log *slog.Logger) {
+	t := time.NewTicker(10 * time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if n, err := svc.auth.PurgeExpiredSessions(ctx); err != nil {
+				log.Warn("session purge failed", "err", err)
+			} else if n > 0 {
+				log.Info("expired sessions purged", "count", n)
+			}
+		}
 	}
 }

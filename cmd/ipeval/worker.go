@@ -12,8 +12,11 @@ import (
 
 // worker runs job workers only, against a shared Redis: the distributed mode.
 func worker(ctx context.Context, e env, args []string) error {
-	cfg, _, err := flags(e, "worker", args, config.CommandSettings("worker")...)
+	cfg, fs, err := flags(e, "worker", args, config.CommandSettings("worker")...)
 	if err != nil {
+		return err
+	}
+	if err := noArgs(fs); err != nil {
 		return err
 	}
 	if strings.TrimSpace(cfg.Redis) == "" {

@@ -117,7 +117,7 @@ func (f Filter) apply(q *gorm.DB) *gorm.DB {
 		q = q.Where("action = ?", f.Action)
 	}
 	if f.Object != "" {
-		q = q.Where("object LIKE ?", escapeLike(f.Object)+"%")
+		q = q.Where("object LIKE ? ESCAPE '!'", escapeLike(f.Object)+"%")
 	}
 	if f.Result != "" {
 		q = q.Where("result = ?", f.Result)
@@ -134,8 +134,11 @@ func (f Filter) apply(q *gorm.DB) *gorm.DB {
 	return q
 }
 
+// escapeLike makes s match literally in a LIKE pattern. The escape character
+// is "!" because SQLite has no default one and MySQL's backslash would need
+// different quoting on each.
 func escapeLike(s string) string {
-	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+	return strings.NewReplacer(`!`, `!!`, `%`, `!%`, `_`, `!_`).Replace(s)
 }
 
 // List returns up to f.Limit entries (default 100, at most MaxPage), newest first.

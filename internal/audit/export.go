@@ -8,8 +8,6 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/hibiken/asynq"
-
 	"github.com/ipeval/ipeval/jobs"
 )
 
@@ -28,8 +26,8 @@ type ExportPayload struct {
 func (l *Log) ExportHandler(dataDir string) jobs.Handler {
 	return func(ctx context.Context, job jobs.Job, progress jobs.Progress) (string, error) {
 		var p ExportPayload
-		if err := json.Unmarshal([]byte(job.Payload), &p); err != nil {
-			return "", fmt.Errorf("decode payload: %w: %w", err, asynq.SkipRetry)
+		if err := job.Decode(&p); err != nil {
+			return "", err
 		}
 		rel := filepath.ToSlash(filepath.Join("exports", job.ID+".csv"))
 		dst := filepath.Join(dataDir, filepath.FromSlash(rel))

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 )
 
 // NewSession signs the user in from a browser. It returns the secret for the
@@ -43,16 +44,21 @@ func (s *Store) SessionPrincipal(ctx context.Context, secret string) (Principal,
 	if !validSecret(secret) {
 		return Principal{}, ErrInvalidSession
 	}
-	var sess Session
-	err := s.conn(ctx).Where("id = ?", secretHash(secret)).Take(&sess).Error
+	now := s.clock()
+	var row struct {
+		Session
+		Expired bool
+	}
+	err := s.conn(ctx).Model(&Session{}).Select("*, ? AS expired", sessionExpired(now)).
+		Where("id = ?", secretHash(secret)).Take(&row).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return Principal{}, ErrInvalidSession
 	}
 	if err != nil {
 		return Principal{}, fmt.Errorf("look up session: %w", err)
 	}
-	now := s.clock()
-	if sessionExpired(sess, now) {
+	sess := row.Session
+	if row.Expired {
 		if err := s.conn(ctx).Where("id = ?", sess.ID).Delete(&Session{}).Error; err != nil {
 			return Principal{}, fmt.Errorf("delete expired session: %w", err)
 		}
@@ -72,10 +78,14 @@ func (s *Store) SessionPrincipal(ctx context.Context, secret string) (Principal,
 	return p, nil
 }
 
-// sessionExpired is the one definition of an expired session, shared with
-// PurgeExpiredSessions' query.
-func sessionExpired(sess Session, now time.Time) bool {
-	return now.Sub(sess.LastSeenAt) > SessionIdleTimeout || now.After(sess.ExpiresAt)
+// sessionExpired is the rule for when a session has ended, as an SQL
+// condition on a sessions row: idle for longer than SessionIdleTimeout or
+// past its ExpiresAt. It is stated once, in SQL, because both users need it
+// there: SessionPrincipal reads it as a column beside the row and
+// PurgeExpiredSessions deletes by it, so they cannot disagree about a
+// session on the boundary.
+func sessionExpired(now time.Time) clause.Expr {
+	return gorm.Expr("(last_seen_at < ? OR expires_at < ?)", now.Add(-SessionIdleTimeout), now)
 }
 
 // EndSession signs the browser out. Ending an unknown or already ended
@@ -100,7 +110,7 @@ func (s *Store) EndUserSessions(ctx context.Context, userID string) error {
 // of browsers that never came back.
 func (s *Store) PurgeExpiredSessions(ctx context.Context) (int64, error) {
 	now := s.clock()
-	res := s.conn(ctx).Where("expires_at < ? OR last_seen_at < ?", now, now.Add(-SessionIdleTimeout)).Delete(&Session{})
+	res := s.conn(ctx).Where(sessionExpired(now)).Delete(&Session{})
 	if res.Error != nil {
 		return 0, fmt.Errorf("purge expired sessions: %w", res.Error)
 	}

@@ -162,5 +162,49 @@ func TestSessions(t *testing.T) {
 				t.Errorf("%d rows left, want 1", n)
 			}
 		})
+
+		// SessionPrincipal and PurgeExpiredSessions must agree to the
+		// millisecond on both limits: a session the sweep keeps is usable,
+		// and one it would delete is refused.
+		t.Run("lookup and purge agree on the boundaries", func(t *testing.T) {
+			agree := func(t *testing.T, secret string, alive bool) {
+				t.Helper()
+				n, err := s.PurgeExpiredSessions(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				_, lookupErr := s.SessionPrincipal(ctx, secret)
+				switch {
+				case alive && (n != 0 || lookupErr != nil):
+					t.Errorf("live session: purged %d, lookup %v", n, lookupErr)
+				case !alive && (n != 1 || !errors.Is(lookupErr, auth.ErrInvalidSession)):
+					t.Errorf("expired session: purged %d, lookup %v", n, lookupErr)
+				}
+			}
+			if err := s.EndUserSessions(ctx, u.ID); err != nil {
+				t.Fatal(err)
+			}
+
+			idle, _, _ := s.NewSession(ctx, u.ID, "", "")
+			clock.Advance(auth.SessionIdleTimeout)
+			agree(t, idle, true) // and touched again
+			clock.Advance(auth.SessionIdleTimeout + time.Millisecond)
+			agree(t, idle, false)
+
+			busy, sess, _ := s.NewSession(ctx, u.ID, "", "")
+			for clock.Now().Add(20 * time.Minute).Before(sess.ExpiresAt) {
+				clock.Advance(20 * time.Minute)
+				if _, err := s.SessionPrincipal(ctx, busy); err != nil {
+					t.Fatalf("busy session before max age: %v", err)
+				}
+			}
+			clock.Advance(sess.ExpiresAt.Sub(clock.Now()))
+			agree(t, busy, true)
+			clock.Advance(time.Millisecond)
+			agree(t, busy, false)
+			if n := sessionRows(t, db); n != 0 {
+				t.Errorf("%d rows left, want 0", n)
+			}
+		})
 	})
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"runtime"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -28,6 +29,11 @@ const (
 	SessionMaxAge = 12 * time.Hour
 	// DefaultTokenTTL is the lifetime of an API token issued without one.
 	DefaultTokenTTL = 90 * 24 * time.Hour
+	// MinTokenTTL and MaxTokenTTL bound the lifetime asked of IssueToken.
+	// Callers speak in whole days; the year's cap makes secrets that sit in
+	// scripts and CI settings get rotated at least that often.
+	MinTokenTTL = 24 * time.Hour
+	MaxTokenTTL = 365 * 24 * time.Hour
 )
 
 // touchInterval is how stale a token's LastUsedAt or a session's LastSeenAt
@@ -52,16 +58,24 @@ const (
 type Store struct {
 	db  *gorm.DB
 	now func() time.Time
+	// hashSlots holds one element per argon2 computation in flight (see
+	// withHashSlot). It lives here rather than in a package variable so
+	// that each Store, and each test, has its own bound.
+	hashSlots chan struct{}
 }
 
 // NewStore returns a Store on db. now is the clock (nil: the system clock
 // in UTC); tests pass a fake one to cross lockout and idle limits without
 // sleeping.
+//
+// The Store runs at most one argon2 computation per CPU (and at least two)
+// at a time; further logins and password changes wait for a turn, or fail
+// with fault.ErrUnavailable when their context ends first.
 func NewStore(db *gorm.DB, now func() time.Time) *Store {
 	if now == nil {
 		now = func() time.Time { return time.Now().UTC() }
 	}
-	return &Store{db: db, now: now}
+	return &Store{db: db, now: now, hashSlots: make(chan struct{}, max(runtime.GOMAXPROCS(0), 2))}
 }
 
 // clock returns the current time in UTC, truncated to the millisecond that
@@ -215,9 +229,9 @@ func (s *Store) CreateUser(ctx context.Context, nu NewUser) (User, string, error
 		return User{}, "", err
 	}
 
-	hash, err := HashPassword(nu.Password)
+	hash, err := s.hashPassword(ctx, nu.Password)
 	if err != nil {
-		return User{}, "", err
+		return User{}, "", fmt.Errorf("create user %s: %w", nu.Username, err)
 	}
 	id, err := newID()
 	if err != nil {
@@ -365,10 +379,38 @@ func (s *Store) ResetPassword(ctx context.Context, username string) (string, err
 	return pw, nil
 }
 
-func (s *Store) replacePassword(ctx context.Context, u User, pw string) error {
-	hash, err := HashPassword(pw)
+// ChangePassword is a user changing their own password: current is checked
+// on the same path as Authenticate, so that guessing it here counts towards
+// the same lockout and a locked account is refused with ErrAccountLocked.
+// next must pass the policy; like SetPassword, the change signs the user out
+// everywhere. A wrong current password and a weak next one are reported
+// together, as field problems on "current_password" and "password".
+func (s *Store) ChangePassword(ctx context.Context, userID, current, next string) error {
+	u, err := s.User(ctx, userID)
 	if err != nil {
+		return fmt.Errorf("change password: %w", err)
+	}
+	var errs []fault.FieldError
+	switch err := s.checkPassword(ctx, u, current); {
+	case errors.Is(err, errWrongPassword):
+		errs = append(errs, fault.Field("current_password", "wrong_password", "当前密码不正确", "current password is wrong"))
+	case err != nil:
+		return fmt.Errorf("change password: %w", err)
+	}
+	var ve *fault.ValidationError
+	if errors.As(CheckPassword(next, u.Username), &ve) {
+		errs = append(errs, ve.Errors...)
+	}
+	if err := fault.Invalid(errs...); err != nil {
 		return err
+	}
+	return s.replacePassword(ctx, u, next)
+}
+
+func (s *Store) replacePassword(ctx context.Context, u User, pw string) error {
+	hash, err := s.hashPassword(ctx, pw)
+	if err != nil {
+		return fmt.Errorf("set password of %s: %w", u.Username, err)
 	}
 	now := s.clock()
 	err = s.conn(ctx).Transaction(func(tx *gorm.DB) error {

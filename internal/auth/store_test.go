@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"gorm.io/gorm"
 
@@ -332,6 +333,166 @@ func TestSetPassword(t *testing.T) {
 		}
 		if err := s.SetPassword(ctx, "missing", next); !errors.Is(err, fault.ErrNotFound) {
 			t.Errorf("SetPassword(missing) = %v", err)
+		}
+	})
+}
+
+func TestChangePassword(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
+		ctx := context.Background()
+		s, clock := newStore(t, db)
+		u := addUser(t, s, auth.NewUser{Username: "frank", Role: auth.RoleAdmin})
+		secret, _, err := s.NewSession(ctx, u.ID, "127.0.0.1", "test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		failedLogins := func() int {
+			t.Helper()
+			got, err := s.User(ctx, u.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return got.FailedLogins
+		}
+		const next = "Another-Good-Pass-7"
+
+		// Both problems at once, and the wrong guess counts.
+		err = s.ChangePassword(ctx, u.ID, "Wrong-password-1", "short")
+		if got := fieldCodes(t, err); len(got) < 2 || got[0] != "current_password/wrong_password" || !slices.Contains(got, "password/too_short") {
+			t.Errorf("problems = %v", got)
+		}
+		var ve *fault.ValidationError
+		if errors.As(err, &ve) {
+			if fe := ve.Errors[0]; fe.Message != "当前密码不正确" || fe.MessageEn != "current password is wrong" {
+				t.Errorf("wrong password problem = %+v", fe)
+			}
+		}
+		if n := failedLogins(); n != 1 {
+			t.Errorf("failed_logins = %d after a wrong current password, want 1", n)
+		}
+
+		// The right password with a weak next one changes nothing.
+		err = s.ChangePassword(ctx, u.ID, testPassword, "frank-Password-1")
+		if got := fieldCodes(t, err); !slices.Equal(got, []string{"password/contains_username"}) {
+			t.Errorf("problems = %v", got)
+		}
+		if _, err := s.SessionPrincipal(ctx, secret); err != nil {
+			t.Errorf("session after a refused change: %v", err)
+		}
+
+		// Guesses here and at login share one count and one lockout.
+		if _, err := s.Authenticate(ctx, "frank", "Wrong-password-1"); !errors.Is(err, auth.ErrInvalidCredentials) {
+			t.Fatalf("wrong login: %v", err)
+		}
+		for i := failedLogins(); i < auth.MaxFailedLogins; i++ {
+			err := s.ChangePassword(ctx, u.ID, "Wrong-password-1", next)
+			if got := fieldCodes(t, err); !slices.Equal(got, []string{"current_password/wrong_password"}) {
+				t.Fatalf("wrong guess %d: problems = %v", i+1, got)
+			}
+		}
+		err = s.ChangePassword(ctx, u.ID, testPassword, next)
+		if !errors.Is(err, auth.ErrAccountLocked) || !errors.Is(err, fault.ErrLocked) {
+			t.Fatalf("right password while locked: %v, want ErrAccountLocked", err)
+		}
+		if _, err := s.Authenticate(ctx, "frank", testPassword); !errors.Is(err, auth.ErrAccountLocked) {
+			t.Errorf("login while locked by password changes: %v, want ErrAccountLocked", err)
+		}
+
+		clock.Advance(auth.LockoutDuration)
+		if err := s.ChangePassword(ctx, u.ID, testPassword, next); err != nil {
+			t.Fatalf("change after lockout: %v", err)
+		}
+		if _, err := s.SessionPrincipal(ctx, secret); !errors.Is(err, auth.ErrInvalidSession) {
+			t.Errorf("session after password change: %v, want ErrInvalidSession", err)
+		}
+		if _, err := s.Authenticate(ctx, "frank", testPassword); !errors.Is(err, auth.ErrInvalidCredentials) {
+			t.Errorf("old password after change: %v", err)
+		}
+		if _, err := s.Authenticate(ctx, "frank", next); err != nil {
+			t.Errorf("new password: %v", err)
+		}
+		if got, _ := s.User(ctx, u.ID); !got.PasswordChangedAt.Equal(clock.Now()) || got.LockedUntil != nil {
+			t.Errorf("after change: password_changed_at=%v locked_until=%v", got.PasswordChangedAt, got.LockedUntil)
+		}
+
+		if err := s.ChangePassword(ctx, "missing", next, testPassword); !errors.Is(err, fault.ErrNotFound) {
+			t.Errorf("ChangePassword(missing) = %v", err)
+		}
+		// A disabled user is refused as a credential, not told that the
+		// password was wrong.
+		if err := s.SetDisabled(ctx, u.ID, true); err != nil {
+			t.Fatal(err)
+		}
+		err = s.ChangePassword(ctx, u.ID, next, testPassword)
+		if !errors.Is(err, auth.ErrInvalidCredentials) || errors.As(err, &ve) {
+			t.Errorf("disabled user: %v, want ErrInvalidCredentials", err)
+		}
+	})
+}
+
+func TestHashingIsBounded(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
+		ctx := context.Background()
+		s, _ := newStore(t, db)
+		u := addUser(t, s, auth.NewUser{Username: "grace", Role: auth.RoleAdmin})
+		release := sync.OnceFunc(auth.FillHashSlots(s))
+		defer release()
+
+		const next = "Another-Good-Pass-7"
+		calls := map[string]func(context.Context) error{
+			"Authenticate(unknown user)": func(ctx context.Context) error {
+				_, err := s.Authenticate(ctx, "nobody", testPassword)
+				return err
+			},
+			"Authenticate": func(ctx context.Context) error {
+				_, err := s.Authenticate(ctx, "grace", "Wrong-password-1")
+				return err
+			},
+			"ChangePassword": func(ctx context.Context) error {
+				return s.ChangePassword(ctx, u.ID, "Wrong-password-1", next)
+			},
+			"SetPassword": func(ctx context.Context) error { return s.SetPassword(ctx, u.ID, next) },
+			"ResetPassword": func(ctx context.Context) error {
+				_, err := s.ResetPassword(ctx, "grace")
+				return err
+			},
+			"CreateUser": func(ctx context.Context) error {
+				_, _, err := s.CreateUser(ctx, auth.NewUser{Username: "heidi", Role: auth.RoleAdmin})
+				return err
+			},
+		}
+		// The deadline leaves the database lookups before the hashing ample
+		// time, so that what ends the wait is the full set of slots.
+		var wg sync.WaitGroup
+		for name, call := range calls {
+			wg.Go(func() {
+				ctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+				defer cancel()
+				if err := call(ctx); !errors.Is(err, fault.ErrUnavailable) || !errors.Is(err, context.DeadlineExceeded) {
+					t.Errorf("%s with every hash slot taken: %v, want ErrUnavailable", name, err)
+				}
+			})
+		}
+		wg.Wait()
+		// An admin needs no database lookup before the hashing, so this
+		// reaches the wait with its context already cancelled.
+		cancelled, cancel := context.WithCancel(ctx)
+		cancel()
+		if _, _, err := s.CreateUser(cancelled, auth.NewUser{Username: "heidi", Role: auth.RoleAdmin}); !errors.Is(err, fault.ErrUnavailable) || !errors.Is(err, context.Canceled) {
+			t.Errorf("CreateUser with a cancelled context: %v, want ErrUnavailable", err)
+		}
+
+		// Nothing happened: no guess counted, no password changed, no user
+		// added.
+		release()
+		if got, _ := s.User(ctx, u.ID); got.FailedLogins != 0 {
+			t.Errorf("failed_logins = %d, want 0: an unchecked guess was counted", got.FailedLogins)
+		}
+		if _, err := s.Authenticate(ctx, "grace", testPassword); err != nil {
+			t.Errorf("after the slots are freed: %v", err)
+		}
+		if _, err := s.UserByUsername(ctx, "heidi"); !errors.Is(err, fault.ErrNotFound) {
+			t.Errorf("user created without a hash slot: %v", err)
 		}
 	})
 }

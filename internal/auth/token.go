@@ -53,9 +53,14 @@ func secretHash(secret string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// IssueToken creates an API token for the user, valid for ttl (0:
-// DefaultTokenTTL). It returns the secret, which is shown once and never
-// stored, and the token's record.
+// IssueToken creates an API token for the user, valid for ttl: 0 means
+// DefaultTokenTTL, anything else must lie within MinTokenTTL and
+// MaxTokenTTL. It returns the secret, which is shown once and never stored,
+// and the token's record.
+//
+// The lifetime is checked here, not by the HTTP layer or the CLI, so that
+// every way of issuing a token applies the same bounds. Its problem is
+// reported on field "expires_in_days", the name callers ask in.
 func (s *Store) IssueToken(ctx context.Context, userID, name string, ttl time.Duration) (string, Token, error) {
 	name = strings.TrimSpace(name)
 	if ttl == 0 {
@@ -67,8 +72,11 @@ func (s *Store) IssueToken(ctx context.Context, userID, name string, ttl time.Du
 			fmt.Sprintf("令牌名称须为 1–%d 个字符", maxTokenName),
 			fmt.Sprintf("token name must be 1-%d characters", maxTokenName)))
 	}
-	if ttl < 0 {
-		errs = append(errs, fault.Field("ttl", "invalid", "有效期必须为正数", "ttl must be positive"))
+	if ttl < MinTokenTTL || ttl > MaxTokenTTL {
+		minDays, maxDays := int(MinTokenTTL/(24*time.Hour)), int(MaxTokenTTL/(24*time.Hour))
+		errs = append(errs, fault.Field("expires_in_days", "out_of_range",
+			fmt.Sprintf("有效期须为 %d–%d 天", minDays, maxDays),
+			fmt.Sprintf("expiry must be %d-%d days", minDays, maxDays)))
 	}
 	if err := fault.Invalid(errs...); err != nil {
 		return "", Token{}, err

@@ -120,11 +120,11 @@ func TestTokens(t *testing.T) {
 		})
 
 		t.Run("expired", func(t *testing.T) {
-			secret, _, err := s.IssueToken(ctx, u.ID, "short-lived", time.Hour)
+			secret, _, err := s.IssueToken(ctx, u.ID, "short-lived", auth.MinTokenTTL)
 			if err != nil {
 				t.Fatal(err)
 			}
-			clock.Advance(time.Hour - time.Millisecond)
+			clock.Advance(auth.MinTokenTTL - time.Millisecond)
 			if _, err := s.TokenPrincipal(ctx, secret); err != nil {
 				t.Fatalf("before expiry: %v", err)
 			}
@@ -156,9 +156,44 @@ func TestTokens(t *testing.T) {
 		})
 
 		t.Run("invalid input", func(t *testing.T) {
-			_, _, err := s.IssueToken(ctx, u.ID, " ", -time.Hour)
-			if got := fieldCodes(t, err); strings.Join(got, ",") != "name/length,ttl/invalid" {
-				t.Errorf("problems = %v", got)
+			const day = 24 * time.Hour
+			for _, tc := range []struct {
+				name string
+				ttl  time.Duration
+				want string // field/code problems, comma-separated; empty: accepted
+			}{
+				{"nightly", 0, ""},
+				{"one day", day, ""},
+				{"a year", 365 * day, ""},
+				{"a day and a half", 36 * time.Hour, ""},
+				{"one hour", time.Hour, "expires_in_days/out_of_range"},
+				{"just under a day", day - time.Millisecond, "expires_in_days/out_of_range"},
+				{"just over a year", 365*day + time.Millisecond, "expires_in_days/out_of_range"},
+				{"two years", 730 * day, "expires_in_days/out_of_range"},
+				{"negative", -day, "expires_in_days/out_of_range"},
+				{" ", day, "name/length"},
+				{strings.Repeat("令", 101), day, "name/length"},
+				{strings.Repeat("令", 100), day, ""},
+				{"", -time.Hour, "name/length,expires_in_days/out_of_range"},
+			} {
+				_, tok, err := s.IssueToken(ctx, u.ID, tc.name, tc.ttl)
+				if tc.want == "" {
+					if err != nil {
+						t.Errorf("IssueToken(%q, %v): %v", tc.name, tc.ttl, err)
+						continue
+					}
+					want := tc.ttl
+					if want == 0 {
+						want = auth.DefaultTokenTTL
+					}
+					if got := tok.ExpiresAt.Sub(tok.CreatedAt); got != want {
+						t.Errorf("IssueToken(%q, %v) lives %v", tc.name, tc.ttl, got)
+					}
+					continue
+				}
+				if got := fieldCodes(t, err); strings.Join(got, ",") != tc.want {
+					t.Errorf("IssueToken(%q, %v) problems = %v, want %s", tc.name, tc.ttl, got, tc.want)
+				}
 			}
 			if _, _, err := s.IssueToken(ctx, "missing", "x", 0); !errors.Is(err, fault.ErrNotFound) {
 				t.Errorf("issue for missing user: %v", err)

@@ -22,6 +22,11 @@ type Config struct {
 	Concurrency int
 	Demo        bool
 	Migrate     bool
+	// SecureCookies marks cookies Secure, for a service reached over HTTPS.
+	SecureCookies bool
+	// TrustedProxies lists the addresses (IPs or CIDRs) of reverse proxies
+	// whose X-Forwarded-For names the client; empty trusts none.
+	TrustedProxies []string
 }
 
 // setting is one flag with its environment variable and default.
@@ -40,10 +45,12 @@ var settings = []setting{
 	{"concurrency", "IPEVAL_CONCURRENCY", "4", "jobs run at once by this worker"},
 	{"demo", "IPEVAL_DEMO", "false", "load demo data into an empty database"},
 	{"migrate", "IPEVAL_MIGRATE", "false", "apply pending migrations at start (MySQL)"},
+	{"secure-cookies", "IPEVAL_SECURE_COOKIES", "false", "mark cookies Secure (serve over HTTPS)"},
+	{"trusted-proxies", "IPEVAL_TRUSTED_PROXIES", "", "comma-separated proxy IPs/CIDRs whose X-Forwarded-For is believed"},
 }
 
 // Bind registers the named flags on fs, their defaults taken from the
-// environment (getenv) when set there. Call Finish after fs.Parse.
+// environment (getenv) when set there.
 func Bind(fs *flag.FlagSet, getenv func(string) string, names ...string) (*Config, error) {
 	c := &Config{}
 	for _, n := range names {
@@ -85,6 +92,12 @@ func Bind(fs *flag.FlagSet, getenv func(string) string, names ...string) (*Confi
 		case "migrate":
 			c.Migrate, err = strconv.ParseBool(def)
 			fs.BoolVar(&c.Migrate, n, c.Migrate, usage)
+		case "secure-cookies":
+			c.SecureCookies, err = strconv.ParseBool(def)
+			fs.BoolVar(&c.SecureCookies, n, c.SecureCookies, usage)
+		case "trusted-proxies":
+			c.TrustedProxies = splitList(def)
+			fs.Func(n, usage, func(v string) error { c.TrustedProxies = splitList(v); return nil })
 		}
 		if err != nil {
 			return nil, fmt.Errorf("$%s: %w", s.Env, err)
@@ -110,7 +123,7 @@ func (c *Config) DatabaseAddr() string {
 func CommandSettings(command string) []string {
 	switch command {
 	case "serve":
-		return []string{"addr", "db", "redis", "data-dir", "log-format", "workers", "demo", "migrate"}
+		return []string{"addr", "db", "redis", "data-dir", "log-format", "workers", "demo", "migrate", "secure-cookies", "trusted-proxies"}
 	case "worker":
 		return []string{"db", "redis", "data-dir", "log-format", "concurrency"}
 	case "migrate", "store":
@@ -120,4 +133,14 @@ func CommandSettings(command string) []string {
 }
 
 // IsBool reports whether the named setting is a boolean flag (one that takes no value).
-func IsBool(name string) bool { return name == "demo" || name == "migrate" }
+func IsBool(name string) bool { return name == "demo" || name == "migrate" || name == "secure-cookies" }
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}

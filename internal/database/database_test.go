@@ -87,18 +87,42 @@ func TestAuditLogIsAppendOnly(t *testing.T) {
 	})
 }
 
-func TestSQLiteStoresUTC(t *testing.T) {
-	db := dbtest.New(t)
-	local := time.Date(2026, 3, 1, 8, 0, 0, 0, time.FixedZone("CST", 8*3600))
-	if err := db.Table("cycles").Create(map[string]any{"id": "c1", "year": 2026, "name": "n", "status": "draft",
-		"created_at": local.UTC(), "updated_at": local.UTC()}).Error; err != nil {
-		t.Fatal(err)
-	}
-	var got struct{ CreatedAt time.Time }
-	if err := db.Table("cycles").Select("created_at").Where("id = ?", "c1").Scan(&got).Error; err != nil {
-		t.Fatal(err)
-	}
-	if !got.CreatedAt.Equal(local) || got.CreatedAt.Location() != time.UTC {
-		t.Errorf("read back %v, want %v in UTC", got.CreatedAt, local)
-	}
+// stamp is a row of the cycles table with GORM-managed timestamps.
+type stamp struct {
+	ID        string `gorm:"primaryKey"`
+	Year      int
+	Name      string
+	Status    string
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+func (stamp) TableName() string { return "cycles" }
+
+// TestTimesStoredInUTC runs with the process in China Standard Time and
+// checks that timestamps GORM sets are written and read back in UTC.
+func TestTimesStoredInUTC(t *testing.T) {
+	local := time.Local
+	time.Local = time.FixedZone("CST", 8*3600)
+	t.Cleanup(func() { time.Local = local })
+	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
+		before := time.Now()
+		if err := db.Create(&stamp{ID: "c1", Year: 2026, Name: "n", Status: "draft"}).Error; err != nil {
+			t.Fatal(err)
+		}
+		var got stamp
+		if err := db.Take(&got, "id = ?", "c1").Error; err != nil {
+			t.Fatal(err)
+		}
+		if got.CreatedAt.Location() != time.UTC || got.CreatedAt.Before(before.Add(-time.Second)) || got.CreatedAt.After(time.Now().Add(time.Second)) {
+			t.Fatalf("created_at read back as %v, want now in UTC", got.CreatedAt)
+		}
+		var text string
+		if err := db.Raw("SELECT CAST(created_at AS CHAR) FROM cycles WHERE id = 'c1'").Scan(&text).Error; err != nil {
+			t.Fatal(err)
+		}
+		if want := got.CreatedAt.Format("2006-01-02 15:04"); !strings.HasPrefix(text, want) || strings.Contains(text, "+08:00") {
+			t.Fatalf("stored %q, want UTC wall time %s", text, want)
+		}
+	})
 }

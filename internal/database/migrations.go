@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/go-gormigrate/gormigrate/v2"
@@ -207,25 +208,22 @@ func (jobV1) TableName() string          { return "jobs" }
 func (auditEntryV1) TableName() string   { return "audit_log" }
 
 // appendOnly installs triggers that refuse UPDATE and DELETE on table, so
-// that not even a bug in ipeval can rewrite history.
+// that not even a bug in ipeval can rewrite history. Each trigger is dropped
+// first: MySQL runs DDL outside transactions, so a migration interrupted
+// between the two statements must be able to run again.
 func appendOnly(tx *gorm.DB, table string) error {
-	var stmts []string
 	for _, op := range []string{"UPDATE", "DELETE"} {
-		name := fmt.Sprintf("%s_no_%s", table, op)
-		switch tx.Dialector.Name() {
-		case MySQL:
-			stmts = append(stmts, fmt.Sprintf(
-				"CREATE TRIGGER %s BEFORE %s ON %s FOR EACH ROW SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = '%s is append-only'",
-				name, op, table, table))
-		default:
-			stmts = append(stmts, fmt.Sprintf(
-				"CREATE TRIGGER %s BEFORE %s ON %s BEGIN SELECT RAISE(ABORT, '%s is append-only'); END",
-				name, op, table, table))
+		name := fmt.Sprintf("%s_no_%s", table, strings.ToLower(op))
+		create := fmt.Sprintf("CREATE TRIGGER %s BEFORE %s ON %s BEGIN SELECT RAISE(ABORT, '%s is append-only'); END",
+			name, op, table, table)
+		if tx.Dialector.Name() == MySQL {
+			create = fmt.Sprintf("CREATE TRIGGER %s BEFORE %s ON %s FOR EACH ROW SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = '%s is append-only'",
+				name, op, table, table)
 		}
-	}
-	for _, s := range stmts {
-		if err := tx.Exec(s).Error; err != nil {
-			return fmt.Errorf("append-only trigger on %s: %w", table, err)
+		for _, stmt := range []string{"DROP TRIGGER IF EXISTS " + name, create} {
+			if err := tx.Exec(stmt).Error; err != nil {
+				return fmt.Errorf("append-only trigger on %s: %w", table, err)
+			}
 		}
 	}
 	return nil

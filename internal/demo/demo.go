@@ -47,43 +47,48 @@ func Empty(ctx context.Context, db *gorm.DB) (bool, error) {
 	return n == 0, nil
 }
 
-// Load creates the demo data set. The passwords are generated and returned
-// once; they are not stored anywhere in clear.
-func Load(ctx context.Context, users *auth.Store, regs *regions.Store, cys *cycles.Store, year int) (Result, error) {
-	var res Result
-	n, err := regs.ImportCSV(ctx, bytes.NewReader(regionsCSV))
-	if err != nil {
-		return res, fmt.Errorf("demo regions: %w", err)
-	}
-	res.Regions = n
+// Load creates the demo data set in one transaction, so that an
+// interrupted load leaves an empty database to try again. The passwords are
+// generated and returned once; they are not stored anywhere in clear.
+func Load(ctx context.Context, db *gorm.DB, year int) (Result, error) {
 	if year == 0 {
 		year = time.Now().UTC().Year()
 	}
-	cy, err := cys.Create(ctx, cycles.Input{Year: year})
-	if err != nil {
-		return res, fmt.Errorf("demo cycle: %w", err)
-	}
-	if cy, err = cys.Transition(ctx, cy.ID, cycles.Collecting); err != nil {
-		return res, fmt.Errorf("demo cycle: %w", err)
-	}
-	res.Cycle = cy
-	org, err := users.CreateOrganisation(ctx, Contractor, "contractor")
-	if err != nil {
-		return res, fmt.Errorf("demo organisation: %w", err)
-	}
-	for _, u := range []struct {
-		nu   auth.NewUser
-		note string
-	}{
-		{auth.NewUser{Username: "admin", DisplayName: "省知识产权局管理员", Role: auth.RoleAdmin}, "provincial manager / 省级管理员"},
-		{auth.NewUser{Username: "survey", DisplayName: "满意度调查员", Role: auth.RoleContractor, OrganisationID: org.ID}, "survey contractor / 第三方调查机构"},
-		{auth.NewUser{Username: "taiyuan", DisplayName: "太原市知识产权局", Role: auth.RoleCity, RegionCode: "140100"}, "city official of 太原市 / 市级用户"},
-	} {
-		_, pw, err := users.CreateUser(ctx, u.nu)
+	var res Result
+	err := db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		res = Result{}
+		users, regs, cys := auth.NewStore(tx, nil), regions.NewStore(tx), cycles.NewStore(tx)
+		n, err := regs.ImportCSV(ctx, bytes.NewReader(regionsCSV))
 		if err != nil {
-			return res, fmt.Errorf("demo user %s: %w", u.nu.Username, err)
+			return fmt.Errorf("demo regions: %w", err)
 		}
-		res.Accounts = append(res.Accounts, Account{Username: u.nu.Username, Password: pw, Role: u.nu.Role, Note: u.note})
-	}
-	return res, nil
+		res.Regions = n
+		cy, err := cys.Create(ctx, cycles.Input{Year: year})
+		if err != nil {
+			return fmt.Errorf("demo cycle: %w", err)
+		}
+		if res.Cycle, err = cys.Transition(ctx, cy.ID, cycles.Collecting); err != nil {
+			return fmt.Errorf("demo cycle: %w", err)
+		}
+		org, err := users.CreateOrganisation(ctx, Contractor, auth.OrgKindContractor)
+		if err != nil {
+			return fmt.Errorf("demo organisation: %w", err)
+		}
+		for _, u := range []struct {
+			nu   auth.NewUser
+			note string
+		}{
+			{auth.NewUser{Username: "admin", DisplayName: "省知识产权局管理员", Role: auth.RoleAdmin}, "provincial manager / 省级管理员"},
+			{auth.NewUser{Username: "survey", DisplayName: "满意度调查员", Role: auth.RoleContractor, OrganisationID: org.ID}, "survey contractor / 第三方调查机构"},
+			{auth.NewUser{Username: "taiyuan", DisplayName: "太原市知识产权局", Role: auth.RoleCity, RegionCode: "140100"}, "city official of 太原市 / 市级用户"},
+		} {
+			_, pw, err := users.CreateUser(ctx, u.nu)
+			if err != nil {
+				return fmt.Errorf("demo user %s: %w", u.nu.Username, err)
+			}
+			res.Accounts = append(res.Accounts, Account{Username: u.nu.Username, Password: pw, Role: u.nu.Role, Note: u.note})
+		}
+		return nil
+	})
+	return res, err
 }

@@ -186,7 +186,7 @@ func TestComposeMySQL(t *testing.T) {
 	p := loadCompose(t)
 	s := service(t, p, "mysql")
 	args := strings.Join(s.Command, " ")
-	for _, want := range []string{"--character-set-server=utf8mb4", "--collation-server=utf8mb4_"} {
+	for _, want := range []string{"--character-set-server=utf8mb4", "--collation-server=utf8mb4_", "--log-bin-trust-function-creators=ON"} {
 		if !strings.Contains(args, want) {
 			t.Errorf("mysql command %q lacks %q", args, want)
 		}

@@ -257,6 +257,16 @@ func TestLoginRateLimit(t *testing.T) {
 	if last.Header.Get("Retry-After") == "" {
 		t.Fatal("429 without Retry-After")
 	}
+	for i := 0; i < 5; i++ {
+		f.do(request("POST", "/api/v1/auth/login", map[string]string{"username": "nobody", "password": "x"}))
+	}
+	// Three attempts within the limit and the first refusal are audited;
+	// the refusals after it are not, so hammering cannot flood the log.
+	var n int64
+	f.db.Table("audit_log").Where("action = ?", "auth.login").Count(&n)
+	if n != 4 {
+		t.Fatalf("audited %d sign-in attempts, want 4", n)
+	}
 }
 
 // TestOpenAPIMatchesRouter checks that the document lists exactly the

@@ -101,7 +101,7 @@ func newFixtureOn(tb testing.TB, db *gorm.DB, opts httpapi.Options) *fixture {
 		DB: db, Auth: f.auth, Regions: regs, Cycles: f.cycles, Audit: audit.NewLog(db), Jobs: f.queue,
 		Checks: []httpapi.Check{
 			{Name: "database", Fn: func(ctx context.Context) error { return database.Ping(ctx, db) }},
-			{Name: "broker", Fn: func(ctx context.Context) error { return jobs.Ping(ctx, opt) }},
+			{Name: "broker", Fn: f.queue.Ping},
 		},
 		Version: "test", DataDir: f.dataDir,
 	}, opts)

@@ -4,10 +4,8 @@ import (
 	"bytes"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
-	"golang.org/x/text/encoding/simplifiedchinese"
 
 	"github.com/ipeval/ipeval/internal/auth"
 	"github.com/ipeval/ipeval/internal/cycles"
@@ -71,15 +69,7 @@ func (s *Server) importRegions(c *fiber.Ctx, _ auth.Principal) error {
 	if !strings.HasPrefix(ct, "text/csv") && !strings.HasPrefix(ct, fiber.MIMEOctetStream) {
 		return fiber.NewError(fiber.StatusUnsupportedMediaType, "Content-Type must be text/csv")
 	}
-	body := bytes.Clone(c.Body())
-	if !utf8.Valid(body) {
-		decoded, err := simplifiedchinese.GB18030.NewDecoder().Bytes(body)
-		if err != nil {
-			return fault.Invalid(fault.Field("", "bad_encoding", "无法识别文件编码（应为 UTF-8 或 GB18030）", "unrecognised encoding (want UTF-8 or GB18030)"))
-		}
-		body = decoded
-	}
-	n, err := s.deps.Regions.ImportCSV(c.UserContext(), bytes.NewReader(body))
+	n, err := s.deps.Regions.ImportCSV(c.UserContext(), bytes.NewReader(c.Body()))
 	if err != nil {
 		return err
 	}

@@ -117,7 +117,7 @@ var samples = map[string]sample{
 		if a, ok := f.accounts[who]; ok {
 			owner = a.user.ID
 		}
-		_, t, err := f.auth.IssueToken(context.Background(), owner, "spare", time.Hour)
+		_, t, err := f.auth.IssueToken(context.Background(), owner, "spare", 24*time.Hour)
 		if err != nil {
 			f.t.Fatal(err)
 		}
@@ -234,7 +234,7 @@ func (f *fixture) loginForm(username, password string) *http.Request {
 // TestRouteRoleMatrix calls every route of the router as every role and
 // as an anonymous caller and checks that exactly the allowed callers get
 // through, that the others get 401/403 (or the sign-in redirect for pages)
-// and that every write, allowed or not, is audited.
+// and that writes are audited.
 func TestRouteRoleMatrix(t *testing.T) {
 	f := newFixture(t)
 	seen := map[string]bool{}
@@ -280,8 +280,15 @@ func TestRouteRoleMatrix(t *testing.T) {
 					wantProblem(t, resp, body, http.StatusForbidden)
 				}
 				if r.Method != http.MethodGet {
-					if got := f.count("audit_log") - auditBefore; got != 1 {
-						t.Errorf("write added %d audit entries, want 1", got)
+					// Every write by a known caller is audited, allowed or
+					// refused; an anonymous caller refused at the door is
+					// not, or anyone could fill the append-only log.
+					want := int64(1)
+					if caller == "anonymous" && !slices.Contains(who, caller) {
+						want = 0
+					}
+					if got := f.count("audit_log") - auditBefore; got != want {
+						t.Errorf("write added %d audit entries, want %d", got, want)
 					}
 				}
 			})

@@ -4,9 +4,11 @@ import (
 	"context"
 	"crypto/subtle"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/url"
 	"regexp"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -27,6 +29,7 @@ const (
 	pageKey      = "ipeval.page"
 	objectKey    = "ipeval.audit_object"
 	detailKey    = "ipeval.audit_detail"
+	skipAuditKey = "ipeval.audit_skip"
 )
 
 // requestTimeout bounds the work of one request, so that an unreachable
@@ -94,6 +97,10 @@ func param(c *fiber.Ctx, name string) string { return utils.CopyString(c.Params(
 // query returns a copy of a query parameter.
 func query(c *fiber.Ctx, name string) string { return utils.CopyString(c.Query(name)) }
 
+// clientIP is a copy of the caller's address: behind a trusted proxy Fiber
+// returns a string that points into the reused request buffer.
+func clientIP(c *fiber.Ctx) string { return utils.CopyString(c.IP()) }
+
 // setAuditObject names the object a write touched when the route alone
 // cannot (for example the id of something just created).
 func setAuditObject(c *fiber.Ctx, object string) { c.Locals(objectKey, object) }
@@ -113,19 +120,31 @@ func (s *Server) handle(r route) fiber.Handler {
 		c.Locals(principalKey, p)
 		err := s.authorize(c, r, p, authErr)
 		if errors.Is(err, errLoginRedirect) {
-			if r.audited() {
-				s.record(c, r, fault.ErrUnauthenticated)
-			}
 			return c.Redirect("/login?next="+url.QueryEscape(c.OriginalURL()), fiber.StatusSeeOther)
 		}
 		if err == nil {
-			err = r.Handler(c, p)
+			err = s.call(c, r, p)
 		}
-		if r.audited() {
+		// An anonymous caller refused at the door has done nothing to audit;
+		// recording it would let anyone fill the append-only log.
+		skip, _ := c.Locals(skipAuditKey).(bool)
+		if r.audited() && !skip && (principal(c).Authenticated() || r.Access.isPublic()) {
 			s.record(c, r, err)
 		}
 		return err
 	}
+}
+
+// call runs the handler, turning a panic into an error so that the request
+// is still answered as a problem, logged and audited like any failure.
+func (s *Server) call(c *fiber.Ctx, r route, p auth.Principal) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			s.log.Error("handler panic", "request_id", requestID(c), "route", r.Name, "panic", v, "stack", string(debug.Stack()))
+			err = fmt.Errorf("handler %s panicked", r.Name)
+		}
+	}()
+	return r.Handler(c, p)
 }
 
 var errLoginRedirect = errors.New("login required")
@@ -154,7 +173,7 @@ func (s *Server) authenticate(c *fiber.Ctx) (auth.Principal, error) {
 }
 
 func (s *Server) authorize(c *fiber.Ctx, r route, p auth.Principal, authErr error) error {
-	if r.Access.public {
+	if r.Access.isPublic() {
 		if authErr != nil && database.IsUnavailable(authErr) {
 			return authErr
 		}
@@ -218,7 +237,7 @@ func (s *Server) record(c *fiber.Ctx, r route, err error) {
 	e := audit.Entry{
 		UserID: p.UserID, Username: p.Username, Role: string(p.Role),
 		Action: r.Name, Object: object, Result: audit.ResultOf(status), Status: status,
-		ClientIP: c.IP(), RequestID: requestID(c), Detail: detail,
+		ClientIP: clientIP(c), RequestID: requestID(c), Detail: detail,
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()

@@ -55,7 +55,7 @@ func buildOpenAPI(routes []route, version string) ([]byte, error) {
 		if params != nil {
 			op["parameters"] = params
 		}
-		if !r.Access.public {
+		if !r.Access.isPublic() {
 			op["security"] = []map[string][]string{{"bearer": {}}, {"session": {}}}
 		}
 		if r.Body != nil {

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"html/template"
 	"io/fs"
+	"net/url"
 	"path"
 	"sort"
 	"strings"
@@ -191,9 +192,21 @@ func (s *Server) loginForm(c *fiber.Ctx, _ auth.Principal) error {
 	return s.render(c, status, "login", "login.title", data)
 }
 
-// safeNext keeps only a local path as the place to go after sign-in.
+// safeNext keeps only a same-site path as the place to go after sign-in.
+// Browsers ignore tabs and newlines and treat a backslash like a slash, so
+// "/\t/evil.example" would leave the site: any such character refuses the
+// value outright.
 func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
+	if !strings.HasPrefix(next, "/") || strings.ContainsAny(next, "\\") {
+		return ""
+	}
+	for _, r := range next {
+		if r < 0x20 || r == 0x7f {
+			return ""
+		}
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || strings.HasPrefix(u.Path, "//") || strings.ContainsRune(u.Path, '\\') {
 		return ""
 	}
 	return strings.Clone(next)
@@ -214,9 +227,18 @@ type docOp struct {
 	Body, Response                     string
 }
 
-// docsPage renders the OpenAPI document as a page, entirely on the server,
-// so that it works without any script or outside host.
-func (s *Server) docsPage(c *fiber.Ctx, _ auth.Principal) error {
+// docGroup is the operations of one tag.
+type docGroup struct {
+	Tag string
+	Ops []docOp
+}
+
+// buildDocs reads the OpenAPI document back into the groups the /docs page
+// shows, so that the page renders the document itself and nothing else.
+func buildDocs(openapi []byte) ([]docGroup, error) {
+	type content map[string]struct {
+		Schema json.RawMessage `json:"schema"`
+	}
 	var doc struct {
 		Paths map[string]map[string]struct {
 			Summary     string   `json:"summary"`
@@ -224,19 +246,15 @@ func (s *Server) docsPage(c *fiber.Ctx, _ auth.Principal) error {
 			Tags        []string `json:"tags"`
 			Roles       []string `json:"x-roles"`
 			RequestBody struct {
-				Content map[string]struct {
-					Schema json.RawMessage `json:"schema"`
-				} `json:"content"`
+				Content content `json:"content"`
 			} `json:"requestBody"`
 			Responses map[string]struct {
-				Content map[string]struct {
-					Schema json.RawMessage `json:"schema"`
-				} `json:"content"`
+				Content content `json:"content"`
 			} `json:"responses"`
 		} `json:"paths"`
 	}
-	if err := json.Unmarshal(s.openapi, &doc); err != nil {
-		return err
+	if err := json.Unmarshal(openapi, &doc); err != nil {
+		return nil, fmt.Errorf("read openapi document: %w", err)
 	}
 	byTag := map[string][]docOp{}
 	for p, ops := range doc.Paths {
@@ -257,11 +275,7 @@ func (s *Server) docsPage(c *fiber.Ctx, _ auth.Principal) error {
 			byTag[tag] = append(byTag[tag], d)
 		}
 	}
-	type group struct {
-		Tag string
-		Ops []docOp
-	}
-	var groups []group
+	var groups []docGroup
 	for tag, ops := range byTag {
 		sort.Slice(ops, func(i, j int) bool {
 			if ops[i].Path != ops[j].Path {
@@ -269,10 +283,16 @@ func (s *Server) docsPage(c *fiber.Ctx, _ auth.Principal) error {
 			}
 			return ops[i].Method < ops[j].Method
 		})
-		groups = append(groups, group{Tag: tag, Ops: ops})
+		groups = append(groups, docGroup{Tag: tag, Ops: ops})
 	}
 	sort.Slice(groups, func(i, j int) bool { return groups[i].Tag < groups[j].Tag })
-	return s.render(c, fiber.StatusOK, "docs", "docs.title", groups)
+	return groups, nil
+}
+
+// docsPage renders the OpenAPI document as a page, entirely on the server,
+// so that it works without any script or outside host.
+func (s *Server) docsPage(c *fiber.Ctx, _ auth.Principal) error {
+	return s.render(c, fiber.StatusOK, "docs", "docs.title", s.docs)
 }
 
 func indent(raw json.RawMessage) string {

@@ -17,16 +17,19 @@ type limiter struct {
 }
 
 type bucket struct {
-	lim  *rate.Limiter
-	seen time.Time
+	lim     *rate.Limiter
+	seen    time.Time
+	refused bool
 }
 
 func newLimiter(perMinute int) *limiter {
 	return &limiter{perMin: perMinute, buckets: map[string]*bucket{}}
 }
 
-// Allow reports whether key may act now, and counts the attempt.
-func (l *limiter) Allow(key string) bool {
+// Allow reports whether key may act now, and counts the attempt. first is
+// true for an allowed attempt and for the first refusal after it, so that a
+// caller hammering the limit is recorded once per burst, not once per try.
+func (l *limiter) Allow(key string) (ok, first bool) {
 	now := time.Now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -44,5 +47,11 @@ func (l *limiter) Allow(key string) bool {
 		l.buckets[key] = b
 	}
 	b.seen = now
-	return b.lim.AllowN(now, 1)
+	if b.lim.AllowN(now, 1) {
+		b.refused = false
+		return true, true
+	}
+	first = !b.refused
+	b.refused = true
+	return false, first
 }

@@ -1,8 +1,6 @@
 package httpapi
 
 import (
-	"slices"
-
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/ipeval/ipeval/internal/audit"
@@ -37,46 +35,65 @@ type route struct {
 
 func (r route) audited() bool { return unsafeMethod(r.Method) }
 
-// access is a route's rule. Its zero value denies everyone: a route that
-// forgets to say who may call it is closed, not open.
-type access struct {
-	public bool
-	anyone bool
-	roles  []auth.Role
+// access is a route's rule: the set of callers it lets through. Its zero
+// value lets nobody through, so a route that forgets to say who may call it
+// is closed, not open.
+type access uint8
+
+// Callers a rule can let through.
+const (
+	anonymous access = 1 << iota
+	adminRole
+	contractorRole
+	cityRole
+)
+
+// Rules of the route table.
+const (
+	// public routes need no credential.
+	public = anonymous | adminRole | contractorRole | cityRole
+	// signedIn allows every authenticated user.
+	signedIn = adminRole | contractorRole | cityRole
+	// admin allows provincial managers only.
+	admin = adminRole
+	// adminOrContractor allows managers and survey contractors.
+	adminOrContractor = adminRole | contractorRole
+)
+
+func roleBit(r auth.Role) access {
+	switch r {
+	case auth.RoleAdmin:
+		return adminRole
+	case auth.RoleContractor:
+		return contractorRole
+	case auth.RoleCity:
+		return cityRole
+	}
+	return 0
 }
 
-// public routes need no credential.
-var public = access{public: true}
-
-// signedIn allows every authenticated user.
-var signedIn = access{anyone: true}
-
-// only allows the listed roles.
-func only(roles ...auth.Role) access { return access{roles: roles} }
+func (a access) isPublic() bool { return a&anonymous != 0 }
 
 func (a access) allows(p auth.Principal) bool {
-	if a.public || (a.anyone && p.Authenticated()) {
-		return true
+	if !p.Authenticated() {
+		return a.isPublic()
 	}
-	return p.Authenticated() && slices.Contains(a.roles, p.Role)
+	return a&roleBit(p.Role) != 0
 }
 
-// Roles lists the roles a route allows, for the OpenAPI document.
+// Roles lists the callers a rule allows, for the OpenAPI document.
 func (a access) Roles() []string {
-	switch {
-	case a.public:
-		return []string{"anonymous"}
-	case a.anyone:
-		return []string{string(auth.RoleAdmin), string(auth.RoleContractor), string(auth.RoleCity)}
-	}
-	out := make([]string, len(a.roles))
-	for i, r := range a.roles {
-		out[i] = string(r)
+	var out []string
+	for _, r := range []struct {
+		bit  access
+		name string
+	}{{anonymous, "anonymous"}, {adminRole, string(auth.RoleAdmin)}, {contractorRole, string(auth.RoleContractor)}, {cityRole, string(auth.RoleCity)}} {
+		if a&r.bit != 0 {
+			out = append(out, r.name)
+		}
 	}
 	return out
 }
-
-var admin = only(auth.RoleAdmin)
 
 // routeTable lists every route of ipeval, in one place.
 func (s *Server) routeTable() []route {
@@ -113,7 +130,7 @@ func (s *Server) routeTable() []route {
 		{Method: post, Path: "/api/v1/users/:id/password", Name: "users.reset_password", Tag: "users", Summary: "Reset a password (shown once)", SummaryZh: "重置密码（仅显示一次）", Access: admin, Object: "user", Response: userCreated{}, Handler: s.resetPassword},
 		{Method: get, Path: "/api/v1/organisations", Name: "organisations.list", Tag: "users", Summary: "List organisations", SummaryZh: "机构列表", Access: admin, Response: list[auth.Organisation]{}, Handler: s.listOrganisations},
 		{Method: post, Path: "/api/v1/organisations", Name: "organisations.create", Tag: "users", Summary: "Create an organisation", SummaryZh: "创建机构", Access: admin, Object: "organisation", Body: organisationRequest{}, Response: auth.Organisation{}, Status: fiber.StatusCreated, Handler: s.createOrganisation},
-		{Method: get, Path: "/api/v1/organisations/:id", Name: "organisations.get", Tag: "users", Summary: "An organisation (its own, for a contractor)", SummaryZh: "机构详情", Access: only(auth.RoleAdmin, auth.RoleContractor), Response: auth.Organisation{}, Handler: s.getOrganisation},
+		{Method: get, Path: "/api/v1/organisations/:id", Name: "organisations.get", Tag: "users", Summary: "An organisation (its own, for a contractor)", SummaryZh: "机构详情", Access: adminOrContractor, Response: auth.Organisation{}, Handler: s.getOrganisation},
 
 		// Regions and cycles.
 		{Method: get, Path: "/api/v1/regions", Name: "regions.list", Tag: "regions", Summary: "List regions", SummaryZh: "地区列表", Access: signedIn, Response: list[regions.Region]{}, Handler: s.listRegions},

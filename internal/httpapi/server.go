@@ -52,8 +52,9 @@ type Options struct {
 	LoginRate int
 	// BodyLimit caps any request body, in bytes.
 	BodyLimit int
-	// TrustProxy makes the client IP come from X-Forwarded-For.
-	TrustProxy bool
+	// TrustedProxies lists the reverse proxies (IPs or CIDRs) whose
+	// X-Forwarded-For header names the client; from anyone else it is ignored.
+	TrustedProxies []string
 }
 
 // Server is the configured Fiber application.
@@ -67,6 +68,7 @@ type Server struct {
 	pages      *pages
 	loginLimit *limiter
 	openapi    []byte
+	docs       []docGroup
 }
 
 // New builds the application and registers every route of the table.
@@ -97,8 +99,10 @@ func New(deps Deps, opts Options) (*Server, error) {
 		DisableStartupMessage: true,
 		EnableIPValidation:    true,
 	}
-	if opts.TrustProxy {
+	if len(opts.TrustedProxies) > 0 {
 		cfg.ProxyHeader = fiber.HeaderXForwardedFor
+		cfg.EnableTrustedProxyCheck = true
+		cfg.TrustedProxies = opts.TrustedProxies
 	}
 	s.app = fiber.New(cfg)
 	s.app.Use(recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: s.logPanic}))
@@ -106,6 +110,9 @@ func New(deps Deps, opts Options) (*Server, error) {
 	s.routes = s.routeTable()
 	if s.openapi, err = buildOpenAPI(s.routes, deps.Version); err != nil {
 		return nil, fmt.Errorf("openapi: %w", err)
+	}
+	if s.docs, err = buildDocs(s.openapi); err != nil {
+		return nil, err
 	}
 	for _, r := range s.routes {
 		s.app.Add(r.Method, r.Path, s.handle(r))

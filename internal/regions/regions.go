@@ -3,6 +3,7 @@
 package regions
 
 import (
+	"bytes"
 	"context"
 	"encoding/csv"
 	"errors"
@@ -17,6 +18,7 @@ import (
 	"gorm.io/gorm/clause"
 
 	"github.com/ipeval/ipeval/internal/fault"
+	"github.com/ipeval/ipeval/internal/textenc"
 )
 
 // Kind classifies a region; the policy's hard rule applies to some kinds only.
@@ -78,6 +80,7 @@ func (s *Store) List(ctx context.Context) ([]Region, error) {
 
 // Get returns the region with code.
 func (s *Store) Get(ctx context.Context, code string) (Region, error) {
+	code = strings.ToUpper(code)
 	var r Region
 	err := s.db.WithContext(ctx).Where("code = ?", code).Take(&r).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
@@ -89,7 +92,7 @@ func (s *Store) Get(ctx context.Context, code string) (Region, error) {
 	return r, nil
 }
 
-var codePattern = regexp.MustCompile(`^[0-9A-Za-z][0-9A-Za-z_-]{1,31}$`)
+var codePattern = regexp.MustCompile(`^[0-9A-Z][0-9A-Z_-]{1,31}$`)
 
 // Input is a region as submitted by a user or a CSV row.
 type Input struct {
@@ -101,6 +104,15 @@ type Input struct {
 
 // check returns the problems of one input; known holds the codes that exist
 // or are defined earlier in the same import.
+// normalised trims the input and upper-cases codes: MySQL compares codes
+// without regard to case and SQLite does not, so only one spelling may exist.
+func (in Input) normalised() Input {
+	in.Code = strings.ToUpper(strings.TrimSpace(in.Code))
+	in.ParentCode = strings.ToUpper(strings.TrimSpace(in.ParentCode))
+	in.Name = strings.TrimSpace(in.Name)
+	return in
+}
+
 func (in Input) check(known map[string]bool) []fault.FieldError {
 	var errs []fault.FieldError
 	if !codePattern.MatchString(in.Code) {
@@ -133,6 +145,7 @@ func (in Input) region() Region {
 
 // Create adds a region. A duplicate code is a conflict.
 func (s *Store) Create(ctx context.Context, in Input) (Region, error) {
+	in = in.normalised()
 	var r Region
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		known, err := existing(tx)
@@ -157,6 +170,8 @@ func (s *Store) Create(ctx context.Context, in Input) (Region, error) {
 // Update replaces the name, kind and parent of an existing region.
 func (s *Store) Update(ctx context.Context, code string, in Input) (Region, error) {
 	in.Code = code
+	in = in.normalised()
+	code = in.Code
 	var r Region
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		known, err := existing(tx)
@@ -208,11 +223,25 @@ func existing(tx *gorm.DB) (map[string]bool, error) {
 	return known, nil
 }
 
-// ImportCSV reads rows of code,name,kind,parent (header required, parents
-// before children) and inserts or updates them in one transaction: with any
-// invalid row nothing is stored, and every problem is reported by row.
+// maxImport bounds a regions file; a province has a few hundred regions.
+const maxImport = 4 << 20
+
+// ImportCSV reads rows of code,name,kind,parent (header required; UTF-8 or
+// GB18030) and inserts or updates them in one transaction: with any invalid
+// row nothing is stored, and every problem is reported by row.
 func (s *Store) ImportCSV(ctx context.Context, r io.Reader) (int, error) {
-	rows, err := parseCSV(r)
+	raw, err := io.ReadAll(io.LimitReader(r, maxImport+1))
+	if err != nil {
+		return 0, fmt.Errorf("read regions file: %w", err)
+	}
+	if len(raw) > maxImport {
+		return 0, fault.With(fault.ErrTooLarge, "regions file exceeds 4 MiB", "地区文件超过4 MiB", nil)
+	}
+	text, err := textenc.ToUTF8(raw)
+	if err != nil {
+		return 0, fault.Invalid(fault.FieldError{Row: 1, Code: "bad_encoding", Message: "无法识别文件编码（应为 UTF-8 或 GB18030）", MessageEn: "unrecognised encoding (want UTF-8 or GB18030)"})
+	}
+	rows, err := parseCSV(bytes.NewReader(text))
 	if err != nil {
 		return 0, err
 	}
@@ -248,7 +277,14 @@ func (s *Store) ImportCSV(ctx context.Context, r io.Reader) (int, error) {
 				return fmt.Errorf("store region %s: %w", in.Code, err)
 			}
 		}
-		return nil
+		// Updated parents may now form a loop with regions already stored.
+		for i, in := range rows {
+			if in.ParentCode != "" && createsCycle(tx, in.Code, in.ParentCode) {
+				errs = append(errs, fault.FieldError{Row: i + 2, Column: "parent", Code: "parent_cycle",
+					Message: "上级关系形成环", MessageEn: "parent chain forms a cycle"})
+			}
+		}
+		return fault.Invalid(errs...)
 	})
 	if err != nil {
 		return 0, err
@@ -293,7 +329,7 @@ func parseCSV(r io.Reader) ([]Input, error) {
 		if err != nil {
 			return nil, fault.Invalid(fault.FieldError{Row: len(rows) + 2, Code: "malformed_csv", Message: "CSV格式错误", MessageEn: "malformed CSV: " + err.Error()})
 		}
-		rows = append(rows, Input{Code: cell(rec, "code"), Name: cell(rec, "name"), Kind: Kind(cell(rec, "kind")), ParentCode: cell(rec, "parent")})
+		rows = append(rows, Input{Code: cell(rec, "code"), Name: cell(rec, "name"), Kind: Kind(cell(rec, "kind")), ParentCode: cell(rec, "parent")}.normalised())
 	}
 	return rows, nil
 }

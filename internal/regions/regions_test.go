@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"golang.org/x/text/encoding/simplifiedchinese"
 	"gorm.io/gorm"
 
 	"github.com/ipeval/ipeval/internal/dbtest"
@@ -49,6 +50,35 @@ func TestImportCSV(t *testing.T) {
 			}
 			if _, err := s.Get(ctx, "140300"); !errors.Is(err, fault.ErrNotFound) {
 				t.Fatalf("valid row of a refused file was stored: %v", err)
+			}
+		})
+		t.Run("a parent loop through stored regions is refused", func(t *testing.T) {
+			_, err := s.ImportCSV(ctx, strings.NewReader("code,name,kind,parent\n140000,山西省,province,140100\n"))
+			if !errors.Is(err, fault.ErrBadRequest) || !strings.Contains(err.Error(), "cycle") {
+				t.Fatalf("err = %v, want a parent_cycle problem", err)
+			}
+			if r, _ := s.Get(ctx, "140000"); r.ParentCode != nil {
+				t.Fatalf("refused import changed the province's parent to %v", *r.ParentCode)
+			}
+		})
+		t.Run("codes are case-insensitive", func(t *testing.T) {
+			if _, err := s.ImportCSV(ctx, strings.NewReader("code,name,kind,parent\np9,园区,pilot_park,140100\n")); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.Get(ctx, "P9"); err != nil {
+				t.Fatalf("lower-case code not stored upper-case: %v", err)
+			}
+			if _, err := s.Create(ctx, regions.Input{Code: "P9", Name: "x", Kind: regions.Park}); !errors.Is(err, fault.ErrConflict) {
+				t.Fatalf("same code in other case: %v, want conflict", err)
+			}
+		})
+		t.Run("GBK file", func(t *testing.T) {
+			gbk, _ := simplifiedchinese.GBK.NewEncoder().String("code,name,kind,parent\n140500,晋城市,prefecture_city,140000\n")
+			if _, err := s.ImportCSV(ctx, strings.NewReader(gbk)); err != nil {
+				t.Fatal(err)
+			}
+			if r, _ := s.Get(ctx, "140500"); r.Name != "晋城市" {
+				t.Fatalf("GBK name read as %q", r.Name)
 			}
 		})
 		t.Run("missing columns", func(t *testing.T) {

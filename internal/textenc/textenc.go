@@ -1,0 +1,30 @@
+// Package textenc turns uploaded text into UTF-8: files saved by Excel or
+// WPS on a Chinese Windows are GB18030/GBK, others UTF-8 with or without a
+// byte-order mark. Every importer of user files goes through it.
+package textenc
+
+import (
+	"bytes"
+	"errors"
+	"unicode/utf8"
+
+	"golang.org/x/text/encoding/simplifiedchinese"
+)
+
+// ErrUnknownEncoding means the bytes are neither UTF-8 nor GB18030.
+var ErrUnknownEncoding = errors.New("text is neither UTF-8 nor GB18030")
+
+var bom = []byte{0xEF, 0xBB, 0xBF}
+
+// ToUTF8 returns b as UTF-8 without a byte-order mark. Valid UTF-8 is taken
+// as is; anything else is decoded as GB18030, a superset of GBK and GB2312.
+func ToUTF8(b []byte) ([]byte, error) {
+	if utf8.Valid(b) {
+		return bytes.TrimPrefix(b, bom), nil
+	}
+	out, err := simplifiedchinese.GB18030.NewDecoder().Bytes(b)
+	if err != nil || !utf8.Valid(out) || bytes.ContainsRune(out, utf8.RuneError) {
+		return nil, ErrUnknownEncoding
+	}
+	return out, nil
+}

@@ -1,0 +1,42 @@
+package textenc_test
+
+import (
+	"errors"
+	"testing"
+	"unicode/utf8"
+
+	"golang.org/x/text/encoding/simplifiedchinese"
+
+	"github.com/ipeval/ipeval/internal/textenc"
+)
+
+func TestToUTF8(t *testing.T) {
+	const text = "code,name\n140100,太原市\n"
+	gbk, err := simplifiedchinese.GBK.NewEncoder().String(text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gb18030, _ := simplifiedchinese.GB18030.NewEncoder().String(text)
+	for name, in := range map[string]string{"utf-8": text, "utf-8 with BOM": "\ufeff" + text, "gbk": gbk, "gb18030": gb18030} {
+		t.Run(name, func(t *testing.T) {
+			got, err := textenc.ToUTF8([]byte(in))
+			if err != nil || string(got) != text {
+				t.Fatalf("ToUTF8 = %q, %v; want %q", got, err, text)
+			}
+		})
+	}
+	if _, err := textenc.ToUTF8([]byte{0x81, 0x20, 0xff, 0xfe}); !errors.Is(err, textenc.ErrUnknownEncoding) {
+		t.Fatalf("garbage decoded without error: %v", err)
+	}
+}
+
+func FuzzToUTF8(f *testing.F) {
+	f.Add([]byte("太原市"))
+	f.Add([]byte{0xcc, 0xab, 0xd4, 0xad})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		out, err := textenc.ToUTF8(b)
+		if err == nil && !utf8.Valid(out) {
+			t.Fatalf("ToUTF8 returned invalid UTF-8 without error")
+		}
+	})
+}
