@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 )
@@ -22,15 +23,18 @@ func BenchmarkAuthenticatedRead(b *testing.B) {
 		}
 		resp.Body.Close()
 	}
-	ref := testing.Benchmark(func(b *testing.B) {
-		for b.Loop() {
-			send(b, plain, request("GET", "/", nil))
-		}
-	})
+	// The reference is timed by hand: testing.Benchmark cannot run inside
+	// a running benchmark.
+	const refRuns = 2000
+	start := time.Now()
+	for range refRuns {
+		send(b, plain, request("GET", "/", nil))
+	}
+	refPerOp := float64(time.Since(start).Nanoseconds()) / refRuns
 	b.ResetTimer()
 	for b.Loop() {
 		send(b, f.srv.App(), f.as("city", request("GET", "/api/v1/cycles", nil)))
 	}
 	perOp := float64(b.Elapsed().Nanoseconds()) / float64(b.N)
-	b.ReportMetric(perOp/float64(ref.NsPerOp()), "x-plain")
+	b.ReportMetric(perOp/refPerOp, "x-plain")
 }
