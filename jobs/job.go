@@ -113,14 +113,5 @@ const (
 	maxError   = 1000
 )
 
-// clip shortens s to at most n characters.
-func clip(s string, n int) string {
-	r := []rune(s)
-	if len(r) <= n {
-		return s
-	}
-	return string(r[:n-1]) + "…"
-}
-
 // now is the current time as the database keeps it: UTC, milliseconds.
 func now() time.Time { return time.Now().UTC().Truncate(time.Millisecond) }

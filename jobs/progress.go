@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ipeval/ipeval/internal/textenc"
 	"gorm.io/gorm"
 )
 
@@ -49,7 +50,7 @@ type reporter struct {
 // second old, otherwise one when the second is up, carrying the latest report.
 func (r *reporter) report(percent int, message string) {
 	percent = min(max(percent, 0), 100)
-	message = clip(message, maxMessage)
+	message = textenc.Clip(message, maxMessage)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.stopped {

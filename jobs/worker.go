@@ -15,6 +15,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/ipeval/ipeval/internal/fault"
+	"github.com/ipeval/ipeval/internal/textenc"
 )
 
 // Worker defaults.
@@ -223,7 +224,7 @@ func (w *Worker) process(ctx context.Context, task *asynq.Task) error {
 	// The full error goes to the log only (log carries job_id, kind and
 	// attempt); the row, which the API serves, gets the caller-safe text.
 	errText, errZh := publicError(herr, id)
-	errText = clip(errText, maxError)
+	errText = textenc.Clip(errText, maxError)
 	retried, _ := asynq.GetRetryCount(ctx)
 	ceiling, _ := asynq.GetMaxRetry(ctx)
 	maxRetry := min(s.maxRetry, ceiling)
@@ -236,7 +237,7 @@ func (w *Worker) process(ctx context.Context, task *asynq.Task) error {
 		log.Info("job handed back at shutdown")
 	case errors.Is(herr, asynq.SkipRetry) || retried >= maxRetry:
 		if message == "" {
-			message = clip(errZh, maxMessage)
+			message = textenc.Clip(errZh, maxMessage)
 		}
 		cols["status"], cols["message"], cols["finished_at"] = StatusFailed, message, t
 		log.Warn("job failed", "err", herr)
@@ -244,7 +245,7 @@ func (w *Worker) process(ctx context.Context, task *asynq.Task) error {
 			herr = fmt.Errorf("%w: %w", herr, asynq.SkipRetry) // the kind's retries, not asynq's ceiling
 		}
 	default:
-		cols["status"], cols["progress"], cols["message"] = StatusQueued, 0, clip("will retry after: "+errText, maxMessage)
+		cols["status"], cols["progress"], cols["message"] = StatusQueued, 0, textenc.Clip("will retry after: "+errText, maxMessage)
 		log.Warn("job attempt failed; will retry", "err", herr, "retries_left", maxRetry-retried)
 	}
 	if err := row.UpdateColumns(cols).Error; err != nil {

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ipeval/ipeval/internal/textenc"
+
 	"gorm.io/gorm"
 )
 
@@ -74,23 +76,15 @@ func (l *Log) Record(ctx context.Context, e Entry) error {
 		e.At = l.now()
 	}
 	e.ID = 0
-	e.Object = clip(e.Object, 191)
-	e.Detail = clip(e.Detail, 1000)
-	e.Username = clip(e.Username, 64)
-	e.ClientIP = clip(e.ClientIP, 64)
-	e.RequestID = clip(e.RequestID, 64)
+	e.Object = textenc.Clip(e.Object, 191)
+	e.Detail = textenc.Clip(e.Detail, 1000)
+	e.Username = textenc.Clip(e.Username, 64)
+	e.ClientIP = textenc.Clip(e.ClientIP, 64)
+	e.RequestID = textenc.Clip(e.RequestID, 64)
 	if err := l.db.WithContext(ctx).Create(&e).Error; err != nil {
 		return fmt.Errorf("record audit entry: %w", err)
 	}
 	return nil
-}
-
-func clip(s string, n int) string {
-	r := []rune(s)
-	if len(r) <= n {
-		return s
-	}
-	return string(r[:n])
 }
 
 // Filter selects entries; zero fields match everything. Before is a cursor:

@@ -4,8 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
+
+	"github.com/ipeval/ipeval/internal/textenc"
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
@@ -27,7 +28,7 @@ func (s *Store) NewSession(ctx context.Context, userID, clientIP, userAgent stri
 	secret := newSecret()
 	sess := Session{
 		ID: secretHash(secret), UserID: userID, CSRFToken: newSecret(),
-		ClientIP: truncate(clientIP, maxClientIP), UserAgent: truncate(userAgent, maxUserAgent),
+		ClientIP: textenc.Clip(clientIP, maxClientIP), UserAgent: textenc.Clip(userAgent, maxUserAgent),
 		CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(SessionMaxAge),
 	}
 	if err := s.conn(ctx).Create(&sess).Error; err != nil {
@@ -115,18 +116,4 @@ func (s *Store) PurgeExpiredSessions(ctx context.Context) (int64, error) {
 		return 0, fmt.Errorf("purge expired sessions: %w", res.Error)
 	}
 	return res.RowsAffected, nil
-}
-
-// truncate cuts s to at most n characters and replaces invalid UTF-8, so
-// that an oversized or garbled header value cannot make signing in fail.
-func truncate(s string, n int) string {
-	s = strings.ToValidUTF8(s, "\uFFFD")
-	i := 0
-	for pos := range s {
-		if i == n {
-			return s[:pos]
-		}
-		i++
-	}
-	return s
 }

@@ -6,6 +6,7 @@ package textenc
 import (
 	"bytes"
 	"errors"
+	"strings"
 	"unicode/utf8"
 
 	"golang.org/x/text/encoding/simplifiedchinese"
@@ -27,4 +28,19 @@ func ToUTF8(b []byte) ([]byte, error) {
 		return nil, ErrUnknownEncoding
 	}
 	return out, nil
+}
+
+// Clip returns s as valid UTF-8 of at most n characters, so that text from
+// a request (a user agent, an error) fits its column instead of failing
+// the write that stores it.
+func Clip(s string, n int) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	i := 0
+	for pos := range s {
+		if i == n {
+			return s[:pos]
+		}
+		i++
+	}
+	return s
 }

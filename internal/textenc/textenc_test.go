@@ -40,3 +40,20 @@ func FuzzToUTF8(f *testing.F) {
 		}
 	})
 }
+
+func TestClip(t *testing.T) {
+	for _, tt := range []struct {
+		in   string
+		n    int
+		want string
+	}{
+		{"abc", 5, "abc"},
+		{"太原市知识产权局", 3, "太原市"},
+		{"ab\xffcd", 3, "ab\uFFFD"},
+		{"", 0, ""},
+	} {
+		if got := textenc.Clip(tt.in, tt.n); got != tt.want {
+			t.Errorf("Clip(%q, %d) = %q, want %q", tt.in, tt.n, got, tt.want)
+		}
+	}
+}
