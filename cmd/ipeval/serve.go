@@ -59,7 +59,7 @@ func serve(ctx context.Context, e env, args []string) error {
 	defer rt.close()
 
 	srv, err := httpapi.New(httpapi.Deps{
-		DB: db, Auth: svc.auth, Regions: svc.regions, Cycles: svc.cycles, Audit: svc.audit, Jobs: rt.queue,
+		Auth: svc.auth, Regions: svc.regions, Cycles: svc.cycles, Audit: svc.audit, Jobs: rt.queue,
 		Checks: []httpapi.Check{
 			{Name: "database", Fn: func(ctx context.Context) error { return database.Ping(ctx, db) }},
 			{Name: "broker", Fn: rt.queue.Ping},

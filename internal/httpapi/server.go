@@ -14,7 +14,6 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/recover"
 	"github.com/prometheus/client_golang/prometheus"
-	"gorm.io/gorm"
 
 	"github.com/ipeval/ipeval/internal/audit"
 	"github.com/ipeval/ipeval/internal/auth"
@@ -31,7 +30,6 @@ type Check struct {
 
 // Deps are the packages the HTTP edge calls.
 type Deps struct {
-	DB      *gorm.DB
 	Auth    *auth.Store
 	Regions *regions.Store
 	Cycles  *cycles.Store
