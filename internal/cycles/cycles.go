@@ -62,6 +62,7 @@ type Cycle struct {
 	Year      int       `json:"year"`
 	Name      string    `json:"name"`
 	Status    Status    `json:"status"`
+	SchemeID  *string   `json:"scheme_id"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
 }

@@ -58,10 +58,13 @@ func TestMigrations(t *testing.T) {
 		if p, err := database.Pending(ctx, db); err != nil || len(p) != 0 {
 			t.Fatalf("pending = %v, %v", p, err)
 		}
-		for _, table := range []string{"regions", "organisations", "users", "api_tokens", "sessions", "cycles", "jobs", "audit_log"} {
+		for _, table := range []string{"regions", "organisations", "users", "api_tokens", "sessions", "cycles", "jobs", "audit_log", "schemes"} {
 			if !db.Migrator().HasTable(table) {
 				t.Errorf("table %s missing", table)
 			}
+		}
+		if !db.Migrator().HasColumn("cycles", "scheme_id") {
+			t.Error("cycles.scheme_id missing")
 		}
 	})
 }

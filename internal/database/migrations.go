@@ -17,6 +17,7 @@ import (
 func migrations() []*gormigrate.Migration {
 	return []*gormigrate.Migration{
 		m0001Core(),
+		m0002Schemes(),
 	}
 }
 
@@ -98,6 +99,58 @@ func m0001Core() *gormigrate.Migration {
 		},
 	}
 }
+
+// m0002Schemes stores assessment schemes as versioned documents and lets a
+// cycle name the scheme it is assessed with.
+func m0002Schemes() *gormigrate.Migration {
+	return &gormigrate.Migration{
+		ID: "0002_schemes",
+		Migrate: func(tx *gorm.DB) error {
+			if err := tx.AutoMigrate(&schemeV2{}); err != nil {
+				return fmt.Errorf("create schemes: %w", err)
+			}
+			if err := tx.AutoMigrate(&cycleV2{}); err != nil {
+				return fmt.Errorf("link cycles to schemes: %w", err)
+			}
+			return nil
+		},
+		Rollback: func(tx *gorm.DB) error {
+			if err := tx.Migrator().DropConstraint(&cycleV2{}, "Scheme"); err != nil {
+				return err
+			}
+			if err := tx.Migrator().DropColumn(&cycleV2{}, "scheme_id"); err != nil {
+				return err
+			}
+			return tx.Migrator().DropTable(&schemeV2{})
+		},
+	}
+}
+
+// Frozen models of migration 0002.
+type schemeV2 struct {
+	ID        string  `gorm:"primaryKey;size:36"`
+	Code      string  `gorm:"size:64;not null;uniqueIndex:idx_schemes_code_version,priority:1"`
+	Version   int     `gorm:"not null;uniqueIndex:idx_schemes_code_version,priority:2"`
+	Name      string  `gorm:"size:191;not null"`
+	Body      string  `gorm:"type:text;not null"`
+	Digest    string  `gorm:"size:64;not null"`
+	CreatedBy *string `gorm:"size:36"`
+	CreatedAt time.Time
+}
+
+type cycleV2 struct {
+	ID        string    `gorm:"primaryKey;size:36"`
+	Year      int       `gorm:"not null;uniqueIndex"`
+	Name      string    `gorm:"size:191;not null"`
+	Status    string    `gorm:"size:16;not null;index"`
+	SchemeID  *string   `gorm:"size:36;index"`
+	Scheme    *schemeV2 `gorm:"constraint:OnDelete:RESTRICT"`
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+func (schemeV2) TableName() string { return "schemes" }
+func (cycleV2) TableName() string  { return "cycles" }
 
 // Frozen models of migration 0001.
 type regionV1 struct {
