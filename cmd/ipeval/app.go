@@ -123,7 +123,7 @@ func loadDemo(ctx context.Context, e env, s services, baseURL string) error {
 		return err
 	}
 	s.cliAudit(ctx, e, "demo.load", "cycle:"+res.Cycle.ID, fmt.Sprintf("%d regions, %d users", res.Regions, len(res.Accounts)))
-	fmt.Fprintf(e.stdout, "\nDemo data loaded: %d regions, cycle %d (%s).\n", res.Regions, res.Cycle.Year, res.Cycle.Status)
+	fmt.Fprintf(e.stdout, "\nDemo data loaded: %d regions, scheme %s v%d, cycle %d (%s).\n", res.Regions, res.Scheme.Code, res.Scheme.Version, res.Cycle.Year, res.Cycle.Status)
 	fmt.Fprintf(e.stdout, "Sign in at %s/login — the passwords are shown only now:\n", baseURL)
 	for _, a := range res.Accounts {
 		fmt.Fprintf(e.stdout, "  %-8s  %-22s  %s\n", a.Username, a.Password, a.Note)

@@ -55,6 +55,8 @@ Usage:
   ipeval worker [flags]         job workers only (needs --redis)
   ipeval migrate [status]       apply migrations, or list their state
   ipeval user add|list|token|revoke|passwd ...
+  ipeval scheme validate FILE   check a scheme (YAML or JSON) and list every problem
+  ipeval scheme default         print the default Shanxi scheme as YAML
   ipeval demo                   load demo data into an empty database
   ipeval healthcheck --url URL  exit 0 if URL answers 2xx
   ipeval version
@@ -80,6 +82,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return migrate(ctx, e, rest)
 	case "user":
 		return user(ctx, e, rest)
+	case "scheme":
+		return schemeCmd(e, rest)
 	case "demo":
 		return demoCmd(ctx, e, rest)
 	case "healthcheck":

@@ -8,6 +8,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -216,6 +218,26 @@ func TestCommandLine(t *testing.T) {
 				t.Fatalf("printed %q, want %q", out.String(), tt.wantOut)
 			}
 		})
+	}
+}
+
+func TestSchemeCommand(t *testing.T) {
+	env := envOf(nil)
+	def := cli(t, env, "scheme", "default")
+	dir := t.TempDir()
+	good, bad := filepath.Join(dir, "good.yaml"), filepath.Join(dir, "bad.yaml")
+	if err := os.WriteFile(good, []byte(def), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bad, []byte(strings.Replace(def, "lower: 0", "lower: 50", 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out := cli(t, env, "scheme", "validate", good); !strings.Contains(out, "ok: shanxi-ipps v1") {
+		t.Fatalf("validate default: %q", out)
+	}
+	err := run(context.Background(), []string{"scheme", "validate", bad}, env, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "normalisation") {
+		t.Fatalf("validate broken scheme: %v, want the problem's path", err)
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"github.com/ipeval/ipeval/indicators"
 	"github.com/ipeval/ipeval/internal/audit"
 	"github.com/ipeval/ipeval/internal/broker"
 	"github.com/ipeval/ipeval/internal/config"
@@ -59,7 +60,7 @@ func serve(ctx context.Context, e env, args []string) error {
 	defer rt.close()
 
 	srv, err := httpapi.New(httpapi.Deps{
-		Auth: svc.auth, Regions: svc.regions, Cycles: svc.cycles, Audit: svc.audit, Jobs: rt.queue,
+		Auth: svc.auth, Regions: svc.regions, Cycles: svc.cycles, Schemes: indicators.NewSchemeStore(db), Audit: svc.audit, Jobs: rt.queue,
 		Checks: []httpapi.Check{
 			{Name: "database", Fn: func(ctx context.Context) error { return database.Ping(ctx, db) }},
 			{Name: "broker", Fn: rt.queue.Ping},

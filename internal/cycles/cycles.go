@@ -158,3 +158,19 @@ func (s *Store) Transition(ctx context.Context, id string, to Status) (Cycle, er
 	}
 	return s.Get(ctx, id)
 }
+
+// SetScheme names the scheme a cycle is assessed with. It may change only
+// before scoring starts; the scheme must exist (a foreign key checks it).
+func (s *Store) SetScheme(ctx context.Context, id, schemeID string) (Cycle, error) {
+	res := s.db.WithContext(ctx).Model(&Cycle{}).Where("id = ? AND status IN ?", id, []Status{Draft, Collecting}).
+		Updates(map[string]any{"scheme_id": schemeID, "updated_at": time.Now().UTC()})
+	if res.Error != nil {
+		return Cycle{}, fmt.Errorf("set scheme of cycle: %w", res.Error)
+	}
+	c, err := s.Get(ctx, id)
+	if err == nil && res.RowsAffected == 0 {
+		return c, fault.With(fault.ErrConflict, "the scheme can change only while the cycle is draft or collecting",
+			"考核周期进入评分后不能更换评价方案", map[string]any{"status": c.Status})
+	}
+	return c, err
+}

@@ -132,7 +132,7 @@ type schemeV2 struct {
 	Code      string  `gorm:"size:64;not null;uniqueIndex:idx_schemes_code_version,priority:1"`
 	Version   int     `gorm:"not null;uniqueIndex:idx_schemes_code_version,priority:2"`
 	Name      string  `gorm:"size:191;not null"`
-	Body      string  `gorm:"type:text;not null"`
+	Body      string  `gorm:"size:4194304;not null"` // MEDIUMTEXT on MySQL: a scheme may exceed TEXT's 64 KiB
 	Digest    string  `gorm:"size:64;not null"`
 	CreatedBy *string `gorm:"size:36"`
 	CreatedAt time.Time

@@ -1,6 +1,7 @@
 // Package demo owns the demonstration data set: Shanxi's eleven prefecture
-// cities and the comprehensive-reform zone, an assessment cycle that is
-// collecting data, a survey contractor and one user of each role.
+// cities and the comprehensive-reform zone, the default assessment scheme,
+// an assessment cycle that is collecting data under it, a survey contractor
+// and one user of each role.
 package demo
 
 import (
@@ -12,6 +13,8 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/ipeval/ipeval/indicators"
+	"github.com/ipeval/ipeval/indicators/scheme"
 	"github.com/ipeval/ipeval/internal/auth"
 	"github.com/ipeval/ipeval/internal/cycles"
 	"github.com/ipeval/ipeval/internal/regions"
@@ -30,6 +33,7 @@ type Account struct {
 // Result is what Load created.
 type Result struct {
 	Regions  int
+	Scheme   indicators.StoredScheme
 	Cycle    cycles.Cycle
 	Accounts []Account
 }
@@ -63,8 +67,16 @@ func Load(ctx context.Context, db *gorm.DB, year int) (Result, error) {
 			return fmt.Errorf("demo regions: %w", err)
 		}
 		res.Regions = n
+		sch, err := indicators.NewSchemeStore(tx).Create(ctx, scheme.Default(), "")
+		if err != nil {
+			return fmt.Errorf("demo scheme: %w", err)
+		}
+		res.Scheme = sch
 		cy, err := cys.Create(ctx, cycles.Input{Year: year})
 		if err != nil {
+			return fmt.Errorf("demo cycle: %w", err)
+		}
+		if _, err := cys.SetScheme(ctx, cy.ID, sch.ID); err != nil {
 			return fmt.Errorf("demo cycle: %w", err)
 		}
 		if res.Cycle, err = cys.Transition(ctx, cy.ID, cycles.Collecting); err != nil {

@@ -15,6 +15,7 @@ import (
 	"github.com/hibiken/asynq"
 	"gorm.io/gorm"
 
+	"github.com/ipeval/ipeval/indicators"
 	"github.com/ipeval/ipeval/internal/audit"
 	"github.com/ipeval/ipeval/internal/auth"
 	"github.com/ipeval/ipeval/internal/broker"
@@ -42,6 +43,7 @@ type fixture struct {
 	srv      *httpapi.Server
 	auth     *auth.Store
 	cycles   *cycles.Store
+	schemes  *indicators.SchemeStore
 	queue    *jobs.Queue
 	broker   *broker.Embedded
 	redis    asynq.RedisConnOpt
@@ -76,6 +78,7 @@ func newFixtureOn(tb testing.TB, db *gorm.DB, opts httpapi.Options) *fixture {
 	}
 	f := &fixture{t: tb, db: db, auth: auth.NewStore(db, nil), cycles: cycles.NewStore(db), dataDir: tb.TempDir(), accounts: map[string]*account{}}
 	f.broker, f.redis = emb, opt
+	f.schemes = indicators.NewSchemeStore(db)
 	f.queue = jobs.NewQueue(db, opt, nil)
 	tb.Cleanup(func() { _ = f.queue.Close() })
 	regs := regions.NewStore(db)
@@ -98,7 +101,7 @@ func newFixtureOn(tb testing.TB, db *gorm.DB, opts httpapi.Options) *fixture {
 		f.accounts[name] = f.newAccount(nu)
 	}
 	srv, err := httpapi.New(httpapi.Deps{
-		Auth: f.auth, Regions: regs, Cycles: f.cycles, Audit: audit.NewLog(db), Jobs: f.queue,
+		Auth: f.auth, Regions: regs, Cycles: f.cycles, Schemes: f.schemes, Audit: audit.NewLog(db), Jobs: f.queue,
 		Checks: []httpapi.Check{
 			{Name: "database", Fn: func(ctx context.Context) error { return database.Ping(ctx, db) }},
 			{Name: "broker", Fn: f.queue.Ping},

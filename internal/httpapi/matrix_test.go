@@ -16,6 +16,8 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/ipeval/ipeval/indicators"
+	"github.com/ipeval/ipeval/indicators/scheme"
 	"github.com/ipeval/ipeval/internal/auth"
 	"github.com/ipeval/ipeval/jobs"
 )
@@ -57,6 +59,10 @@ var allowed = map[string][]string{
 	"POST /api/v1/cycles":                 {"admin"},
 	"GET /api/v1/cycles/:id":              {"admin", "contractor", "city"},
 	"POST /api/v1/cycles/:id/transitions": {"admin"},
+	"GET /api/v1/schemes":                 {"admin", "city"},
+	"POST /api/v1/schemes":                {"admin"},
+	"GET /api/v1/schemes/:id":             {"admin", "city"},
+	"PUT /api/v1/schemes/:id":             {"admin"},
 	"GET /api/v1/audit":                   {"admin"},
 	"POST /api/v1/audit/exports":          {"admin"},
 	"GET /api/v1/jobs":                    {"admin", "contractor", "city"},
@@ -165,6 +171,23 @@ var samples = map[string]sample{
 	},
 	"POST /api/v1/cycles/:id/transitions": func(f *fixture, _ string) (*http.Request, int) {
 		return request("POST", "/api/v1/cycles/"+f.newCycle().ID+"/transitions", map[string]string{"to": "collecting"}), http.StatusOK
+	},
+	"GET /api/v1/schemes": json200("GET", "/api/v1/schemes", nil),
+	"POST /api/v1/schemes": func(f *fixture, _ string) (*http.Request, int) {
+		return httptestBody(request("POST", "/api/v1/schemes", nil), defaultSchemeYAML(f), "application/yaml"), http.StatusCreated
+	},
+	"GET /api/v1/schemes/:id": func(f *fixture, _ string) (*http.Request, int) {
+		return request("GET", "/api/v1/schemes/"+f.storedScheme().ID, nil), http.StatusOK
+	},
+	"PUT /api/v1/schemes/:id": func(f *fixture, _ string) (*http.Request, int) {
+		st := f.storedScheme()
+		sc, err := st.Scheme()
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		sc.Name += "（修订）"
+		body, _ := sc.JSON()
+		return httptestBody(request("PUT", "/api/v1/schemes/"+st.ID, nil), string(body), "application/json"), http.StatusOK
 	},
 	"GET /api/v1/audit":          json200("GET", "/api/v1/audit?limit=5", nil),
 	"POST /api/v1/audit/exports": fixed("POST", "/api/v1/audit/exports", map[string]string{"action": "cycles.create"}, http.StatusAccepted),
@@ -319,4 +342,23 @@ func wantProblem(t *testing.T, resp *http.Response, body []byte, status int) {
 	if strings.Contains(fmt.Sprint(p), "tokens.") {
 		t.Fatalf("problem reveals internals: %s", body)
 	}
+}
+
+func defaultSchemeYAML(f *fixture) string {
+	b, err := scheme.Default().YAML()
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return string(b)
+}
+
+// storedScheme stores a fresh copy of the default scheme under a new code.
+func (f *fixture) storedScheme() indicators.StoredScheme {
+	sc := scheme.Default()
+	sc.Code = f.uniqueName("scheme-")
+	st, err := f.schemes.Create(context.Background(), sc, "")
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return st
 }

@@ -3,6 +3,8 @@ package httpapi
 import (
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/ipeval/ipeval/indicators"
+	"github.com/ipeval/ipeval/indicators/scheme"
 	"github.com/ipeval/ipeval/internal/audit"
 	"github.com/ipeval/ipeval/internal/auth"
 	"github.com/ipeval/ipeval/internal/cycles"
@@ -58,6 +60,8 @@ const (
 	admin = adminRole
 	// adminOrContractor allows managers and survey contractors.
 	adminOrContractor = adminRole | contractorRole
+	// adminOrCity allows managers and city officials.
+	adminOrCity = adminRole | cityRole
 )
 
 func roleBit(r auth.Role) access {
@@ -142,6 +146,12 @@ func (s *Server) routeTable() []route {
 		{Method: post, Path: "/api/v1/cycles", Name: "cycles.create", Tag: "cycles", Summary: "Create a cycle (draft)", SummaryZh: "新建考核周期", Access: admin, Object: "cycle", Body: cycles.Input{}, Response: cycles.Cycle{}, Status: fiber.StatusCreated, Handler: s.createCycle},
 		{Method: get, Path: "/api/v1/cycles/:id", Name: "cycles.get", Tag: "cycles", Summary: "A cycle with its allowed transitions", SummaryZh: "考核周期详情", Access: signedIn, Response: cycleView{}, Handler: s.getCycle},
 		{Method: post, Path: "/api/v1/cycles/:id/transitions", Name: "cycles.transition", Tag: "cycles", Summary: "Move a cycle to another state", SummaryZh: "变更考核周期状态", Access: admin, Object: "cycle", Body: transitionRequest{}, Response: cycleView{}, Handler: s.transitionCycle},
+
+		// Assessment schemes.
+		{Method: get, Path: "/api/v1/schemes", Name: "schemes.list", Tag: "schemes", Summary: "List scheme versions", SummaryZh: "评价方案版本列表", Access: adminOrCity, Response: list[indicators.StoredScheme]{}, Handler: s.listSchemes},
+		{Method: post, Path: "/api/v1/schemes", Name: "schemes.create", Tag: "schemes", Summary: "Create a scheme from JSON or YAML", SummaryZh: "新建评价方案（JSON 或 YAML）", Access: admin, Object: "scheme", Body: scheme.Scheme{}, Response: schemeView{}, Status: fiber.StatusCreated, Handler: s.createScheme},
+		{Method: get, Path: "/api/v1/schemes/:id", Name: "schemes.get", Tag: "schemes", Summary: "A scheme version (JSON, or YAML with ?format=yaml)", SummaryZh: "评价方案详情（JSON；?format=yaml 为 YAML）", Access: adminOrCity, Response: schemeView{}, Handler: s.getScheme},
+		{Method: put, Path: "/api/v1/schemes/:id", Name: "schemes.replace", Tag: "schemes", Summary: "Replace a scheme; a scored one gets a new version", SummaryZh: "修改评价方案（已用于评分的生成新版本）", Access: admin, Object: "scheme", Body: scheme.Scheme{}, Response: schemeView{}, Handler: s.putScheme},
 
 		// Audit and jobs.
 		{Method: get, Path: "/api/v1/audit", Name: "audit.list", Tag: "audit", Summary: "Search the audit log", SummaryZh: "查询审计日志", Access: admin, Response: list[audit.Entry]{}, Handler: s.listAudit},

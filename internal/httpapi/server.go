@@ -15,6 +15,7 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/recover"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/ipeval/ipeval/indicators"
 	"github.com/ipeval/ipeval/internal/audit"
 	"github.com/ipeval/ipeval/internal/auth"
 	"github.com/ipeval/ipeval/internal/cycles"
@@ -33,6 +34,7 @@ type Deps struct {
 	Auth    *auth.Store
 	Regions *regions.Store
 	Cycles  *cycles.Store
+	Schemes *indicators.SchemeStore
 	Audit   *audit.Log
 	Jobs    *jobs.Queue
 	Checks  []Check

@@ -1,0 +1,41 @@
+package scheme
+
+import (
+	"math"
+	"strconv"
+
+	"github.com/ipeval/ipeval/internal/fault"
+)
+
+// CheckValue judges one reported number against the indicator: it must be
+// finite, 0 or 1 for a binary indicator, whole for a count, and inside
+// [Min, Max]. It returns the first problem, or nil. The FieldError carries
+// the code and messages only; the caller knows the row, column or field and
+// fills them in.
+func (i Indicator) CheckValue(x float64) *fault.FieldError {
+	fail := func(code, zh, en string) *fault.FieldError {
+		return &fault.FieldError{Code: code, Message: zh, MessageEn: en}
+	}
+	switch {
+	case math.IsNaN(x) || math.IsInf(x, 0):
+		return fail("not_finite", "数值必须是有限数（不能是 NaN 或无穷大）", "value must be a finite number (not NaN or infinity)")
+	case i.Normalisation.Method == MethodBinary && x != 0 && x != 1:
+		return fail("not_binary", "是/否指标只能填 1（是）或 0（否）", "a yes/no indicator takes 1 (yes) or 0 (no)")
+	case i.Integer && x != math.Trunc(x):
+		return fail("not_integer", "该指标为计数，必须是整数", "this indicator is a count and must be a whole number")
+	case i.Min != nil && x < *i.Min:
+		return fail("below_min", "数值不能小于 "+num(*i.Min)+i.unitSuffix(), "value must be at least "+num(*i.Min)+i.unitSuffix())
+	case i.Max != nil && x > *i.Max:
+		return fail("above_max", "数值不能大于 "+num(*i.Max)+i.unitSuffix(), "value must be at most "+num(*i.Max)+i.unitSuffix())
+	}
+	return nil
+}
+
+func (i Indicator) unitSuffix() string {
+	if i.Unit == "" {
+		return ""
+	}
+	return " " + i.Unit
+}
+
+func num(x float64) string { return strconv.FormatFloat(x, 'f', -1, 64) }
