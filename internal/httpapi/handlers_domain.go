@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"bytes"
+	"errors"
 	"strconv"
 	"strings"
 
@@ -128,5 +129,31 @@ func (s *Server) transitionCycle(c *fiber.Ctx, _ auth.Principal) error {
 		return err
 	}
 	setAuditDetail(c, "to "+string(req.To))
+	return c.JSON(viewCycle(cy))
+}
+
+type schemeAssignment struct {
+	SchemeID string `json:"scheme_id"`
+}
+
+// setCycleScheme names the scheme a cycle is assessed with; only before
+// scoring starts.
+func (s *Server) setCycleScheme(c *fiber.Ctx, _ auth.Principal) error {
+	var req schemeAssignment
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	ctx := c.UserContext()
+	if _, err := s.deps.Schemes.Get(ctx, req.SchemeID); err != nil {
+		if errors.Is(err, fault.ErrNotFound) {
+			return fault.Invalid(fault.Field("scheme_id", "unknown_scheme", "评价方案不存在", "no such scheme"))
+		}
+		return err
+	}
+	cy, err := s.deps.Cycles.SetScheme(ctx, param(c, "id"), req.SchemeID)
+	if err != nil {
+		return err
+	}
+	setAuditDetail(c, "scheme "+req.SchemeID)
 	return c.JSON(viewCycle(cy))
 }

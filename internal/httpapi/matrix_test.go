@@ -58,6 +58,7 @@ var allowed = map[string][]string{
 	"GET /api/v1/cycles":                  {"admin", "contractor", "city"},
 	"POST /api/v1/cycles":                 {"admin"},
 	"GET /api/v1/cycles/:id":              {"admin", "contractor", "city"},
+	"PUT /api/v1/cycles/:id/scheme":       {"admin"},
 	"POST /api/v1/cycles/:id/transitions": {"admin"},
 	"GET /api/v1/schemes":                 {"admin", "city"},
 	"POST /api/v1/schemes":                {"admin"},
@@ -168,6 +169,9 @@ var samples = map[string]sample{
 	},
 	"GET /api/v1/cycles/:id": func(f *fixture, _ string) (*http.Request, int) {
 		return request("GET", "/api/v1/cycles/"+f.newCycle().ID, nil), http.StatusOK
+	},
+	"PUT /api/v1/cycles/:id/scheme": func(f *fixture, _ string) (*http.Request, int) {
+		return request("PUT", "/api/v1/cycles/"+f.newCycle().ID+"/scheme", map[string]string{"scheme_id": f.storedScheme().ID}), http.StatusOK
 	},
 	"POST /api/v1/cycles/:id/transitions": func(f *fixture, _ string) (*http.Request, int) {
 		return request("POST", "/api/v1/cycles/"+f.newCycle().ID+"/transitions", map[string]string{"to": "collecting"}), http.StatusOK

@@ -145,6 +145,7 @@ func (s *Server) routeTable() []route {
 		{Method: get, Path: "/api/v1/cycles", Name: "cycles.list", Tag: "cycles", Summary: "List assessment cycles", SummaryZh: "考核周期列表", Access: signedIn, Response: list[cycles.Cycle]{}, Handler: s.listCycles},
 		{Method: post, Path: "/api/v1/cycles", Name: "cycles.create", Tag: "cycles", Summary: "Create a cycle (draft)", SummaryZh: "新建考核周期", Access: admin, Object: "cycle", Body: cycles.Input{}, Response: cycles.Cycle{}, Status: fiber.StatusCreated, Handler: s.createCycle},
 		{Method: get, Path: "/api/v1/cycles/:id", Name: "cycles.get", Tag: "cycles", Summary: "A cycle with its allowed transitions", SummaryZh: "考核周期详情", Access: signedIn, Response: cycleView{}, Handler: s.getCycle},
+		{Method: put, Path: "/api/v1/cycles/:id/scheme", Name: "cycles.set_scheme", Tag: "cycles", Summary: "Assess a cycle with a scheme (before scoring)", SummaryZh: "为考核周期指定评价方案（评分前）", Access: admin, Object: "cycle", Body: schemeAssignment{}, Response: cycleView{}, Handler: s.setCycleScheme},
 		{Method: post, Path: "/api/v1/cycles/:id/transitions", Name: "cycles.transition", Tag: "cycles", Summary: "Move a cycle to another state", SummaryZh: "变更考核周期状态", Access: admin, Object: "cycle", Body: transitionRequest{}, Response: cycleView{}, Handler: s.transitionCycle},
 
 		// Assessment schemes.

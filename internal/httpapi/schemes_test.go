@@ -61,6 +61,18 @@ func TestSchemesAPI(t *testing.T) {
 		}
 	})
 
+	t.Run("cycle scheme: unknown refused, locked once scoring", func(t *testing.T) {
+		f.t = t
+		cy := f.newCycle()
+		f.call("admin", "PUT", "/api/v1/cycles/"+cy.ID+"/scheme", map[string]string{"scheme_id": "nope"}, 400)
+		st := f.storedScheme()
+		f.call("admin", "PUT", "/api/v1/cycles/"+cy.ID+"/scheme", map[string]string{"scheme_id": st.ID}, 200)
+		for _, to := range []string{"collecting", "scoring"} {
+			f.call("admin", "POST", "/api/v1/cycles/"+cy.ID+"/transitions", map[string]string{"to": to}, 200)
+		}
+		f.call("admin", "PUT", "/api/v1/cycles/"+cy.ID+"/scheme", map[string]string{"scheme_id": st.ID}, 409)
+	})
+
 	t.Run("contractor may not read schemes", func(t *testing.T) {
 		f.t = t
 		f.call("contractor", "GET", "/api/v1/schemes", nil, 403)
