@@ -59,8 +59,9 @@ func serve(ctx context.Context, e env, args []string) error {
 	}
 	defer rt.close()
 
+	schemes := indicators.NewSchemeStore(db)
 	srv, err := httpapi.New(httpapi.Deps{
-		Auth: svc.auth, Regions: svc.regions, Cycles: svc.cycles, Schemes: indicators.NewSchemeStore(db), Audit: svc.audit, Jobs: rt.queue,
+		Auth: svc.auth, Regions: svc.regions, Cycles: svc.cycles, Schemes: schemes, Values: indicators.NewValueStore(db, schemes), Audit: svc.audit, Jobs: rt.queue,
 		Checks: []httpapi.Check{
 			{Name: "database", Fn: func(ctx context.Context) error { return database.Ping(ctx, db) }},
 			{Name: "broker", Fn: rt.queue.Ping},

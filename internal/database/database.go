@@ -103,10 +103,12 @@ func sqliteTarget(path string) Target {
 		q.Add("_pragma", p)
 	}
 	// BEGIN IMMEDIATE takes the write lock up front, so two writers queue on
-	// busy_timeout instead of one failing with SQLITE_BUSY on upgrade.
+	// busy_timeout instead of one failing with SQLITE_BUSY on upgrade. (The
+	// driver stops reading options at _time_format, so that one is not set.)
 	q.Set("_txlock", "immediate")
-	q.Set("_time_format", "sqlite")
-	return Target{Dialect: SQLite, Path: path, DSN: "file:" + path + "?" + q.Encode()}
+	// SQLite reads the name as a URI: escape what would end the path.
+	escaped := strings.NewReplacer("%", "%25", "#", "%23", "?", "%3F").Replace(path)
+	return Target{Dialect: SQLite, Path: path, DSN: "file:" + escaped + "?" + q.Encode()}
 }
 
 // Open connects to the target. It creates the directory of a SQLite file.

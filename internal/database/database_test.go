@@ -2,6 +2,9 @@ package database_test
 
 import (
 	"context"
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -128,4 +131,54 @@ func TestTimesStoredInUTC(t *testing.T) {
 			t.Fatalf("stored %q, want UTC wall time %s", text, want)
 		}
 	})
+}
+
+// TestSQLiteOptions checks that every connection option reaches SQLite, also
+// for a file whose path holds URI characters.
+func TestSQLiteOptions(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "a#b%c", "ipeval.db")
+	target, err := database.Parse(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := database.Open(context.Background(), target, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer database.Close(db)
+	var fk, timeout int
+	var mode string
+	db.Raw("PRAGMA foreign_keys").Scan(&fk)
+	db.Raw("PRAGMA busy_timeout").Scan(&timeout)
+	db.Raw("PRAGMA journal_mode").Scan(&mode)
+	if fk != 1 || timeout != 10000 || mode != "wal" {
+		t.Fatalf("foreign_keys=%d busy_timeout=%d journal_mode=%s", fk, timeout, mode)
+	}
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("database not at %s: %v", path, err)
+	}
+	// Immediate transactions: a second writer waits instead of failing
+	// when the first upgrades its lock.
+	if err := database.Migrate(context.Background(), db); err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 2)
+	for i := range 2 {
+		go func() {
+			errs <- db.Transaction(func(tx *gorm.DB) error {
+				var n int64
+				if err := tx.Table("cycles").Count(&n).Error; err != nil {
+					return err
+				}
+				time.Sleep(50 * time.Millisecond)
+				return tx.Table("cycles").Create(map[string]any{"id": fmt.Sprint("c", i), "year": 2000 + i, "name": "n", "status": "draft",
+					"created_at": time.Now().UTC(), "updated_at": time.Now().UTC()}).Error
+			})
+		}()
+	}
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Fatalf("concurrent read-then-write transactions: %v", err)
+		}
+	}
 }

@@ -18,6 +18,7 @@ func migrations() []*gormigrate.Migration {
 	return []*gormigrate.Migration{
 		m0001Core(),
 		m0002Schemes(),
+		m0003Values(),
 	}
 }
 
@@ -125,6 +126,69 @@ func m0002Schemes() *gormigrate.Migration {
 		},
 	}
 }
+
+// m0003Values stores indicator values per cycle, region and indicator, with
+// an optimistic-lock version, and their append-only revision history.
+func m0003Values() *gormigrate.Migration {
+	return &gormigrate.Migration{
+		ID: "0003_values",
+		Migrate: func(tx *gorm.DB) error {
+			if err := tx.AutoMigrate(&indicatorValueV3{}, &indicatorValueRevisionV3{}); err != nil {
+				return fmt.Errorf("create indicator values: %w", err)
+			}
+			return appendOnly(tx, "indicator_value_revisions")
+		},
+		Rollback: func(tx *gorm.DB) error {
+			if err := tx.Migrator().DropTable(&indicatorValueRevisionV3{}); err != nil {
+				return err
+			}
+			return tx.Migrator().DropTable(&indicatorValueV3{})
+		},
+	}
+}
+
+// Frozen models of migration 0003. UpdatedBy and UserID carry no foreign
+// key, so that the CLI and system jobs can write values too.
+type indicatorValueV3 struct {
+	ID              string    `gorm:"primaryKey;size:36"`
+	CycleID         string    `gorm:"size:36;not null;uniqueIndex:idx_indicator_values_key,priority:1"`
+	Cycle           *cycleV2  `gorm:"constraint:OnDelete:RESTRICT"`
+	RegionCode      string    `gorm:"size:32;not null;uniqueIndex:idx_indicator_values_key,priority:2;index"`
+	Region          *regionV1 `gorm:"foreignKey:RegionCode;references:Code;constraint:OnUpdate:CASCADE,OnDelete:RESTRICT"`
+	IndicatorCode   string    `gorm:"size:32;not null;uniqueIndex:idx_indicator_values_key,priority:3"`
+	Number          *float64
+	NotApplicable   bool   `gorm:"not null"`
+	Note            string `gorm:"size:1000;not null"`
+	Status          string `gorm:"size:16;not null;index"`
+	ReviewerComment string `gorm:"size:1000;not null"`
+	Version         int    `gorm:"not null"`
+	UpdatedBy       string `gorm:"size:36;not null"`
+	UpdatedAt       time.Time
+	CreatedAt       time.Time
+}
+
+type indicatorValueRevisionV3 struct {
+	ID        uint64            `gorm:"primaryKey;autoIncrement"`
+	ValueID   string            `gorm:"size:36;not null;index"`
+	Value     *indicatorValueV3 `gorm:"constraint:OnDelete:RESTRICT"`
+	Version   int               `gorm:"not null"`
+	At        time.Time         `gorm:"not null"`
+	UserID    string            `gorm:"size:36;not null"`
+	Username  string            `gorm:"size:64;not null"`
+	Action    string            `gorm:"size:16;not null"`
+	OldNumber *float64
+	NewNumber *float64
+	OldNA     bool   `gorm:"column:old_na;not null"`
+	NewNA     bool   `gorm:"column:new_na;not null"`
+	OldNote   string `gorm:"size:1000;not null"`
+	NewNote   string `gorm:"size:1000;not null"`
+	OldStatus string `gorm:"size:16;not null"`
+	NewStatus string `gorm:"size:16;not null"`
+	Reason    string `gorm:"size:1000;not null"`
+}
+
+func (indicatorValueV3) TableName() string         { return "indicator_values" }
+func (indicatorValueRevisionV3) TableName() string { return "indicator_value_revisions" }
 
 // Frozen models of migration 0002.
 type schemeV2 struct {

@@ -101,7 +101,7 @@ func newFixtureOn(tb testing.TB, db *gorm.DB, opts httpapi.Options) *fixture {
 		f.accounts[name] = f.newAccount(nu)
 	}
 	srv, err := httpapi.New(httpapi.Deps{
-		Auth: f.auth, Regions: regs, Cycles: f.cycles, Schemes: f.schemes, Audit: audit.NewLog(db), Jobs: f.queue,
+		Auth: f.auth, Regions: regs, Cycles: f.cycles, Schemes: f.schemes, Values: indicators.NewValueStore(db, f.schemes), Audit: audit.NewLog(db), Jobs: f.queue,
 		Checks: []httpapi.Check{
 			{Name: "database", Fn: func(ctx context.Context) error { return database.Ping(ctx, db) }},
 			{Name: "broker", Fn: f.queue.Ping},

@@ -19,56 +19,63 @@ import (
 	"github.com/ipeval/ipeval/indicators"
 	"github.com/ipeval/ipeval/indicators/scheme"
 	"github.com/ipeval/ipeval/internal/auth"
+	"github.com/ipeval/ipeval/internal/cycles"
 	"github.com/ipeval/ipeval/jobs"
 )
 
 // who may call each route: written out by hand, independently of the route
 // table, so that a change of access in routes.go must be made twice.
 var allowed = map[string][]string{
-	"GET /healthz":                        {"anonymous", "admin", "contractor", "city"},
-	"GET /readyz":                         {"anonymous", "admin", "contractor", "city"},
-	"GET /metrics":                        {"anonymous", "admin", "contractor", "city"},
-	"GET /openapi.json":                   {"anonymous", "admin", "contractor", "city"},
-	"GET /":                               {"admin", "contractor", "city"},
-	"GET /login":                          {"anonymous", "admin", "contractor", "city"},
-	"POST /login":                         {"anonymous", "admin", "contractor", "city"},
-	"POST /logout":                        {"admin", "contractor", "city"},
-	"GET /docs":                           {"anonymous", "admin", "contractor", "city"},
-	"GET /static/:file":                   {"anonymous", "admin", "contractor", "city"},
-	"POST /api/v1/auth/login":             {"anonymous", "admin", "contractor", "city"},
-	"POST /api/v1/auth/logout":            {"admin", "contractor", "city"},
-	"GET /api/v1/me":                      {"admin", "contractor", "city"},
-	"PUT /api/v1/me/password":             {"admin", "contractor", "city"},
-	"GET /api/v1/tokens":                  {"admin", "contractor", "city"},
-	"POST /api/v1/tokens":                 {"admin", "contractor", "city"},
-	"DELETE /api/v1/tokens/:id":           {"admin", "contractor", "city"},
-	"GET /api/v1/users":                   {"admin"},
-	"POST /api/v1/users":                  {"admin"},
-	"GET /api/v1/users/:id":               {"admin"},
-	"PATCH /api/v1/users/:id":             {"admin"},
-	"POST /api/v1/users/:id/password":     {"admin"},
-	"GET /api/v1/organisations":           {"admin"},
-	"POST /api/v1/organisations":          {"admin"},
-	"GET /api/v1/organisations/:id":       {"admin", "contractor"},
-	"GET /api/v1/regions":                 {"admin", "contractor", "city"},
-	"POST /api/v1/regions":                {"admin"},
-	"POST /api/v1/regions/import":         {"admin"},
-	"GET /api/v1/regions/:code":           {"admin", "contractor", "city"},
-	"PUT /api/v1/regions/:code":           {"admin"},
-	"GET /api/v1/cycles":                  {"admin", "contractor", "city"},
-	"POST /api/v1/cycles":                 {"admin"},
-	"GET /api/v1/cycles/:id":              {"admin", "contractor", "city"},
-	"PUT /api/v1/cycles/:id/scheme":       {"admin"},
-	"POST /api/v1/cycles/:id/transitions": {"admin"},
-	"GET /api/v1/schemes":                 {"admin", "city"},
-	"POST /api/v1/schemes":                {"admin"},
-	"GET /api/v1/schemes/:id":             {"admin", "city"},
-	"PUT /api/v1/schemes/:id":             {"admin"},
-	"GET /api/v1/audit":                   {"admin"},
-	"POST /api/v1/audit/exports":          {"admin"},
-	"GET /api/v1/jobs":                    {"admin", "contractor", "city"},
-	"GET /api/v1/jobs/:id":                {"admin", "contractor", "city"},
-	"GET /api/v1/jobs/:id/result":         {"admin", "contractor", "city"},
+	"GET /healthz":                                 {"anonymous", "admin", "contractor", "city"},
+	"GET /readyz":                                  {"anonymous", "admin", "contractor", "city"},
+	"GET /metrics":                                 {"anonymous", "admin", "contractor", "city"},
+	"GET /openapi.json":                            {"anonymous", "admin", "contractor", "city"},
+	"GET /":                                        {"admin", "contractor", "city"},
+	"GET /login":                                   {"anonymous", "admin", "contractor", "city"},
+	"POST /login":                                  {"anonymous", "admin", "contractor", "city"},
+	"POST /logout":                                 {"admin", "contractor", "city"},
+	"GET /docs":                                    {"anonymous", "admin", "contractor", "city"},
+	"GET /static/:file":                            {"anonymous", "admin", "contractor", "city"},
+	"POST /api/v1/auth/login":                      {"anonymous", "admin", "contractor", "city"},
+	"POST /api/v1/auth/logout":                     {"admin", "contractor", "city"},
+	"GET /api/v1/me":                               {"admin", "contractor", "city"},
+	"PUT /api/v1/me/password":                      {"admin", "contractor", "city"},
+	"GET /api/v1/tokens":                           {"admin", "contractor", "city"},
+	"POST /api/v1/tokens":                          {"admin", "contractor", "city"},
+	"DELETE /api/v1/tokens/:id":                    {"admin", "contractor", "city"},
+	"GET /api/v1/users":                            {"admin"},
+	"POST /api/v1/users":                           {"admin"},
+	"GET /api/v1/users/:id":                        {"admin"},
+	"PATCH /api/v1/users/:id":                      {"admin"},
+	"POST /api/v1/users/:id/password":              {"admin"},
+	"GET /api/v1/organisations":                    {"admin"},
+	"POST /api/v1/organisations":                   {"admin"},
+	"GET /api/v1/organisations/:id":                {"admin", "contractor"},
+	"GET /api/v1/regions":                          {"admin", "contractor", "city"},
+	"POST /api/v1/regions":                         {"admin"},
+	"POST /api/v1/regions/import":                  {"admin"},
+	"GET /api/v1/regions/:code":                    {"admin", "contractor", "city"},
+	"PUT /api/v1/regions/:code":                    {"admin"},
+	"GET /api/v1/cycles":                           {"admin", "contractor", "city"},
+	"POST /api/v1/cycles":                          {"admin"},
+	"GET /api/v1/cycles/:id":                       {"admin", "contractor", "city"},
+	"PUT /api/v1/cycles/:id/scheme":                {"admin"},
+	"POST /api/v1/cycles/:id/transitions":          {"admin"},
+	"GET /api/v1/schemes":                          {"admin", "city"},
+	"POST /api/v1/schemes":                         {"admin"},
+	"GET /api/v1/schemes/:id":                      {"admin", "city"},
+	"PUT /api/v1/schemes/:id":                      {"admin"},
+	"GET /api/v1/cycles/:id/values":                {"admin", "city"},
+	"POST /api/v1/cycles/:id/values":               {"admin", "city"},
+	"POST /api/v1/cycles/:id/values/submit":        {"admin", "city"},
+	"POST /api/v1/cycles/:id/values/:value/review": {"admin"},
+	"GET /api/v1/cycles/:id/values/:value/history": {"admin", "city"},
+	"GET /api/v1/cycles/:id/completeness":          {"admin", "city"},
+	"GET /api/v1/audit":                            {"admin"},
+	"POST /api/v1/audit/exports":                   {"admin"},
+	"GET /api/v1/jobs":                             {"admin", "contractor", "city"},
+	"GET /api/v1/jobs/:id":                         {"admin", "contractor", "city"},
+	"GET /api/v1/jobs/:id/result":                  {"admin", "contractor", "city"},
 }
 
 // sample builds, for a route and a caller, a request that succeeds when
@@ -192,6 +199,29 @@ var samples = map[string]sample{
 		sc.Name += "（修订）"
 		body, _ := sc.JSON()
 		return httptestBody(request("PUT", "/api/v1/schemes/"+st.ID, nil), string(body), "application/json"), http.StatusOK
+	},
+	"GET /api/v1/cycles/:id/values": func(f *fixture, _ string) (*http.Request, int) {
+		return request("GET", "/api/v1/cycles/"+f.collectingCycle().ID+"/values?region=140100", nil), http.StatusOK
+	},
+	"POST /api/v1/cycles/:id/values": func(f *fixture, _ string) (*http.Request, int) {
+		return request("POST", "/api/v1/cycles/"+f.collectingCycle().ID+"/values", map[string]any{"items": []map[string]any{
+			{"region_code": "140100", "indicator_code": "A2", "number": 3}}}), http.StatusOK
+	},
+	"POST /api/v1/cycles/:id/values/submit": func(f *fixture, _ string) (*http.Request, int) {
+		cy, _ := f.valueOf("140100")
+		return request("POST", "/api/v1/cycles/"+cy+"/values/submit", map[string]any{"region_code": "140100"}), http.StatusOK
+	},
+	"POST /api/v1/cycles/:id/values/:value/review": func(f *fixture, _ string) (*http.Request, int) {
+		cy, v := f.valueOf("140100")
+		f.call("admin", "POST", "/api/v1/cycles/"+cy+"/values/submit", map[string]any{"region_code": "140100"}, 200)
+		return request("POST", "/api/v1/cycles/"+cy+"/values/"+v+"/review", map[string]any{"verify": true, "version": 2}), http.StatusOK
+	},
+	"GET /api/v1/cycles/:id/values/:value/history": func(f *fixture, _ string) (*http.Request, int) {
+		cy, v := f.valueOf("140100")
+		return request("GET", "/api/v1/cycles/"+cy+"/values/"+v+"/history", nil), http.StatusOK
+	},
+	"GET /api/v1/cycles/:id/completeness": func(f *fixture, _ string) (*http.Request, int) {
+		return request("GET", "/api/v1/cycles/"+f.collectingCycle().ID+"/completeness", nil), http.StatusOK
 	},
 	"GET /api/v1/audit":          json200("GET", "/api/v1/audit?limit=5", nil),
 	"POST /api/v1/audit/exports": fixed("POST", "/api/v1/audit/exports", map[string]string{"action": "cycles.create"}, http.StatusAccepted),
@@ -365,4 +395,31 @@ func (f *fixture) storedScheme() indicators.StoredScheme {
 		f.t.Fatal(err)
 	}
 	return st
+}
+
+// collectingCycle returns a new cycle assessed with the default scheme and
+// open for data collection.
+func (f *fixture) collectingCycle() cycles.Cycle {
+	f.t.Helper()
+	ctx := context.Background()
+	cy := f.newCycle()
+	if _, err := f.cycles.SetScheme(ctx, cy.ID, f.storedScheme().ID); err != nil {
+		f.t.Fatal(err)
+	}
+	cy, err := f.cycles.Transition(ctx, cy.ID, cycles.Collecting)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return cy
+}
+
+// valueOf writes, as an admin, one draft value for region in a new
+// collecting cycle and returns the cycle and value ids.
+func (f *fixture) valueOf(region string) (cycleID, valueID string) {
+	f.t.Helper()
+	cy := f.collectingCycle()
+	b := f.call("admin", "POST", "/api/v1/cycles/"+cy.ID+"/values", map[string]any{"items": []map[string]any{
+		{"region_code": region, "indicator_code": "A2", "number": 4}}}, 200)
+	vs := decode[struct{ Items []struct{ ID string } }](f.t, b)
+	return cy.ID, vs.Items[0].ID
 }

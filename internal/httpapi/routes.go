@@ -154,6 +154,14 @@ func (s *Server) routeTable() []route {
 		{Method: get, Path: "/api/v1/schemes/:id", Name: "schemes.get", Tag: "schemes", Summary: "A scheme version (JSON, or YAML with ?format=yaml)", SummaryZh: "评价方案详情（JSON；?format=yaml 为 YAML）", Access: adminOrCity, Response: schemeView{}, Handler: s.getScheme},
 		{Method: put, Path: "/api/v1/schemes/:id", Name: "schemes.replace", Tag: "schemes", Summary: "Replace a scheme; a scored one gets a new version", SummaryZh: "修改评价方案（已用于评分的生成新版本）", Access: admin, Object: "scheme", Body: scheme.Scheme{}, Response: schemeView{}, Handler: s.putScheme},
 
+		// Indicator values.
+		{Method: get, Path: "/api/v1/cycles/:id/values", Name: "values.list", Tag: "values", Summary: "Indicator values of a cycle (?region=CODE)", SummaryZh: "指标数据列表", Access: adminOrCity, Response: list[indicators.Value]{}, Handler: s.listValues},
+		{Method: post, Path: "/api/v1/cycles/:id/values", Name: "values.set", Tag: "values", Summary: "Write a batch of values (all or nothing)", SummaryZh: "批量填报指标数据（全部成功或全部不保存）", Access: adminOrCity, Object: "cycle", Body: valueBatch{}, Response: list[indicators.Value]{}, Handler: s.setValues},
+		{Method: post, Path: "/api/v1/cycles/:id/values/submit", Name: "values.submit", Tag: "values", Summary: "Submit a region's values for review", SummaryZh: "提交审核", Access: adminOrCity, Object: "cycle", Body: submitRequest{}, Response: list[indicators.Value]{}, Handler: s.submitValues},
+		{Method: post, Path: "/api/v1/cycles/:id/values/:value/review", Name: "values.review", Tag: "values", Summary: "Verify or reject a submitted value", SummaryZh: "审核（通过或退回）", Access: admin, Object: "value", Body: reviewRequest{}, Response: indicators.Value{}, Handler: s.reviewValue},
+		{Method: get, Path: "/api/v1/cycles/:id/values/:value/history", Name: "values.history", Tag: "values", Summary: "Revision history of a value", SummaryZh: "修改记录", Access: adminOrCity, Response: list[indicators.Revision]{}, Handler: s.valueHistory},
+		{Method: get, Path: "/api/v1/cycles/:id/completeness", Name: "values.completeness", Tag: "values", Summary: "Completeness per region and dimension", SummaryZh: "数据完整性（按地区、维度）", Access: adminOrCity, Response: list[indicators.Completeness]{}, Handler: s.completeness},
+
 		// Audit and jobs.
 		{Method: get, Path: "/api/v1/audit", Name: "audit.list", Tag: "audit", Summary: "Search the audit log", SummaryZh: "查询审计日志", Access: admin, Response: list[audit.Entry]{}, Handler: s.listAudit},
 		{Method: post, Path: "/api/v1/audit/exports", Name: "audit.export", Tag: "audit", Summary: "Export the audit log as CSV (a job)", SummaryZh: "导出审计日志（后台任务）", Access: admin, Object: "job", Body: audit.Filter{}, Response: jobs.Job{}, Status: fiber.StatusAccepted, Handler: s.exportAudit},

@@ -35,6 +35,7 @@ type Deps struct {
 	Regions *regions.Store
 	Cycles  *cycles.Store
 	Schemes *indicators.SchemeStore
+	Values  *indicators.ValueStore
 	Audit   *audit.Log
 	Jobs    *jobs.Queue
 	Checks  []Check

@@ -1,0 +1,88 @@
+package httpapi
+
+import (
+	"strconv"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/ipeval/ipeval/indicators"
+	"github.com/ipeval/ipeval/internal/auth"
+)
+
+// valueBatch is the JSON batch of values: all stored, or none.
+type valueBatch struct {
+	Items []indicators.ValueInput `json:"items"`
+}
+
+type submitRequest struct {
+	RegionCode     string   `json:"region_code"`
+	IndicatorCodes []string `json:"indicator_codes"`
+}
+
+type reviewRequest struct {
+	Verify  bool   `json:"verify"`
+	Comment string `json:"comment"`
+	Version int    `json:"version"`
+}
+
+func (s *Server) listValues(c *fiber.Ctx, p auth.Principal) error {
+	vs, err := s.deps.Values.List(c.UserContext(), p, param(c, "id"), query(c, "region"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(listOf(vs))
+}
+
+func (s *Server) setValues(c *fiber.Ctx, p auth.Principal) error {
+	var req valueBatch
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	vs, err := s.deps.Values.SetBatch(c.UserContext(), p, param(c, "id"), req.Items)
+	if err != nil {
+		return err
+	}
+	setAuditDetail(c, strconv.Itoa(len(req.Items))+" values")
+	return c.JSON(listOf(vs))
+}
+
+func (s *Server) submitValues(c *fiber.Ctx, p auth.Principal) error {
+	var req submitRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	vs, err := s.deps.Values.Submit(c.UserContext(), p, param(c, "id"), req.RegionCode, req.IndicatorCodes)
+	if err != nil {
+		return err
+	}
+	setAuditDetail(c, "region "+req.RegionCode)
+	return c.JSON(listOf(vs))
+}
+
+func (s *Server) reviewValue(c *fiber.Ctx, p auth.Principal) error {
+	var req reviewRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	v, err := s.deps.Values.Review(c.UserContext(), p, param(c, "id"), param(c, "value"), req.Verify, req.Comment, req.Version)
+	if err != nil {
+		return err
+	}
+	return c.JSON(v)
+}
+
+func (s *Server) valueHistory(c *fiber.Ctx, p auth.Principal) error {
+	rs, err := s.deps.Values.History(c.UserContext(), p, param(c, "value"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(listOf(rs))
+}
+
+func (s *Server) completeness(c *fiber.Ctx, p auth.Principal) error {
+	cs, err := s.deps.Values.Completeness(c.UserContext(), p, param(c, "id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(listOf(cs))
+}
