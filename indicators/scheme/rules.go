@@ -15,7 +15,7 @@ import (
 	"github.com/expr-lang/expr/vm"
 
 	"github.com/ipeval/ipeval/internal/fault"
-	"github.com/ipeval/ipeval/internal/regions"
+	"github.com/ipeval/ipeval/internal/regions/kind"
 )
 
 // Names a rule expression may use besides the indicator codes; Rule's doc
@@ -46,7 +46,7 @@ func reservedName(name string) bool {
 // RuleInput is what a rule sees of one region.
 type RuleInput struct {
 	RegionCode string
-	Kind       regions.Kind
+	Kind       kind.Kind
 	// Values holds the region's values by indicator code; an absent code is
 	// missing.
 	Values map[string]Value

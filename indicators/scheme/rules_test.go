@@ -4,7 +4,7 @@ import (
 	"reflect"
 	"testing"
 
-	"github.com/ipeval/ipeval/internal/regions"
+	"github.com/ipeval/ipeval/internal/regions/kind"
 )
 
 func compiledR1(t *testing.T) CompiledRule {
@@ -25,22 +25,22 @@ func TestRuleR1(t *testing.T) {
 	unfunded := map[string]Value{"F1": {Number: 0}}
 	for _, tc := range []struct {
 		name     string
-		kind     regions.Kind
+		kind     kind.Kind
 		values   map[string]Value
 		fired    bool
 		readF1   any
 		readKind string
 	}{
-		{"prefecture city without funding", regions.PrefectureCity, unfunded, true, 0.0, "prefecture_city"},
-		{"prefecture city with funding missing", regions.PrefectureCity, map[string]Value{"F1": {Missing: true}}, true, nil, "prefecture_city"},
-		{"prefecture city with no F1 entry", regions.PrefectureCity, nil, true, nil, "prefecture_city"},
-		{"prefecture city with funding", regions.PrefectureCity, funded, false, 100.0, "prefecture_city"},
-		{"reform zone with negative funding", regions.ReformZone, map[string]Value{"F1": {Number: -1}}, true, -1.0, "reform_zone"},
-		{"pilot park without funding", regions.PilotPark, unfunded, true, 0.0, "pilot_park"},
-		{"pilot county with funding", regions.PilotCounty, funded, false, 100.0, "pilot_county"},
-		{"county without funding", regions.County, unfunded, false, 0.0, "county"},
-		{"park with funding missing", regions.Park, nil, false, nil, "park"},
-		{"prefecture city, F1 not applicable", regions.PrefectureCity, map[string]Value{"F1": {NotApplicable: true}}, true, "not_applicable", "prefecture_city"},
+		{"prefecture city without funding", kind.PrefectureCity, unfunded, true, 0.0, "prefecture_city"},
+		{"prefecture city with funding missing", kind.PrefectureCity, map[string]Value{"F1": {Missing: true}}, true, nil, "prefecture_city"},
+		{"prefecture city with no F1 entry", kind.PrefectureCity, nil, true, nil, "prefecture_city"},
+		{"prefecture city with funding", kind.PrefectureCity, funded, false, 100.0, "prefecture_city"},
+		{"reform zone with negative funding", kind.ReformZone, map[string]Value{"F1": {Number: -1}}, true, -1.0, "reform_zone"},
+		{"pilot park without funding", kind.PilotPark, unfunded, true, 0.0, "pilot_park"},
+		{"pilot county with funding", kind.PilotCounty, funded, false, 100.0, "pilot_county"},
+		{"county without funding", kind.County, unfunded, false, 0.0, "county"},
+		{"park with funding missing", kind.Park, nil, false, nil, "park"},
+		{"prefecture city, F1 not applicable", kind.PrefectureCity, map[string]Value{"F1": {NotApplicable: true}}, true, "not_applicable", "prefecture_city"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			fired, read, err := r1.Eval(RuleInput{RegionCode: "140100", Kind: tc.kind, Values: tc.values})
@@ -60,7 +60,7 @@ func TestRuleR1(t *testing.T) {
 
 func TestRuleHelpers(t *testing.T) {
 	s := Default()
-	in := RuleInput{RegionCode: "140100", Kind: regions.PilotPark, Values: map[string]Value{
+	in := RuleInput{RegionCode: "140100", Kind: kind.PilotPark, Values: map[string]Value{
 		"A1": {Number: 1},
 		"B1": {NotApplicable: true},
 		"C2": {Number: 2.5},
@@ -109,7 +109,7 @@ func TestRuleHelpers(t *testing.T) {
 // the VM happened to touch.
 func TestRuleReadsShortCircuited(t *testing.T) {
 	r1 := compiledR1(t)
-	_, read, err := r1.Eval(RuleInput{Kind: regions.County})
+	_, read, err := r1.Eval(RuleInput{Kind: kind.County})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,7 +143,7 @@ func BenchmarkRuleR1(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	in := RuleInput{RegionCode: "140100", Kind: regions.PrefectureCity, Values: map[string]Value{"F1": {Number: 0}}}
+	in := RuleInput{RegionCode: "140100", Kind: kind.PrefectureCity, Values: map[string]Value{"F1": {Number: 0}}}
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, _, err := rules[0].Eval(in); err != nil {

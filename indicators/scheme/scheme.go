@@ -19,7 +19,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/ipeval/ipeval/internal/regions"
+	"github.com/ipeval/ipeval/internal/regions/kind"
 )
 
 // Values of Scheme.Aggregation: how indicator scores combine into dimension
@@ -126,7 +126,7 @@ type Indicator struct {
 	Normalisation Normalisation `json:"normalisation" yaml:"normalisation,omitempty"`
 	// AppliesTo lists the region kinds the indicator applies to; empty means
 	// every kind. For other kinds the value is not applicable, not missing.
-	AppliesTo []regions.Kind `json:"applies_to,omitempty" yaml:"applies_to,omitempty"`
+	AppliesTo []kind.Kind `json:"applies_to,omitempty" yaml:"applies_to,omitempty"`
 	// Missing is the missing-data policy: zero, reweight (default) or group_mean.
 	Missing string `json:"missing" yaml:"missing"`
 	// Source is "reported" (entered by the region, the default) or
@@ -278,7 +278,7 @@ func (s Scheme) Grade(code string) (Grade, bool) {
 // AppliesTo reports whether ind applies to regions of kind; a value of an
 // indicator that does not apply is "not applicable", never "missing", and
 // its weight is shared among the indicators that do apply.
-func (s Scheme) AppliesTo(ind Indicator, kind regions.Kind) bool {
+func (s Scheme) AppliesTo(ind Indicator, kind kind.Kind) bool {
 	if len(ind.AppliesTo) == 0 {
 		return true
 	}

@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"github.com/ipeval/ipeval/internal/fault"
-	"github.com/ipeval/ipeval/internal/regions"
+	"github.com/ipeval/ipeval/internal/regions/kind"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files in testdata")
@@ -149,16 +149,16 @@ func TestGoldenDefaultYAML(t *testing.T) {
 func TestAppliesTo(t *testing.T) {
 	s := Default()
 	all := Indicator{Code: "X"}
-	parks := Indicator{Code: "Y", AppliesTo: []regions.Kind{regions.Park, regions.PilotPark}}
+	parks := Indicator{Code: "Y", AppliesTo: []kind.Kind{kind.Park, kind.PilotPark}}
 	for _, tc := range []struct {
 		name string
 		ind  Indicator
-		kind regions.Kind
+		kind kind.Kind
 		want bool
 	}{
-		{"empty list applies to every kind", all, regions.County, true},
-		{"listed kind", parks, regions.PilotPark, true},
-		{"unlisted kind", parks, regions.PrefectureCity, false},
+		{"empty list applies to every kind", all, kind.County, true},
+		{"listed kind", parks, kind.PilotPark, true},
+		{"unlisted kind", parks, kind.PrefectureCity, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := s.AppliesTo(tc.ind, tc.kind); got != tc.want {

@@ -6,7 +6,7 @@ import (
 	"strings"
 
 	"github.com/ipeval/ipeval/internal/fault"
-	"github.com/ipeval/ipeval/internal/regions"
+	"github.com/ipeval/ipeval/internal/regions/kind"
 )
 
 // Patterns for codes. Indicator codes are expression identifiers because
@@ -199,8 +199,8 @@ func displayMethod(m string) string {
 	return m
 }
 
-func checkKinds(p *problems, path string, kinds []regions.Kind) {
-	seen := make(map[regions.Kind]bool, len(kinds))
+func checkKinds(p *problems, path string, kinds []kind.Kind) {
+	seen := make(map[kind.Kind]bool, len(kinds))
 	for j, k := range kinds {
 		kp := fmt.Sprintf("%s[%d]", path, j)
 		switch {
@@ -215,7 +215,7 @@ func checkKinds(p *problems, path string, kinds []regions.Kind) {
 
 // knownKind reports whether k is a region kind of package regions, which
 // names every kind it knows.
-func knownKind(k string) bool { return regions.Kind(k).Name() != "" }
+func knownKind(k string) bool { return kind.Kind(k).Name() != "" }
 
 func checkRange(p *problems, path string, ind Indicator) {
 	minOK := ind.Min == nil || finite(*ind.Min)

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ipeval/ipeval/internal/regions"
+	"github.com/ipeval/ipeval/internal/regions/kind"
 )
 
 func ptr(x float64) *float64 { return &x }
@@ -93,10 +93,10 @@ func TestValidateRefuses(t *testing.T) {
 		{"unknown source", func(s *Scheme) { s.Indicators[5].Source = "excel" }, "indicators[5].source", "invalid_source", ""},
 		{"survey source without questionnaire", func(s *Scheme) { s.Indicators[14].Source = "survey:" }, "indicators[14].source", "invalid_source", ""},
 		{"unknown region kind", func(s *Scheme) {
-			s.Indicators[6].AppliesTo = []regions.Kind{regions.County, "village"}
+			s.Indicators[6].AppliesTo = []kind.Kind{kind.County, "village"}
 		}, "indicators[6].applies_to[1]", "unknown_kind", ""},
 		{"duplicate region kind", func(s *Scheme) {
-			s.Indicators[6].AppliesTo = []regions.Kind{regions.Park, regions.Park}
+			s.Indicators[6].AppliesTo = []kind.Kind{kind.Park, kind.Park}
 		}, "indicators[6].applies_to[1]", "duplicate_kind", ""},
 		{"min above max", func(s *Scheme) { s.Indicators[12].Min = ptr(101) }, "indicators[12].max", "range_reversed", ""},
 		{"NaN min", func(s *Scheme) { s.Indicators[12].Min = ptr(math.NaN()) }, "indicators[12].min", "not_finite", ""},
@@ -177,7 +177,7 @@ func TestValidateAccepts(t *testing.T) {
 		}},
 		{"band below 0", func(s *Scheme) { s.Grades[3].Min = -10 }},
 		{"applies to listed kinds", func(s *Scheme) {
-			s.Indicators[6].AppliesTo = []regions.Kind{regions.Park, regions.PilotPark}
+			s.Indicators[6].AppliesTo = []kind.Kind{kind.Park, kind.PilotPark}
 		}},
 		{"no rules", func(s *Scheme) { s.Rules = nil }},
 		{"set_grade and flag", func(s *Scheme) {

@@ -18,38 +18,24 @@ import (
 	"gorm.io/gorm/clause"
 
 	"github.com/ipeval/ipeval/internal/fault"
+	"github.com/ipeval/ipeval/internal/regions/kind"
 	"github.com/ipeval/ipeval/internal/textenc"
 )
 
-// Kind classifies a region; the policy's hard rule applies to some kinds only.
-type Kind string
+// Kind classifies a region; it lives in package kind, which has no storage.
+type Kind = kind.Kind
 
-// Region kinds of DESIGN.md section 3.
+// Region kinds, re-exported from package kind.
 const (
-	Province       Kind = "province"
-	PrefectureCity Kind = "prefecture_city"
-	ReformZone     Kind = "reform_zone"
-	PilotCity      Kind = "pilot_city"
-	PilotCounty    Kind = "pilot_county"
-	PilotPark      Kind = "pilot_park"
-	County         Kind = "county"
-	Park           Kind = "park"
+	Province       = kind.Province
+	PrefectureCity = kind.PrefectureCity
+	ReformZone     = kind.ReformZone
+	PilotCity      = kind.PilotCity
+	PilotCounty    = kind.PilotCounty
+	PilotPark      = kind.PilotPark
+	County         = kind.County
+	Park           = kind.Park
 )
-
-// kindNames holds the Chinese name of every known kind; read only.
-var kindNames = map[Kind]string{
-	Province:       "省",
-	PrefectureCity: "设区市",
-	ReformZone:     "综改示范区",
-	PilotCity:      "知识产权试点示范城市",
-	PilotCounty:    "知识产权试点示范县域",
-	PilotPark:      "知识产权试点示范园区",
-	County:         "县（市、区）",
-	Park:           "园区",
-}
-
-// Name returns the Chinese name of the kind, or "" for an unknown kind.
-func (k Kind) Name() string { return kindNames[k] }
 
 // Region is one assessed unit.
 type Region struct {
@@ -121,7 +107,7 @@ func (in Input) check(known map[string]bool) []fault.FieldError {
 	if n := utf8.RuneCountInString(strings.TrimSpace(in.Name)); n == 0 || n > 128 {
 		errs = append(errs, fault.Field("name", "invalid_name", "名称不能为空且不超过128字", "name must be 1-128 characters"))
 	}
-	if _, ok := kindNames[in.Kind]; !ok {
+	if !in.Kind.Valid() {
 		errs = append(errs, fault.Field("kind", "unknown_kind", "未知的地区类型："+string(in.Kind), "unknown region kind: "+string(in.Kind)))
 	}
 	if in.ParentCode != "" {
