@@ -6,12 +6,15 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
 	"gorm.io/gorm"
 
 	"github.com/ipeval/ipeval/indicators/scheme"
+	"github.com/ipeval/ipeval/internal/cycles"
 	"github.com/ipeval/ipeval/internal/fault"
 )
 
@@ -31,26 +34,42 @@ type StoredScheme struct {
 // TableName is the schemes table.
 func (StoredScheme) TableName() string { return "schemes" }
 
-// Scheme decodes the stored document.
-func (s StoredScheme) Scheme() (scheme.Scheme, error) {
-	sc, err := scheme.Parse([]byte(s.Body))
-	if err != nil {
-		return sc, fmt.Errorf("stored scheme %s: %w", s.ID, err)
-	}
-	return sc, nil
-}
-
-// lockedStatuses are the cycle states in which a scheme has been scored
-// with and may no longer change.
-var lockedStatuses = []string{"scoring", "published", "archived"}
-
 // SchemeStore keeps scheme versions.
 type SchemeStore struct {
 	db *gorm.DB
+	// decoded holds parsed documents by digest. Parsing validates the
+	// scheme and compiles its rules (about a millisecond), and every value
+	// write needs its cycle's scheme, so each document is parsed once. A
+	// digest names one document for good; there are few versions.
+	decoded sync.Map
 }
 
 // NewSchemeStore returns a SchemeStore on db.
 func NewSchemeStore(db *gorm.DB) *SchemeStore { return &SchemeStore{db: db} }
+
+// Decode returns the scheme stored in st. The result shares nothing with
+// other callers' copies at its top level, so a caller may change its
+// fields and lists; the documents inside the lists are shared and must not
+// be changed in place.
+func (s *SchemeStore) Decode(st StoredScheme) (scheme.Scheme, error) {
+	if v, ok := s.decoded.Load(st.Digest); ok {
+		return detach(v.(scheme.Scheme)), nil
+	}
+	sc, err := scheme.Parse([]byte(st.Body))
+	if err != nil {
+		return sc, fmt.Errorf("stored scheme %s: %w", st.ID, err)
+	}
+	s.decoded.Store(st.Digest, sc)
+	return detach(sc), nil
+}
+
+func detach(sc scheme.Scheme) scheme.Scheme {
+	sc.Dimensions = slices.Clone(sc.Dimensions)
+	sc.Indicators = slices.Clone(sc.Indicators)
+	sc.Grades = slices.Clone(sc.Grades)
+	sc.Rules = slices.Clone(sc.Rules)
+	return sc
+}
 
 // Create validates sc and stores it as the next version of its code.
 func (s *SchemeStore) Create(ctx context.Context, sc scheme.Scheme, createdBy string) (StoredScheme, error) {
@@ -129,7 +148,8 @@ func (s *SchemeStore) Replace(ctx context.Context, id string, sc scheme.Scheme, 
 			return fault.Invalid(fault.Field("code", "code_changed", "方案代码不能修改；新方案请新建", "the code of a scheme cannot change; create a new scheme instead"))
 		}
 		var used int64
-		if err := tx.Table("cycles").Where("scheme_id = ? AND status IN ?", id, lockedStatuses).Count(&used).Error; err != nil {
+		scored := []cycles.Status{cycles.Scoring, cycles.Published, cycles.Archived}
+		if err := tx.Table("cycles").Where("scheme_id = ? AND status IN ?", id, scored).Count(&used).Error; err != nil {
 			return fmt.Errorf("check scheme use: %w", err)
 		}
 		if used > 0 {

@@ -27,7 +27,7 @@ func TestSchemeVersions(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		sc, err := got.Scheme()
+		sc, err := store.Decode(got)
 		if err != nil || len(sc.Indicators) != len(scheme.Default().Indicators) {
 			t.Fatalf("stored scheme reads back as %d indicators, %v", len(sc.Indicators), err)
 		}
@@ -37,6 +37,15 @@ func TestSchemeVersions(t *testing.T) {
 		out, created, err := store.Replace(ctx, v1.ID, sc, "")
 		if err != nil || created || out.ID != v1.ID || out.Digest == v1.Digest {
 			t.Fatalf("replace unused: %+v created=%v err=%v", out, created, err)
+		}
+		if cur, _ := store.Get(ctx, v1.ID); mustDecode(t, store, cur).Name != sc.Name {
+			t.Fatal("a replaced scheme decodes to its old document")
+		}
+		first := mustDecode(t, store, out)
+		first.Indicators[0].Weight = 99
+		first.Rules = nil
+		if again := mustDecode(t, store, out); again.Indicators[0].Weight == 99 || len(again.Rules) == 0 {
+			t.Fatal("a caller's change to a decoded scheme reached the next caller")
 		}
 
 		// Scored with: a change makes version 2 and leaves version 1 alone.
@@ -72,4 +81,13 @@ func TestSchemeVersions(t *testing.T) {
 			t.Fatalf("list: %+v, %v", list, err)
 		}
 	})
+}
+
+func mustDecode(t *testing.T, store *indicators.SchemeStore, st indicators.StoredScheme) scheme.Scheme {
+	t.Helper()
+	sc, err := store.Decode(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sc
 }

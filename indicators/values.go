@@ -249,7 +249,7 @@ func (s *ValueStore) cycleScheme(tx *gorm.DB, c cycles.Cycle) (scheme.Scheme, er
 	if err := tx.Where("id = ?", *c.SchemeID).Take(&st).Error; err != nil {
 		return scheme.Scheme{}, fmt.Errorf("get scheme of cycle: %w", err)
 	}
-	return st.Scheme()
+	return s.schemes.Decode(st)
 }
 
 func regionKinds(tx *gorm.DB, items []ValueInput) (map[string]regions.Kind, error) {

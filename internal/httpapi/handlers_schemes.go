@@ -26,8 +26,8 @@ func schemeBody(c *fiber.Ctx) (scheme.Scheme, error) {
 
 // sendScheme answers with the document as YAML when the caller asks for it
 // (Accept or ?format=yaml), as JSON otherwise.
-func sendScheme(c *fiber.Ctx, st indicators.StoredScheme) error {
-	sc, err := st.Scheme()
+func (s *Server) sendScheme(c *fiber.Ctx, st indicators.StoredScheme) error {
+	sc, err := s.deps.Schemes.Decode(st)
 	if err != nil {
 		return err
 	}
@@ -62,7 +62,7 @@ func (s *Server) getScheme(c *fiber.Ctx, _ auth.Principal) error {
 	if err != nil {
 		return err
 	}
-	return sendScheme(c, st)
+	return s.sendScheme(c, st)
 }
 
 func (s *Server) createScheme(c *fiber.Ctx, p auth.Principal) error {
@@ -77,7 +77,7 @@ func (s *Server) createScheme(c *fiber.Ctx, p auth.Principal) error {
 	setAuditObject(c, "scheme:"+st.ID)
 	c.Location("/api/v1/schemes/" + st.ID)
 	c.Status(fiber.StatusCreated)
-	return sendScheme(c, st)
+	return s.sendScheme(c, st)
 }
 
 // putScheme replaces a scheme; one that a cycle was scored with stays as it
@@ -97,5 +97,5 @@ func (s *Server) putScheme(c *fiber.Ctx, p auth.Principal) error {
 		c.Location("/api/v1/schemes/" + st.ID)
 		c.Status(fiber.StatusCreated)
 	}
-	return sendScheme(c, st)
+	return s.sendScheme(c, st)
 }

@@ -192,7 +192,7 @@ var samples = map[string]sample{
 	},
 	"PUT /api/v1/schemes/:id": func(f *fixture, _ string) (*http.Request, int) {
 		st := f.storedScheme()
-		sc, err := st.Scheme()
+		sc, err := f.schemes.Decode(st)
 		if err != nil {
 			f.t.Fatal(err)
 		}
