@@ -128,7 +128,7 @@ func NewValueStore(db *gorm.DB, schemes *SchemeStore) *ValueStore {
 // Set writes one value; see SetBatch. Validation problems name the field
 // ("number") and the indicator code as column.
 func (s *ValueStore) Set(ctx context.Context, by auth.Principal, cycleID string, in ValueInput) (Value, error) {
-	out, err := s.set(ctx, by, cycleID, []ValueInput{in}, true)
+	out, err := s.set(ctx, by, cycleID, []ValueInput{in}, locator{single: true})
 	if err != nil {
 		return Value{}, err
 	}
@@ -138,7 +138,7 @@ func (s *ValueStore) Set(ctx context.Context, by auth.Principal, cycleID string,
 // SetBatch writes values in one transaction, and returns them in input
 // order. Nothing is stored unless every item is valid: the error then lists
 // every problem, with Row the 1-based item number, Field like
-// "items[3].number" and Column the indicator code.
+// "items[3].number" and Indicator the indicator code.
 //
 // The cycle must be collecting and have a scheme (else a conflict); the
 // region must exist and the indicator be in the scheme; a number must pass
@@ -150,7 +150,7 @@ func (s *ValueStore) Set(ctx context.Context, by auth.Principal, cycleID string,
 // A stale version is a conflict whose problem carries the current version
 // and value; the refused attempt is recorded as a "conflict" revision.
 func (s *ValueStore) SetBatch(ctx context.Context, by auth.Principal, cycleID string, items []ValueInput) ([]Value, error) {
-	return s.set(ctx, by, cycleID, items, false)
+	return s.set(ctx, by, cycleID, items, locator{})
 }
 
 // stale is one item refused for its version.
@@ -160,7 +160,51 @@ type stale struct {
 	value *Value // the stored value, nil when there is none
 }
 
-func (s *ValueStore) set(ctx context.Context, by auth.Principal, cycleID string, items []ValueInput, single bool) ([]Value, error) {
+// locator places the problems of item i of a write: a single write names
+// only the field; a JSON batch the item ("items[3].number", row 4); a file
+// the row and column of the cell.
+type locator struct {
+	single bool
+	cell   func(i int) (row int, column string)
+}
+
+func (l locator) place(i int, field string) fault.FieldError {
+	switch {
+	case l.single:
+		return fault.FieldError{Field: field}
+	case l.cell != nil:
+		row, col := l.cell(i)
+		return fault.FieldError{Row: row, Column: col, Field: field}
+	}
+	return fault.FieldError{Row: i + 1, Field: fmt.Sprintf("items[%d].%s", i, field)}
+}
+
+func (s *ValueStore) set(ctx context.Context, by auth.Principal, cycleID string, items []ValueInput, loc locator) ([]Value, error) {
+	items, err := s.prepare(by, items)
+	if err != nil {
+		return nil, err
+	}
+	var out []Value
+	var stales []stale
+	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		_, sc, err := s.openCycle(tx, cycleID)
+		if err != nil {
+			return err
+		}
+		out, stales, err = setTx(tx, by, sc, cycleID, items, loc)
+		return err
+	})
+	if errors.Is(err, errStale) {
+		return nil, s.refuse(ctx, by, cycleID, stales, loc)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// prepare authorises a write of items and returns them normalised.
+func (s *ValueStore) prepare(by auth.Principal, items []ValueInput) ([]ValueInput, error) {
 	if !by.Is(auth.RoleAdmin, auth.RoleCity) {
 		return nil, forbidden()
 	}
@@ -176,36 +220,28 @@ func (s *ValueStore) set(ctx context.Context, by auth.Principal, cycleID string,
 			return nil, forbidden()
 		}
 	}
-	var out []Value
-	var stales []stale
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		_, sc, err := s.openCycle(tx, cycleID)
-		if err != nil {
-			return err
-		}
-		kinds, err := regionKinds(tx, items)
-		if err != nil {
-			return err
-		}
-		if err := checkItems(sc, kinds, items, single); err != nil {
-			return err
-		}
-		out, stales, err = writeItems(tx, by, cycleID, items)
-		if err != nil {
-			return err
-		}
-		if len(stales) > 0 {
-			return errStale
-		}
-		return nil
-	})
-	if errors.Is(err, errStale) {
-		return nil, s.refuse(ctx, by, cycleID, stales, single)
-	}
+	return items, nil
+}
+
+// setTx checks and writes prepared items inside a transaction that holds
+// the cycle (openCycle). Stale items make it return errStale with them, so
+// that the caller rolls back and records the conflicts.
+func setTx(tx *gorm.DB, by auth.Principal, sc scheme.Scheme, cycleID string, items []ValueInput, loc locator) ([]Value, []stale, error) {
+	kinds, err := regionKinds(tx, items)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return out, nil
+	if err := checkItems(sc, kinds, items, loc); err != nil {
+		return nil, nil, err
+	}
+	out, stales, err := writeItems(tx, by, cycleID, items)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(stales) > 0 {
+		return nil, stales, errStale
+	}
+	return out, nil, nil
 }
 
 // errStale rolls a write back so that its conflicts can be recorded.
@@ -241,15 +277,22 @@ func (s *ValueStore) openCycle(tx *gorm.DB, cycleID string) (cycles.Cycle, schem
 
 // cycleScheme returns the scheme of c, or a conflict when it has none.
 func (s *ValueStore) cycleScheme(tx *gorm.DB, c cycles.Cycle) (scheme.Scheme, error) {
+	_, sc, err := s.storedScheme(tx, c)
+	return sc, err
+}
+
+// storedScheme is cycleScheme with the stored version.
+func (s *ValueStore) storedScheme(tx *gorm.DB, c cycles.Cycle) (StoredScheme, scheme.Scheme, error) {
+	var st StoredScheme
 	if c.SchemeID == nil {
-		return scheme.Scheme{}, fault.With(fault.ErrConflict, "the cycle has no scheme",
+		return st, scheme.Scheme{}, fault.With(fault.ErrConflict, "the cycle has no scheme",
 			"考核周期尚未指定评价方案", map[string]any{"status": c.Status})
 	}
-	var st StoredScheme
 	if err := tx.Where("id = ?", *c.SchemeID).Take(&st).Error; err != nil {
-		return scheme.Scheme{}, fmt.Errorf("get scheme of cycle: %w", err)
+		return st, scheme.Scheme{}, fmt.Errorf("get scheme of cycle: %w", err)
 	}
-	return s.schemes.Decode(st)
+	sc, err := s.schemes.Decode(st)
+	return st, sc, err
 }
 
 func regionKinds(tx *gorm.DB, items []ValueInput) (map[string]regions.Kind, error) {
@@ -271,16 +314,13 @@ func regionKinds(tx *gorm.DB, items []ValueInput) (map[string]regions.Kind, erro
 }
 
 // checkItems lists every problem of items.
-func checkItems(sc scheme.Scheme, kinds map[string]regions.Kind, items []ValueInput, single bool) error {
+func checkItems(sc scheme.Scheme, kinds map[string]regions.Kind, items []ValueInput, loc locator) error {
 	var errs []fault.FieldError
 	seen := make(map[[2]string]int, len(items))
 	for i, in := range items {
 		add := func(field, code, zh, en string) {
-			fe := fault.FieldError{Field: field, Column: in.IndicatorCode, Code: code, Message: zh, MessageEn: en}
-			if !single {
-				fe.Row = i + 1
-				fe.Field = fmt.Sprintf("items[%d].%s", i, field)
-			}
+			fe := loc.place(i, field)
+			fe.Indicator, fe.Code, fe.Message, fe.MessageEn = in.IndicatorCode, code, zh, en
 			errs = append(errs, fe)
 		}
 		kind, regionOK := kinds[in.RegionCode]
@@ -288,13 +328,19 @@ func checkItems(sc scheme.Scheme, kinds map[string]regions.Kind, items []ValueIn
 			add("region_code", "unknown_region", "未知地区代码："+in.RegionCode, "unknown region code: "+in.RegionCode)
 		}
 		ind, indOK := sc.Indicator(in.IndicatorCode)
-		if !indOK {
+		switch {
+		case !indOK:
 			add("indicator_code", "unknown_indicator", "评价方案中没有指标："+in.IndicatorCode,
 				"the scheme has no indicator "+in.IndicatorCode)
+		case ind.SurveySourced():
+			fe := surveySourced("indicator_code", ind)
+			add("indicator_code", fe.Code, fe.Message, fe.MessageEn)
+			indOK = false
 		}
 		key := [2]string{in.RegionCode, in.IndicatorCode}
 		if first, dup := seen[key]; dup {
-			add("indicator_code", "duplicate", fmt.Sprintf("与第 %d 项重复", first+1), fmt.Sprintf("duplicates item %d", first+1))
+			at := loc.place(first, "").Row
+			add("indicator_code", "duplicate", fmt.Sprintf("与第 %d 行重复", at), fmt.Sprintf("duplicates row %d", at))
 		} else {
 			seen[key] = i
 		}
@@ -418,7 +464,7 @@ func findValue(tx *gorm.DB, cycleID, region, code string) (Value, bool, error) {
 // transaction so that the refused write stays in the history, and returns
 // the conflict. A single write's problem carries current_version and
 // current; a batch's lists them per row under "conflicts".
-func (s *ValueStore) refuse(ctx context.Context, by auth.Principal, cycleID string, stales []stale, single bool) error {
+func (s *ValueStore) refuse(ctx context.Context, by auth.Principal, cycleID string, stales []stale, loc locator) error {
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		for i, st := range stales {
 			cur, found, err := findValue(tx, cycleID, st.in.RegionCode, st.in.IndicatorCode)
@@ -449,7 +495,7 @@ func (s *ValueStore) refuse(ctx context.Context, by auth.Principal, cycleID stri
 		}
 		return st.value.Version, *st.value
 	}
-	if single {
+	if loc.single {
 		n, v := current(stales[0])
 		return fault.With(fault.ErrConflict, "stale version", "数据已被他人修改",
 			map[string]any{"current_version": n, "current": v})
@@ -457,8 +503,13 @@ func (s *ValueStore) refuse(ctx context.Context, by auth.Principal, cycleID stri
 	list := make([]map[string]any, 0, len(stales))
 	for _, st := range stales {
 		n, v := current(st)
-		list = append(list, map[string]any{"row": st.row + 1, "region_code": st.in.RegionCode,
-			"indicator_code": st.in.IndicatorCode, "current_version": n, "current": v})
+		at := loc.place(st.row, "")
+		c := map[string]any{"row": at.Row, "region_code": st.in.RegionCode,
+			"indicator_code": st.in.IndicatorCode, "current_version": n, "current": v}
+		if at.Column != "" {
+			c["column"] = at.Column
+		}
+		list = append(list, c)
 	}
 	return fault.With(fault.ErrConflict, "stale version", "数据已被他人修改", map[string]any{"conflicts": list})
 }
@@ -480,54 +531,61 @@ func (s *ValueStore) Submit(ctx context.Context, by auth.Principal, cycleID, reg
 		if err != nil {
 			return err
 		}
-		var vals []Value
-		if err := tx.Where("cycle_id = ? AND region_code = ?", cycleID, regionCode).Order("indicator_code").Find(&vals).Error; err != nil {
-			return fmt.Errorf("read indicator values: %w", err)
-		}
-		var targets []Value
-		if len(codes) == 0 {
-			for _, v := range vals {
-				if v.Status == StatusDraft || v.Status == StatusRejected {
-					targets = append(targets, v)
-				}
-			}
-		} else {
-			var errs []fault.FieldError
-			for i, code := range codes {
-				code = strings.TrimSpace(code)
-				field := fmt.Sprintf("codes[%d]", i)
-				if _, ok := sc.Indicator(code); !ok {
-					errs = append(errs, fault.FieldError{Field: field, Column: code, Code: "unknown_indicator",
-						Message: "评价方案中没有指标：" + code, MessageEn: "the scheme has no indicator " + code})
-					continue
-				}
-				j := slices.IndexFunc(vals, func(v Value) bool { return v.IndicatorCode == code })
-				if j < 0 {
-					errs = append(errs, fault.FieldError{Field: field, Column: code, Code: "missing",
-						Message: "指标 " + code + " 尚未填报，不能提交", MessageEn: "indicator " + code + " has no value to submit"})
-					continue
-				}
-				targets = append(targets, vals[j])
-			}
-			if err := fault.Invalid(errs...); err != nil {
-				return err
-			}
-		}
-		for _, cur := range targets {
-			if cur.Status != StatusDraft && cur.Status != StatusRejected {
-				out = append(out, cur)
-				continue
-			}
-			v, err := changeStatus(tx, by, cur, StatusSubmitted, ActionSubmit, "", nil)
-			if err != nil {
-				return err
-			}
-			out = append(out, v)
-		}
-		return nil
+		out, err = submitTx(tx, by, sc, cycleID, regionCode, codes)
+		return err
 	})
 	if err != nil {
 		return nil, err
+	}
+	return out, nil
+}
+
+// submitTx is Submit inside a transaction that holds the cycle.
+func submitTx(tx *gorm.DB, by auth.Principal, sc scheme.Scheme, cycleID, regionCode string, codes []string) ([]Value, error) {
+	var vals []Value
+	if err := tx.Where("cycle_id = ? AND region_code = ?", cycleID, regionCode).Order("indicator_code").Find(&vals).Error; err != nil {
+		return nil, fmt.Errorf("read indicator values: %w", err)
+	}
+	var targets []Value
+	if len(codes) == 0 {
+		for _, v := range vals {
+			if v.Status == StatusDraft || v.Status == StatusRejected {
+				targets = append(targets, v)
+			}
+		}
+	} else {
+		var errs []fault.FieldError
+		for i, code := range codes {
+			code = strings.TrimSpace(code)
+			field := fmt.Sprintf("codes[%d]", i)
+			if _, ok := sc.Indicator(code); !ok {
+				errs = append(errs, fault.FieldError{Field: field, Indicator: code, Code: "unknown_indicator",
+					Message: "评价方案中没有指标：" + code, MessageEn: "the scheme has no indicator " + code})
+				continue
+			}
+			j := slices.IndexFunc(vals, func(v Value) bool { return v.IndicatorCode == code })
+			if j < 0 {
+				errs = append(errs, fault.FieldError{Field: field, Indicator: code, Code: "missing",
+					Message: "指标 " + code + " 尚未填报，不能提交", MessageEn: "indicator " + code + " has no value to submit"})
+				continue
+			}
+			targets = append(targets, vals[j])
+		}
+		if err := fault.Invalid(errs...); err != nil {
+			return nil, err
+		}
+	}
+	out := make([]Value, 0, len(targets))
+	for _, cur := range targets {
+		if cur.Status != StatusDraft && cur.Status != StatusRejected {
+			out = append(out, cur)
+			continue
+		}
+		v, err := changeStatus(tx, by, cur, StatusSubmitted, ActionSubmit, "", nil)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
 	}
 	return out, nil
 }
@@ -563,9 +621,8 @@ func changeStatus(tx *gorm.DB, by auth.Principal, cur Value, status Status, acti
 // comment, which the region sees as the reviewer comment. version is the
 // version the reviewer saw; a stale one is a conflict with the current
 // version, recorded as a "conflict" revision.
-//
-// Verification does not yet require evidence for indicators marked
-// EvidenceRequired: evidence files are not stored yet.
+// A number of an indicator marked EvidenceRequired is verified only when
+// at least one evidence file backs it.
 func (s *ValueStore) Review(ctx context.Context, by auth.Principal, cycleID, valueID string, verify bool, comment string, version int) (Value, error) {
 	if !by.Is(auth.RoleAdmin) {
 		return Value{}, forbidden()
@@ -581,11 +638,12 @@ func (s *ValueStore) Review(ctx context.Context, by auth.Principal, cycleID, val
 	var out Value
 	var conflict *Value
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if _, _, err := s.openCycle(tx, cycleID); err != nil {
+		_, sc, err := s.openCycle(tx, cycleID)
+		if err != nil {
 			return err
 		}
 		var cur Value
-		err := tx.Where("id = ? AND cycle_id = ?", valueID, cycleID).Take(&cur).Error
+		err = tx.Where("id = ? AND cycle_id = ?", valueID, cycleID).Take(&cur).Error
 		if errors.Is(err, gorm.ErrRecordNotFound) {
 			return fmt.Errorf("indicator value %s: %w", valueID, fault.ErrNotFound)
 		}
@@ -599,6 +657,11 @@ func (s *ValueStore) Review(ctx context.Context, by auth.Principal, cycleID, val
 		if cur.Status != StatusSubmitted {
 			return fault.With(fault.ErrConflict, fmt.Sprintf("only a submitted value can be reviewed; it is %s", cur.Status),
 				fmt.Sprintf("只能审核已提交的数据（当前状态：%s）", cur.Status), map[string]any{"status": cur.Status})
+		}
+		if verify {
+			if err := requireEvidence(tx, sc, cur); err != nil {
+				return err
+			}
 		}
 		status, action := StatusVerified, ActionVerify
 		if !verify {
@@ -622,6 +685,24 @@ func (s *ValueStore) Review(ctx context.Context, by auth.Principal, cycleID, val
 	return out, err
 }
 
+// requireEvidence refuses to verify a number that its indicator says
+// must be backed by evidence when no file backs it.
+func requireEvidence(tx *gorm.DB, sc scheme.Scheme, v Value) error {
+	ind, ok := sc.Indicator(v.IndicatorCode)
+	if !ok || !ind.EvidenceRequired || v.NotApplicable {
+		return nil
+	}
+	var n int64
+	if err := live(tx, v.CycleID, v.RegionCode, v.IndicatorCode).Count(&n).Error; err != nil {
+		return fmt.Errorf("count evidence: %w", err)
+	}
+	if n == 0 {
+		return fault.With(fault.ErrConflict, "indicator "+ind.Code+" needs an evidence file before it can be verified",
+			"指标 "+ind.Code+" 须上传佐证材料后才能审核通过", map[string]any{"code": "evidence_required"})
+	}
+	return nil
+}
+
 // List returns the values of a cycle, by region and indicator code. An
 // empty regionCode means every region the caller may see: all for admins,
 // their own for city officials. A city official naming another region is
@@ -636,12 +717,8 @@ func (s *ValueStore) List(ctx context.Context, by auth.Principal, cycleID, regio
 		return nil, forbidden()
 	}
 	db := s.db.WithContext(ctx)
-	var n int64
-	if err := db.Model(&cycles.Cycle{}).Where("id = ?", cycleID).Count(&n).Error; err != nil {
-		return nil, fmt.Errorf("get cycle: %w", err)
-	}
-	if n == 0 {
-		return nil, fmt.Errorf("cycle %s: %w", cycleID, fault.ErrNotFound)
+	if err := cycleExists(db, cycleID); err != nil {
+		return nil, err
 	}
 	q := db.Where("cycle_id = ?", cycleID)
 	if regionCode != "" {
@@ -698,8 +775,8 @@ type Completeness struct {
 	Missing       int    `json:"missing"`
 	NotApplicable int    `json:"not_applicable"`
 	// EvidenceMissing lists the applicable indicators that require
-	// evidence and whose value is not declared not applicable. Evidence
-	// files are not stored yet, so for now every such indicator is listed.
+	// evidence, whose value is not declared not applicable, and that no
+	// evidence file (not withdrawn) backs.
 	EvidenceMissing []string `json:"evidence_missing"`
 }
 
@@ -740,6 +817,18 @@ func (s *ValueStore) Completeness(ctx context.Context, by auth.Principal, cycleI
 	if err := vq.Find(&vals).Error; err != nil {
 		return nil, fmt.Errorf("list indicator values: %w", err)
 	}
+	eq := db.Model(&Evidence{}).Distinct("region_code", "indicator_code").Where("cycle_id = ? AND withdrawn_at IS NULL", cycleID)
+	if by.Is(auth.RoleCity) {
+		eq = eq.Where("region_code = ?", by.RegionCode)
+	}
+	var pairs []struct{ RegionCode, IndicatorCode string }
+	if err := eq.Find(&pairs).Error; err != nil {
+		return nil, fmt.Errorf("list evidence: %w", err)
+	}
+	backed := make(map[[2]string]bool, len(pairs))
+	for _, p := range pairs {
+		backed[[2]string{p.RegionCode, p.IndicatorCode}] = true
+	}
 	byKey := make(map[[2]string]Value, len(vals))
 	for _, v := range vals {
 		byKey[[2]string{v.RegionCode, v.IndicatorCode}] = v
@@ -776,7 +865,7 @@ func (s *ValueStore) Completeness(ctx context.Context, by auth.Principal, cycleI
 				default:
 					row.Draft++
 				}
-				if ind.EvidenceRequired && !(ok && v.NotApplicable) {
+				if ind.EvidenceRequired && !(ok && v.NotApplicable) && !backed[[2]string{r.Code, ind.Code}] {
 					row.EvidenceMissing = append(row.EvidenceMissing, ind.Code)
 				}
 			}
@@ -791,6 +880,13 @@ func (s *ValueStore) Completeness(ctx context.Context, by auth.Principal, cycleI
 func now() time.Time { return time.Now().UTC().Truncate(time.Millisecond) }
 
 func normRegion(code string) string { return strings.ToUpper(strings.TrimSpace(code)) }
+
+// surveySourced is the problem of writing by hand what surveys provide.
+func surveySourced(field string, ind scheme.Indicator) fault.FieldError {
+	return fault.FieldError{Field: field, Indicator: ind.Code, Code: "survey_sourced",
+		Message:   "指标 " + ind.Code + " 取自满意度调查结果，不能手工填报",
+		MessageEn: "indicator " + ind.Code + " comes from survey results and cannot be entered by hand"}
+}
 
 func forbidden() error {
 	return fault.With(fault.ErrForbidden, "you may not access indicator values of this region",

@@ -13,6 +13,7 @@ import (
 	"github.com/ipeval/ipeval/indicators"
 	"github.com/ipeval/ipeval/indicators/scheme"
 	"github.com/ipeval/ipeval/internal/auth"
+	"github.com/ipeval/ipeval/internal/blobs"
 	"github.com/ipeval/ipeval/internal/cycles"
 	"github.com/ipeval/ipeval/internal/dbtest"
 	"github.com/ipeval/ipeval/internal/fault"
@@ -34,10 +35,12 @@ var (
 
 // fixture is a database with Shanxi's test regions and one cycle.
 type fixture struct {
-	db     *gorm.DB
-	values *indicators.ValueStore
-	cycles *cycles.Store
-	cycle  string
+	db       *gorm.DB
+	values   *indicators.ValueStore
+	evidence *indicators.EvidenceStore
+	blobDir  string
+	cycles   *cycles.Store
+	cycle    string
 }
 
 // testScheme is the default scheme with C2 limited to prefecture cities,
@@ -82,7 +85,14 @@ func newBareFixture(tb testing.TB, db *gorm.DB) fixture {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return fixture{db: db, values: indicators.NewValueStore(db, indicators.NewSchemeStore(db)), cycles: cs, cycle: c.ID}
+	values := indicators.NewValueStore(db, indicators.NewSchemeStore(db))
+	dir := tb.TempDir()
+	files, err := blobs.New(dir)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return fixture{db: db, values: values, evidence: indicators.NewEvidenceStore(db, values, files, testEvidenceLimit),
+		blobDir: dir, cycles: cs, cycle: c.ID}
 }
 
 func (f fixture) transition(tb testing.TB, to cycles.Status) {
@@ -146,6 +156,7 @@ func TestSetRefusesBadInput(t *testing.T) {
 		}{
 			{"unknown region", indicators.ValueInput{RegionCode: "149999", IndicatorCode: "A2", Number: num(1)}, "region_code=unknown_region"},
 			{"unknown indicator", indicators.ValueInput{RegionCode: "140100", IndicatorCode: "Z9", Number: num(1)}, "indicator_code=unknown_indicator"},
+			{"survey-sourced indicator", indicators.ValueInput{RegionCode: "140100", IndicatorCode: "D1", Number: num(90)}, "indicator_code=survey_sourced"},
 			{"NaN", indicators.ValueInput{RegionCode: "140100", IndicatorCode: "C2", Number: num(math.NaN())}, "number=not_finite"},
 			{"+Inf", indicators.ValueInput{RegionCode: "140100", IndicatorCode: "C2", Number: num(math.Inf(1))}, "number=not_finite"},
 			{"-Inf", indicators.ValueInput{RegionCode: "140100", IndicatorCode: "C2", Number: num(math.Inf(-1))}, "number=not_finite"},
@@ -355,7 +366,7 @@ func TestSetBatchIsAtomic(t *testing.T) {
 		}
 		var got []loc
 		for _, fe := range ve.Errors {
-			got = append(got, loc{fe.Row, fe.Field, fe.Column})
+			got = append(got, loc{fe.Row, fe.Field, fe.Indicator})
 		}
 		want := []loc{{2, "items[1].number", "A2"}, {4, "items[3].number", "C4"}, {5, "items[4].indicator_code", "X1"}, {6, "items[5].indicator_code", "A1"}}
 		if len(got) != len(want) {
@@ -422,6 +433,10 @@ func TestWorkflow(t *testing.T) {
 		if _, err := f.values.Review(ctx, admin, f.cycle, v.ID, true, "", 1); !errors.Is(err, fault.ErrConflict) {
 			t.Fatalf("review with stale version: %v", err)
 		}
+		if _, err := f.values.Review(ctx, admin, f.cycle, v.ID, true, "", 2); conflictExt(t, err)["code"] != "evidence_required" {
+			t.Fatalf("verify F1 without evidence: %v", err)
+		}
+		f.attach(t, taiyuan, "140100", "F1")
 		got, err := f.values.Review(ctx, admin, f.cycle, v.ID, true, "与预算一致", 2)
 		if err != nil || got.Status != indicators.StatusVerified || got.Version != 3 || got.ReviewerComment != "与预算一致" {
 			t.Fatalf("verify: %+v, %v", got, err)
@@ -590,6 +605,16 @@ func TestCompleteness(t *testing.T) {
 		}
 		if fz := rows["140100/"]; fz.Total != 1 || fz.Missing != 1 || len(fz.EvidenceMissing) != 1 || fz.EvidenceMissing[0] != "F1" {
 			t.Fatalf("Taiyuan unscored group: %+v", fz)
+		}
+		f.attach(t, taiyuan, "140100", "F1")
+		after, err := f.values.Completeness(ctx, admin, f.cycle)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range after {
+			if c.Dimension == "" && (c.RegionCode == "140100") != (len(c.EvidenceMissing) == 0) {
+				t.Fatalf("with evidence for Taiyuan's F1 only: %+v", c)
+			}
 		}
 
 		own, err := f.values.Completeness(ctx, taiyuan, f.cycle)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 
 	"github.com/ipeval/ipeval/indicators"
 	"github.com/ipeval/ipeval/internal/audit"
+	"github.com/ipeval/ipeval/internal/blobs"
 	"github.com/ipeval/ipeval/internal/broker"
 	"github.com/ipeval/ipeval/internal/config"
 	"github.com/ipeval/ipeval/internal/database"
@@ -21,6 +23,11 @@ import (
 
 // shutdownGrace bounds the draining of requests and then of workers.
 const shutdownGrace = 25 * time.Second
+
+// multipartOverhead is what the server's body limit allows beyond the
+// upload limit, for the form fields and boundaries around a file, so that
+// an oversize file reaches the store and gets its explanatory 413.
+const multipartOverhead = 1 << 20
 
 // sweepInterval is how often lost jobs are looked for.
 const sweepInterval = 15 * time.Second
@@ -32,6 +39,9 @@ func serve(ctx context.Context, e env, args []string) error {
 	}
 	if err := noArgs(fs); err != nil {
 		return err
+	}
+	if cfg.UploadMaxMB < 1 || cfg.UploadMaxMB > 1024 {
+		return fmt.Errorf("--upload-max-mb must be between 1 and 1024, got %d", cfg.UploadMaxMB)
 	}
 	log := newLogger(e, cfg.LogFormat)
 	db, err := openDB(ctx, cfg, log, cfg.Migrate)
@@ -59,15 +69,24 @@ func serve(ctx context.Context, e env, args []string) error {
 	}
 	defer rt.close()
 
+	files, err := blobs.New(filepath.Join(cfg.DataDir, "evidence"))
+	if err != nil {
+		_ = ln.Close()
+		return err
+	}
+	uploadMax := int64(cfg.UploadMaxMB) << 20
 	schemes := indicators.NewSchemeStore(db)
+	values := indicators.NewValueStore(db, schemes)
 	srv, err := httpapi.New(httpapi.Deps{
-		Auth: svc.auth, Regions: svc.regions, Cycles: svc.cycles, Schemes: schemes, Values: indicators.NewValueStore(db, schemes), Audit: svc.audit, Jobs: rt.queue,
+		Auth: svc.auth, Regions: svc.regions, Cycles: svc.cycles, Schemes: schemes, Values: values,
+		Evidence: indicators.NewEvidenceStore(db, values, files, uploadMax), Audit: svc.audit, Jobs: rt.queue,
 		Checks: []httpapi.Check{
 			{Name: "database", Fn: func(ctx context.Context) error { return database.Ping(ctx, db) }},
 			{Name: "broker", Fn: rt.queue.Ping},
 		},
 		Log: log, Version: version, DataDir: cfg.DataDir,
-	}, httpapi.Options{SecureCookies: cfg.SecureCookies, TrustedProxies: cfg.TrustedProxies})
+	}, httpapi.Options{SecureCookies: cfg.SecureCookies, TrustedProxies: cfg.TrustedProxies,
+		BodyLimit: int(uploadMax) + multipartOverhead})
 	if err != nil {
 		_ = ln.Close()
 		return err

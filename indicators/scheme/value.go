@@ -3,6 +3,7 @@ package scheme
 import (
 	"math"
 	"strconv"
+	"strings"
 
 	"github.com/ipeval/ipeval/internal/fault"
 )
@@ -30,6 +31,10 @@ func (i Indicator) CheckValue(x float64) *fault.FieldError {
 	}
 	return nil
 }
+
+// SurveySourced reports whether the indicator's values come from survey
+// results rather than from the regions' own reports.
+func (i Indicator) SurveySourced() bool { return strings.HasPrefix(i.Source, SourceSurveyPrefix) }
 
 func (i Indicator) unitSuffix() string {
 	if i.Unit == "" {

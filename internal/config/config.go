@@ -27,6 +27,8 @@ type Config struct {
 	// TrustedProxies lists the addresses (IPs or CIDRs) of reverse proxies
 	// whose X-Forwarded-For names the client; empty trusts none.
 	TrustedProxies []string
+	// UploadMaxMB caps an uploaded file (evidence, spreadsheet), in MiB.
+	UploadMaxMB int
 }
 
 // setting is one flag with its environment variable and default.
@@ -47,6 +49,7 @@ var settings = []setting{
 	{"migrate", "IPEVAL_MIGRATE", "false", "apply pending migrations at start (MySQL)"},
 	{"secure-cookies", "IPEVAL_SECURE_COOKIES", "false", "mark cookies Secure (serve over HTTPS)"},
 	{"trusted-proxies", "IPEVAL_TRUSTED_PROXIES", "", "comma-separated proxy IPs/CIDRs whose X-Forwarded-For is believed"},
+	{"upload-max-mb", "IPEVAL_UPLOAD_MAX_MB", "20", "largest uploaded file (evidence, spreadsheet), in MiB"},
 }
 
 // Bind registers the named flags on fs, their defaults taken from the
@@ -95,6 +98,9 @@ func Bind(fs *flag.FlagSet, getenv func(string) string, names ...string) (*Confi
 		case "secure-cookies":
 			c.SecureCookies, err = strconv.ParseBool(def)
 			fs.BoolVar(&c.SecureCookies, n, c.SecureCookies, usage)
+		case "upload-max-mb":
+			c.UploadMaxMB, err = strconv.Atoi(def)
+			fs.IntVar(&c.UploadMaxMB, n, c.UploadMaxMB, usage)
 		case "trusted-proxies":
 			c.TrustedProxies = splitList(def)
 			fs.Func(n, usage, func(v string) error { c.TrustedProxies = splitList(v); return nil })
@@ -123,7 +129,7 @@ func (c *Config) DatabaseAddr() string {
 func CommandSettings(command string) []string {
 	switch command {
 	case "serve":
-		return []string{"addr", "db", "redis", "data-dir", "log-format", "workers", "demo", "migrate", "secure-cookies", "trusted-proxies"}
+		return []string{"addr", "db", "redis", "data-dir", "log-format", "workers", "demo", "migrate", "secure-cookies", "trusted-proxies", "upload-max-mb"}
 	case "worker":
 		return []string{"db", "redis", "data-dir", "log-format", "concurrency"}
 	case "migrate", "store":

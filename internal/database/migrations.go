@@ -19,6 +19,7 @@ func migrations() []*gormigrate.Migration {
 		m0001Core(),
 		m0002Schemes(),
 		m0003Values(),
+		m0004Evidence(),
 	}
 }
 
@@ -146,6 +147,45 @@ func m0003Values() *gormigrate.Migration {
 		},
 	}
 }
+
+// m0004Evidence records the evidence files attached to indicator values.
+// The files themselves live in the blob directory, named by checksum; a
+// withdrawn file keeps its row (withdrawn_at, withdrawn_by) so that what a
+// reviewer once saw stays on record.
+func m0004Evidence() *gormigrate.Migration {
+	return &gormigrate.Migration{
+		ID: "0004_evidence",
+		Migrate: func(tx *gorm.DB) error {
+			if err := tx.AutoMigrate(&evidenceV4{}); err != nil {
+				return fmt.Errorf("create evidence: %w", err)
+			}
+			return nil
+		},
+		Rollback: func(tx *gorm.DB) error {
+			return tx.Migrator().DropTable(&evidenceV4{})
+		},
+	}
+}
+
+// Frozen model of migration 0004.
+type evidenceV4 struct {
+	ID            string    `gorm:"primaryKey;size:36"`
+	CycleID       string    `gorm:"size:36;not null;index:idx_evidence_key,priority:1"`
+	Cycle         *cycleV2  `gorm:"constraint:OnDelete:RESTRICT"`
+	RegionCode    string    `gorm:"size:32;not null;index:idx_evidence_key,priority:2"`
+	Region        *regionV1 `gorm:"foreignKey:RegionCode;references:Code;constraint:OnUpdate:CASCADE,OnDelete:RESTRICT"`
+	IndicatorCode string    `gorm:"size:32;not null;index:idx_evidence_key,priority:3"`
+	FileName      string    `gorm:"size:255;not null"`
+	MediaType     string    `gorm:"size:127;not null"`
+	Size          int64     `gorm:"not null"`
+	SHA256        string    `gorm:"column:sha256;size:64;not null;index"`
+	UploadedBy    string    `gorm:"size:36;not null"`
+	UploadedAt    time.Time `gorm:"not null"`
+	WithdrawnAt   *time.Time
+	WithdrawnBy   string `gorm:"size:36;not null"`
+}
+
+func (evidenceV4) TableName() string { return "evidence_files" }
 
 // Frozen models of migration 0003. UpdatedBy and UserID carry no foreign
 // key, so that the CLI and system jobs can write values too.

@@ -21,13 +21,18 @@ var (
 	ErrUnavailable     = errors.New("unavailable")
 	ErrTooLarge        = errors.New("too large")
 	ErrBadRequest      = errors.New("bad request")
+	// ErrUnsupportedMedia is an upload whose content is not of an accepted
+	// type, or not of the type its name claims.
+	ErrUnsupportedMedia = errors.New("unsupported media type")
 )
 
 // FieldError is one problem with the input, located by field path or by
 // row and column of an uploaded file.
 type FieldError struct {
-	Row       int    `json:"row,omitempty"`
-	Column    string `json:"column,omitempty"`
+	Row    int    `json:"row,omitempty"`
+	Column string `json:"column,omitempty"`
+	// Indicator is the indicator code the problem concerns, if any.
+	Indicator string `json:"indicator_code,omitempty"`
 	Field     string `json:"field,omitempty"`
 	Code      string `json:"code"`
 	Message   string `json:"message"`

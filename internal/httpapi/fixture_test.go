@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -18,6 +20,7 @@ import (
 	"github.com/ipeval/ipeval/indicators"
 	"github.com/ipeval/ipeval/internal/audit"
 	"github.com/ipeval/ipeval/internal/auth"
+	"github.com/ipeval/ipeval/internal/blobs"
 	"github.com/ipeval/ipeval/internal/broker"
 	"github.com/ipeval/ipeval/internal/cycles"
 	"github.com/ipeval/ipeval/internal/database"
@@ -52,9 +55,15 @@ type fixture struct {
 	org2     auth.Organisation
 	accounts map[string]*account // admin, contractor, city, city2
 	seq      atomic.Int64
+	years    atomic.Int64 // cycles take years 2000–2100; kept apart from seq
+	shared   *cycles.Cycle
 }
 
 const fixturePassword = "Fixture-Pass-2026!"
+
+// fixtureUploadMax is the fixture's evidence size limit, low so that the
+// over-limit case needs no large body.
+const fixtureUploadMax = 256 << 10
 
 func newFixture(tb testing.TB) *fixture {
 	tb.Helper()
@@ -100,8 +109,14 @@ func newFixtureOn(tb testing.TB, db *gorm.DB, opts httpapi.Options) *fixture {
 		nu.Username, nu.DisplayName, nu.Password = name, name, fixturePassword
 		f.accounts[name] = f.newAccount(nu)
 	}
+	files, err := blobs.New(filepath.Join(f.dataDir, "evidence"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	values := indicators.NewValueStore(db, f.schemes)
 	srv, err := httpapi.New(httpapi.Deps{
-		Auth: f.auth, Regions: regs, Cycles: f.cycles, Schemes: f.schemes, Values: indicators.NewValueStore(db, f.schemes), Audit: audit.NewLog(db), Jobs: f.queue,
+		Auth: f.auth, Regions: regs, Cycles: f.cycles, Schemes: f.schemes, Values: values,
+		Evidence: indicators.NewEvidenceStore(db, values, files, fixtureUploadMax), Audit: audit.NewLog(db), Jobs: f.queue,
 		Checks: []httpapi.Check{
 			{Name: "database", Fn: func(ctx context.Context) error { return database.Ping(ctx, db) }},
 			{Name: "broker", Fn: f.queue.Ping},
@@ -159,6 +174,23 @@ func request(method, path string, body any) *http.Request {
 	return req
 }
 
+// upload builds a multipart/form-data request with fields and one file.
+func upload(method, path string, fields map[string]string, fileField, fileName string, data []byte) *http.Request {
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	for k, v := range fields {
+		_ = mw.WriteField(k, v)
+	}
+	if fileField != "" {
+		w, _ := mw.CreateFormFile(fileField, fileName)
+		_, _ = w.Write(data)
+	}
+	_ = mw.Close()
+	req := httptest.NewRequest(method, path, &buf)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	return req
+}
+
 // as authenticates req with the bearer token of the named account ("" for anonymous).
 func (f *fixture) as(who string, req *http.Request) *http.Request {
 	if who != "" && who != "anonymous" {
@@ -213,7 +245,7 @@ func (f *fixture) count(table string) int64 {
 
 func (f *fixture) newCycle() cycles.Cycle {
 	f.t.Helper()
-	c, err := f.cycles.Create(context.Background(), cycles.Input{Year: 2000 + int(f.next())})
+	c, err := f.cycles.Create(context.Background(), cycles.Input{Year: 2000 + int(f.years.Add(1))})
 	if err != nil {
 		f.t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"fmt"
 	"strconv"
 
 	"github.com/gofiber/fiber/v2"
@@ -85,4 +86,36 @@ func (s *Server) completeness(c *fiber.Ctx, p auth.Principal) error {
 		return err
 	}
 	return c.JSON(listOf(cs))
+}
+
+// importForm documents the multipart form of a spreadsheet import.
+type importForm struct {
+	File string `json:"file" jsonschema:"format=binary"`
+	// Submit, "true", also submits the imported values for review.
+	Submit string `json:"submit,omitempty" jsonschema:"enum=true,enum=false"`
+}
+
+func (s *Server) valuesTemplate(c *fiber.Ctx, p auth.Principal) error {
+	f, err := s.deps.Values.Template(c.UserContext(), p, param(c, "id"), query(c, "region"), query(c, "format"))
+	if err != nil {
+		return err
+	}
+	return sendFile(c, f.MediaType, f.Name, f.Data)
+}
+
+func (s *Server) importValues(c *fiber.Ctx, p auth.Principal) error {
+	name, data, err := formFile(c, "file")
+	if err != nil {
+		return err
+	}
+	submit, err := formBool(c, "submit")
+	if err != nil {
+		return err
+	}
+	res, err := s.deps.Values.Import(c.UserContext(), p, param(c, "id"), name, data, submit)
+	if err != nil {
+		return err
+	}
+	setAuditDetail(c, fmt.Sprintf("%s: %d entries, %d changed, %d submitted", name, res.Entries, res.Changed, res.Submitted))
+	return c.JSON(res)
 }

@@ -26,56 +26,62 @@ import (
 // who may call each route: written out by hand, independently of the route
 // table, so that a change of access in routes.go must be made twice.
 var allowed = map[string][]string{
-	"GET /healthz":                                 {"anonymous", "admin", "contractor", "city"},
-	"GET /readyz":                                  {"anonymous", "admin", "contractor", "city"},
-	"GET /metrics":                                 {"anonymous", "admin", "contractor", "city"},
-	"GET /openapi.json":                            {"anonymous", "admin", "contractor", "city"},
-	"GET /":                                        {"admin", "contractor", "city"},
-	"GET /login":                                   {"anonymous", "admin", "contractor", "city"},
-	"POST /login":                                  {"anonymous", "admin", "contractor", "city"},
-	"POST /logout":                                 {"admin", "contractor", "city"},
-	"GET /docs":                                    {"anonymous", "admin", "contractor", "city"},
-	"GET /static/:file":                            {"anonymous", "admin", "contractor", "city"},
-	"POST /api/v1/auth/login":                      {"anonymous", "admin", "contractor", "city"},
-	"POST /api/v1/auth/logout":                     {"admin", "contractor", "city"},
-	"GET /api/v1/me":                               {"admin", "contractor", "city"},
-	"PUT /api/v1/me/password":                      {"admin", "contractor", "city"},
-	"GET /api/v1/tokens":                           {"admin", "contractor", "city"},
-	"POST /api/v1/tokens":                          {"admin", "contractor", "city"},
-	"DELETE /api/v1/tokens/:id":                    {"admin", "contractor", "city"},
-	"GET /api/v1/users":                            {"admin"},
-	"POST /api/v1/users":                           {"admin"},
-	"GET /api/v1/users/:id":                        {"admin"},
-	"PATCH /api/v1/users/:id":                      {"admin"},
-	"POST /api/v1/users/:id/password":              {"admin"},
-	"GET /api/v1/organisations":                    {"admin"},
-	"POST /api/v1/organisations":                   {"admin"},
-	"GET /api/v1/organisations/:id":                {"admin", "contractor"},
-	"GET /api/v1/regions":                          {"admin", "contractor", "city"},
-	"POST /api/v1/regions":                         {"admin"},
-	"POST /api/v1/regions/import":                  {"admin"},
-	"GET /api/v1/regions/:code":                    {"admin", "contractor", "city"},
-	"PUT /api/v1/regions/:code":                    {"admin"},
-	"GET /api/v1/cycles":                           {"admin", "contractor", "city"},
-	"POST /api/v1/cycles":                          {"admin"},
-	"GET /api/v1/cycles/:id":                       {"admin", "contractor", "city"},
-	"PUT /api/v1/cycles/:id/scheme":                {"admin"},
-	"POST /api/v1/cycles/:id/transitions":          {"admin"},
-	"GET /api/v1/schemes":                          {"admin", "city"},
-	"POST /api/v1/schemes":                         {"admin"},
-	"GET /api/v1/schemes/:id":                      {"admin", "city"},
-	"PUT /api/v1/schemes/:id":                      {"admin"},
-	"GET /api/v1/cycles/:id/values":                {"admin", "city"},
-	"POST /api/v1/cycles/:id/values":               {"admin", "city"},
-	"POST /api/v1/cycles/:id/values/submit":        {"admin", "city"},
-	"POST /api/v1/cycles/:id/values/:value/review": {"admin"},
-	"GET /api/v1/cycles/:id/values/:value/history": {"admin", "city"},
-	"GET /api/v1/cycles/:id/completeness":          {"admin", "city"},
-	"GET /api/v1/audit":                            {"admin"},
-	"POST /api/v1/audit/exports":                   {"admin"},
-	"GET /api/v1/jobs":                             {"admin", "contractor", "city"},
-	"GET /api/v1/jobs/:id":                         {"admin", "contractor", "city"},
-	"GET /api/v1/jobs/:id/result":                  {"admin", "contractor", "city"},
+	"GET /healthz":                                        {"anonymous", "admin", "contractor", "city"},
+	"GET /readyz":                                         {"anonymous", "admin", "contractor", "city"},
+	"GET /metrics":                                        {"anonymous", "admin", "contractor", "city"},
+	"GET /openapi.json":                                   {"anonymous", "admin", "contractor", "city"},
+	"GET /":                                               {"admin", "contractor", "city"},
+	"GET /login":                                          {"anonymous", "admin", "contractor", "city"},
+	"POST /login":                                         {"anonymous", "admin", "contractor", "city"},
+	"POST /logout":                                        {"admin", "contractor", "city"},
+	"GET /docs":                                           {"anonymous", "admin", "contractor", "city"},
+	"GET /static/:file":                                   {"anonymous", "admin", "contractor", "city"},
+	"POST /api/v1/auth/login":                             {"anonymous", "admin", "contractor", "city"},
+	"POST /api/v1/auth/logout":                            {"admin", "contractor", "city"},
+	"GET /api/v1/me":                                      {"admin", "contractor", "city"},
+	"PUT /api/v1/me/password":                             {"admin", "contractor", "city"},
+	"GET /api/v1/tokens":                                  {"admin", "contractor", "city"},
+	"POST /api/v1/tokens":                                 {"admin", "contractor", "city"},
+	"DELETE /api/v1/tokens/:id":                           {"admin", "contractor", "city"},
+	"GET /api/v1/users":                                   {"admin"},
+	"POST /api/v1/users":                                  {"admin"},
+	"GET /api/v1/users/:id":                               {"admin"},
+	"PATCH /api/v1/users/:id":                             {"admin"},
+	"POST /api/v1/users/:id/password":                     {"admin"},
+	"GET /api/v1/organisations":                           {"admin"},
+	"POST /api/v1/organisations":                          {"admin"},
+	"GET /api/v1/organisations/:id":                       {"admin", "contractor"},
+	"GET /api/v1/regions":                                 {"admin", "contractor", "city"},
+	"POST /api/v1/regions":                                {"admin"},
+	"POST /api/v1/regions/import":                         {"admin"},
+	"GET /api/v1/regions/:code":                           {"admin", "contractor", "city"},
+	"PUT /api/v1/regions/:code":                           {"admin"},
+	"GET /api/v1/cycles":                                  {"admin", "contractor", "city"},
+	"POST /api/v1/cycles":                                 {"admin"},
+	"GET /api/v1/cycles/:id":                              {"admin", "contractor", "city"},
+	"PUT /api/v1/cycles/:id/scheme":                       {"admin"},
+	"POST /api/v1/cycles/:id/transitions":                 {"admin"},
+	"GET /api/v1/schemes":                                 {"admin", "city"},
+	"POST /api/v1/schemes":                                {"admin"},
+	"GET /api/v1/schemes/:id":                             {"admin", "city"},
+	"PUT /api/v1/schemes/:id":                             {"admin"},
+	"GET /api/v1/cycles/:id/values":                       {"admin", "city"},
+	"POST /api/v1/cycles/:id/values":                      {"admin", "city"},
+	"POST /api/v1/cycles/:id/values/submit":               {"admin", "city"},
+	"POST /api/v1/cycles/:id/values/:value/review":        {"admin"},
+	"GET /api/v1/cycles/:id/values/:value/history":        {"admin", "city"},
+	"GET /api/v1/cycles/:id/values/template":              {"admin", "city"},
+	"POST /api/v1/cycles/:id/values/import":               {"admin", "city"},
+	"GET /api/v1/cycles/:id/evidence":                     {"admin", "city"},
+	"POST /api/v1/cycles/:id/evidence":                    {"admin", "city"},
+	"GET /api/v1/cycles/:id/evidence/:evidence":           {"admin", "city"},
+	"POST /api/v1/cycles/:id/evidence/:evidence/withdraw": {"admin", "city"},
+	"GET /api/v1/cycles/:id/completeness":                 {"admin", "city"},
+	"GET /api/v1/audit":                                   {"admin"},
+	"POST /api/v1/audit/exports":                          {"admin"},
+	"GET /api/v1/jobs":                                    {"admin", "contractor", "city"},
+	"GET /api/v1/jobs/:id":                                {"admin", "contractor", "city"},
+	"GET /api/v1/jobs/:id/result":                         {"admin", "contractor", "city"},
 }
 
 // sample builds, for a route and a caller, a request that succeeds when
@@ -201,7 +207,7 @@ var samples = map[string]sample{
 		return httptestBody(request("PUT", "/api/v1/schemes/"+st.ID, nil), string(body), "application/json"), http.StatusOK
 	},
 	"GET /api/v1/cycles/:id/values": func(f *fixture, _ string) (*http.Request, int) {
-		return request("GET", "/api/v1/cycles/"+f.collectingCycle().ID+"/values?region=140100", nil), http.StatusOK
+		return request("GET", "/api/v1/cycles/"+f.sharedCycle().ID+"/values?region=140100", nil), http.StatusOK
 	},
 	"POST /api/v1/cycles/:id/values": func(f *fixture, _ string) (*http.Request, int) {
 		return request("POST", "/api/v1/cycles/"+f.collectingCycle().ID+"/values", map[string]any{"items": []map[string]any{
@@ -220,8 +226,30 @@ var samples = map[string]sample{
 		cy, v := f.valueOf("140100")
 		return request("GET", "/api/v1/cycles/"+cy+"/values/"+v+"/history", nil), http.StatusOK
 	},
+	"GET /api/v1/cycles/:id/values/template": func(f *fixture, _ string) (*http.Request, int) {
+		return request("GET", "/api/v1/cycles/"+f.sharedCycle().ID+"/values/template?region=140100", nil), http.StatusOK
+	},
+	"POST /api/v1/cycles/:id/values/import": func(f *fixture, _ string) (*http.Request, int) {
+		return upload("POST", "/api/v1/cycles/"+f.sharedCycle().ID+"/values/import", nil, "file", "values.csv",
+			[]byte("地区代码,指标代码,数值\n140100,B2,6\n")), http.StatusOK
+	},
+	"GET /api/v1/cycles/:id/evidence": func(f *fixture, _ string) (*http.Request, int) {
+		return request("GET", "/api/v1/cycles/"+f.sharedCycle().ID+"/evidence?region=140100", nil), http.StatusOK
+	},
+	"POST /api/v1/cycles/:id/evidence": func(f *fixture, _ string) (*http.Request, int) {
+		return upload("POST", "/api/v1/cycles/"+f.sharedCycle().ID+"/evidence",
+			map[string]string{"region_code": "140100", "indicator_code": "F1"}, "file", "预算.pdf", samplePDF), http.StatusCreated
+	},
+	"GET /api/v1/cycles/:id/evidence/:evidence": func(f *fixture, _ string) (*http.Request, int) {
+		cy, ev := f.evidenceOf("140100")
+		return request("GET", "/api/v1/cycles/"+cy+"/evidence/"+ev, nil), http.StatusOK
+	},
+	"POST /api/v1/cycles/:id/evidence/:evidence/withdraw": func(f *fixture, _ string) (*http.Request, int) {
+		cy, ev := f.evidenceOf("140100")
+		return request("POST", "/api/v1/cycles/"+cy+"/evidence/"+ev+"/withdraw", nil), http.StatusOK
+	},
 	"GET /api/v1/cycles/:id/completeness": func(f *fixture, _ string) (*http.Request, int) {
-		return request("GET", "/api/v1/cycles/"+f.collectingCycle().ID+"/completeness", nil), http.StatusOK
+		return request("GET", "/api/v1/cycles/"+f.sharedCycle().ID+"/completeness", nil), http.StatusOK
 	},
 	"GET /api/v1/audit":          json200("GET", "/api/v1/audit?limit=5", nil),
 	"POST /api/v1/audit/exports": fixed("POST", "/api/v1/audit/exports", map[string]string{"action": "cycles.create"}, http.StatusAccepted),
@@ -413,6 +441,17 @@ func (f *fixture) collectingCycle() cycles.Cycle {
 	return cy
 }
 
+// sharedCycle returns one collecting cycle of the fixture, for samples
+// that read, or add to it without changing its state, so that the matrix
+// does not run out of cycle years.
+func (f *fixture) sharedCycle() cycles.Cycle {
+	if f.shared == nil {
+		c := f.collectingCycle()
+		f.shared = &c
+	}
+	return *f.shared
+}
+
 // valueOf writes, as an admin, one draft value for region in a new
 // collecting cycle and returns the cycle and value ids.
 func (f *fixture) valueOf(region string) (cycleID, valueID string) {
@@ -422,4 +461,20 @@ func (f *fixture) valueOf(region string) (cycleID, valueID string) {
 		{"region_code": region, "indicator_code": "A2", "number": 4}}}, 200)
 	vs := decode[struct{ Items []struct{ ID string } }](f.t, b)
 	return cy.ID, vs.Items[0].ID
+}
+
+// samplePDF is a minimal PDF: enough for content detection.
+var samplePDF = []byte("%PDF-1.7\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n")
+
+// evidenceOf uploads, as an admin, one evidence file for region's F1 in a
+// new collecting cycle and returns the cycle and evidence ids.
+func (f *fixture) evidenceOf(region string) (cycleID, evidenceID string) {
+	f.t.Helper()
+	cy := f.collectingCycle()
+	resp, b := f.do(f.as("admin", upload("POST", "/api/v1/cycles/"+cy.ID+"/evidence",
+		map[string]string{"region_code": region, "indicator_code": "F1"}, "file", "预算.pdf", samplePDF)))
+	if resp.StatusCode != http.StatusCreated {
+		f.t.Fatalf("upload evidence: %d %s", resp.StatusCode, b)
+	}
+	return cy.ID, decode[indicators.Evidence](f.t, b).ID
 }

@@ -63,7 +63,11 @@ func buildOpenAPI(routes []route, version string) ([]byte, error) {
 			if err != nil {
 				return nil, fmt.Errorf("schema of %s body: %w", r.Name, err)
 			}
-			op["requestBody"] = map[string]any{"required": true, "content": map[string]any{"application/json": map[string]any{"schema": sc}}}
+			consumes := r.Consumes
+			if consumes == "" {
+				consumes = fiber.MIMEApplicationJSON
+			}
+			op["requestBody"] = map[string]any{"required": true, "content": map[string]any{consumes: map[string]any{"schema": sc}}}
 		}
 		status := r.Status
 		if status == 0 {
@@ -77,6 +81,8 @@ func buildOpenAPI(routes []route, version string) ([]byte, error) {
 				return nil, fmt.Errorf("schema of %s response: %w", r.Name, err)
 			}
 			okResp["content"] = map[string]any{"application/json": map[string]any{"schema": sc}}
+		case r.Produces != "":
+			okResp["content"] = map[string]any{r.Produces: map[string]any{"schema": map[string]any{"type": "string", "format": "binary"}}}
 		case r.Page:
 			okResp["content"] = map[string]any{"text/html": map[string]any{}}
 		}

@@ -60,6 +60,7 @@ var errorTable = []kind{
 	{fault.ErrNotFound, fiber.StatusNotFound, "not-found", "Not found", "资源不存在"},
 	{fault.ErrConflict, fiber.StatusConflict, "conflict", "Conflict", "状态冲突"},
 	{fault.ErrTooLarge, fiber.StatusRequestEntityTooLarge, "too-large", "Request too large", "请求内容过大"},
+	{fault.ErrUnsupportedMedia, fiber.StatusUnsupportedMediaType, "unsupported-media-type", "Unsupported file type", "不支持的文件类型"},
 	{fault.ErrLocked, fiber.StatusLocked, "locked", "Account locked", "账户已锁定"},
 	{fault.ErrUnavailable, fiber.StatusServiceUnavailable, "unavailable", "Service unavailable", "服务暂不可用"},
 }

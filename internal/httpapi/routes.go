@@ -30,6 +30,10 @@ type route struct {
 	// Body and Response are example values whose types document the route.
 	Body     any
 	Response any
+	// Consumes is the media type of Body, application/json when empty.
+	Consumes string
+	// Produces is the media type of a non-JSON response (a download).
+	Produces string
 	// Status is the success status, 200 when zero.
 	Status  int
 	Handler func(c *fiber.Ctx, p auth.Principal) error
@@ -160,6 +164,12 @@ func (s *Server) routeTable() []route {
 		{Method: post, Path: "/api/v1/cycles/:id/values/submit", Name: "values.submit", Tag: "values", Summary: "Submit a region's values for review", SummaryZh: "提交审核", Access: adminOrCity, Object: "cycle", Body: submitRequest{}, Response: list[indicators.Value]{}, Handler: s.submitValues},
 		{Method: post, Path: "/api/v1/cycles/:id/values/:value/review", Name: "values.review", Tag: "values", Summary: "Verify or reject a submitted value", SummaryZh: "审核（通过或退回）", Access: admin, Object: "value", Body: reviewRequest{}, Response: indicators.Value{}, Handler: s.reviewValue},
 		{Method: get, Path: "/api/v1/cycles/:id/values/:value/history", Name: "values.history", Tag: "values", Summary: "Revision history of a value", SummaryZh: "修改记录", Access: adminOrCity, Response: list[indicators.Revision]{}, Handler: s.valueHistory},
+		{Method: get, Path: "/api/v1/cycles/:id/values/template", Name: "values.template", Tag: "values", Summary: "Spreadsheet template pre-filled with the stored values (?region=CODE&format=xlsx|csv)", SummaryZh: "下载填报模板（Excel 或 CSV）", Access: adminOrCity, Produces: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", Handler: s.valuesTemplate},
+		{Method: post, Path: "/api/v1/cycles/:id/values/import", Name: "values.import", Tag: "values", Summary: "Import a filled-in template, xlsx or CSV (all or nothing)", SummaryZh: "导入填报表（全部成功或全部不保存）", Access: adminOrCity, Object: "cycle", Body: importForm{}, Consumes: fiber.MIMEMultipartForm, Response: indicators.ImportResult{}, Handler: s.importValues},
+		{Method: get, Path: "/api/v1/cycles/:id/evidence", Name: "evidence.list", Tag: "values", Summary: "Evidence files of a cycle (?region=CODE)", SummaryZh: "佐证材料列表", Access: adminOrCity, Response: list[indicators.Evidence]{}, Handler: s.listEvidence},
+		{Method: post, Path: "/api/v1/cycles/:id/evidence", Name: "evidence.add", Tag: "values", Summary: "Upload an evidence file (PDF, image, office document, OFD)", SummaryZh: "上传佐证材料", Access: adminOrCity, Object: "cycle", Body: evidenceForm{}, Consumes: fiber.MIMEMultipartForm, Response: indicators.Evidence{}, Status: fiber.StatusCreated, Handler: s.addEvidence},
+		{Method: get, Path: "/api/v1/cycles/:id/evidence/:evidence", Name: "evidence.get", Tag: "values", Summary: "Download an evidence file", SummaryZh: "下载佐证材料", Access: adminOrCity, Produces: fiber.MIMEOctetStream, Handler: s.getEvidence},
+		{Method: post, Path: "/api/v1/cycles/:id/evidence/:evidence/withdraw", Name: "evidence.withdraw", Tag: "values", Summary: "Withdraw an evidence file (it stays on record)", SummaryZh: "撤回佐证材料", Access: adminOrCity, Object: "evidence", Response: indicators.Evidence{}, Handler: s.withdrawEvidence},
 		{Method: get, Path: "/api/v1/cycles/:id/completeness", Name: "values.completeness", Tag: "values", Summary: "Completeness per region and dimension", SummaryZh: "数据完整性（按地区、维度）", Access: adminOrCity, Response: list[indicators.Completeness]{}, Handler: s.completeness},
 
 		// Audit and jobs.

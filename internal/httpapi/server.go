@@ -31,16 +31,17 @@ type Check struct {
 
 // Deps are the packages the HTTP edge calls.
 type Deps struct {
-	Auth    *auth.Store
-	Regions *regions.Store
-	Cycles  *cycles.Store
-	Schemes *indicators.SchemeStore
-	Values  *indicators.ValueStore
-	Audit   *audit.Log
-	Jobs    *jobs.Queue
-	Checks  []Check
-	Log     *slog.Logger
-	Version string
+	Auth     *auth.Store
+	Regions  *regions.Store
+	Cycles   *cycles.Store
+	Schemes  *indicators.SchemeStore
+	Values   *indicators.ValueStore
+	Audit    *audit.Log
+	Evidence *indicators.EvidenceStore
+	Jobs     *jobs.Queue
+	Checks   []Check
+	Log      *slog.Logger
+	Version  string
 	// DataDir is where job artifacts (exports) are kept.
 	DataDir string
 }

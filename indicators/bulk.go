@@ -1,0 +1,299 @@
+package indicators
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"gorm.io/gorm"
+
+	"github.com/ipeval/ipeval/indicators/scheme"
+	"github.com/ipeval/ipeval/indicators/sheet"
+	"github.com/ipeval/ipeval/internal/auth"
+	"github.com/ipeval/ipeval/internal/cycles"
+	"github.com/ipeval/ipeval/internal/fault"
+	"github.com/ipeval/ipeval/internal/regions"
+)
+
+// maxImportBytes bounds an uploaded spreadsheet. A full province of values
+// is well under 1 MiB; anything much larger is not a filled-in template.
+const maxImportBytes = 16 << 20
+
+// Template formats.
+const (
+	FormatXLSX = "xlsx"
+	FormatCSV  = "csv"
+)
+
+// File is a generated download.
+type File struct {
+	Name      string
+	MediaType string
+	Data      []byte
+}
+
+// Template returns a template to fill in for a cycle, pre-filled with the
+// stored values: for one region (one row per indicator), or, for an admin
+// naming no region, for every region (one row per region). A city official
+// naming no region gets its own. format is FormatXLSX (the default) or
+// FormatCSV.
+func (s *ValueStore) Template(ctx context.Context, by auth.Principal, cycleID, regionCode, format string) (File, error) {
+	regionCode = normRegion(regionCode)
+	if regionCode == "" && by.Is(auth.RoleCity) {
+		regionCode = by.RegionCode
+	}
+	if !by.Is(auth.RoleAdmin, auth.RoleCity) || (regionCode == "" && !by.Is(auth.RoleAdmin)) ||
+		(regionCode != "" && !by.CanAccessRegion(regionCode)) {
+		return File{}, forbidden()
+	}
+	format = strings.ToLower(cmp.Or(strings.TrimSpace(format), FormatXLSX))
+	if format != FormatXLSX && format != FormatCSV {
+		return File{}, fault.Invalid(fault.Field("format", "unknown_format", "格式须为 xlsx 或 csv", "format must be xlsx or csv"))
+	}
+	db := s.db.WithContext(ctx)
+	var c cycles.Cycle
+	if err := db.Where("id = ?", cycleID).Take(&c).Error; err != nil {
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return File{}, fmt.Errorf("cycle %s: %w", cycleID, fault.ErrNotFound)
+		}
+		return File{}, fmt.Errorf("get cycle: %w", err)
+	}
+	st, sc, err := s.storedScheme(db, c)
+	if err != nil {
+		return File{}, err
+	}
+	var rs []regions.Region
+	q := db.Order("code")
+	if regionCode != "" {
+		q = q.Where("code = ?", regionCode)
+	} else {
+		q = q.Where("kind <> ?", regions.Province)
+	}
+	if err := q.Find(&rs).Error; err != nil {
+		return File{}, fmt.Errorf("list regions: %w", err)
+	}
+	if regionCode != "" && len(rs) == 0 {
+		return File{}, fmt.Errorf("region %s: %w", regionCode, fault.ErrNotFound)
+	}
+	var vals []Value
+	vq := db.Where("cycle_id = ?", cycleID)
+	if regionCode != "" {
+		vq = vq.Where("region_code = ?", regionCode)
+	}
+	if err := vq.Find(&vals).Error; err != nil {
+		return File{}, fmt.Errorf("list indicator values: %w", err)
+	}
+
+	t := sheet.Template{
+		Meta: sheet.Meta{CycleID: c.ID, CycleName: c.Name, Year: c.Year, SchemeCode: st.Code, SchemeVersion: st.Version,
+			Layout: sheet.ByRegion, RegionCode: regionCode, Generated: now()},
+		Scheme: sc,
+		Values: make(map[[2]string]sheet.Current, len(vals)),
+	}
+	if regionCode != "" {
+		t.Meta.Layout = sheet.ByIndicator
+	}
+	for _, r := range rs {
+		t.Regions = append(t.Regions, sheet.Region{Code: r.Code, Name: r.Name, Kind: r.Kind})
+	}
+	for _, v := range vals {
+		t.Values[[2]string{v.RegionCode, v.IndicatorCode}] = sheet.Current{Number: v.Number, NotApplicable: v.NotApplicable,
+			Note: v.Note, Status: string(v.Status), Version: v.Version}
+	}
+	subject := "全部地区"
+	if regionCode != "" {
+		subject = rs[0].Name
+	}
+	out := File{Name: fmt.Sprintf("%d年度指标填报-%s.%s", c.Year, subject, format)}
+	var buf bytes.Buffer
+	if format == FormatCSV {
+		out.MediaType = "text/csv; charset=utf-8"
+		err = sheet.WriteCSV(&buf, t)
+	} else {
+		out.MediaType = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+		err = sheet.WriteXLSX(&buf, t)
+	}
+	if err != nil {
+		return File{}, fmt.Errorf("write template: %w", err)
+	}
+	out.Data = buf.Bytes()
+	return out, nil
+}
+
+// ImportResult summarises an import.
+type ImportResult struct {
+	// Entries counts the filled-in cells read from the file.
+	Entries int `json:"entries"`
+	// Changed counts the values created or changed.
+	Changed int `json:"changed"`
+	// Submitted counts the values handed to review by this import.
+	Submitted int `json:"submitted"`
+	// Values are the stored values of the entries, in file order.
+	Values []Value `json:"values"`
+}
+
+// Import stores the values of a filled-in template (xlsx or CSV; name's
+// extension tells which) in one transaction, and with submit also submits
+// them for review. It is all or nothing: any bad cell and the error lists
+// every problem with its row, column and indicator code; a stale version
+// is a conflict listing the rows. Empty cells are skipped (missing), and
+// values identical to the stored ones change nothing, so uploading the
+// same file twice stores it once.
+func (s *ValueStore) Import(ctx context.Context, by auth.Principal, cycleID, name string, data []byte, submit bool) (ImportResult, error) {
+	if !by.Is(auth.RoleAdmin, auth.RoleCity) {
+		return ImportResult{}, forbidden()
+	}
+	if len(data) > maxImportBytes {
+		return ImportResult{}, fault.With(fault.ErrTooLarge, fmt.Sprintf("a spreadsheet is at most %d MiB", maxImportBytes>>20),
+			fmt.Sprintf("导入文件不能超过 %d MiB", maxImportBytes>>20), nil)
+	}
+	f, err := sheet.Parse(data, name)
+	if err != nil {
+		return ImportResult{}, err
+	}
+	if f.Meta != nil && f.Meta.CycleID != cycleID {
+		return ImportResult{}, fault.Invalid(fault.Field("file", "wrong_cycle",
+			fmt.Sprintf("该模板属于另一考核周期（%s），请下载本周期的模板", f.Meta.CycleName),
+			fmt.Sprintf("the template belongs to another cycle (%s); download this cycle's template", f.Meta.CycleName)))
+	}
+	if len(f.Entries) == 0 && len(f.Problems) == 0 {
+		return ImportResult{}, fault.Invalid(fault.Field("file", "empty", "文件中没有填写任何数据", "the file holds no values"))
+	}
+	for _, e := range f.Entries {
+		if !by.CanAccessRegion(normRegion(e.RegionCode)) {
+			return ImportResult{}, forbidden()
+		}
+	}
+	res := ImportResult{Entries: len(f.Entries)}
+	var stales []stale
+	var loc locator
+	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		_, sc, err := s.openCycle(tx, cycleID)
+		if err != nil {
+			return err
+		}
+		items, cells, errs := interpret(sc, f.Entries)
+		errs = append(errs, f.Problems...)
+		loc = locator{cell: func(i int) (int, string) { return cells[i].Row, cells[i].Column }}
+		if len(items) > 0 {
+			if items, err = s.prepare(by, items); err != nil {
+				return err
+			}
+			kinds, err := regionKinds(tx, items)
+			if err != nil {
+				return err
+			}
+			var ve *fault.ValidationError
+			if err := checkItems(sc, kinds, items, loc); errors.As(err, &ve) {
+				errs = append(errs, ve.Errors...)
+			}
+		}
+		if len(errs) > 0 {
+			slices.SortStableFunc(errs, func(a, b fault.FieldError) int {
+				return cmp.Or(cmp.Compare(a.Row, b.Row), cmp.Compare(len(a.Column), len(b.Column)), cmp.Compare(a.Column, b.Column))
+			})
+			return fault.Invalid(errs...)
+		}
+		var before []Value
+		for _, in := range items {
+			v, _, err := findValue(tx, cycleID, in.RegionCode, in.IndicatorCode)
+			if err != nil {
+				return err
+			}
+			before = append(before, v)
+		}
+		var vals []Value
+		if vals, stales, err = setTx(tx, by, sc, cycleID, items, loc); err != nil {
+			return err
+		}
+		for i, v := range vals {
+			if v.Version != before[i].Version {
+				res.Changed++
+			}
+		}
+		if submit {
+			if vals, res.Submitted, err = submitAll(tx, by, sc, cycleID, vals); err != nil {
+				return err
+			}
+		}
+		res.Values = vals
+		return nil
+	})
+	if errors.Is(err, errStale) {
+		return ImportResult{}, s.refuse(ctx, by, cycleID, stales, loc)
+	}
+	if err != nil {
+		return ImportResult{}, err
+	}
+	return res, nil
+}
+
+// interpret turns a file's entries into value inputs, with the cell of
+// each, and lists the entries that are not values.
+func interpret(sc scheme.Scheme, entries []sheet.Entry) ([]ValueInput, []sheet.Entry, []fault.FieldError) {
+	var items []ValueInput
+	var cells []sheet.Entry
+	var errs []fault.FieldError
+	for _, e := range entries {
+		in := ValueInput{RegionCode: e.RegionCode, IndicatorCode: e.IndicatorCode, Note: e.Note, Version: e.Version,
+			NotApplicable: e.NotApplicable}
+		if ind, ok := sc.Indicator(strings.TrimSpace(e.IndicatorCode)); ok {
+			number, na, filled, fe := sheet.Interpret(e, ind)
+			switch {
+			case fe != nil:
+				errs = append(errs, *fe)
+				continue
+			case !filled && e.Note != "":
+				errs = append(errs, fault.FieldError{Row: e.Row, Column: e.Column, Indicator: e.IndicatorCode, Field: "value",
+					Code: "required", Message: "填写了说明，但没有填写数值或标记不适用", MessageEn: "a note without a number or not applicable"})
+				continue
+			case !filled:
+				continue
+			}
+			in.Number, in.NotApplicable = number, na
+		} else {
+			// checkItems reports the unknown code; without this it would
+			// also ask for a value the entry may well have.
+			in.NotApplicable = true
+		}
+		items = append(items, in)
+		cells = append(cells, e)
+	}
+	return items, cells, errs
+}
+
+// submitAll submits the given values, region by region, and returns them
+// updated with the number that changed state.
+func submitAll(tx *gorm.DB, by auth.Principal, sc scheme.Scheme, cycleID string, vals []Value) ([]Value, int, error) {
+	byRegion := map[string][]string{}
+	var order []string
+	for _, v := range vals {
+		if _, ok := byRegion[v.RegionCode]; !ok {
+			order = append(order, v.RegionCode)
+		}
+		byRegion[v.RegionCode] = append(byRegion[v.RegionCode], v.IndicatorCode)
+	}
+	after := map[string]Value{}
+	for _, r := range order {
+		sub, err := submitTx(tx, by, sc, cycleID, r, byRegion[r])
+		if err != nil {
+			return nil, 0, err
+		}
+		for _, v := range sub {
+			after[v.ID] = v
+		}
+	}
+	n := 0
+	out := make([]Value, len(vals))
+	for i, v := range vals {
+		out[i] = after[v.ID]
+		if out[i].Version != v.Version {
+			n++
+		}
+	}
+	return out, n, nil
+}

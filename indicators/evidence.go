@@ -1,0 +1,293 @@
+package indicators
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/google/uuid"
+	"gorm.io/gorm"
+
+	"github.com/ipeval/ipeval/indicators/scheme"
+	"github.com/ipeval/ipeval/internal/auth"
+	"github.com/ipeval/ipeval/internal/blobs"
+	"github.com/ipeval/ipeval/internal/fault"
+	"github.com/ipeval/ipeval/internal/regions"
+)
+
+// maxEvidencePerValue bounds the files attached to one value, so that one
+// account cannot fill the disk through a single indicator.
+const maxEvidencePerValue = 20
+
+// Evidence is a file backing the value of one indicator for one region in
+// one cycle (the funding document behind F1, say). The content is kept in
+// the blob store under its SHA-256; a withdrawn file keeps its row.
+type Evidence struct {
+	ID            string     `json:"id" gorm:"primaryKey"`
+	CycleID       string     `json:"cycle_id"`
+	RegionCode    string     `json:"region_code"`
+	IndicatorCode string     `json:"indicator_code"`
+	FileName      string     `json:"file_name"`
+	MediaType     string     `json:"media_type"`
+	Size          int64      `json:"size"`
+	SHA256        string     `json:"sha256" gorm:"column:sha256"`
+	UploadedBy    string     `json:"uploaded_by"`
+	UploadedAt    time.Time  `json:"uploaded_at"`
+	WithdrawnAt   *time.Time `json:"withdrawn_at"`
+	WithdrawnBy   string     `json:"withdrawn_by,omitempty"`
+}
+
+// TableName is the evidence_files table of migration 0004.
+func (Evidence) TableName() string { return "evidence_files" }
+
+// Upload is an evidence file as a caller sends it.
+type Upload struct {
+	RegionCode    string
+	IndicatorCode string
+	FileName      string
+	Data          []byte
+}
+
+// EvidenceStore keeps evidence files: who may attach, see and withdraw
+// them follows the values they back (DESIGN.md section 2).
+type EvidenceStore struct {
+	db       *gorm.DB
+	values   *ValueStore
+	blobs    *blobs.Store
+	maxBytes int64
+}
+
+// NewEvidenceStore returns an EvidenceStore that keeps rows in db, file
+// contents in files, and refuses files over maxBytes.
+func NewEvidenceStore(db *gorm.DB, values *ValueStore, files *blobs.Store, maxBytes int64) *EvidenceStore {
+	return &EvidenceStore{db: db, values: values, blobs: files, maxBytes: maxBytes}
+}
+
+// MaxBytes is the largest file Add accepts.
+func (s *EvidenceStore) MaxBytes() int64 { return s.maxBytes }
+
+// Add attaches a file to the value of (region, indicator) in a collecting
+// cycle; the value itself need not exist yet. Admins attach to any region,
+// city officials to their own. The content must match the file name's
+// type (a ".pdf" must be a PDF) and be at most MaxBytes; nothing is stored
+// otherwise.
+func (s *EvidenceStore) Add(ctx context.Context, by auth.Principal, cycleID string, up Upload) (Evidence, error) {
+	up.RegionCode = normRegion(up.RegionCode)
+	up.IndicatorCode = strings.TrimSpace(up.IndicatorCode)
+	if !by.Is(auth.RoleAdmin, auth.RoleCity) || !by.CanAccessRegion(up.RegionCode) {
+		return Evidence{}, forbidden()
+	}
+	if int64(len(up.Data)) > s.maxBytes {
+		return Evidence{}, fault.With(fault.ErrTooLarge,
+			fmt.Sprintf("an evidence file is at most %d MiB", s.maxBytes>>20),
+			fmt.Sprintf("佐证材料不能超过 %d MiB", s.maxBytes>>20), map[string]any{"max_bytes": s.maxBytes})
+	}
+	name := cleanFileName(up.FileName)
+	var errs []fault.FieldError
+	if name == "" {
+		errs = append(errs, fault.Field("file", "required", "请选择要上传的文件", "choose a file to upload"))
+	}
+	if len(up.Data) == 0 {
+		errs = append(errs, fault.Field("file", "empty", "文件为空", "the file is empty"))
+	}
+	if err := fault.Invalid(errs...); err != nil {
+		return Evidence{}, err
+	}
+	media, err := detectEvidence(name, up.Data)
+	if err != nil {
+		return Evidence{}, err
+	}
+	ev := Evidence{ID: uuid.Must(uuid.NewV7()).String(), CycleID: cycleID, RegionCode: up.RegionCode,
+		IndicatorCode: up.IndicatorCode, FileName: name, MediaType: media, Size: int64(len(up.Data)),
+		UploadedBy: by.UserID, UploadedAt: now()}
+	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		_, sc, err := s.values.openCycle(tx, cycleID)
+		if err != nil {
+			return err
+		}
+		if err := checkTarget(tx, sc, up.RegionCode, up.IndicatorCode); err != nil {
+			return err
+		}
+		var n int64
+		if err := live(tx, cycleID, up.RegionCode, up.IndicatorCode).Count(&n).Error; err != nil {
+			return fmt.Errorf("count evidence: %w", err)
+		}
+		if n >= maxEvidencePerValue {
+			return fault.With(fault.ErrConflict, fmt.Sprintf("a value takes at most %d evidence files", maxEvidencePerValue),
+				fmt.Sprintf("每项指标最多上传 %d 个佐证材料", maxEvidencePerValue), nil)
+		}
+		if ev.SHA256, err = s.blobs.Put(up.Data); err != nil {
+			return err
+		}
+		if err := tx.Create(&ev).Error; err != nil {
+			return fmt.Errorf("record evidence: %w", err)
+		}
+		return nil
+	})
+	return ev, err
+}
+
+// checkTarget checks that evidence may be attached to (region, indicator):
+// a known region, and an indicator of the scheme entered by hand (survey
+// results are evidence enough for survey-sourced indicators).
+func checkTarget(tx *gorm.DB, sc scheme.Scheme, regionCode, indicatorCode string) error {
+	var errs []fault.FieldError
+	var n int64
+	if err := tx.Model(&regions.Region{}).Where("code = ?", regionCode).Count(&n).Error; err != nil {
+		return fmt.Errorf("read region: %w", err)
+	}
+	if n == 0 {
+		errs = append(errs, fault.Field("region_code", "unknown_region", "未知地区代码："+regionCode, "unknown region code: "+regionCode))
+	}
+	ind, ok := sc.Indicator(indicatorCode)
+	switch {
+	case !ok:
+		errs = append(errs, fault.FieldError{Field: "indicator_code", Indicator: indicatorCode, Code: "unknown_indicator",
+			Message: "评价方案中没有指标：" + indicatorCode, MessageEn: "the scheme has no indicator " + indicatorCode})
+	case ind.SurveySourced():
+		errs = append(errs, surveySourced("indicator_code", ind))
+	}
+	return fault.Invalid(errs...)
+}
+
+// live selects the evidence of one value that is not withdrawn.
+func live(tx *gorm.DB, cycleID, regionCode, indicatorCode string) *gorm.DB {
+	return tx.Model(&Evidence{}).Where("cycle_id = ? AND region_code = ? AND indicator_code = ? AND withdrawn_at IS NULL",
+		cycleID, regionCode, indicatorCode)
+}
+
+// List returns the evidence of a cycle, withdrawn files included, by
+// region, indicator and upload time. An empty regionCode means every region
+// the caller may see.
+func (s *EvidenceStore) List(ctx context.Context, by auth.Principal, cycleID, regionCode string) ([]Evidence, error) {
+	regionCode = normRegion(regionCode)
+	if regionCode == "" && by.Is(auth.RoleCity) {
+		regionCode = by.RegionCode
+	}
+	if !by.Is(auth.RoleAdmin, auth.RoleCity) || (regionCode != "" && !by.CanAccessRegion(regionCode)) ||
+		(regionCode == "" && !by.Is(auth.RoleAdmin)) {
+		return nil, forbidden()
+	}
+	db := s.db.WithContext(ctx)
+	if err := cycleExists(db, cycleID); err != nil {
+		return nil, err
+	}
+	q := db.Where("cycle_id = ?", cycleID)
+	if regionCode != "" {
+		q = q.Where("region_code = ?", regionCode)
+	}
+	var out []Evidence
+	if err := q.Order("region_code, indicator_code, uploaded_at, id").Find(&out).Error; err != nil {
+		return nil, fmt.Errorf("list evidence: %w", err)
+	}
+	return out, nil
+}
+
+// Open returns an evidence file and its content, checked against its
+// checksum. A file of a region the caller may not see is not found, so
+// that ids reveal nothing.
+func (s *EvidenceStore) Open(ctx context.Context, by auth.Principal, cycleID, id string) (Evidence, []byte, error) {
+	ev, err := s.get(s.db.WithContext(ctx), by, cycleID, id)
+	if err != nil {
+		return ev, nil, err
+	}
+	data, err := s.blobs.Get(ev.SHA256)
+	if err != nil {
+		return ev, nil, fmt.Errorf("evidence %s: %w", ev.ID, err)
+	}
+	return ev, data, nil
+}
+
+func (s *EvidenceStore) get(db *gorm.DB, by auth.Principal, cycleID, id string) (Evidence, error) {
+	if !by.Is(auth.RoleAdmin, auth.RoleCity) {
+		return Evidence{}, forbidden()
+	}
+	var ev Evidence
+	err := db.Where("id = ? AND cycle_id = ?", id, cycleID).Take(&ev).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) || (err == nil && !by.CanAccessRegion(ev.RegionCode)) {
+		return Evidence{}, fmt.Errorf("evidence %s: %w", id, fault.ErrNotFound)
+	}
+	if err != nil {
+		return Evidence{}, fmt.Errorf("read evidence: %w", err)
+	}
+	return ev, nil
+}
+
+// Withdraw marks a file as no longer backing its value, while the cycle is
+// collecting. The file stays on record. Evidence of a verified value
+// cannot be withdrawn: the verification rested on it.
+func (s *EvidenceStore) Withdraw(ctx context.Context, by auth.Principal, cycleID, id string) (Evidence, error) {
+	var ev Evidence
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if _, _, err := s.values.openCycle(tx, cycleID); err != nil {
+			return err
+		}
+		var err error
+		if ev, err = s.get(tx, by, cycleID, id); err != nil {
+			return err
+		}
+		if ev.WithdrawnAt != nil {
+			return nil
+		}
+		v, found, err := findValue(tx, cycleID, ev.RegionCode, ev.IndicatorCode)
+		if err != nil {
+			return err
+		}
+		if found && v.Status == StatusVerified {
+			return fault.With(fault.ErrConflict, "evidence of a verified value cannot be withdrawn",
+				"数据已审核通过，其佐证材料不能撤回", map[string]any{"status": v.Status})
+		}
+		at := now()
+		ev.WithdrawnAt, ev.WithdrawnBy = &at, by.UserID
+		if err := tx.Model(&Evidence{}).Where("id = ?", ev.ID).
+			Updates(map[string]any{"withdrawn_at": at, "withdrawn_by": by.UserID}).Error; err != nil {
+			return fmt.Errorf("withdraw evidence: %w", err)
+		}
+		return nil
+	})
+	return ev, err
+}
+
+// cleanFileName keeps the base name of a client's file name, without
+// control characters, at most 255 bytes with its extension kept.
+func cleanFileName(name string) string {
+	name = filepath.Base(strings.ReplaceAll(name, `\`, "/"))
+	name = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || r == '"' || r == '/' {
+			return -1
+		}
+		return r
+	}, name)
+	name = strings.TrimSpace(name)
+	if name == "." || name == ".." {
+		return ""
+	}
+	const maxName = 255
+	if len(name) > maxName {
+		ext := filepath.Ext(name)
+		if len(ext) > 16 {
+			ext = ""
+		}
+		base := []rune(strings.TrimSuffix(name, ext))
+		for len(string(base))+len(ext) > maxName {
+			base = base[:len(base)-1]
+		}
+		name = string(base) + ext
+	}
+	return name
+}
+
+func cycleExists(db *gorm.DB, cycleID string) error {
+	var n int64
+	if err := db.Table("cycles").Where("id = ?", cycleID).Count(&n).Error; err != nil {
+		return fmt.Errorf("get cycle: %w", err)
+	}
+	if n == 0 {
+		return fmt.Errorf("cycle %s: %w", cycleID, fault.ErrNotFound)
+	}
+	return nil
+}

@@ -1,0 +1,52 @@
+package blobs
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func TestPutGet(t *testing.T) {
+	dir := t.TempDir()
+	s, err := New(filepath.Join(dir, "evidence"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := []byte("%PDF-1.7 test")
+	sum, err := s.Put(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum != Sum(data) || len(sum) != 64 {
+		t.Fatalf("sum = %q", sum)
+	}
+	again, err := s.Put(data)
+	if err != nil || again != sum {
+		t.Fatalf("second put = %q, %v", again, err)
+	}
+	got, err := s.Get(sum)
+	if err != nil || string(got) != string(data) {
+		t.Fatalf("get = %q, %v", got, err)
+	}
+	entries, err := os.ReadDir(filepath.Join(dir, "evidence", sum[:2]))
+	if err != nil || len(entries) != 1 {
+		t.Fatalf("directory holds %v (%v), want the one file and no temporary", entries, err)
+	}
+
+	t.Run("tampered file is refused", func(t *testing.T) {
+		if err := os.WriteFile(filepath.Join(dir, "evidence", sum[:2], sum), []byte("changed"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Get(sum); !errors.Is(err, ErrCorrupt) {
+			t.Fatalf("err = %v, want ErrCorrupt", err)
+		}
+	})
+	for _, bad := range []string{"", "../../etc/passwd", sum[:63], "ZZ" + sum[2:]} {
+		t.Run("bad name "+bad, func(t *testing.T) {
+			if _, err := s.Get(bad); !errors.Is(err, os.ErrNotExist) {
+				t.Fatalf("err = %v, want not exist", err)
+			}
+		})
+	}
+}

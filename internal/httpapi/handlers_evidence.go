@@ -1,0 +1,115 @@
+package httpapi
+
+import (
+	"io"
+	"mime"
+	"strconv"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/utils"
+
+	"github.com/ipeval/ipeval/indicators"
+	"github.com/ipeval/ipeval/internal/auth"
+	"github.com/ipeval/ipeval/internal/fault"
+)
+
+// evidenceForm documents the multipart form of an evidence upload.
+type evidenceForm struct {
+	RegionCode    string `json:"region_code"`
+	IndicatorCode string `json:"indicator_code"`
+	File          string `json:"file" jsonschema:"format=binary"`
+}
+
+func (s *Server) listEvidence(c *fiber.Ctx, p auth.Principal) error {
+	es, err := s.deps.Evidence.List(c.UserContext(), p, param(c, "id"), query(c, "region"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(listOf(es))
+}
+
+func (s *Server) addEvidence(c *fiber.Ctx, p auth.Principal) error {
+	name, data, err := formFile(c, "file")
+	if err != nil {
+		return err
+	}
+	up := indicators.Upload{RegionCode: formValue(c, "region_code"), IndicatorCode: formValue(c, "indicator_code"),
+		FileName: name, Data: data}
+	ev, err := s.deps.Evidence.Add(c.UserContext(), p, param(c, "id"), up)
+	if err != nil {
+		return err
+	}
+	setAuditObject(c, "evidence:"+ev.ID)
+	setAuditDetail(c, ev.RegionCode+" "+ev.IndicatorCode+" sha256:"+ev.SHA256)
+	return c.Status(fiber.StatusCreated).JSON(ev)
+}
+
+func (s *Server) getEvidence(c *fiber.Ctx, p auth.Principal) error {
+	ev, data, err := s.deps.Evidence.Open(c.UserContext(), p, param(c, "id"), param(c, "evidence"))
+	if err != nil {
+		return err
+	}
+	return sendFile(c, ev.MediaType, ev.FileName, data)
+}
+
+func (s *Server) withdrawEvidence(c *fiber.Ctx, p auth.Principal) error {
+	ev, err := s.deps.Evidence.Withdraw(c.UserContext(), p, param(c, "id"), param(c, "evidence"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(ev)
+}
+
+// formFile reads the named file of a multipart form, with its base name.
+// The body is already within the server's limit; the store applies its own.
+func formFile(c *fiber.Ctx, field string) (string, []byte, error) {
+	if !isMultipart(c) {
+		return "", nil, fiber.NewError(fiber.StatusUnsupportedMediaType, "Content-Type must be multipart/form-data")
+	}
+	fh, err := c.FormFile(field)
+	if err != nil {
+		return "", nil, fault.Invalid(fault.Field(field, "required", "请选择要上传的文件（表单字段 "+field+"）",
+			"attach the file as form field "+field))
+	}
+	f, err := fh.Open()
+	if err != nil {
+		return "", nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(f)
+	if err != nil {
+		return "", nil, err
+	}
+	return fh.Filename, data, nil
+}
+
+// formValue returns a copy of a form field.
+func formValue(c *fiber.Ctx, name string) string { return utils.CopyString(c.FormValue(name)) }
+
+// formBool reads an optional boolean form field.
+func formBool(c *fiber.Ctx, name string) (bool, error) {
+	v := formValue(c, name)
+	if v == "" {
+		return false, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, fault.Invalid(fault.Field(name, "not_boolean", name+" 须为 true 或 false", name+" must be true or false"))
+	}
+	return b, nil
+}
+
+func isMultipart(c *fiber.Ctx) bool {
+	mt, _, err := mime.ParseMediaType(string(c.Request().Header.ContentType()))
+	return err == nil && mt == fiber.MIMEMultipartForm
+}
+
+// sendFile answers with a stored file as a download. It is never shown
+// inline, so that an uploaded HTML or SVG cannot run in our origin.
+func sendFile(c *fiber.Ctx, mediaType, name string, data []byte) error {
+	c.Set(fiber.HeaderContentType, mediaType)
+	c.Set(fiber.HeaderContentDisposition, mime.FormatMediaType("attachment", map[string]string{"filename": name}))
+	c.Set("X-Content-Type-Options", "nosniff")
+	c.Set(fiber.HeaderCacheControl, "private, no-store")
+	return c.Send(data)
+}
