@@ -14,7 +14,6 @@ import (
 	"github.com/ipeval/ipeval/indicators/scheme"
 	"github.com/ipeval/ipeval/indicators/sheet"
 	"github.com/ipeval/ipeval/internal/auth"
-	"github.com/ipeval/ipeval/internal/cycles"
 	"github.com/ipeval/ipeval/internal/fault"
 	"github.com/ipeval/ipeval/internal/regions"
 )
@@ -42,25 +41,18 @@ type File struct {
 // naming no region gets its own. format is FormatXLSX (the default) or
 // FormatCSV.
 func (s *ValueStore) Template(ctx context.Context, by auth.Principal, cycleID, regionCode, format string) (File, error) {
-	regionCode = normRegion(regionCode)
-	if regionCode == "" && by.Is(auth.RoleCity) {
-		regionCode = by.RegionCode
-	}
-	if !by.Is(auth.RoleAdmin, auth.RoleCity) || (regionCode == "" && !by.Is(auth.RoleAdmin)) ||
-		(regionCode != "" && !by.CanAccessRegion(regionCode)) {
-		return File{}, forbidden()
+	regionCode, err := readScope(by, regionCode)
+	if err != nil {
+		return File{}, err
 	}
 	format = strings.ToLower(cmp.Or(strings.TrimSpace(format), FormatXLSX))
 	if format != FormatXLSX && format != FormatCSV {
 		return File{}, fault.Invalid(fault.Field("format", "unknown_format", "格式须为 xlsx 或 csv", "format must be xlsx or csv"))
 	}
 	db := s.db.WithContext(ctx)
-	var c cycles.Cycle
-	if err := db.Where("id = ?", cycleID).Take(&c).Error; err != nil {
-		if errors.Is(err, gorm.ErrRecordNotFound) {
-			return File{}, fmt.Errorf("cycle %s: %w", cycleID, fault.ErrNotFound)
-		}
-		return File{}, fmt.Errorf("get cycle: %w", err)
+	c, err := getCycle(db, cycleID)
+	if err != nil {
+		return File{}, err
 	}
 	st, sc, err := s.storedScheme(db, c)
 	if err != nil {
@@ -198,20 +190,16 @@ func (s *ValueStore) Import(ctx context.Context, by auth.Principal, cycleID, nam
 			})
 			return fault.Invalid(errs...)
 		}
-		var before []Value
-		for _, in := range items {
-			v, _, err := findValue(tx, cycleID, in.RegionCode, in.IndicatorCode)
-			if err != nil {
-				return err
-			}
-			before = append(before, v)
+		before, err := valuesOf(tx, cycleID, items)
+		if err != nil {
+			return err
 		}
 		var vals []Value
 		if vals, stales, err = setTx(tx, by, sc, cycleID, items, loc); err != nil {
 			return err
 		}
-		for i, v := range vals {
-			if v.Version != before[i].Version {
+		for _, v := range vals {
+			if v.Version != before[[2]string{v.RegionCode, v.IndicatorCode}].Version {
 				res.Changed++
 			}
 		}

@@ -164,16 +164,12 @@ func live(tx *gorm.DB, cycleID, regionCode, indicatorCode string) *gorm.DB {
 // region, indicator and upload time. An empty regionCode means every region
 // the caller may see.
 func (s *EvidenceStore) List(ctx context.Context, by auth.Principal, cycleID, regionCode string) ([]Evidence, error) {
-	regionCode = normRegion(regionCode)
-	if regionCode == "" && by.Is(auth.RoleCity) {
-		regionCode = by.RegionCode
-	}
-	if !by.Is(auth.RoleAdmin, auth.RoleCity) || (regionCode != "" && !by.CanAccessRegion(regionCode)) ||
-		(regionCode == "" && !by.Is(auth.RoleAdmin)) {
-		return nil, forbidden()
+	regionCode, err := readScope(by, regionCode)
+	if err != nil {
+		return nil, err
 	}
 	db := s.db.WithContext(ctx)
-	if err := cycleExists(db, cycleID); err != nil {
+	if _, err := getCycle(db, cycleID); err != nil {
 		return nil, err
 	}
 	q := db.Where("cycle_id = ?", cycleID)
@@ -279,15 +275,4 @@ func cleanFileName(name string) string {
 		name = string(base) + ext
 	}
 	return name
-}
-
-func cycleExists(db *gorm.DB, cycleID string) error {
-	var n int64
-	if err := db.Table("cycles").Where("id = ?", cycleID).Count(&n).Error; err != nil {
-		return fmt.Errorf("get cycle: %w", err)
-	}
-	if n == 0 {
-		return fmt.Errorf("cycle %s: %w", cycleID, fault.ErrNotFound)
-	}
-	return nil
 }

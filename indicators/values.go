@@ -255,15 +255,12 @@ var errStale = errors.New("stale version")
 // so that concurrent writers queue on busy_timeout instead of failing with
 // SQLITE_BUSY when a read transaction tries to become a write.
 func (s *ValueStore) openCycle(tx *gorm.DB, cycleID string) (cycles.Cycle, scheme.Scheme, error) {
-	var c cycles.Cycle
 	if err := tx.Exec("UPDATE cycles SET status = status WHERE id = ?", cycleID).Error; err != nil {
-		return c, scheme.Scheme{}, fmt.Errorf("lock cycle: %w", err)
+		return cycles.Cycle{}, scheme.Scheme{}, fmt.Errorf("lock cycle: %w", err)
 	}
-	if err := tx.Where("id = ?", cycleID).Take(&c).Error; err != nil {
-		if errors.Is(err, gorm.ErrRecordNotFound) {
-			return c, scheme.Scheme{}, fmt.Errorf("cycle %s: %w", cycleID, fault.ErrNotFound)
-		}
-		return c, scheme.Scheme{}, fmt.Errorf("get cycle: %w", err)
+	c, err := getCycle(tx, cycleID)
+	if err != nil {
+		return c, scheme.Scheme{}, err
 	}
 	if c.Status != cycles.Collecting {
 		return c, scheme.Scheme{}, fault.With(fault.ErrConflict,
@@ -273,6 +270,19 @@ func (s *ValueStore) openCycle(tx *gorm.DB, cycleID string) (cycles.Cycle, schem
 	}
 	sc, err := s.cycleScheme(tx, c)
 	return c, sc, err
+}
+
+// getCycle reads a cycle; an unknown id is not found.
+func getCycle(db *gorm.DB, cycleID string) (cycles.Cycle, error) {
+	var c cycles.Cycle
+	err := db.Where("id = ?", cycleID).Take(&c).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return c, fmt.Errorf("cycle %s: %w", cycleID, fault.ErrNotFound)
+	}
+	if err != nil {
+		return c, fmt.Errorf("get cycle: %w", err)
+	}
+	return c, nil
 }
 
 // cycleScheme returns the scheme of c, or a conflict when it has none.
@@ -295,15 +305,22 @@ func (s *ValueStore) storedScheme(tx *gorm.DB, c cycles.Cycle) (StoredScheme, sc
 	return st, sc, err
 }
 
-func regionKinds(tx *gorm.DB, items []ValueInput) (map[string]regions.Kind, error) {
+// regionCodes lists the distinct regions of items.
+func regionCodes(items []ValueInput) []string {
+	seen := make(map[string]bool)
 	var codes []string
 	for _, in := range items {
-		if !slices.Contains(codes, in.RegionCode) {
+		if !seen[in.RegionCode] {
+			seen[in.RegionCode] = true
 			codes = append(codes, in.RegionCode)
 		}
 	}
+	return codes
+}
+
+func regionKinds(tx *gorm.DB, items []ValueInput) (map[string]regions.Kind, error) {
 	var rs []regions.Region
-	if err := tx.Where("code IN ?", codes).Find(&rs).Error; err != nil {
+	if err := tx.Where("code IN ?", regionCodes(items)).Find(&rs).Error; err != nil {
 		return nil, fmt.Errorf("read regions: %w", err)
 	}
 	kinds := make(map[string]regions.Kind, len(rs))
@@ -374,13 +391,16 @@ func checkItems(sc scheme.Scheme, kinds map[string]regions.Kind, items []ValueIn
 // writeItems applies checked items. Items whose version is stale are
 // returned instead of written; the caller then rolls back.
 func writeItems(tx *gorm.DB, by auth.Principal, cycleID string, items []ValueInput) ([]Value, []stale, error) {
+	existing, err := valuesOf(tx, cycleID, items)
+	if err != nil {
+		return nil, nil, err
+	}
 	out := make([]Value, 0, len(items))
 	var stales []stale
+	var created []Value
+	var revs []Revision
 	for i, in := range items {
-		cur, found, err := findValue(tx, cycleID, in.RegionCode, in.IndicatorCode)
-		if err != nil {
-			return nil, nil, err
-		}
+		cur, found := existing[[2]string{in.RegionCode, in.IndicatorCode}]
 		switch {
 		case found && same(cur, in):
 			out = append(out, cur)
@@ -396,17 +416,8 @@ func writeItems(tx *gorm.DB, by auth.Principal, cycleID string, items []ValueInp
 			v := Value{ID: uuid.Must(uuid.NewV7()).String(), CycleID: cycleID, RegionCode: in.RegionCode,
 				IndicatorCode: in.IndicatorCode, Number: in.Number, NotApplicable: in.NotApplicable, Note: in.Note,
 				Status: StatusDraft, Version: 1, UpdatedBy: by.UserID, UpdatedAt: at, CreatedAt: at}
-			if err := tx.Create(&v).Error; err != nil {
-				if errors.Is(err, gorm.ErrDuplicatedKey) {
-					stales = append(stales, stale{row: i, in: in})
-					continue
-				}
-				return nil, nil, fmt.Errorf("create indicator value: %w", err)
-			}
 			rev.ValueID, rev.Version = v.ID, v.Version
-			if err := tx.Create(&rev).Error; err != nil {
-				return nil, nil, fmt.Errorf("record revision: %w", err)
-			}
+			created, revs = append(created, v), append(revs, rev)
 			out = append(out, v)
 			continue
 		}
@@ -424,12 +435,43 @@ func writeItems(tx *gorm.DB, by auth.Principal, cycleID string, items []ValueInp
 			stales = append(stales, stale{row: i, in: in})
 			continue
 		}
-		if err := tx.Create(&rev).Error; err != nil {
-			return nil, nil, fmt.Errorf("record revision: %w", err)
-		}
+		revs = append(revs, rev)
 		out = append(out, v)
 	}
-	return out, stales, nil
+	if len(stales) > 0 {
+		return nil, stales, nil
+	}
+	// Inserted in batches: an import of a whole province is one statement
+	// per few hundred rows, not one per value.
+	if err := tx.CreateInBatches(created, insertBatch).Error; err != nil {
+		if errors.Is(err, gorm.ErrDuplicatedKey) {
+			return nil, nil, fault.With(fault.ErrConflict, "stale version", "数据已被他人修改", nil)
+		}
+		return nil, nil, fmt.Errorf("create indicator values: %w", err)
+	}
+	if err := tx.CreateInBatches(revs, insertBatch).Error; err != nil {
+		return nil, nil, fmt.Errorf("record revisions: %w", err)
+	}
+	return out, nil, nil
+}
+
+// insertBatch is the rows per INSERT statement, well below SQLite's limit
+// of 32766 bound parameters for the widest table.
+const insertBatch = 200
+
+// valuesOf reads the stored values of the regions of items in one query,
+// keyed by region and indicator code. The caller holds the cycle
+// (openCycle), so they cannot change before it writes.
+func valuesOf(tx *gorm.DB, cycleID string, items []ValueInput) (map[[2]string]Value, error) {
+	var vals []Value
+	if err := tx.Where("cycle_id = ? AND region_code IN ?", cycleID, regionCodes(items)).Find(&vals).Error; err != nil {
+		return nil, fmt.Errorf("read indicator values: %w", err)
+	}
+	out := make(map[[2]string]Value, len(vals))
+	for _, v := range vals {
+		out[[2]string{v.RegionCode, v.IndicatorCode}] = v
+	}
+	return out, nil
 }
 
 // update writes cols to cur's row if it is still at cur.Version, and
@@ -708,16 +750,12 @@ func requireEvidence(tx *gorm.DB, sc scheme.Scheme, v Value) error {
 // their own for city officials. A city official naming another region is
 // forbidden; contractors never see values.
 func (s *ValueStore) List(ctx context.Context, by auth.Principal, cycleID, regionCode string) ([]Value, error) {
-	regionCode = normRegion(regionCode)
-	if regionCode == "" && by.Is(auth.RoleCity) {
-		regionCode = by.RegionCode
-	}
-	if !by.Is(auth.RoleAdmin, auth.RoleCity) || (regionCode != "" && !by.CanAccessRegion(regionCode)) ||
-		(regionCode == "" && !by.Is(auth.RoleAdmin)) {
-		return nil, forbidden()
+	regionCode, err := readScope(by, regionCode)
+	if err != nil {
+		return nil, err
 	}
 	db := s.db.WithContext(ctx)
-	if err := cycleExists(db, cycleID); err != nil {
+	if _, err := getCycle(db, cycleID); err != nil {
 		return nil, err
 	}
 	q := db.Where("cycle_id = ?", cycleID)
@@ -788,12 +826,9 @@ func (s *ValueStore) Completeness(ctx context.Context, by auth.Principal, cycleI
 		return nil, forbidden()
 	}
 	db := s.db.WithContext(ctx)
-	var c cycles.Cycle
-	if err := db.Where("id = ?", cycleID).Take(&c).Error; err != nil {
-		if errors.Is(err, gorm.ErrRecordNotFound) {
-			return nil, fmt.Errorf("cycle %s: %w", cycleID, fault.ErrNotFound)
-		}
-		return nil, fmt.Errorf("get cycle: %w", err)
+	c, err := getCycle(db, cycleID)
+	if err != nil {
+		return nil, err
 	}
 	sc, err := s.cycleScheme(db, c)
 	if err != nil {
@@ -880,6 +915,22 @@ func (s *ValueStore) Completeness(ctx context.Context, by auth.Principal, cycleI
 func now() time.Time { return time.Now().UTC().Truncate(time.Millisecond) }
 
 func normRegion(code string) string { return strings.ToUpper(strings.TrimSpace(code)) }
+
+// readScope authorises reading a cycle's values (or their evidence) of
+// regionCode, and returns the region to read: "" for every region, which
+// only admins may; a city official naming none reads its own region.
+// Contractors never read values.
+func readScope(by auth.Principal, regionCode string) (string, error) {
+	regionCode = normRegion(regionCode)
+	if regionCode == "" && by.Is(auth.RoleCity) {
+		regionCode = by.RegionCode
+	}
+	if !by.Is(auth.RoleAdmin, auth.RoleCity) || (regionCode != "" && !by.CanAccessRegion(regionCode)) ||
+		(regionCode == "" && !by.Is(auth.RoleAdmin)) {
+		return "", forbidden()
+	}
+	return regionCode, nil
+}
 
 // surveySourced is the problem of writing by hand what surveys provide.
 func surveySourced(field string, ind scheme.Indicator) fault.FieldError {
