@@ -118,7 +118,8 @@ func (s *ValueStore) Template(ctx context.Context, by auth.Principal, cycleID, r
 
 // ImportResult summarises an import.
 type ImportResult struct {
-	// Entries counts the filled-in cells read from the file.
+	// Entries counts the value cells read from the file, pre-filled ones
+	// included.
 	Entries int `json:"entries"`
 	// Changed counts the values created or changed.
 	Changed int `json:"changed"`
@@ -170,19 +171,17 @@ func (s *ValueStore) Import(ctx context.Context, by auth.Principal, cycleID, nam
 		}
 		items, cells, errs := interpret(sc, f.Entries)
 		errs = append(errs, f.Problems...)
+		if items, err = prepare(by, items); err != nil {
+			return err
+		}
+		kinds, err := regionKinds(tx, items)
+		if err != nil {
+			return err
+		}
 		loc = locator{cell: func(i int) (int, string) { return cells[i].Row, cells[i].Column }}
-		if len(items) > 0 {
-			if items, err = s.prepare(by, items); err != nil {
-				return err
-			}
-			kinds, err := regionKinds(tx, items)
-			if err != nil {
-				return err
-			}
-			var ve *fault.ValidationError
-			if err := checkItems(sc, kinds, items, loc); errors.As(err, &ve) {
-				errs = append(errs, ve.Errors...)
-			}
+		var ve *fault.ValidationError
+		if err := checkItems(sc, kinds, items, loc); errors.As(err, &ve) {
+			errs = append(errs, ve.Errors...)
 		}
 		if len(errs) > 0 {
 			slices.SortStableFunc(errs, func(a, b fault.FieldError) int {
@@ -190,16 +189,21 @@ func (s *ValueStore) Import(ctx context.Context, by auth.Principal, cycleID, nam
 			})
 			return fault.Invalid(errs...)
 		}
-		before, err := valuesOf(tx, cycleID, items)
+		existing, err := valuesOf(tx, cycleID, items)
 		if err != nil {
 			return err
 		}
-		var vals []Value
-		if vals, stales, err = setTx(tx, by, sc, cycleID, items, loc); err != nil {
+		items, cells = keepMeant(sc, kinds, existing, items, cells, f.Notes)
+		vals, st, err := writeItems(tx, by, cycleID, items, existing)
+		if err != nil {
 			return err
 		}
+		if len(st) > 0 {
+			stales = st
+			return errStale
+		}
 		for _, v := range vals {
-			if v.Version != before[[2]string{v.RegionCode, v.IndicatorCode}].Version {
+			if v.Version != existing[[2]string{v.RegionCode, v.IndicatorCode}].Version {
 				res.Changed++
 			}
 		}
@@ -252,6 +256,29 @@ func interpret(sc scheme.Scheme, entries []sheet.Entry) ([]ValueInput, []sheet.E
 		cells = append(cells, e)
 	}
 	return items, cells, errs
+}
+
+// keepMeant drops from a file's items what the file says without the
+// user having said it: the 不适用 a template pre-fills for an indicator
+// that does not apply to the region's kind, when nothing is stored (the
+// indicator counts as not applicable anyway). Without a note column it
+// keeps the stored notes, which the file cannot show.
+func keepMeant(sc scheme.Scheme, kinds map[string]regions.Kind, existing map[[2]string]Value,
+	items []ValueInput, cells []sheet.Entry, notes bool) ([]ValueInput, []sheet.Entry) {
+	var outItems []ValueInput
+	var outCells []sheet.Entry
+	for i, in := range items {
+		cur, stored := existing[[2]string{in.RegionCode, in.IndicatorCode}]
+		ind, _ := sc.Indicator(in.IndicatorCode)
+		if in.NotApplicable && !stored && !sc.AppliesTo(ind, kinds[in.RegionCode]) {
+			continue
+		}
+		if !notes && stored {
+			in.Note = cur.Note
+		}
+		outItems, outCells = append(outItems, in), append(outCells, cells[i])
+	}
+	return outItems, outCells
 }
 
 // submitAll submits the given values, region by region, and returns them

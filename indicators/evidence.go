@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"gorm.io/gorm"
@@ -19,9 +20,10 @@ import (
 	"github.com/ipeval/ipeval/internal/regions"
 )
 
-// maxEvidencePerValue bounds the files attached to one value, so that one
-// account cannot fill the disk through a single indicator.
-const maxEvidencePerValue = 20
+// maxEvidencePerValue bounds the files ever attached to one value,
+// withdrawn ones included (their content is kept), so that one account
+// cannot fill the disk through a single indicator.
+const maxEvidencePerValue = 30
 
 // Evidence is a file backing the value of one indicator for one region in
 // one cycle (the funding document behind F1, say). The content is kept in
@@ -73,16 +75,17 @@ func (s *EvidenceStore) MaxBytes() int64 { return s.maxBytes }
 // Add attaches a file to the value of (region, indicator) in a collecting
 // cycle; the value itself need not exist yet. Admins attach to any region,
 // city officials to their own. The content must match the file name's
-// type (a ".pdf" must be a PDF) and be at most MaxBytes; nothing is stored
-// otherwise.
-func (s *EvidenceStore) Add(ctx context.Context, by auth.Principal, cycleID string, up Upload) (Evidence, error) {
+// type (a ".pdf" must be a PDF) and be at most MaxBytes; nothing is
+// recorded otherwise. The same content attached again to the same value
+// (a retried upload) returns the existing file with created false.
+func (s *EvidenceStore) Add(ctx context.Context, by auth.Principal, cycleID string, up Upload) (ev Evidence, created bool, err error) {
 	up.RegionCode = normRegion(up.RegionCode)
 	up.IndicatorCode = strings.TrimSpace(up.IndicatorCode)
 	if !by.Is(auth.RoleAdmin, auth.RoleCity) || !by.CanAccessRegion(up.RegionCode) {
-		return Evidence{}, forbidden()
+		return ev, false, forbidden()
 	}
 	if int64(len(up.Data)) > s.maxBytes {
-		return Evidence{}, fault.With(fault.ErrTooLarge,
+		return ev, false, fault.With(fault.ErrTooLarge,
 			fmt.Sprintf("an evidence file is at most %d MiB", s.maxBytes>>20),
 			fmt.Sprintf("佐证材料不能超过 %d MiB", s.maxBytes>>20), map[string]any{"max_bytes": s.maxBytes})
 	}
@@ -95,14 +98,15 @@ func (s *EvidenceStore) Add(ctx context.Context, by auth.Principal, cycleID stri
 		errs = append(errs, fault.Field("file", "empty", "文件为空", "the file is empty"))
 	}
 	if err := fault.Invalid(errs...); err != nil {
-		return Evidence{}, err
+		return ev, false, err
 	}
 	media, err := detectEvidence(name, up.Data)
 	if err != nil {
-		return Evidence{}, err
+		return ev, false, err
 	}
-	ev := Evidence{ID: uuid.Must(uuid.NewV7()).String(), CycleID: cycleID, RegionCode: up.RegionCode,
-		IndicatorCode: up.IndicatorCode, FileName: name, MediaType: media, Size: int64(len(up.Data)),
+	sum := blobs.Sum(up.Data)
+	ev = Evidence{ID: uuid.Must(uuid.NewV7()).String(), CycleID: cycleID, RegionCode: up.RegionCode,
+		IndicatorCode: up.IndicatorCode, FileName: name, MediaType: media, Size: int64(len(up.Data)), SHA256: sum,
 		UploadedBy: by.UserID, UploadedAt: now()}
 	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		_, sc, err := s.values.openCycle(tx, cycleID)
@@ -112,23 +116,37 @@ func (s *EvidenceStore) Add(ctx context.Context, by auth.Principal, cycleID stri
 		if err := checkTarget(tx, sc, up.RegionCode, up.IndicatorCode); err != nil {
 			return err
 		}
+		var same []Evidence
+		if err := live(tx, cycleID, up.RegionCode, up.IndicatorCode).Where("sha256 = ?", sum).Limit(1).Find(&same).Error; err != nil {
+			return fmt.Errorf("find evidence: %w", err)
+		}
+		if len(same) > 0 {
+			ev = same[0]
+			return nil
+		}
 		var n int64
-		if err := live(tx, cycleID, up.RegionCode, up.IndicatorCode).Count(&n).Error; err != nil {
+		if err := tx.Model(&Evidence{}).Where("cycle_id = ? AND region_code = ? AND indicator_code = ?",
+			cycleID, up.RegionCode, up.IndicatorCode).Count(&n).Error; err != nil {
 			return fmt.Errorf("count evidence: %w", err)
 		}
 		if n >= maxEvidencePerValue {
-			return fault.With(fault.ErrConflict, fmt.Sprintf("a value takes at most %d evidence files", maxEvidencePerValue),
-				fmt.Sprintf("每项指标最多上传 %d 个佐证材料", maxEvidencePerValue), nil)
+			return fault.With(fault.ErrConflict,
+				fmt.Sprintf("a value keeps at most %d evidence files, withdrawn ones included", maxEvidencePerValue),
+				fmt.Sprintf("每项指标最多保存 %d 个佐证材料（含已撤回的）", maxEvidencePerValue), nil)
 		}
-		if ev.SHA256, err = s.blobs.Put(up.Data); err != nil {
+		// The content is stored before the row is committed; it is
+		// content-addressed, so a rolled-back upload leaves at most an
+		// unreferenced copy, never a row without its file.
+		if _, err := s.blobs.Put(up.Data); err != nil {
 			return err
 		}
 		if err := tx.Create(&ev).Error; err != nil {
 			return fmt.Errorf("record evidence: %w", err)
 		}
+		created = true
 		return nil
 	})
-	return ev, err
+	return ev, created, err
 }
 
 // checkTarget checks that evidence may be attached to (region, indicator):
@@ -249,11 +267,19 @@ func (s *EvidenceStore) Withdraw(ctx context.Context, by auth.Principal, cycleID
 }
 
 // cleanFileName keeps the base name of a client's file name, without
-// control characters, at most 255 bytes with its extension kept.
+// control or format characters (a right-to-left override could disguise
+// the extension), at most maxName bytes with its extension kept.
 func cleanFileName(name string) string {
+	const maxName = 255
+	if len(name) > 4*maxName {
+		// Keep the end, where the base name and extension are; the
+		// multipart parser allows names of megabytes.
+		name = name[len(name)-4*maxName:]
+	}
+	name = strings.ToValidUTF8(name, "")
 	name = filepath.Base(strings.ReplaceAll(name, `\`, "/"))
 	name = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) || r == '"' || r == '/' {
+		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == '"' || r == '/' {
 			return -1
 		}
 		return r
@@ -262,17 +288,16 @@ func cleanFileName(name string) string {
 	if name == "." || name == ".." {
 		return ""
 	}
-	const maxName = 255
 	if len(name) > maxName {
 		ext := filepath.Ext(name)
 		if len(ext) > 16 {
 			ext = ""
 		}
-		base := []rune(strings.TrimSuffix(name, ext))
-		for len(string(base))+len(ext) > maxName {
+		base := name[:maxName-len(ext)]
+		for len(base) > 0 && !utf8.RuneStart(name[len(base)]) {
 			base = base[:len(base)-1]
 		}
-		name = string(base) + ext
+		name = base + ext
 	}
 	return name
 }

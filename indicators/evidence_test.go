@@ -27,7 +27,7 @@ var pdf = []byte("%PDF-1.7\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n")
 // attach uploads a small PDF as evidence and fails the test on error.
 func (f fixture) attach(tb testing.TB, by auth.Principal, region, indicator string) indicators.Evidence {
 	tb.Helper()
-	ev, err := f.evidence.Add(context.Background(), by, f.cycle,
+	ev, _, err := f.evidence.Add(context.Background(), by, f.cycle,
 		indicators.Upload{RegionCode: region, IndicatorCode: indicator, FileName: "资金安排文件.pdf", Data: pdf})
 	if err != nil {
 		tb.Fatalf("attach evidence: %v", err)
@@ -107,7 +107,7 @@ func TestEvidenceUpload(t *testing.T) {
 		for _, tc := range cases {
 			t.Run(tc.name, func(t *testing.T) {
 				before := f.storedFiles(t)
-				ev, err := f.evidence.Add(ctx, tc.by, f.cycle, indicators.Upload{RegionCode: tc.region,
+				ev, _, err := f.evidence.Add(ctx, tc.by, f.cycle, indicators.Upload{RegionCode: tc.region,
 					IndicatorCode: tc.indicator, FileName: `C:\Users\me\` + tc.file, Data: tc.data})
 				if tc.wantErr != nil {
 					if !errors.Is(err, tc.wantErr) {
@@ -142,6 +142,10 @@ func TestEvidenceVisibilityAndWithdrawal(t *testing.T) {
 		f := newFixture(t, db)
 		ctx := context.Background()
 		ev := f.attach(t, taiyuan, "140100", "F1")
+		again, created, err := f.evidence.Add(ctx, admin, f.cycle, indicators.Upload{RegionCode: "140100", IndicatorCode: "F1", FileName: "copy.pdf", Data: pdf})
+		if err != nil || created || again.ID != ev.ID {
+			t.Fatalf("a retried upload of the same file: %+v created=%v, %v", again, created, err)
+		}
 		if _, _, err := f.evidence.Open(ctx, datong, f.cycle, ev.ID); !errors.Is(err, fault.ErrNotFound) {
 			t.Fatalf("another city opens: %v", err)
 		}
@@ -181,7 +185,7 @@ func TestEvidenceVisibilityAndWithdrawal(t *testing.T) {
 		}
 
 		f.transition(t, cycles.Scoring)
-		if _, err := f.evidence.Add(ctx, taiyuan, f.cycle, indicators.Upload{RegionCode: "140100", IndicatorCode: "A2",
+		if _, _, err := f.evidence.Add(ctx, taiyuan, f.cycle, indicators.Upload{RegionCode: "140100", IndicatorCode: "A2",
 			FileName: "late.pdf", Data: pdf}); !errors.Is(err, fault.ErrConflict) {
 			t.Fatalf("upload after collecting: %v", err)
 		}

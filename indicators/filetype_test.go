@@ -4,7 +4,9 @@ import (
 	"archive/zip"
 	"bytes"
 	"errors"
+	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/ipeval/ipeval/internal/fault"
 )
@@ -42,13 +44,19 @@ func TestCleanFileName(t *testing.T) {
 		{"a\x00b\n.pdf", "ab.pdf"},
 		{`say "hi".png`, "say hi.png"},
 		{"..", ""},
+		{"invoice\u202efdp.exe", "invoicefdp.exe"},
+		{"bad\xffutf8.pdf", "badutf8.pdf"},
 		{"", ""},
 	} {
 		if got := cleanFileName(tc.in); got != tc.want {
 			t.Errorf("cleanFileName(%q) = %q, want %q", tc.in, got, tc.want)
 		}
 	}
-	if got := cleanFileName(long); len(got) > 255 || !bytes.HasSuffix([]byte(got), []byte(".pdf")) {
-		t.Errorf("long name clipped to %d bytes: %q", len(got), got)
+	huge := strings.Repeat("名", 1<<20) + ".pdf" // the multipart parser allows names this long
+	for _, name := range []string{long, huge} {
+		got := cleanFileName(name)
+		if len(got) > 255 || !strings.HasSuffix(got, ".pdf") || !utf8.ValidString(got) {
+			t.Errorf("long name clipped to %d bytes: %q", len(got), got)
+		}
 	}
 }

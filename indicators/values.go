@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/google/uuid"
@@ -180,7 +181,11 @@ func (l locator) place(i int, field string) fault.FieldError {
 }
 
 func (s *ValueStore) set(ctx context.Context, by auth.Principal, cycleID string, items []ValueInput, loc locator) ([]Value, error) {
-	items, err := s.prepare(by, items)
+	if len(items) == 0 || len(items) > maxBatch {
+		return nil, fault.Invalid(fault.Field("items", "batch_size",
+			fmt.Sprintf("每批须有 1 至 %d 项", maxBatch), fmt.Sprintf("a batch takes 1 to %d items", maxBatch)))
+	}
+	items, err := prepare(by, items)
 	if err != nil {
 		return nil, err
 	}
@@ -203,24 +208,28 @@ func (s *ValueStore) set(ctx context.Context, by auth.Principal, cycleID string,
 	return out, nil
 }
 
-// prepare authorises a write of items and returns them normalised.
-func (s *ValueStore) prepare(by auth.Principal, items []ValueInput) ([]ValueInput, error) {
+// prepare authorises a write of items and returns them normalised: codes
+// trimmed and upper-cased, notes trimmed with Windows line ends made
+// Unix, so that the same note arrives the same way by JSON, xlsx or CSV.
+func prepare(by auth.Principal, items []ValueInput) ([]ValueInput, error) {
 	if !by.Is(auth.RoleAdmin, auth.RoleCity) {
 		return nil, forbidden()
-	}
-	if len(items) == 0 || len(items) > maxBatch {
-		return nil, fault.Invalid(fault.Field("items", "batch_size",
-			fmt.Sprintf("每批须有 1 至 %d 项", maxBatch), fmt.Sprintf("a batch takes 1 to %d items", maxBatch)))
 	}
 	items = slices.Clone(items)
 	for i := range items {
 		items[i].RegionCode = normRegion(items[i].RegionCode)
 		items[i].IndicatorCode = strings.TrimSpace(items[i].IndicatorCode)
+		items[i].Note = normNote(items[i].Note)
 		if !by.CanAccessRegion(items[i].RegionCode) {
 			return nil, forbidden()
 		}
 	}
 	return items, nil
+}
+
+func normNote(s string) string {
+	s = strings.ReplaceAll(s, "\r\n", "\n")
+	return strings.TrimFunc(s, func(r rune) bool { return unicode.IsSpace(r) || r == '\u200b' || r == '\ufeff' })
 }
 
 // setTx checks and writes prepared items inside a transaction that holds
@@ -234,7 +243,11 @@ func setTx(tx *gorm.DB, by auth.Principal, sc scheme.Scheme, cycleID string, ite
 	if err := checkItems(sc, kinds, items, loc); err != nil {
 		return nil, nil, err
 	}
-	out, stales, err := writeItems(tx, by, cycleID, items)
+	existing, err := valuesOf(tx, cycleID, items)
+	if err != nil {
+		return nil, nil, err
+	}
+	out, stales, err := writeItems(tx, by, cycleID, items, existing)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -390,11 +403,7 @@ func checkItems(sc scheme.Scheme, kinds map[string]regions.Kind, items []ValueIn
 
 // writeItems applies checked items. Items whose version is stale are
 // returned instead of written; the caller then rolls back.
-func writeItems(tx *gorm.DB, by auth.Principal, cycleID string, items []ValueInput) ([]Value, []stale, error) {
-	existing, err := valuesOf(tx, cycleID, items)
-	if err != nil {
-		return nil, nil, err
-	}
+func writeItems(tx *gorm.DB, by auth.Principal, cycleID string, items []ValueInput, existing map[[2]string]Value) ([]Value, []stale, error) {
 	out := make([]Value, 0, len(items))
 	var stales []stale
 	var created []Value
@@ -444,6 +453,8 @@ func writeItems(tx *gorm.DB, by auth.Principal, cycleID string, items []ValueInp
 	// Inserted in batches: an import of a whole province is one statement
 	// per few hundred rows, not one per value.
 	if err := tx.CreateInBatches(created, insertBatch).Error; err != nil {
+		// The cycle lock makes this impossible; kept so that a lost lock
+		// would show as a conflict, not as a 500.
 		if errors.Is(err, gorm.ErrDuplicatedKey) {
 			return nil, nil, fault.With(fault.ErrConflict, "stale version", "数据已被他人修改", nil)
 		}
@@ -647,7 +658,8 @@ func changeStatus(tx *gorm.DB, by auth.Principal, cur Value, status Status, acti
 		return v, err
 	}
 	if !ok {
-		return v, fault.With(fault.ErrConflict, "stale version", "数据已被他人修改", map[string]any{"current_version": nil})
+		// Impossible under the cycle lock, as in writeItems.
+		return v, fault.With(fault.ErrConflict, "stale version", "数据已被他人修改", nil)
 	}
 	rev := Revision{ValueID: v.ID, Version: v.Version, At: v.UpdatedAt, UserID: by.UserID, Username: by.Username,
 		Action: action, OldNumber: cur.Number, NewNumber: v.Number, OldNA: cur.NotApplicable, NewNA: v.NotApplicable,

@@ -40,8 +40,11 @@ func serve(ctx context.Context, e env, args []string) error {
 	if err := noArgs(fs); err != nil {
 		return err
 	}
-	if cfg.UploadMaxMB < 1 || cfg.UploadMaxMB > 1024 {
-		return fmt.Errorf("--upload-max-mb must be between 1 and 1024, got %d", cfg.UploadMaxMB)
+	// The server buffers a request body before it authenticates the
+	// caller, so the limit is also what an anonymous client can make it
+	// hold per request.
+	if cfg.UploadMaxMB < 1 || cfg.UploadMaxMB > 100 {
+		return fmt.Errorf("--upload-max-mb must be between 1 and 100, got %d", cfg.UploadMaxMB)
 	}
 	log := newLogger(e, cfg.LogFormat)
 	db, err := openDB(ctx, cfg, log, cfg.Migrate)

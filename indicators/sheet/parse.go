@@ -192,7 +192,7 @@ func parseXLSX(data []byte) (File, error) {
 			return File{}, err
 		}
 	}
-	out := File{Layout: p.layout, Entries: p.entries, Problems: p.errs}
+	out := p.file()
 	if hasMeta {
 		out.Meta = readMeta(f)
 	}
@@ -316,13 +316,18 @@ func parseCSV(data []byte) (File, error) {
 				map[string]any{"line": line})
 		}
 		line, _ := r.FieldPos(0)
-		cells := make([]string, len(rec))
-		for i, s := range rec {
-			cells[i] = trim(s)
+		// Checked before copying: a line of a million commas must not
+		// cost a million strings.
+		n := len(rec)
+		for n > 0 && trim(rec[n-1]) == "" {
+			n--
 		}
-		cells = trimRow(cells)
-		if len(cells) > maxColumns {
+		if n > maxColumns {
 			return File{}, errTooWide(line)
+		}
+		cells := make([]string, n)
+		for i, s := range rec[:n] {
+			cells[i] = trim(s)
 		}
 		if err := p.row(line, cells); err != nil {
 			return File{}, err
@@ -331,7 +336,7 @@ func parseCSV(data []byte) (File, error) {
 	if err := p.finish(); err != nil {
 		return File{}, err
 	}
-	return File{Layout: p.layout, Entries: p.entries, Problems: p.errs}, nil
+	return p.file(), nil
 }
 
 // Canonical names of the ByIndicator columns.
@@ -385,6 +390,12 @@ type parser struct {
 type gridCol struct {
 	idx  int
 	code string
+}
+
+// file is what the parser read.
+func (p *parser) file() File {
+	_, notes := p.cols[fNote]
+	return File{Layout: p.layout, Entries: p.entries, Problems: p.errs, Notes: p.layout == ByIndicator && notes}
 }
 
 func (p *parser) fail(fe fault.FieldError) {
@@ -551,7 +562,7 @@ func (p *parser) indicatorRow(n int, cells []string) {
 	region, ind := p.col(cells, fRegionCode), p.col(cells, fIndicatorCode)
 	value, na, note := p.col(cells, fValue), p.col(cells, fNotApplicable), p.col(cells, fNote)
 	if p.csv {
-		note = uncsvText(note)
+		note = textenc.UnguardFormula(note)
 	}
 	if value == "" && na == "" && note == "" {
 		return

@@ -107,6 +107,10 @@ type File struct {
 	Meta    *Meta
 	Layout  Layout
 	Entries []Entry
+	// Notes tells whether the file has a note column. Without one (the
+	// per-cycle grid, or a CSV of codes and numbers) an entry's empty Note
+	// says nothing, and the stored note must be kept.
+	Notes bool
 	// Problems are the cells that could not be read (a bad version, a
 	// second value for the same region and indicator, …); their rows are
 	// not among Entries. They are returned rather than failing Parse so

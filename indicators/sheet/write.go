@@ -93,8 +93,8 @@ func WriteCSV(w io.Writer, t Template) error {
 			version = strconv.Itoa(r.cur.Version)
 		}
 		rec := []string{
-			r.region.Code, csvText(r.region.Name), r.ind.Code, csvText(r.ind.Name), r.ind.Unit,
-			rangeText(r.ind), evidenceText(r.ind), value, r.naText(), csvText(r.note()),
+			r.region.Code, textenc.GuardFormula(r.region.Name), r.ind.Code, textenc.GuardFormula(r.ind.Name), textenc.GuardFormula(r.ind.Unit),
+			rangeText(r.ind), evidenceText(r.ind), value, r.naText(), textenc.GuardFormula(r.note()),
 			statusName(r.cur, r.has), version,
 		}
 		if err := cw.Write(rec); err != nil {
@@ -107,36 +107,6 @@ func WriteCSV(w io.Writer, t Template) error {
 	}
 	return nil
 }
-
-// csvText defuses text that a spreadsheet would run as a formula when it
-// opens the CSV (CSV injection): notes are typed by one user and opened by
-// another. Parse strips the apostrophe again, so the text round-trips.
-func csvText(s string) string {
-	if needsGuard(s) {
-		return "'" + s
-	}
-	return s
-}
-
-// uncsvText undoes csvText.
-func uncsvText(s string) string {
-	if strings.HasPrefix(s, "'") && needsGuard(s[1:]) {
-		return s[1:]
-	}
-	return s
-}
-
-// needsGuard reports whether s, after any apostrophes, starts like a
-// formula. Counting apostrophes makes csvText reversible for text that
-// itself starts with one.
-func needsGuard(s string) bool {
-	t := strings.TrimLeft(s, "'")
-	return t != "" && strings.ContainsRune(formulaStart, rune(t[0]))
-}
-
-// formulaStart are the characters that make a spreadsheet read a cell as a
-// formula.
-const formulaStart = "=+-@\t\r"
 
 func withSchemeDefaults(m Meta, sc scheme.Scheme) Meta {
 	if m.SchemeCode == "" {

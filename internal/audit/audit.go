@@ -168,7 +168,7 @@ func (l *Log) WriteCSV(ctx context.Context, w io.Writer, f Filter, progress func
 			rec := []string{strconv.FormatUint(e.ID, 10), e.At.UTC().Format(time.RFC3339), e.UserID, e.Username, e.Role,
 				e.Action, e.Object, e.Result, strconv.Itoa(e.Status), e.ClientIP, e.RequestID, e.Detail}
 			for i := range rec {
-				rec[i] = SafeCell(rec[i])
+				rec[i] = textenc.GuardFormula(rec[i])
 			}
 			if err := cw.Write(rec); err != nil {
 				return rows, err
@@ -185,14 +185,4 @@ func (l *Log) WriteCSV(ctx context.Context, w io.Writer, f Filter, progress func
 	}
 	cw.Flush()
 	return rows, cw.Error()
-}
-
-// SafeCell neutralises a spreadsheet formula: a cell that starts with =, +,
-// -, @, tab or carriage return is prefixed with an apostrophe so that Excel
-// and WPS show it as text instead of evaluating it.
-func SafeCell(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
-		return "'" + s
-	}
-	return s
 }

@@ -36,12 +36,14 @@ func Sum(data []byte) string {
 }
 
 // Put stores data and returns its checksum. The file is written to a
-// temporary name, synced and renamed, so that a crash never leaves a
-// partial file under a valid name.
+// temporary name, synced, renamed and its directory synced, so that a
+// crash never leaves a partial file under a valid name nor loses a file
+// whose row was committed. A stored copy of the right size is kept (Get
+// checks the content); any other is replaced.
 func (s *Store) Put(data []byte) (string, error) {
 	sum := Sum(data)
 	path := s.path(sum)
-	if _, err := os.Stat(path); err == nil {
+	if fi, err := os.Stat(path); err == nil && fi.Size() == int64(len(data)) {
 		return sum, nil
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
@@ -65,6 +67,14 @@ func (s *Store) Put(data []byte) (string, error) {
 	}
 	if err := os.Rename(tmp.Name(), path); err != nil {
 		return "", fmt.Errorf("store blob: %w", err)
+	}
+	dir, err := os.Open(filepath.Dir(path))
+	if err != nil {
+		return "", fmt.Errorf("sync blob directory: %w", err)
+	}
+	defer dir.Close()
+	if err := dir.Sync(); err != nil {
+		return "", fmt.Errorf("sync blob directory: %w", err)
 	}
 	return sum, nil
 }

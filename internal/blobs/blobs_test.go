@@ -34,6 +34,18 @@ func TestPutGet(t *testing.T) {
 		t.Fatalf("directory holds %v (%v), want the one file and no temporary", entries, err)
 	}
 
+	t.Run("a truncated copy is replaced", func(t *testing.T) {
+		path := filepath.Join(dir, "evidence", sum[:2], sum)
+		if err := os.WriteFile(path, data[:3], 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Put(data); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := s.Get(sum); err != nil || string(got) != string(data) {
+			t.Fatalf("after repair: %q, %v", got, err)
+		}
+	})
 	t.Run("tampered file is refused", func(t *testing.T) {
 		if err := os.WriteFile(filepath.Join(dir, "evidence", sum[:2], sum), []byte("changed"), 0o600); err != nil {
 			t.Fatal(err)

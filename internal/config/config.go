@@ -27,7 +27,7 @@ type Config struct {
 	// TrustedProxies lists the addresses (IPs or CIDRs) of reverse proxies
 	// whose X-Forwarded-For names the client; empty trusts none.
 	TrustedProxies []string
-	// UploadMaxMB caps an uploaded file (evidence, spreadsheet), in MiB.
+	// UploadMaxMB caps an evidence file, in MiB.
 	UploadMaxMB int
 }
 
@@ -49,7 +49,7 @@ var settings = []setting{
 	{"migrate", "IPEVAL_MIGRATE", "false", "apply pending migrations at start (MySQL)"},
 	{"secure-cookies", "IPEVAL_SECURE_COOKIES", "false", "mark cookies Secure (serve over HTTPS)"},
 	{"trusted-proxies", "IPEVAL_TRUSTED_PROXIES", "", "comma-separated proxy IPs/CIDRs whose X-Forwarded-For is believed"},
-	{"upload-max-mb", "IPEVAL_UPLOAD_MAX_MB", "20", "largest uploaded file (evidence, spreadsheet), in MiB"},
+	{"upload-max-mb", "IPEVAL_UPLOAD_MAX_MB", "20", "largest evidence file, in MiB (1–100)"},
 }
 
 // Bind registers the named flags on fs, their defaults taken from the

@@ -178,7 +178,7 @@ type evidenceV4 struct {
 	FileName      string    `gorm:"size:255;not null"`
 	MediaType     string    `gorm:"size:127;not null"`
 	Size          int64     `gorm:"not null"`
-	SHA256        string    `gorm:"column:sha256;size:64;not null;index"`
+	SHA256        string    `gorm:"column:sha256;size:64;not null;index:idx_evidence_key,priority:4"`
 	UploadedBy    string    `gorm:"size:36;not null"`
 	UploadedAt    time.Time `gorm:"not null"`
 	WithdrawnAt   *time.Time

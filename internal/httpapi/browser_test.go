@@ -377,3 +377,49 @@ func (b *lockedBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
+
+// TestBrowserCollect is a city official's collection round in Chromium:
+// sign in, open the cycle's collection page, upload the filled-in Excel
+// template through the form, and see every value submitted.
+func TestBrowserCollect(t *testing.T) {
+	exe := testenv.Require(t, testenv.Chromium)
+	f := newFixture(t)
+	cy := f.collectingCycle()
+	tpl := f.call("city", "GET", "/api/v1/cycles/"+cy.ID+"/values/template", nil, http.StatusOK)
+	file := filepath.Join(t.TempDir(), "太原市指标填报.xlsx")
+	filled := fill(t, tpl, func(code string) string {
+		if code == "A1" || code == "A4" {
+			return "否"
+		}
+		return "1"
+	})
+	if err := os.WriteFile(file, filled, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	base := serveFixture(t, f)
+	browser := startBrowser(t, exe)
+
+	tab := newTab(t, browser, base)
+	page := "/cycles/" + cy.ID + "/collect"
+	tab.navigate(page)
+	if resp := tab.signIn("city", fixturePassword); resp.Status != http.StatusOK {
+		t.Fatalf("collection page after sign-in: status %d", resp.Status)
+	}
+	tab.wantLocation(page)
+	if err := chromedp.Do(tab.ctx, chromedp.SetUploadFiles(`#import input[type="file"]`, []string{file})); err != nil {
+		t.Fatalf("choose the file: %v", err)
+	}
+	if resp := tab.submit(`#import button[type="submit"]`); resp.Status != http.StatusOK {
+		tab.screenshot("collect.png")
+		t.Fatalf("upload: status %d", resp.Status)
+	}
+	if got := tab.text("main p.notice"); !strings.Contains(got, "提交审核 17 项") {
+		t.Errorf("notice = %q, want 17 values submitted", got)
+	}
+	if got := tab.text(`tr[data-code="A2"] td.state`); got != "已提交" {
+		t.Errorf("A2 is %q, want 已提交", got)
+	}
+	if got := tab.text(`tr[data-code="D1"] td.state`); got != "未填报" {
+		t.Errorf("survey-sourced D1 is %q, want 未填报", got)
+	}
+}

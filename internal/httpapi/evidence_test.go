@@ -57,6 +57,11 @@ func TestEvidenceAPI(t *testing.T) {
 		t.Fatalf("uploaded %+v, %d files stored", ev, f.storedEvidence(t))
 	}
 
+	resp, body = f.do(f.as("city", upload("POST", base, fields, "file", "太原市2025年预算.pdf", samplePDF)))
+	if again := decode[struct{ ID string }](t, body); resp.StatusCode != http.StatusOK || again.ID != ev.ID {
+		t.Fatalf("retried upload: %d %s, want 200 with the first file", resp.StatusCode, body)
+	}
+
 	resp, body = f.do(f.as("admin", request("GET", base+"/"+ev.ID, nil)))
 	if resp.StatusCode != http.StatusOK || !bytes.Equal(body, samplePDF) {
 		t.Fatalf("download: %d %q", resp.StatusCode, body)

@@ -4,6 +4,7 @@ import (
 	"io"
 	"mime"
 	"strconv"
+	"strings"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/utils"
@@ -35,13 +36,16 @@ func (s *Server) addEvidence(c *fiber.Ctx, p auth.Principal) error {
 	}
 	up := indicators.Upload{RegionCode: formValue(c, "region_code"), IndicatorCode: formValue(c, "indicator_code"),
 		FileName: name, Data: data}
-	ev, err := s.deps.Evidence.Add(c.UserContext(), p, param(c, "id"), up)
+	ev, created, err := s.deps.Evidence.Add(c.UserContext(), p, param(c, "id"), up)
 	if err != nil {
 		return err
 	}
 	setAuditObject(c, "evidence:"+ev.ID)
 	setAuditDetail(c, ev.RegionCode+" "+ev.IndicatorCode+" sha256:"+ev.SHA256)
-	return c.Status(fiber.StatusCreated).JSON(ev)
+	if created {
+		c.Status(fiber.StatusCreated)
+	}
+	return c.JSON(ev)
 }
 
 func (s *Server) getEvidence(c *fiber.Ctx, p auth.Principal) error {
@@ -108,8 +112,26 @@ func isMultipart(c *fiber.Ctx) bool {
 // inline, so that an uploaded HTML or SVG cannot run in our origin.
 func sendFile(c *fiber.Ctx, mediaType, name string, data []byte) error {
 	c.Set(fiber.HeaderContentType, mediaType)
-	c.Set(fiber.HeaderContentDisposition, mime.FormatMediaType("attachment", map[string]string{"filename": name}))
+	c.Set(fiber.HeaderContentDisposition, disposition(name))
 	c.Set("X-Content-Type-Options", "nosniff")
+	c.Set("Content-Security-Policy", "sandbox; default-src 'none'")
 	c.Set(fiber.HeaderCacheControl, "private, no-store")
 	return c.Send(data)
+}
+
+// disposition is an attachment header naming the file: RFC 6266's
+// filename* for the real (often Chinese) name, and a plain ASCII filename
+// for clients that read only that.
+func disposition(name string) string {
+	ascii := strings.Map(func(r rune) rune {
+		if r < 0x20 || r > 0x7e || r == '"' || r == '\\' {
+			return '_'
+		}
+		return r
+	}, name)
+	full := mime.FormatMediaType("attachment", map[string]string{"filename": name})
+	if ascii == name {
+		return full
+	}
+	return `attachment; filename="` + ascii + `"; ` + strings.TrimPrefix(full, "attachment; ")
 }

@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -35,6 +36,9 @@ var allowed = map[string][]string{
 	"POST /login":                                         {"anonymous", "admin", "contractor", "city"},
 	"POST /logout":                                        {"admin", "contractor", "city"},
 	"GET /docs":                                           {"anonymous", "admin", "contractor", "city"},
+	"GET /cycles/:id/collect":                             {"admin", "city"},
+	"POST /cycles/:id/collect/import":                     {"admin", "city"},
+	"POST /cycles/:id/collect/evidence":                   {"admin", "city"},
 	"GET /static/:file":                                   {"anonymous", "admin", "contractor", "city"},
 	"POST /api/v1/auth/login":                             {"anonymous", "admin", "contractor", "city"},
 	"POST /api/v1/auth/logout":                            {"admin", "contractor", "city"},
@@ -226,6 +230,17 @@ var samples = map[string]sample{
 		cy, v := f.valueOf("140100")
 		return request("GET", "/api/v1/cycles/"+cy+"/values/"+v+"/history", nil), http.StatusOK
 	},
+	"GET /cycles/:id/collect": func(f *fixture, _ string) (*http.Request, int) {
+		return request("GET", "/cycles/"+f.sharedCycle().ID+"/collect?region=140100", nil), http.StatusOK
+	},
+	"POST /cycles/:id/collect/import": func(f *fixture, _ string) (*http.Request, int) {
+		return upload("POST", "/cycles/"+f.sharedCycle().ID+"/collect/import", map[string]string{"region_code": "140100"}, "file", "values.csv",
+			[]byte("地区代码,指标代码,数值\n140100,B3,2\n")), http.StatusOK
+	},
+	"POST /cycles/:id/collect/evidence": func(f *fixture, _ string) (*http.Request, int) {
+		return upload("POST", "/cycles/"+f.sharedCycle().ID+"/collect/evidence",
+			map[string]string{"region_code": "140100", "indicator_code": "F1"}, "file", "预算.pdf", f.uniquePDF()), http.StatusCreated
+	},
 	"GET /api/v1/cycles/:id/values/template": func(f *fixture, _ string) (*http.Request, int) {
 		return request("GET", "/api/v1/cycles/"+f.sharedCycle().ID+"/values/template?region=140100", nil), http.StatusOK
 	},
@@ -238,7 +253,7 @@ var samples = map[string]sample{
 	},
 	"POST /api/v1/cycles/:id/evidence": func(f *fixture, _ string) (*http.Request, int) {
 		return upload("POST", "/api/v1/cycles/"+f.sharedCycle().ID+"/evidence",
-			map[string]string{"region_code": "140100", "indicator_code": "F1"}, "file", "预算.pdf", samplePDF), http.StatusCreated
+			map[string]string{"region_code": "140100", "indicator_code": "F1"}, "file", "预算.pdf", f.uniquePDF()), http.StatusCreated
 	},
 	"GET /api/v1/cycles/:id/evidence/:evidence": func(f *fixture, _ string) (*http.Request, int) {
 		cy, ev := f.evidenceOf("140100")
@@ -361,6 +376,11 @@ func TestRouteRoleMatrix(t *testing.T) {
 					}
 				case caller == "anonymous":
 					wantProblem(t, resp, body, http.StatusUnauthorized)
+				case page:
+					// A browser page refuses with an HTML error page.
+					if resp.StatusCode != http.StatusForbidden || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
+						t.Fatalf("refused page: status %d, Content-Type %q; want 403 as HTML", resp.StatusCode, resp.Header.Get("Content-Type"))
+					}
 				default:
 					wantProblem(t, resp, body, http.StatusForbidden)
 				}
@@ -465,6 +485,12 @@ func (f *fixture) valueOf(region string) (cycleID, valueID string) {
 
 // samplePDF is a minimal PDF: enough for content detection.
 var samplePDF = []byte("%PDF-1.7\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n")
+
+// uniquePDF is a PDF whose content no other call returns, so that each
+// upload is new rather than a retry of an earlier one.
+func (f *fixture) uniquePDF() []byte {
+	return append(bytes.Clone(samplePDF), f.uniqueName("% ")...)
+}
 
 // evidenceOf uploads, as an admin, one evidence file for region's F1 in a
 // new collecting cycle and returns the cycle and evidence ids.

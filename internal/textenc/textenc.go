@@ -44,3 +44,31 @@ func Clip(s string, n int) string {
 	}
 	return s
 }
+
+// formulaStart are the characters that make a spreadsheet read a cell as a
+// formula.
+const formulaStart = "=+-@\t\r"
+
+// GuardFormula neutralises text written to a CSV cell that a spreadsheet
+// would run as a formula (=, +, -, @, tab or CR first): it gets a leading
+// apostrophe. Text that already starts with apostrophes before such a
+// character gets one more, so that UnguardFormula restores every text.
+func GuardFormula(s string) string {
+	if needsGuard(s) {
+		return "'" + s
+	}
+	return s
+}
+
+// UnguardFormula undoes GuardFormula on text read back from a CSV.
+func UnguardFormula(s string) string {
+	if strings.HasPrefix(s, "'") && needsGuard(s[1:]) {
+		return s[1:]
+	}
+	return s
+}
+
+func needsGuard(s string) bool {
+	t := strings.TrimLeft(s, "'")
+	return t != "" && strings.ContainsRune(formulaStart, rune(t[0]))
+}

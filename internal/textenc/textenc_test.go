@@ -57,3 +57,24 @@ func TestClip(t *testing.T) {
 		}
 	}
 }
+
+func TestGuardFormula(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"=1+1", "'=1+1"},
+		{"+86 123", "'+86 123"},
+		{"-5", "'-5"},
+		{"@SUM(A1)", "'@SUM(A1)"},
+		{"'=x", "''=x"},
+		{"'plain", "'plain"},
+		{"见附件", "见附件"},
+		{"", ""},
+	} {
+		got := textenc.GuardFormula(tc.in)
+		if got != tc.want {
+			t.Errorf("GuardFormula(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+		if back := textenc.UnguardFormula(got); back != tc.in {
+			t.Errorf("UnguardFormula(%q) = %q, want %q", got, back, tc.in)
+		}
+	}
+}
