@@ -258,6 +258,12 @@ func TestImportRefusesBadFiles(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// 0 is a value; an empty cell is no value at all.
+		zero, err := f.values.Import(ctx, taiyuan, f.cycle, "zero.csv", []byte("地区代码,指标代码,数值\n140100,B2,0\n140100,B3,\n"), false)
+		if err != nil || len(zero.Values) != 1 || zero.Values[0].IndicatorCode != "B2" || zero.Values[0].Number == nil || *zero.Values[0].Number != 0 {
+			t.Fatalf("0 and empty: %+v, %v", zero, err)
+		}
+
 		gbk, err := simplifiedchinese.GB18030.NewEncoder().String("地区代码,指标代码,数值,说明\n140100,A2,3,网点名单见附件\n")
 		if err != nil {
 			t.Fatal(err)

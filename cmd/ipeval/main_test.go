@@ -193,6 +193,8 @@ func TestCommandLine(t *testing.T) {
 		{[]string{"migrate", "--log-format", "json", "status"}, nil, "applied  0001_core"},
 		{[]string{"migrate", "sideways"}, errUsage, ""},
 		{[]string{"serve", "--addr", "127.0.0.1:0", "extra"}, errUsage, ""},
+		{[]string{"serve", "--addr", "127.0.0.1:0", "--upload-max-mb", "0"}, nil, ""},
+		{[]string{"serve", "--addr", "127.0.0.1:0", "--upload-max-mb", "101"}, nil, ""},
 		{[]string{"user", "add", "--username", "c1", "--role", "city", "--org", "某机构"}, errUsage, ""},
 		{[]string{"user", "add", "--username", "boss", "--role", "admin"}, nil, "password (shown once)"},
 		{[]string{"user", "add", "--username", "boss", "--role", "admin"}, nil, ""},

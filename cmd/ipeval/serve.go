@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -72,7 +71,7 @@ func serve(ctx context.Context, e env, args []string) error {
 	}
 	defer rt.close()
 
-	files, err := blobs.New(filepath.Join(cfg.DataDir, "evidence"))
+	files, err := blobs.New(cfg.EvidencePath())
 	if err != nil {
 		_ = ln.Close()
 		return err

@@ -4,6 +4,7 @@
 package config
 
 import (
+	"cmp"
 	"flag"
 	"fmt"
 	"path/filepath"
@@ -29,6 +30,8 @@ type Config struct {
 	TrustedProxies []string
 	// UploadMaxMB caps an evidence file, in MiB.
 	UploadMaxMB int
+	// EvidenceDir keeps evidence files; empty means <data-dir>/evidence.
+	EvidenceDir string
 }
 
 // setting is one flag with its environment variable and default.
@@ -49,6 +52,7 @@ var settings = []setting{
 	{"migrate", "IPEVAL_MIGRATE", "false", "apply pending migrations at start (MySQL)"},
 	{"secure-cookies", "IPEVAL_SECURE_COOKIES", "false", "mark cookies Secure (serve over HTTPS)"},
 	{"trusted-proxies", "IPEVAL_TRUSTED_PROXIES", "", "comma-separated proxy IPs/CIDRs whose X-Forwarded-For is believed"},
+	{"evidence-dir", "IPEVAL_EVIDENCE_DIR", "", "directory for evidence files (default <data-dir>/evidence); shared by every serve replica"},
 	{"upload-max-mb", "IPEVAL_UPLOAD_MAX_MB", "20", "largest evidence file, in MiB (1–100)"},
 }
 
@@ -98,6 +102,8 @@ func Bind(fs *flag.FlagSet, getenv func(string) string, names ...string) (*Confi
 		case "secure-cookies":
 			c.SecureCookies, err = strconv.ParseBool(def)
 			fs.BoolVar(&c.SecureCookies, n, c.SecureCookies, usage)
+		case "evidence-dir":
+			fs.StringVar(&c.EvidenceDir, n, def, usage)
 		case "upload-max-mb":
 			c.UploadMaxMB, err = strconv.Atoi(def)
 			fs.IntVar(&c.UploadMaxMB, n, c.UploadMaxMB, usage)
@@ -124,12 +130,21 @@ func (c *Config) DatabaseAddr() string {
 	return filepath.Join(dir, "ipeval.db")
 }
 
+// EvidencePath is the --evidence-dir value, defaulting to a directory in
+// the data directory.
+func (c *Config) EvidencePath() string {
+	if strings.TrimSpace(c.EvidenceDir) != "" {
+		return c.EvidenceDir
+	}
+	return filepath.Join(cmp.Or(c.DataDir, "./data"), "evidence")
+}
+
 // CommandSettings lists the settings (flag names) a subcommand takes, so that
 // the CLI and the deployment files' test share one list.
 func CommandSettings(command string) []string {
 	switch command {
 	case "serve":
-		return []string{"addr", "db", "redis", "data-dir", "log-format", "workers", "demo", "migrate", "secure-cookies", "trusted-proxies", "upload-max-mb"}
+		return []string{"addr", "db", "redis", "data-dir", "log-format", "workers", "demo", "migrate", "secure-cookies", "trusted-proxies", "upload-max-mb", "evidence-dir"}
 	case "worker":
 		return []string{"db", "redis", "data-dir", "log-format", "concurrency"}
 	case "migrate", "store":

@@ -302,6 +302,13 @@ func TestOpenAPIMatchesRouter(t *testing.T) {
 			}
 		}
 	}
+	// Uploads are documented as forms with a binary file, downloads as files.
+	raw := string(f.call("", "GET", "/openapi.json", nil, 200))
+	for _, want := range []string{`"multipart/form-data"`, `"format": "binary"`, `"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"`} {
+		if !strings.Contains(raw, want) {
+			t.Errorf("the document has no %s", want)
+		}
+	}
 	resp, body := f.do(request("GET", "/docs", nil))
 	if resp.StatusCode != 200 || !strings.Contains(string(body), "/api/v1/cycles/{id}/transitions") {
 		t.Fatalf("/docs does not render the document: %d", resp.StatusCode)
