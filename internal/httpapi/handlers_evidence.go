@@ -30,22 +30,32 @@ func (s *Server) listEvidence(c *fiber.Ctx, p auth.Principal) error {
 }
 
 func (s *Server) addEvidence(c *fiber.Ctx, p auth.Principal) error {
-	name, data, err := formFile(c, "file")
+	ev, created, err := s.attachUpload(c, p)
 	if err != nil {
 		return err
+	}
+	if created {
+		c.Status(fiber.StatusCreated)
+	}
+	return c.JSON(ev)
+}
+
+// attachUpload attaches the file of a multipart form (region_code,
+// indicator_code, file); the API and the collection page share it.
+func (s *Server) attachUpload(c *fiber.Ctx, p auth.Principal) (indicators.Evidence, bool, error) {
+	name, data, err := formFile(c, "file")
+	if err != nil {
+		return indicators.Evidence{}, false, err
 	}
 	up := indicators.Upload{RegionCode: formValue(c, "region_code"), IndicatorCode: formValue(c, "indicator_code"),
 		FileName: name, Data: data}
 	ev, created, err := s.deps.Evidence.Add(c.UserContext(), p, param(c, "id"), up)
 	if err != nil {
-		return err
+		return ev, false, err
 	}
 	setAuditObject(c, "evidence:"+ev.ID)
 	setAuditDetail(c, ev.RegionCode+" "+ev.IndicatorCode+" sha256:"+ev.SHA256)
-	if created {
-		c.Status(fiber.StatusCreated)
-	}
-	return c.JSON(ev)
+	return ev, created, nil
 }
 
 func (s *Server) getEvidence(c *fiber.Ctx, p auth.Principal) error {

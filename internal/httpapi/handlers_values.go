@@ -104,18 +104,28 @@ func (s *Server) valuesTemplate(c *fiber.Ctx, p auth.Principal) error {
 }
 
 func (s *Server) importValues(c *fiber.Ctx, p auth.Principal) error {
-	name, data, err := formFile(c, "file")
-	if err != nil {
-		return err
-	}
 	submit, err := formBool(c, "submit")
 	if err != nil {
 		return err
 	}
-	res, err := s.deps.Values.Import(c.UserContext(), p, param(c, "id"), name, data, submit)
+	res, err := s.importUpload(c, p, submit)
 	if err != nil {
 		return err
 	}
-	setAuditDetail(c, fmt.Sprintf("%s: %d entries, %d changed, %d submitted", name, res.Entries, res.Changed, res.Submitted))
 	return c.JSON(res)
+}
+
+// importUpload imports the file of a multipart form; the API and the
+// collection page share it.
+func (s *Server) importUpload(c *fiber.Ctx, p auth.Principal, submit bool) (indicators.ImportResult, error) {
+	name, data, err := formFile(c, "file")
+	if err != nil {
+		return indicators.ImportResult{}, err
+	}
+	res, err := s.deps.Values.Import(c.UserContext(), p, param(c, "id"), name, data, submit)
+	if err != nil {
+		return res, err
+	}
+	setAuditDetail(c, fmt.Sprintf("%s: %d entries, %d changed, %d submitted", name, res.Entries, res.Changed, res.Submitted))
+	return res, nil
 }

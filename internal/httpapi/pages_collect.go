@@ -47,31 +47,21 @@ func (s *Server) collectPage(c *fiber.Ctx, p auth.Principal) error {
 
 // collectImport takes a filled-in template from the page's form.
 func (s *Server) collectImport(c *fiber.Ctx, p auth.Principal) error {
-	name, data, err := formFile(c, "file")
-	if err == nil {
-		var res indicators.ImportResult
-		res, err = s.deps.Values.Import(c.UserContext(), p, param(c, "id"), name, data, formValue(c, "submit") == "on")
-		if err == nil {
-			setAuditDetail(c, fmt.Sprintf("%s: %d entries, %d changed, %d submitted", name, res.Entries, res.Changed, res.Submitted))
-			return s.renderCollect(c, p, fiber.StatusOK, collectData{Notice: fmt.Sprintf(
-				view{Lang: lang(c)}.T("collect.imported"), res.Entries, res.Changed, res.Submitted)})
-		}
+	res, err := s.importUpload(c, p, formValue(c, "submit") == "on")
+	if err != nil {
+		return s.collectFailed(c, p, err)
 	}
-	return s.collectFailed(c, p, err)
+	msg := fmt.Sprintf(view{Lang: lang(c)}.T("collect.imported"), res.Entries, res.Changed, res.Submitted)
+	return s.renderCollect(c, p, fiber.StatusOK, collectData{Notice: msg})
 }
 
 // collectEvidence attaches an evidence file from the page's form.
 func (s *Server) collectEvidence(c *fiber.Ctx, p auth.Principal) error {
-	name, data, err := formFile(c, "file")
-	if err == nil {
-		up := indicators.Upload{RegionCode: formValue(c, "region_code"), IndicatorCode: formValue(c, "indicator_code"), FileName: name, Data: data}
-		var ev indicators.Evidence
-		if ev, _, err = s.deps.Evidence.Add(c.UserContext(), p, param(c, "id"), up); err == nil {
-			setAuditObject(c, "evidence:"+ev.ID)
-			return s.renderCollect(c, p, fiber.StatusCreated, collectData{Notice: view{Lang: lang(c)}.T("collect.attached") + ev.FileName})
-		}
+	ev, _, err := s.attachUpload(c, p)
+	if err != nil {
+		return s.collectFailed(c, p, err)
 	}
-	return s.collectFailed(c, p, err)
+	return s.renderCollect(c, p, fiber.StatusCreated, collectData{Notice: view{Lang: lang(c)}.T("collect.attached") + ev.FileName})
 }
 
 // collectFailed shows a refused form on the page itself, with every
