@@ -253,7 +253,7 @@ func (s *EvidenceStore) Withdraw(ctx context.Context, by auth.Principal, cycleID
 		}
 		if found && v.Status == StatusVerified {
 			return fault.With(fault.ErrConflict, "evidence of a verified value cannot be withdrawn",
-				"数据已审核通过，其佐证材料不能撤回", map[string]any{"status": v.Status})
+				"数据已审核通过，其佐证材料不能撤回", map[string]any{"value_status": v.Status})
 		}
 		at := now()
 		ev.WithdrawnAt, ev.WithdrawnBy = &at, by.UserID

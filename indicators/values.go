@@ -279,7 +279,7 @@ func (s *ValueStore) openCycle(tx *gorm.DB, cycleID string) (cycles.Cycle, schem
 		return c, scheme.Scheme{}, fault.With(fault.ErrConflict,
 			fmt.Sprintf("indicator values can change only while the cycle is collecting; it is %s", c.Status),
 			fmt.Sprintf("考核周期不在数据填报阶段（当前状态：%s），指标数据已锁定", c.Status),
-			map[string]any{"status": c.Status})
+			map[string]any{"cycle_status": c.Status})
 	}
 	sc, err := s.cycleScheme(tx, c)
 	return c, sc, err
@@ -309,7 +309,7 @@ func (s *ValueStore) storedScheme(tx *gorm.DB, c cycles.Cycle) (StoredScheme, sc
 	var st StoredScheme
 	if c.SchemeID == nil {
 		return st, scheme.Scheme{}, fault.With(fault.ErrConflict, "the cycle has no scheme",
-			"考核周期尚未指定评价方案", map[string]any{"status": c.Status})
+			"考核周期尚未指定评价方案", map[string]any{"cycle_status": c.Status})
 	}
 	if err := tx.Where("id = ?", *c.SchemeID).Take(&st).Error; err != nil {
 		return st, scheme.Scheme{}, fmt.Errorf("get scheme of cycle: %w", err)
@@ -710,7 +710,7 @@ func (s *ValueStore) Review(ctx context.Context, by auth.Principal, cycleID, val
 		}
 		if cur.Status != StatusSubmitted {
 			return fault.With(fault.ErrConflict, fmt.Sprintf("only a submitted value can be reviewed; it is %s", cur.Status),
-				fmt.Sprintf("只能审核已提交的数据（当前状态：%s）", cur.Status), map[string]any{"status": cur.Status})
+				fmt.Sprintf("只能审核已提交的数据（当前状态：%s）", cur.Status), map[string]any{"value_status": cur.Status})
 		}
 		if verify {
 			if err := requireEvidence(tx, sc, cur); err != nil {

@@ -230,7 +230,7 @@ func TestSetNeedsCollectingCycleWithScheme(t *testing.T) {
 
 		bare := newBareFixture(t, db)
 		_, err := bare.values.Set(ctx, admin, bare.cycle, in)
-		if ext := conflictExt(t, err); ext["status"] != cycles.Draft {
+		if ext := conflictExt(t, err); ext["cycle_status"] != cycles.Draft {
 			t.Fatalf("draft cycle: ext %v", ext)
 		}
 		bare.transition(t, cycles.Collecting)
@@ -254,7 +254,7 @@ func TestValuesLockWhenCollectingEnds(t *testing.T) {
 		f.transition(t, cycles.Scoring)
 		// Values lock: every write is refused.
 		_, err := f.values.Set(ctx, admin, f.cycle, indicators.ValueInput{RegionCode: "140100", IndicatorCode: "A2", Number: num(4), Version: 1})
-		if ext := conflictExt(t, err); ext["status"] != cycles.Scoring {
+		if ext := conflictExt(t, err); ext["cycle_status"] != cycles.Scoring {
 			t.Fatalf("set in scoring: ext %v", ext)
 		}
 		if _, err := f.values.Review(ctx, admin, f.cycle, v.ID, true, "", 2); !errors.Is(err, fault.ErrConflict) {

@@ -170,7 +170,7 @@ func (s *Store) SetScheme(ctx context.Context, id, schemeID string) (Cycle, erro
 	c, err := s.Get(ctx, id)
 	if err == nil && res.RowsAffected == 0 {
 		return c, fault.With(fault.ErrConflict, "the scheme can change only while the cycle is draft or collecting",
-			"考核周期进入评分后不能更换评价方案", map[string]any{"status": c.Status})
+			"考核周期进入评分后不能更换评价方案", map[string]any{"cycle_status": c.Status})
 	}
 	return c, err
 }

@@ -163,7 +163,7 @@ func (s *Server) jobResult(c *fiber.Ctx, p auth.Principal) error {
 		return err
 	}
 	if j.Status != jobs.StatusSucceeded {
-		return fault.With(fault.ErrConflict, "the job has not finished", "任务尚未完成", map[string]any{"status": j.Status})
+		return fault.With(fault.ErrConflict, "the job has not finished", "任务尚未完成", map[string]any{"job_status": j.Status})
 	}
 	var a jobs.Artifact
 	if err := json.Unmarshal([]byte(j.Result), &a); err != nil || a.File == "" {

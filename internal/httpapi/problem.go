@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -28,14 +29,28 @@ type Problem struct {
 	Ext       map[string]any     `json:"-"`
 }
 
-// MarshalJSON flattens extension members into the document, as RFC 9457 asks.
+// problemMembers are the JSON members of Problem itself.
+var problemMembers = []string{"type", "title", "title_zh", "status", "detail", "detail_zh", "instance", "request_id", "errors"}
+
+// MarshalJSON flattens extension members into the document, as RFC 9457
+// asks. An extension never replaces a member of the problem itself: a
+// "status" extension would turn the HTTP status into a string.
 func (p Problem) MarshalJSON() ([]byte, error) {
 	type plain Problem
 	b, err := json.Marshal(plain(p))
 	if err != nil || len(p.Ext) == 0 {
 		return b, err
 	}
-	ext, err := json.Marshal(p.Ext)
+	extra := make(map[string]any, len(p.Ext))
+	for k, v := range p.Ext {
+		if !slices.Contains(problemMembers, k) {
+			extra[k] = v
+		}
+	}
+	if len(extra) == 0 {
+		return b, nil
+	}
+	ext, err := json.Marshal(extra)
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,23 @@
+package httpapi_test
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/ipeval/ipeval/internal/httpapi"
+)
+
+func TestProblemExtensionsKeepMembers(t *testing.T) {
+	b, err := json.Marshal(httpapi.Problem{Type: "/problems/conflict", Title: "Conflict", Status: 409,
+		Ext: map[string]any{"status": "collecting", "type": "x", "cycle_status": "collecting"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got map[string]any
+	if err := json.Unmarshal(b, &got); err != nil {
+		t.Fatal(err)
+	}
+	if got["status"] != float64(409) || got["type"] != "/problems/conflict" || got["cycle_status"] != "collecting" {
+		t.Fatalf("problem document %s", b)
+	}
+}
