@@ -9,6 +9,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/ipeval/ipeval/indicators"
 	"github.com/ipeval/ipeval/internal/audit"
 	"github.com/ipeval/ipeval/internal/auth"
 	"github.com/ipeval/ipeval/internal/config"
@@ -91,11 +92,13 @@ type services struct {
 	auth    *auth.Store
 	regions *regions.Store
 	cycles  *cycles.Store
+	schemes *indicators.SchemeStore
 	audit   *audit.Log
 }
 
 func newServices(db *gorm.DB) services {
-	return services{db: db, auth: auth.NewStore(db, nil), regions: regions.NewStore(db), cycles: cycles.NewStore(db), audit: audit.NewLog(db)}
+	return services{db: db, auth: auth.NewStore(db, nil), regions: regions.NewStore(db), cycles: cycles.NewStore(db),
+		schemes: indicators.NewSchemeStore(db), audit: audit.NewLog(db)}
 }
 
 // cliAudit records a write made from the command line.

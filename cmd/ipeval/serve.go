@@ -10,6 +10,7 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"github.com/ipeval/ipeval/evaluation/runs"
 	"github.com/ipeval/ipeval/indicators"
 	"github.com/ipeval/ipeval/internal/audit"
 	"github.com/ipeval/ipeval/internal/blobs"
@@ -77,11 +78,12 @@ func serve(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	uploadMax := int64(cfg.UploadMaxMB) << 20
-	schemes := indicators.NewSchemeStore(db)
+	schemes := svc.schemes
 	values := indicators.NewValueStore(db, schemes)
 	srv, err := httpapi.New(httpapi.Deps{
 		Auth: svc.auth, Regions: svc.regions, Cycles: svc.cycles, Schemes: schemes, Values: values,
-		Evidence: indicators.NewEvidenceStore(db, values, files, uploadMax), Audit: svc.audit, Jobs: rt.queue,
+		Evidence: indicators.NewEvidenceStore(db, values, files, uploadMax), Runs: runs.NewStore(db, rt.queue, schemes),
+		Audit: svc.audit, Jobs: rt.queue,
 		Checks: []httpapi.Check{
 			{Name: "database", Fn: func(ctx context.Context) error { return database.Ping(ctx, db) }},
 			{Name: "broker", Fn: rt.queue.Ping},
@@ -158,8 +160,8 @@ func startJobs(ctx context.Context, cfg *config.Config, svc services, log *slog.
 		return nil, err
 	}
 	rt.redis = opt
-	reg := registry(svc, cfg.DataDir)
 	rt.queue = jobs.NewQueue(svc.db, opt, log)
+	reg := registry(svc, cfg.DataDir, rt.queue)
 	if workers > 0 {
 		rt.worker = jobs.NewWorker(svc.db, opt, reg, workers, log)
 		if err := rt.worker.Start(); err != nil {
@@ -178,9 +180,10 @@ func startJobs(ctx context.Context, cfg *config.Config, svc services, log *slog.
 }
 
 // registry lists every job kind ipeval runs, with its handler.
-func registry(svc services, dataDir string) *jobs.Registry {
+func registry(svc services, dataDir string, queue *jobs.Queue) *jobs.Registry {
 	reg := jobs.NewRegistry()
 	reg.Register(audit.TypeExport, svc.audit.ExportHandler(dataDir))
+	reg.Register(runs.JobKind, runs.NewStore(svc.db, queue, svc.schemes).Handler())
 	return reg
 }
 

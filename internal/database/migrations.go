@@ -20,6 +20,7 @@ func migrations() []*gormigrate.Migration {
 		m0002Schemes(),
 		m0003Values(),
 		m0004Evidence(),
+		m0005Runs(),
 	}
 }
 
@@ -166,6 +167,48 @@ func m0004Evidence() *gormigrate.Migration {
 		},
 	}
 }
+
+// m0005Runs stores evaluation runs. A run row is written once, whole, when
+// its job has scored the cycle: readers never see half a run. Results are
+// kept as the engine's JSON, which is byte-identical for identical inputs.
+func m0005Runs() *gormigrate.Migration {
+	return &gormigrate.Migration{
+		ID: "0005_runs",
+		Migrate: func(tx *gorm.DB) error {
+			if err := tx.AutoMigrate(&runV5{}); err != nil {
+				return fmt.Errorf("create runs: %w", err)
+			}
+			return nil
+		},
+		Rollback: func(tx *gorm.DB) error {
+			return tx.Migrator().DropTable(&runV5{})
+		},
+	}
+}
+
+// Frozen model of migration 0005.
+type runV5 struct {
+	ID            string    `gorm:"primaryKey;size:36"`
+	CycleID       string    `gorm:"size:36;not null;index"`
+	Cycle         *cycleV2  `gorm:"constraint:OnDelete:RESTRICT"`
+	JobID         string    `gorm:"size:36;not null;uniqueIndex"`
+	SchemeID      string    `gorm:"size:36;not null"`
+	Scheme        *schemeV2 `gorm:"constraint:OnDelete:RESTRICT"`
+	SchemeVersion int       `gorm:"not null"`
+	EngineVersion string    `gorm:"size:16;not null"`
+	Seed          int64     `gorm:"not null"`
+	InputsHash    string    `gorm:"size:64;not null"`
+	Inputs        string    `gorm:"size:4294967295;not null"` // LONGTEXT on MySQL
+	ResultsHash   string    `gorm:"size:64;not null"`
+	Results       string    `gorm:"size:4294967295;not null"`
+	Regions       int       `gorm:"not null"`
+	CreatedBy     string    `gorm:"size:36;not null"`
+	CreatedAt     time.Time `gorm:"not null"`
+	PublishedAt   *time.Time
+	PublishedBy   string `gorm:"size:36;not null"`
+}
+
+func (runV5) TableName() string { return "runs" }
 
 // Frozen model of migration 0004.
 type evidenceV4 struct {

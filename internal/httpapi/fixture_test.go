@@ -17,6 +17,7 @@ import (
 	"github.com/hibiken/asynq"
 	"gorm.io/gorm"
 
+	"github.com/ipeval/ipeval/evaluation/runs"
 	"github.com/ipeval/ipeval/indicators"
 	"github.com/ipeval/ipeval/internal/audit"
 	"github.com/ipeval/ipeval/internal/auth"
@@ -47,6 +48,7 @@ type fixture struct {
 	auth     *auth.Store
 	cycles   *cycles.Store
 	schemes  *indicators.SchemeStore
+	runs     *runs.Store
 	queue    *jobs.Queue
 	broker   *broker.Embedded
 	redis    asynq.RedisConnOpt
@@ -114,9 +116,10 @@ func newFixtureOn(tb testing.TB, db *gorm.DB, opts httpapi.Options) *fixture {
 		tb.Fatal(err)
 	}
 	values := indicators.NewValueStore(db, f.schemes)
+	f.runs = runs.NewStore(db, f.queue, f.schemes)
 	srv, err := httpapi.New(httpapi.Deps{
 		Auth: f.auth, Regions: regs, Cycles: f.cycles, Schemes: f.schemes, Values: values,
-		Evidence: indicators.NewEvidenceStore(db, values, files, fixtureUploadMax), Audit: audit.NewLog(db), Jobs: f.queue,
+		Evidence: indicators.NewEvidenceStore(db, values, files, fixtureUploadMax), Runs: f.runs, Audit: audit.NewLog(db), Jobs: f.queue,
 		Checks: []httpapi.Check{
 			{Name: "database", Fn: func(ctx context.Context) error { return database.Ping(ctx, db) }},
 			{Name: "broker", Fn: f.queue.Ping},

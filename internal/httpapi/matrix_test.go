@@ -80,6 +80,11 @@ var allowed = map[string][]string{
 	"POST /api/v1/cycles/:id/evidence":                    {"admin", "city"},
 	"GET /api/v1/cycles/:id/evidence/:evidence":           {"admin", "city"},
 	"POST /api/v1/cycles/:id/evidence/:evidence/withdraw": {"admin", "city"},
+	"POST /api/v1/cycles/:id/runs":                        {"admin"},
+	"GET /api/v1/cycles/:id/runs":                         {"admin", "city"},
+	"GET /api/v1/runs/:id":                                {"admin", "city"},
+	"GET /api/v1/runs/:id/regions/:code":                  {"admin", "city"},
+	"POST /api/v1/runs/:id/publish":                       {"admin"},
 	"GET /api/v1/cycles/:id/completeness":                 {"admin", "city"},
 	"GET /api/v1/audit":                                   {"admin"},
 	"POST /api/v1/audit/exports":                          {"admin"},
@@ -262,6 +267,21 @@ var samples = map[string]sample{
 	"POST /api/v1/cycles/:id/evidence/:evidence/withdraw": func(f *fixture, _ string) (*http.Request, int) {
 		cy, ev := f.evidenceOf("140100")
 		return request("POST", "/api/v1/cycles/"+cy+"/evidence/"+ev+"/withdraw", nil), http.StatusOK
+	},
+	"POST /api/v1/cycles/:id/runs": func(f *fixture, _ string) (*http.Request, int) {
+		return request("POST", "/api/v1/cycles/"+f.scoringCycle().ID+"/runs", nil), http.StatusAccepted
+	},
+	"GET /api/v1/cycles/:id/runs": func(f *fixture, _ string) (*http.Request, int) {
+		return request("GET", "/api/v1/cycles/"+f.sharedCycle().ID+"/runs", nil), http.StatusOK
+	},
+	"GET /api/v1/runs/:id": func(f *fixture, _ string) (*http.Request, int) {
+		return request("GET", "/api/v1/runs/"+f.scoredRun(true), nil), http.StatusOK
+	},
+	"GET /api/v1/runs/:id/regions/:code": func(f *fixture, _ string) (*http.Request, int) {
+		return request("GET", "/api/v1/runs/"+f.scoredRun(true)+"/regions/140100", nil), http.StatusOK
+	},
+	"POST /api/v1/runs/:id/publish": func(f *fixture, _ string) (*http.Request, int) {
+		return request("POST", "/api/v1/runs/"+f.scoredRun(false)+"/publish", nil), http.StatusOK
 	},
 	"GET /api/v1/cycles/:id/completeness": func(f *fixture, _ string) (*http.Request, int) {
 		return request("GET", "/api/v1/cycles/"+f.sharedCycle().ID+"/completeness", nil), http.StatusOK
@@ -503,4 +523,39 @@ func (f *fixture) evidenceOf(region string) (cycleID, evidenceID string) {
 		f.t.Fatalf("upload evidence: %d %s", resp.StatusCode, b)
 	}
 	return cy.ID, decode[indicators.Evidence](f.t, b).ID
+}
+
+// scoringCycle returns a new cycle with the default scheme, in scoring.
+func (f *fixture) scoringCycle() cycles.Cycle {
+	f.t.Helper()
+	cy, err := f.cycles.Transition(context.Background(), f.collectingCycle().ID, cycles.Scoring)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return cy
+}
+
+// scoredRun evaluates a new cycle in scoring, running the job in the test
+// as a worker would, optionally publishes the run, and returns its id.
+func (f *fixture) scoredRun(publish bool) string {
+	f.t.Helper()
+	ctx := context.Background()
+	manager := auth.Principal{UserID: f.accounts["admin"].user.ID, Username: "admin", Role: auth.RoleAdmin}
+	job, err := f.runs.Request(ctx, manager, f.scoringCycle().ID)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	out, err := f.runs.Handler()(ctx, job, func(int, string) {})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	id := decode[struct {
+		RunID string `json:"run_id"`
+	}](f.t, []byte(out)).RunID
+	if publish {
+		if _, err := f.runs.Publish(ctx, manager, id); err != nil {
+			f.t.Fatal(err)
+		}
+	}
+	return id
 }

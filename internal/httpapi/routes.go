@@ -3,6 +3,8 @@ package httpapi
 import (
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/ipeval/ipeval/evaluation"
+	"github.com/ipeval/ipeval/evaluation/runs"
 	"github.com/ipeval/ipeval/indicators"
 	"github.com/ipeval/ipeval/indicators/scheme"
 	"github.com/ipeval/ipeval/internal/audit"
@@ -174,6 +176,13 @@ func (s *Server) routeTable() []route {
 		{Method: get, Path: "/api/v1/cycles/:id/evidence/:evidence", Name: "evidence.get", Tag: "values", Summary: "Download an evidence file", SummaryZh: "下载佐证材料", Access: adminOrCity, Produces: fiber.MIMEOctetStream, Handler: s.getEvidence},
 		{Method: post, Path: "/api/v1/cycles/:id/evidence/:evidence/withdraw", Name: "evidence.withdraw", Tag: "values", Summary: "Withdraw an evidence file (it stays on record)", SummaryZh: "撤回佐证材料", Access: adminOrCity, Object: "evidence", Response: indicators.Evidence{}, Handler: s.withdrawEvidence},
 		{Method: get, Path: "/api/v1/cycles/:id/completeness", Name: "values.completeness", Tag: "values", Summary: "Completeness per region and dimension", SummaryZh: "数据完整性（按地区、维度）", Access: adminOrCity, Response: list[indicators.Completeness]{}, Handler: s.completeness},
+
+		// Evaluation runs.
+		{Method: post, Path: "/api/v1/cycles/:id/runs", Name: "runs.request", Tag: "runs", Summary: "Evaluate a cycle in scoring (a job; a second request while one runs returns it)", SummaryZh: "运行评价（后台任务）", Access: admin, Object: "cycle", Response: jobs.Job{}, Status: fiber.StatusAccepted, Handler: s.requestRun},
+		{Method: get, Path: "/api/v1/cycles/:id/runs", Name: "runs.list", Tag: "runs", Summary: "Runs of a cycle (city officials: the published one)", SummaryZh: "评价运行列表", Access: adminOrCity, Response: list[runs.Run]{}, Handler: s.listRuns},
+		{Method: get, Path: "/api/v1/runs/:id", Name: "runs.get", Tag: "runs", Summary: "A run with its results (city officials: their region of the published run)", SummaryZh: "评价结果", Access: adminOrCity, Response: runView{}, Handler: s.getRun},
+		{Method: get, Path: "/api/v1/runs/:id/regions/:code", Name: "runs.region", Tag: "runs", Summary: "One region's result with its explanation", SummaryZh: "地区评价结果与说明", Access: adminOrCity, Response: evaluation.RegionResult{}, Handler: s.runRegion},
+		{Method: post, Path: "/api/v1/runs/:id/publish", Name: "runs.publish", Tag: "runs", Summary: "Publish a run: the cycle moves to published", SummaryZh: "发布评价结果", Access: admin, Object: "run", Response: runs.Run{}, Handler: s.publishRun},
 
 		// Audit and jobs.
 		{Method: get, Path: "/api/v1/audit", Name: "audit.list", Tag: "audit", Summary: "Search the audit log", SummaryZh: "查询审计日志", Access: admin, Response: list[audit.Entry]{}, Handler: s.listAudit},

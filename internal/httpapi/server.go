@@ -15,6 +15,7 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/recover"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/ipeval/ipeval/evaluation/runs"
 	"github.com/ipeval/ipeval/indicators"
 	"github.com/ipeval/ipeval/internal/audit"
 	"github.com/ipeval/ipeval/internal/auth"
@@ -38,6 +39,7 @@ type Deps struct {
 	Values   *indicators.ValueStore
 	Audit    *audit.Log
 	Evidence *indicators.EvidenceStore
+	Runs     *runs.Store
 	Jobs     *jobs.Queue
 	Checks   []Check
 	Log      *slog.Logger

@@ -1,0 +1,337 @@
+// Package runs keeps evaluation runs: it snapshots a cycle's inputs,
+// scores them with the pure engine in package evaluation as a job, stores
+// each run whole, and publishes one run per cycle. It is the engine's
+// storage side; the engine itself knows nothing of databases.
+package runs
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"gorm.io/gorm"
+
+	"github.com/ipeval/ipeval/evaluation"
+	"github.com/ipeval/ipeval/indicators"
+	"github.com/ipeval/ipeval/internal/auth"
+	"github.com/ipeval/ipeval/internal/cycles"
+	"github.com/ipeval/ipeval/internal/fault"
+	"github.com/ipeval/ipeval/internal/regions"
+	"github.com/ipeval/ipeval/jobs"
+)
+
+// JobKind is the job that scores a cycle.
+const JobKind = "evaluation.run"
+
+// Run is one stored evaluation of a cycle: its frozen inputs, the engine
+// version, and the results. Identical inputs give byte-identical Results.
+type Run struct {
+	ID            string     `json:"id" gorm:"primaryKey"`
+	CycleID       string     `json:"cycle_id"`
+	JobID         string     `json:"job_id"`
+	SchemeID      string     `json:"scheme_id"`
+	SchemeVersion int        `json:"scheme_version"`
+	EngineVersion string     `json:"engine_version"`
+	Seed          int64      `json:"seed"`
+	InputsHash    string     `json:"inputs_hash"`
+	Inputs        string     `json:"-"`
+	ResultsHash   string     `json:"results_hash"`
+	Results       string     `json:"-"`
+	Regions       int        `json:"regions"`
+	CreatedBy     string     `json:"created_by"`
+	CreatedAt     time.Time  `json:"created_at"`
+	PublishedAt   *time.Time `json:"published_at"`
+	PublishedBy   string     `json:"published_by,omitempty"`
+}
+
+// TableName is the runs table of migration 0005.
+func (Run) TableName() string { return "runs" }
+
+// payload is what a run job carries: only the cycle, since the job reads
+// its inputs when it starts.
+type payload struct {
+	CycleID string `json:"cycle_id"`
+}
+
+// Store keeps runs.
+type Store struct {
+	db      *gorm.DB
+	queue   *jobs.Queue
+	schemes *indicators.SchemeStore
+}
+
+// NewStore returns a Store on db that submits run jobs to queue.
+func NewStore(db *gorm.DB, queue *jobs.Queue, schemes *indicators.SchemeStore) *Store {
+	return &Store{db: db, queue: queue, schemes: schemes}
+}
+
+// Request asks for a run of a cycle in scoring, as a job. While a run of
+// the cycle is queued or running, a second request returns that job
+// instead of starting another. Only admins run evaluations.
+func (s *Store) Request(ctx context.Context, by auth.Principal, cycleID string) (jobs.Job, error) {
+	if !by.Is(auth.RoleAdmin) {
+		return jobs.Job{}, forbidden()
+	}
+	body, err := json.Marshal(payload{CycleID: cycleID})
+	if err != nil {
+		return jobs.Job{}, err
+	}
+	var job jobs.Job
+	fresh := false
+	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		// The no-op update locks the cycle, so that two requests cannot
+		// both find no job and both submit one.
+		if err := tx.Exec("UPDATE cycles SET status = status WHERE id = ?", cycleID).Error; err != nil {
+			return fmt.Errorf("lock cycle: %w", err)
+		}
+		var c cycles.Cycle
+		if err := tx.Where("id = ?", cycleID).Take(&c).Error; err != nil {
+			if errors.Is(err, gorm.ErrRecordNotFound) {
+				return fmt.Errorf("cycle %s: %w", cycleID, fault.ErrNotFound)
+			}
+			return fmt.Errorf("get cycle: %w", err)
+		}
+		if c.Status != cycles.Scoring {
+			return fault.With(fault.ErrConflict, fmt.Sprintf("a cycle is evaluated while scoring; it is %s", c.Status),
+				fmt.Sprintf("考核周期须处于评分阶段才能运行评价（当前状态：%s）", c.Status), map[string]any{"cycle_status": c.Status})
+		}
+		var active []jobs.Job
+		if err := tx.Where("kind = ? AND payload = ? AND status IN ?", JobKind, string(body),
+			[]jobs.Status{jobs.StatusQueued, jobs.StatusRunning}).Order("created_at").Limit(1).Find(&active).Error; err != nil {
+			return fmt.Errorf("find running evaluation: %w", err)
+		}
+		if len(active) > 0 {
+			job = active[0]
+			return nil
+		}
+		job, err = s.queue.SubmitTx(tx, JobKind, payload{CycleID: cycleID}, by.UserID)
+		fresh = err == nil
+		return err
+	})
+	if err != nil {
+		return jobs.Job{}, err
+	}
+	if fresh {
+		// The job row is committed: if enqueueing fails, the sweeper
+		// enqueues it later.
+		_ = s.queue.Enqueue(ctx, job)
+	}
+	return job, nil
+}
+
+// Handler is the job that scores a cycle: it reads a consistent snapshot
+// of the inputs, runs the engine and stores the run in one transaction.
+// It is idempotent: a retried job finds the run its first attempt stored,
+// and a rerun on unchanged inputs stores byte-identical results.
+func (s *Store) Handler() jobs.Handler {
+	return func(ctx context.Context, job jobs.Job, progress jobs.Progress) (string, error) {
+		var p payload
+		if err := job.Decode(&p); err != nil {
+			return "", err
+		}
+		var existing []Run
+		if err := s.db.WithContext(ctx).Where("job_id = ?", job.ID).Limit(1).Find(&existing).Error; err != nil {
+			return "", fmt.Errorf("find run: %w", err)
+		}
+		if len(existing) > 0 {
+			return runResult(existing[0].ID)
+		}
+		progress(5, "reading inputs")
+		in, st, err := s.snapshot(ctx, p.CycleID)
+		if err != nil {
+			return "", err
+		}
+		progress(30, "scoring")
+		res, err := evaluation.Evaluate(in, evaluation.Options{})
+		if err != nil {
+			return "", err
+		}
+		inputs, err := json.Marshal(in)
+		if err != nil {
+			return "", fmt.Errorf("encode inputs: %w", err)
+		}
+		results, err := json.Marshal(res)
+		if err != nil {
+			return "", fmt.Errorf("encode results: %w", err)
+		}
+		progress(90, "storing")
+		createdBy := ""
+		if job.CreatedBy != nil {
+			createdBy = *job.CreatedBy
+		}
+		run := Run{ID: uuid.Must(uuid.NewV7()).String(), CycleID: p.CycleID, JobID: job.ID, SchemeID: st.ID,
+			SchemeVersion: st.Version, EngineVersion: evaluation.EngineVersion, InputsHash: digest(inputs),
+			Inputs: string(inputs), ResultsHash: digest(results), Results: string(results), Regions: len(res.Regions),
+			CreatedBy: createdBy, CreatedAt: time.Now().UTC().Truncate(time.Millisecond)}
+		if err := s.db.WithContext(ctx).Create(&run).Error; err != nil {
+			return "", fmt.Errorf("store run: %w", err)
+		}
+		return runResult(run.ID)
+	}
+}
+
+func runResult(id string) (string, error) {
+	b, err := json.Marshal(map[string]string{"run_id": id})
+	return string(b), err
+}
+
+// snapshot reads everything a run scores, in one read transaction so that
+// a value changed meanwhile is either wholly in or wholly out.
+func (s *Store) snapshot(ctx context.Context, cycleID string) (evaluation.Input, indicators.StoredScheme, error) {
+	var in evaluation.Input
+	var st indicators.StoredScheme
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var c cycles.Cycle
+		if err := tx.Where("id = ?", cycleID).Take(&c).Error; err != nil {
+			return fmt.Errorf("get cycle: %w", err)
+		}
+		if c.SchemeID == nil {
+			return fault.With(fault.ErrConflict, "the cycle has no scheme", "考核周期尚未指定评价方案", nil)
+		}
+		if err := tx.Where("id = ?", *c.SchemeID).Take(&st).Error; err != nil {
+			return fmt.Errorf("get scheme: %w", err)
+		}
+		sc, err := s.schemes.Decode(st)
+		if err != nil {
+			return err
+		}
+		var rs []regions.Region
+		if err := tx.Where("kind <> ?", regions.Province).Order("code").Find(&rs).Error; err != nil {
+			return fmt.Errorf("list regions: %w", err)
+		}
+		var vals []indicators.Value
+		if err := tx.Where("cycle_id = ?", cycleID).Order("region_code, indicator_code").Find(&vals).Error; err != nil {
+			return fmt.Errorf("list values: %w", err)
+		}
+		in.Scheme = sc
+		for _, r := range rs {
+			in.Regions = append(in.Regions, evaluation.Region{Code: r.Code, Name: r.Name, Kind: r.Kind})
+		}
+		in.Values = make(map[string]map[string]evaluation.Value, len(rs))
+		for _, v := range vals {
+			if v.Number == nil && !v.NotApplicable {
+				continue
+			}
+			ev := evaluation.Value{NotApplicable: v.NotApplicable, Status: evaluation.ValueStatus(v.Status)}
+			if v.Number != nil {
+				ev.Number = *v.Number
+			}
+			if in.Values[v.RegionCode] == nil {
+				in.Values[v.RegionCode] = map[string]evaluation.Value{}
+			}
+			in.Values[v.RegionCode][v.IndicatorCode] = ev
+		}
+		return nil
+	})
+	return in, st, err
+}
+
+func digest(b []byte) string {
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:])
+}
+
+func forbidden() error {
+	return fault.With(fault.ErrForbidden, "only provincial managers run and read unpublished evaluations",
+		"仅省级管理员可运行和查看未发布的评价结果", nil)
+}
+
+// List returns the runs of a cycle, newest first: all for admins, the
+// published one for others.
+func (s *Store) List(ctx context.Context, by auth.Principal, cycleID string) ([]Run, error) {
+	if !by.Is(auth.RoleAdmin, auth.RoleCity) {
+		return nil, forbidden()
+	}
+	q := s.db.WithContext(ctx).Omit("inputs", "results").Where("cycle_id = ?", cycleID)
+	if !by.Is(auth.RoleAdmin) {
+		q = q.Where("published_at IS NOT NULL")
+	}
+	var out []Run
+	if err := q.Order("created_at DESC, id DESC").Find(&out).Error; err != nil {
+		return nil, fmt.Errorf("list runs: %w", err)
+	}
+	return out, nil
+}
+
+// Get returns a run with its results. City officials see only a published
+// run, and only their own region in it; an unpublished run is not found
+// for them, so that its existence leaks nothing.
+func (s *Store) Get(ctx context.Context, by auth.Principal, runID string) (Run, evaluation.Result, error) {
+	if !by.Is(auth.RoleAdmin, auth.RoleCity) {
+		return Run{}, evaluation.Result{}, forbidden()
+	}
+	var r Run
+	err := s.db.WithContext(ctx).Where("id = ?", runID).Take(&r).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) || (err == nil && !by.Is(auth.RoleAdmin) && r.PublishedAt == nil) {
+		return Run{}, evaluation.Result{}, fmt.Errorf("run %s: %w", runID, fault.ErrNotFound)
+	}
+	if err != nil {
+		return Run{}, evaluation.Result{}, fmt.Errorf("get run: %w", err)
+	}
+	var res evaluation.Result
+	if err := json.Unmarshal([]byte(r.Results), &res); err != nil {
+		return Run{}, evaluation.Result{}, fmt.Errorf("decode results of run %s: %w", r.ID, err)
+	}
+	if !by.Is(auth.RoleAdmin) {
+		own := res.Regions[:0]
+		for _, rr := range res.Regions {
+			if by.CanAccessRegion(rr.Code) {
+				own = append(own, rr)
+			}
+		}
+		res.Regions = own
+	}
+	return r, res, nil
+}
+
+// Region returns one region's result of a run, with its explanation.
+func (s *Store) Region(ctx context.Context, by auth.Principal, runID, regionCode string) (evaluation.RegionResult, error) {
+	_, res, err := s.Get(ctx, by, runID)
+	if err != nil {
+		return evaluation.RegionResult{}, err
+	}
+	rr, ok := res.Region(regionCode)
+	if !ok {
+		return evaluation.RegionResult{}, fmt.Errorf("region %s in run %s: %w", regionCode, runID, fault.ErrNotFound)
+	}
+	return *rr, nil
+}
+
+// Publish makes a run the cycle's result and moves the cycle from scoring
+// to published, in one transaction: a cycle has one published run.
+func (s *Store) Publish(ctx context.Context, by auth.Principal, runID string) (Run, error) {
+	if !by.Is(auth.RoleAdmin) {
+		return Run{}, forbidden()
+	}
+	var r Run
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Omit("inputs", "results").Where("id = ?", runID).Take(&r).Error; err != nil {
+			if errors.Is(err, gorm.ErrRecordNotFound) {
+				return fmt.Errorf("run %s: %w", runID, fault.ErrNotFound)
+			}
+			return fmt.Errorf("get run: %w", err)
+		}
+		at := time.Now().UTC().Truncate(time.Millisecond)
+		res := tx.Model(&cycles.Cycle{}).Where("id = ? AND status = ?", r.CycleID, cycles.Scoring).
+			Updates(map[string]any{"status": cycles.Published, "updated_at": at})
+		if res.Error != nil {
+			return fmt.Errorf("publish cycle: %w", res.Error)
+		}
+		if res.RowsAffected == 0 {
+			return fault.With(fault.ErrConflict, "a run is published while its cycle is scoring",
+				"考核周期须处于评分阶段才能发布评价结果", nil)
+		}
+		r.PublishedAt, r.PublishedBy = &at, by.UserID
+		if err := tx.Model(&Run{}).Where("id = ?", r.ID).
+			Updates(map[string]any{"published_at": at, "published_by": by.UserID}).Error; err != nil {
+			return fmt.Errorf("publish run: %w", err)
+		}
+		return nil
+	})
+	return r, err
+}

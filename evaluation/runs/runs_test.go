@@ -1,0 +1,261 @@
+package runs_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/ipeval/ipeval/evaluation/runs"
+	"github.com/ipeval/ipeval/indicators"
+	"github.com/ipeval/ipeval/indicators/scheme"
+	"github.com/ipeval/ipeval/internal/auth"
+	"github.com/ipeval/ipeval/internal/broker"
+	"github.com/ipeval/ipeval/internal/cycles"
+	"github.com/ipeval/ipeval/internal/dbtest"
+	"github.com/ipeval/ipeval/internal/fault"
+	"github.com/ipeval/ipeval/internal/regions"
+	"github.com/ipeval/ipeval/jobs"
+)
+
+var taiyuan = auth.Principal{UserID: "u-ty", Username: "taiyuan", Role: auth.RoleCity, RegionCode: "140100"}
+
+const testRegions = "code,name,kind,parent\n" +
+	"140000,山西省,province,\n" +
+	"140100,太原市,prefecture_city,140000\n" +
+	"140200,大同市,prefecture_city,140000\n" +
+	"140300,阳泉市,prefecture_city,140000\n"
+
+type fixture struct {
+	admin  auth.Principal // a stored user: jobs name their creator
+	db     *gorm.DB
+	runs   *runs.Store
+	queue  *jobs.Queue
+	cycles *cycles.Store
+	cycle  string
+}
+
+// newFixture sets up three cities with verified values for every reported
+// indicator of the default scheme (Taiyuan strong but without funding), a
+// cycle in scoring, and a queue on an embedded broker.
+func newFixture(tb testing.TB, db *gorm.DB) fixture {
+	tb.Helper()
+	ctx := context.Background()
+	if _, err := regions.NewStore(db).ImportCSV(ctx, strings.NewReader(testRegions)); err != nil {
+		tb.Fatal(err)
+	}
+	schemes := indicators.NewSchemeStore(db)
+	st, err := schemes.Create(ctx, scheme.Default(), "")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	cs := cycles.NewStore(db)
+	c, err := cs.Create(ctx, cycles.Input{Year: 2025})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if _, err := cs.SetScheme(ctx, c.ID, st.ID); err != nil {
+		tb.Fatal(err)
+	}
+	emb, err := broker.StartEmbedded("")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(emb.Close)
+	opt, err := jobs.RedisOpt(emb.Addr())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	q := jobs.NewQueue(db, opt, nil)
+	tb.Cleanup(func() { _ = q.Close() })
+	u, _, err := auth.NewStore(db, nil).CreateUser(ctx, auth.NewUser{Username: "admin", DisplayName: "admin", Role: auth.RoleAdmin})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	f := fixture{admin: auth.Principal{UserID: u.ID, Username: u.Username, Role: auth.RoleAdmin},
+		db: db, runs: runs.NewStore(db, q, schemes), queue: q, cycles: cs, cycle: c.ID}
+	for i, region := range []string{"140100", "140200", "140300"} {
+		for _, ind := range scheme.Default().Indicators {
+			if ind.SurveySourced() {
+				continue
+			}
+			x := strength(ind, 3-i)
+			if ind.Code == "F1" && region == "140100" {
+				x = 0
+			}
+			f.verified(tb, region, ind.Code, x)
+		}
+	}
+	f.transition(tb, cycles.Collecting)
+	f.transition(tb, cycles.Scoring)
+	return f
+}
+
+// strength is a plausible value of ind for a region of strength s (1–3):
+// a strong region comes close to the goalposts' upper bound.
+func strength(ind scheme.Indicator, s int) float64 {
+	n := ind.Normalisation
+	switch {
+	case n.Method == scheme.MethodBinary:
+		return 1
+	case ind.Code == "F1":
+		return 100
+	case n.Lower != nil && n.Upper != nil:
+		return math.Round(*n.Lower + (*n.Upper-*n.Lower)*(0.3*float64(s)+0.05))
+	}
+	return 3 * float64(s)
+}
+
+// verified stores a verified value directly: the review workflow is
+// tested in package indicators.
+func (f fixture) verified(tb testing.TB, region, code string, x float64) {
+	tb.Helper()
+	now := time.Now().UTC()
+	if err := f.db.Create(&indicators.Value{ID: fmt.Sprintf("%s-%s", region, code), CycleID: f.cycle, RegionCode: region,
+		IndicatorCode: code, Number: &x, Status: indicators.StatusVerified, Version: 3, UpdatedBy: "u-admin",
+		UpdatedAt: now, CreatedAt: now}).Error; err != nil {
+		tb.Fatal(err)
+	}
+}
+
+func (f fixture) transition(tb testing.TB, to cycles.Status) {
+	tb.Helper()
+	if _, err := f.cycles.Transition(context.Background(), f.cycle, to); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// run requests a run and executes its job in the test, as a worker would.
+func (f fixture) run(tb testing.TB) runs.Run {
+	tb.Helper()
+	ctx := context.Background()
+	job, err := f.runs.Request(ctx, f.admin, f.cycle)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	out, err := f.runs.Handler()(ctx, job, func(int, string) {})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	// A worker marks the job done; here the test does.
+	if err := f.db.Model(&jobs.Job{}).Where("id = ?", job.ID).Updates(map[string]any{"status": jobs.StatusSucceeded, "result": out}).Error; err != nil {
+		tb.Fatal(err)
+	}
+	list, err := f.runs.List(ctx, f.admin, f.cycle)
+	if err != nil || len(list) == 0 {
+		tb.Fatalf("runs after a run: %v, %v", list, err)
+	}
+	r, _, err := f.runs.Get(ctx, f.admin, list[0].ID)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return r
+}
+
+func TestRunIsReproducibleAndCapped(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
+		f := newFixture(t, db)
+		ctx := context.Background()
+		first := f.run(t)
+		second := f.run(t)
+		if first.ID == second.ID || first.Results != second.Results || first.ResultsHash != second.ResultsHash || first.InputsHash != second.InputsHash {
+			t.Fatalf("a rerun on unchanged inputs differs: %s vs %s", first.ResultsHash, second.ResultsHash)
+		}
+		ty, err := f.runs.Region(ctx, f.admin, first.ID, "140100")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ty.BandGrade != "excellent" || ty.Grade != "good" || ty.AwardEligible {
+			t.Fatalf("Taiyuan without funding: band %s, grade %s, award %v", ty.BandGrade, ty.Grade, ty.AwardEligible)
+		}
+		if text := ty.Explanation.Text("zh"); !strings.Contains(text, "R1") {
+			t.Fatalf("explanation does not cite R1: %s", text)
+		}
+	})
+}
+
+func TestRunRequests(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
+		f := newFixture(t, db)
+		ctx := context.Background()
+		if _, err := f.runs.Request(ctx, taiyuan, f.cycle); !errors.Is(err, fault.ErrForbidden) {
+			t.Fatalf("a city official runs: %v", err)
+		}
+		// Two requests at once: one job.
+		ids := make([]string, 2)
+		var wg sync.WaitGroup
+		for i := range ids {
+			wg.Go(func() {
+				job, err := f.runs.Request(ctx, f.admin, f.cycle)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				ids[i] = job.ID
+			})
+		}
+		wg.Wait()
+		if ids[0] == "" || ids[0] != ids[1] {
+			t.Fatalf("two requests made jobs %q and %q, want one", ids[0], ids[1])
+		}
+		// A retried job finds the run its first attempt stored.
+		job, err := f.queue.Get(ctx, ids[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, err := f.runs.Handler()(ctx, job, func(int, string) {})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := f.runs.Handler()(ctx, job, func(int, string) {})
+		if err != nil || a != b {
+			t.Fatalf("retry stored %s, first attempt %s (%v)", b, a, err)
+		}
+
+		f.transition(t, cycles.Collecting)
+		if _, err := f.runs.Request(ctx, f.admin, f.cycle); !errors.Is(err, fault.ErrConflict) {
+			t.Fatalf("run while collecting: %v", err)
+		}
+	})
+}
+
+func TestPublish(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
+		f := newFixture(t, db)
+		ctx := context.Background()
+		r := f.run(t)
+		if _, _, err := f.runs.Get(ctx, taiyuan, r.ID); !errors.Is(err, fault.ErrNotFound) {
+			t.Fatalf("a city official reads an unpublished run: %v", err)
+		}
+		if list, err := f.runs.List(ctx, taiyuan, f.cycle); err != nil || len(list) != 0 {
+			t.Fatalf("a city official lists unpublished runs: %v, %v", list, err)
+		}
+		if _, err := f.runs.Publish(ctx, taiyuan, r.ID); !errors.Is(err, fault.ErrForbidden) {
+			t.Fatalf("a city official publishes: %v", err)
+		}
+		p, err := f.runs.Publish(ctx, f.admin, r.ID)
+		if err != nil || p.PublishedAt == nil {
+			t.Fatalf("publish: %+v, %v", p, err)
+		}
+		c, err := f.cycles.Get(ctx, f.cycle)
+		if err != nil || c.Status != cycles.Published {
+			t.Fatalf("cycle after publishing: %s, %v", c.Status, err)
+		}
+		if _, err := f.runs.Publish(ctx, f.admin, r.ID); !errors.Is(err, fault.ErrConflict) {
+			t.Fatalf("publish twice: %v", err)
+		}
+		_, res, err := f.runs.Get(ctx, taiyuan, r.ID)
+		if err != nil || len(res.Regions) != 1 || res.Regions[0].Code != "140100" {
+			t.Fatalf("a city official sees %d regions of the published run (%v)", len(res.Regions), err)
+		}
+		if _, err := f.runs.Region(ctx, taiyuan, r.ID, "140200"); !errors.Is(err, fault.ErrNotFound) {
+			t.Fatalf("a city official reads another region: %v", err)
+		}
+	})
+}
