@@ -127,6 +127,11 @@ func loadDemo(ctx context.Context, e env, s services, baseURL string) error {
 	}
 	s.cliAudit(ctx, e, "demo.load", "cycle:"+res.Cycle.ID, fmt.Sprintf("%d regions, %d users", res.Regions, len(res.Accounts)))
 	fmt.Fprintf(e.stdout, "\nDemo data loaded: %d regions, scheme %s v%d, cycle %d (%s).\n", res.Regions, res.Scheme.Code, res.Scheme.Version, res.Cycle.Year, res.Cycle.Status)
+	if n := len(res.PastCycles); n > 0 {
+		last := res.PastCycles[n-1].Year
+		fmt.Fprintf(e.stdout, "Cycles %d–%d are scored and published; in %d rule R1 caps 太原市 at 良好 (no funding allocated).\n",
+			res.PastCycles[0].Year, last, last)
+	}
 	fmt.Fprintf(e.stdout, "Sign in at %s/login — the passwords are shown only now:\n", baseURL)
 	for _, a := range res.Accounts {
 		fmt.Fprintf(e.stdout, "  %-8s  %-22s  %s\n", a.Username, a.Password, a.Note)

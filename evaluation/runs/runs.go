@@ -31,9 +31,10 @@ const JobKind = "evaluation.run"
 // Run is one stored evaluation of a cycle: its frozen inputs, the engine
 // version, and the results. Identical inputs give byte-identical Results.
 type Run struct {
-	ID            string     `json:"id" gorm:"primaryKey"`
-	CycleID       string     `json:"cycle_id"`
-	JobID         string     `json:"job_id"`
+	ID      string `json:"id" gorm:"primaryKey"`
+	CycleID string `json:"cycle_id"`
+	// JobID is the job that made the run; nil for one made in process.
+	JobID         *string    `json:"job_id"`
 	SchemeID      string     `json:"scheme_id"`
 	SchemeVersion int        `json:"scheme_version"`
 	EngineVersion string     `json:"engine_version"`
@@ -135,44 +136,71 @@ func (s *Store) Handler() jobs.Handler {
 			return "", err
 		}
 		var existing []Run
-		if err := s.db.WithContext(ctx).Where("job_id = ?", job.ID).Limit(1).Find(&existing).Error; err != nil {
+		if err := s.db.WithContext(ctx).Select("id").Where("job_id = ?", job.ID).Limit(1).Find(&existing).Error; err != nil {
 			return "", fmt.Errorf("find run: %w", err)
 		}
 		if len(existing) > 0 {
 			return runResult(existing[0].ID)
 		}
 		progress(5, "reading inputs")
-		in, st, err := s.snapshot(ctx, p.CycleID)
-		if err != nil {
-			return "", err
-		}
-		progress(30, "scoring")
-		res, err := evaluation.Evaluate(in, evaluation.Options{})
-		if err != nil {
-			return "", err
-		}
-		inputs, err := json.Marshal(in)
-		if err != nil {
-			return "", fmt.Errorf("encode inputs: %w", err)
-		}
-		results, err := json.Marshal(res)
-		if err != nil {
-			return "", fmt.Errorf("encode results: %w", err)
-		}
-		progress(90, "storing")
 		createdBy := ""
 		if job.CreatedBy != nil {
 			createdBy = *job.CreatedBy
 		}
-		run := Run{ID: uuid.Must(uuid.NewV7()).String(), CycleID: p.CycleID, JobID: job.ID, SchemeID: st.ID,
-			SchemeVersion: st.Version, EngineVersion: evaluation.EngineVersion, InputsHash: digest(inputs),
-			Inputs: string(inputs), ResultsHash: digest(results), Results: string(results), Regions: len(res.Regions),
-			CreatedBy: createdBy, CreatedAt: time.Now().UTC().Truncate(time.Millisecond)}
-		if err := s.db.WithContext(ctx).Create(&run).Error; err != nil {
-			return "", fmt.Errorf("store run: %w", err)
+		run, err := s.evaluate(ctx, p.CycleID, &job.ID, createdBy, progress)
+		if err != nil {
+			return "", err
 		}
 		return runResult(run.ID)
 	}
+}
+
+// RunNow evaluates a cycle in scoring within the caller's process and
+// stores the run, without a job: for the demo data and for tools that
+// already run in a worker.
+func (s *Store) RunNow(ctx context.Context, by auth.Principal, cycleID string) (Run, error) {
+	if !by.Is(auth.RoleAdmin) {
+		return Run{}, forbidden()
+	}
+	var c cycles.Cycle
+	if err := s.db.WithContext(ctx).Where("id = ?", cycleID).Take(&c).Error; err != nil {
+		return Run{}, fmt.Errorf("get cycle: %w", err)
+	}
+	if c.Status != cycles.Scoring {
+		return Run{}, fault.With(fault.ErrConflict, fmt.Sprintf("a cycle is evaluated while scoring; it is %s", c.Status),
+			fmt.Sprintf("考核周期须处于评分阶段才能运行评价（当前状态：%s）", c.Status), map[string]any{"cycle_status": c.Status})
+	}
+	return s.evaluate(ctx, cycleID, nil, by.UserID, func(int, string) {})
+}
+
+// evaluate scores a snapshot of the cycle and stores the run.
+func (s *Store) evaluate(ctx context.Context, cycleID string, jobID *string, createdBy string, progress jobs.Progress) (Run, error) {
+	in, st, err := s.snapshot(ctx, cycleID)
+	if err != nil {
+		return Run{}, err
+	}
+	progress(30, "scoring")
+	res, err := evaluation.Evaluate(in, evaluation.Options{})
+	if err != nil {
+		return Run{}, err
+	}
+	inputs, err := json.Marshal(in)
+	if err != nil {
+		return Run{}, fmt.Errorf("encode inputs: %w", err)
+	}
+	results, err := json.Marshal(res)
+	if err != nil {
+		return Run{}, fmt.Errorf("encode results: %w", err)
+	}
+	progress(90, "storing")
+	run := Run{ID: uuid.Must(uuid.NewV7()).String(), CycleID: cycleID, JobID: jobID, SchemeID: st.ID,
+		SchemeVersion: st.Version, EngineVersion: evaluation.EngineVersion, InputsHash: digest(inputs),
+		Inputs: string(inputs), ResultsHash: digest(results), Results: string(results), Regions: len(res.Regions),
+		CreatedBy: createdBy, CreatedAt: time.Now().UTC().Truncate(time.Millisecond)}
+	if err := s.db.WithContext(ctx).Create(&run).Error; err != nil {
+		return Run{}, fmt.Errorf("store run: %w", err)
+	}
+	return run, nil
 }
 
 func runResult(id string) (string, error) {

@@ -259,3 +259,42 @@ func TestPublish(t *testing.T) {
 		}
 	})
 }
+
+func TestDiff(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
+		f := newFixture(t, db)
+		ctx := context.Background()
+		a := f.run(t)
+		// The manager reopens collection and a value changes.
+		f.transition(t, cycles.Collecting)
+		if err := db.Model(&indicators.Value{}).Where("region_code = ? AND indicator_code = ?", "140300", "A2").
+			Update("number", 10).Error; err != nil {
+			t.Fatal(err)
+		}
+		f.transition(t, cycles.Scoring)
+		b := f.run(t)
+		d, err := f.runs.Diff(ctx, f.admin, a.ID, b.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(d.Inputs) != 1 || d.Inputs[0].RegionCode != "140300" || d.Inputs[0].IndicatorCode != "A2" ||
+			d.Inputs[0].B == nil || d.Inputs[0].B.Number != 10 {
+			t.Fatalf("input changes %+v", d.Inputs)
+		}
+		moved := false
+		for _, r := range d.Regions {
+			if r.Code == "140300" && r.ScoreB.Value > r.ScoreA.Value {
+				moved = true
+			}
+		}
+		if !moved {
+			t.Fatalf("region changes %+v lack Yangquan's higher score", d.Regions)
+		}
+		if same, err := f.runs.Diff(ctx, f.admin, a.ID, a.ID); err != nil || len(same.Inputs)+len(same.Regions) != 0 {
+			t.Fatalf("a run against itself: %+v, %v", same, err)
+		}
+		if _, err := f.runs.Diff(ctx, taiyuan, a.ID, b.ID); !errors.Is(err, fault.ErrForbidden) {
+			t.Fatalf("a city official compares runs: %v", err)
+		}
+	})
+}

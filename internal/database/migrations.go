@@ -191,7 +191,7 @@ type runV5 struct {
 	ID            string    `gorm:"primaryKey;size:36"`
 	CycleID       string    `gorm:"size:36;not null;index"`
 	Cycle         *cycleV2  `gorm:"constraint:OnDelete:RESTRICT"`
-	JobID         string    `gorm:"size:36;not null;uniqueIndex"`
+	JobID         *string   `gorm:"size:36;uniqueIndex"` // null for a run made in process (demo)
 	SchemeID      string    `gorm:"size:36;not null"`
 	Scheme        *schemeV2 `gorm:"constraint:OnDelete:RESTRICT"`
 	SchemeVersion int       `gorm:"not null"`

@@ -1,7 +1,8 @@
 // Package demo owns the demonstration data set: Shanxi's eleven prefecture
 // cities and the comprehensive-reform zone, the default assessment scheme,
-// an assessment cycle that is collecting data under it, a survey contractor
-// and one user of each role.
+// two past cycles with verified values and published runs (in the later
+// one Taiyuan allocated no funding, so rule R1 caps it), the current cycle
+// collecting data, a survey contractor and one user of each role.
 package demo
 
 import (
@@ -32,10 +33,12 @@ type Account struct {
 
 // Result is what Load created.
 type Result struct {
-	Regions  int
-	Scheme   indicators.StoredScheme
-	Cycle    cycles.Cycle
-	Accounts []Account
+	Regions int
+	Scheme  indicators.StoredScheme
+	Cycle   cycles.Cycle
+	// PastCycles are the two published years before Cycle.
+	PastCycles []cycles.Cycle
+	Accounts   []Account
 }
 
 // Contractor is the name of the demo survey organisation.
@@ -72,16 +75,7 @@ func Load(ctx context.Context, db *gorm.DB, year int) (Result, error) {
 			return fmt.Errorf("demo scheme: %w", err)
 		}
 		res.Scheme = sch
-		cy, err := cys.Create(ctx, cycles.Input{Year: year})
-		if err != nil {
-			return fmt.Errorf("demo cycle: %w", err)
-		}
-		if _, err := cys.SetScheme(ctx, cy.ID, sch.ID); err != nil {
-			return fmt.Errorf("demo cycle: %w", err)
-		}
-		if res.Cycle, err = cys.Transition(ctx, cy.ID, cycles.Collecting); err != nil {
-			return fmt.Errorf("demo cycle: %w", err)
-		}
+		var manager auth.Principal
 		org, err := users.CreateOrganisation(ctx, Contractor, auth.OrgKindContractor)
 		if err != nil {
 			return fmt.Errorf("demo organisation: %w", err)
@@ -94,11 +88,33 @@ func Load(ctx context.Context, db *gorm.DB, year int) (Result, error) {
 			{auth.NewUser{Username: "survey", DisplayName: "满意度调查员", Role: auth.RoleContractor, OrganisationID: org.ID}, "survey contractor / 第三方调查机构"},
 			{auth.NewUser{Username: "taiyuan", DisplayName: "太原市知识产权局", Role: auth.RoleCity, RegionCode: "140100"}, "city official of 太原市 / 市级用户"},
 		} {
-			_, pw, err := users.CreateUser(ctx, u.nu)
+			user, pw, err := users.CreateUser(ctx, u.nu)
 			if err != nil {
 				return fmt.Errorf("demo user %s: %w", u.nu.Username, err)
 			}
+			if u.nu.Role == auth.RoleAdmin {
+				manager = auth.Principal{UserID: user.ID, Username: user.Username, Role: auth.RoleAdmin}
+			}
 			res.Accounts = append(res.Accounts, Account{Username: u.nu.Username, Password: pw, Role: u.nu.Role, Note: u.note})
+		}
+		// Two finished years, so that grades, trends and rule R1 are there
+		// to see at once; the current year stays open for data entry.
+		for _, y := range []int{year - 2, year - 1} {
+			cy, err := pastCycle(ctx, tx, sch, manager, y, y == year-1)
+			if err != nil {
+				return fmt.Errorf("demo cycle %d: %w", y, err)
+			}
+			res.PastCycles = append(res.PastCycles, cy)
+		}
+		cy, err := cys.Create(ctx, cycles.Input{Year: year})
+		if err != nil {
+			return fmt.Errorf("demo cycle: %w", err)
+		}
+		if _, err := cys.SetScheme(ctx, cy.ID, sch.ID); err != nil {
+			return fmt.Errorf("demo cycle: %w", err)
+		}
+		if res.Cycle, err = cys.Transition(ctx, cy.ID, cycles.Collecting); err != nil {
+			return fmt.Errorf("demo cycle: %w", err)
 		}
 		return nil
 	})

@@ -55,3 +55,11 @@ func (s *Server) publishRun(c *fiber.Ctx, p auth.Principal) error {
 	}
 	return c.JSON(r)
 }
+
+func (s *Server) diffRuns(c *fiber.Ctx, p auth.Principal) error {
+	d, err := s.deps.Runs.Diff(c.UserContext(), p, param(c, "id"), param(c, "other"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(d)
+}

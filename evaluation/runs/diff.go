@@ -1,0 +1,108 @@
+package runs
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+
+	"github.com/ipeval/ipeval/evaluation"
+	"github.com/ipeval/ipeval/internal/auth"
+)
+
+// Diff is what changed from run A to run B: the inputs that differ, and
+// the regions whose score, rank or grade differ.
+type Diff struct {
+	A             string        `json:"a"`
+	B             string        `json:"b"`
+	SchemeChanged bool          `json:"scheme_changed"`
+	Inputs        []InputChange `json:"inputs"`
+	Regions       []RegionDiff  `json:"regions"`
+}
+
+// InputChange is one value that differs; nil means absent from that run.
+type InputChange struct {
+	RegionCode    string            `json:"region_code"`
+	IndicatorCode string            `json:"indicator_code"`
+	A             *evaluation.Value `json:"a"`
+	B             *evaluation.Value `json:"b"`
+}
+
+// RegionDiff compares one region's result in both runs.
+type RegionDiff struct {
+	Code   string            `json:"code"`
+	Name   string            `json:"name"`
+	ScoreA evaluation.Number `json:"score_a"`
+	ScoreB evaluation.Number `json:"score_b"`
+	RankA  int               `json:"rank_a"`
+	RankB  int               `json:"rank_b"`
+	GradeA string            `json:"grade_a"`
+	GradeB string            `json:"grade_b"`
+}
+
+// Diff compares two runs; only admins compare runs.
+func (s *Store) Diff(ctx context.Context, by auth.Principal, a, b string) (Diff, error) {
+	if !by.Is(auth.RoleAdmin) {
+		return Diff{}, forbidden()
+	}
+	runA, resA, err := s.Get(ctx, by, a)
+	if err != nil {
+		return Diff{}, err
+	}
+	runB, resB, err := s.Get(ctx, by, b)
+	if err != nil {
+		return Diff{}, err
+	}
+	var inA, inB evaluation.Input
+	if err := json.Unmarshal([]byte(runA.Inputs), &inA); err != nil {
+		return Diff{}, fmt.Errorf("decode inputs of run %s: %w", a, err)
+	}
+	if err := json.Unmarshal([]byte(runB.Inputs), &inB); err != nil {
+		return Diff{}, fmt.Errorf("decode inputs of run %s: %w", b, err)
+	}
+	d := Diff{A: a, B: b, SchemeChanged: runA.SchemeID != runB.SchemeID, Inputs: []InputChange{}, Regions: []RegionDiff{}}
+	for _, region := range sortedKeys(inA.Values, inB.Values) {
+		for _, code := range sortedKeys(inA.Values[region], inB.Values[region]) {
+			va, okA := inA.Values[region][code]
+			vb, okB := inB.Values[region][code]
+			if okA == okB && va == vb {
+				continue
+			}
+			c := InputChange{RegionCode: region, IndicatorCode: code}
+			if okA {
+				c.A = &va
+			}
+			if okB {
+				c.B = &vb
+			}
+			d.Inputs = append(d.Inputs, c)
+		}
+	}
+	for _, rb := range resB.Regions {
+		ra, ok := resA.Region(rb.Code)
+		if !ok {
+			ra = &evaluation.RegionResult{}
+		}
+		if ra.Score == rb.Score && ra.Rank == rb.Rank && ra.Grade == rb.Grade {
+			continue
+		}
+		d.Regions = append(d.Regions, RegionDiff{Code: rb.Code, Name: rb.Name, ScoreA: ra.Score, ScoreB: rb.Score,
+			RankA: ra.Rank, RankB: rb.Rank, GradeA: ra.Grade, GradeB: rb.Grade})
+	}
+	return d, nil
+}
+
+// sortedKeys is the sorted union of the keys of a and b.
+func sortedKeys[V any](a, b map[string]V) []string {
+	keys := make([]string, 0, len(a)+len(b))
+	for k := range a {
+		keys = append(keys, k)
+	}
+	for k := range b {
+		if _, ok := a[k]; !ok {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	return keys
+}

@@ -1,0 +1,132 @@
+package demo
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"time"
+
+	"github.com/google/uuid"
+	"gorm.io/gorm"
+
+	"github.com/ipeval/ipeval/evaluation/runs"
+	"github.com/ipeval/ipeval/indicators"
+	"github.com/ipeval/ipeval/indicators/scheme"
+	"github.com/ipeval/ipeval/internal/auth"
+	"github.com/ipeval/ipeval/internal/cycles"
+	"github.com/ipeval/ipeval/internal/regions"
+)
+
+// Capped is the strong region that, in the last past cycle, allocated no
+// funding (F1 = 0): rule R1 caps its 优秀 at 良好 for everyone to see.
+const Capped = "140100"
+
+// pastCycle creates a finished cycle of year: plausible verified values
+// for every region, scored and published. lastPast marks the cycle in
+// which the Capped region reported no funding.
+func pastCycle(ctx context.Context, tx *gorm.DB, sch indicators.StoredScheme, manager auth.Principal, year int, lastPast bool) (cycles.Cycle, error) {
+	cys := cycles.NewStore(tx)
+	cy, err := cys.Create(ctx, cycles.Input{Year: year})
+	if err != nil {
+		return cy, err
+	}
+	if _, err := cys.SetScheme(ctx, cy.ID, sch.ID); err != nil {
+		return cy, err
+	}
+	if _, err := cys.Transition(ctx, cy.ID, cycles.Collecting); err != nil {
+		return cy, err
+	}
+	var rs []regions.Region
+	if err := tx.Where("kind <> ?", regions.Province).Order("code").Find(&rs).Error; err != nil {
+		return cy, fmt.Errorf("list regions: %w", err)
+	}
+	sc := scheme.Default()
+	rng := rand.New(rand.NewPCG(uint64(year), 2026))
+	at := time.Date(year+1, 2, 28, 9, 0, 0, 0, time.UTC)
+	for i, r := range rs {
+		s := strength(i, len(rs), year)
+		for _, ind := range sc.Indicators {
+			if !sc.AppliesTo(ind, r.Kind) {
+				continue
+			}
+			x := plausible(ind, s, rng)
+			if ind.Code == "F1" && r.Code == Capped && lastPast {
+				x = 0
+			}
+			if fe := ind.CheckValue(x); fe != nil {
+				return cy, fmt.Errorf("demo value %s of %s: %s", ind.Code, r.Code, fe.MessageEn)
+			}
+			if err := verifiedValue(tx, manager, cy.ID, r.Code, ind.Code, x, at); err != nil {
+				return cy, err
+			}
+		}
+	}
+	if _, err := cys.Transition(ctx, cy.ID, cycles.Scoring); err != nil {
+		return cy, err
+	}
+	store := runs.NewStore(tx, nil, indicators.NewSchemeStore(tx))
+	run, err := store.RunNow(ctx, manager, cy.ID)
+	if err != nil {
+		return cy, fmt.Errorf("demo run %d: %w", year, err)
+	}
+	if _, err := store.Publish(ctx, manager, run.ID); err != nil {
+		return cy, fmt.Errorf("demo run %d: %w", year, err)
+	}
+	return cys.Get(ctx, cy.ID)
+}
+
+// strength places region i of n on a 0.35–0.95 scale, the same order every
+// year (Taiyuan first and strongest) with a small rise over the years.
+func strength(i, n, year int) float64 {
+	base := 0.95 - 0.6*float64(i)/float64(max(n-1, 1))
+	return math.Min(0.97, base+0.01*float64(year%10))
+}
+
+// plausible is a value of ind for a region of strength s: near the upper
+// goalpost for a strong region, on the indicator's own scale otherwise.
+func plausible(ind scheme.Indicator, s float64, rng *rand.Rand) float64 {
+	s = math.Max(0.05, math.Min(1, s+(rng.Float64()-0.5)*0.08))
+	n := ind.Normalisation
+	var x float64
+	switch {
+	case n.Method == scheme.MethodBinary:
+		if s > 0.45 {
+			return 1
+		}
+		return 0
+	case ind.Code == "F1":
+		x = 50 + 450*s
+	case n.Lower != nil && n.Upper != nil:
+		x = *n.Lower + (*n.Upper-*n.Lower)*s
+	case ind.Unit == "亿元":
+		x = math.Round((0.5+20*s)*100) / 100
+	default:
+		x = 20 + 400*s
+	}
+	if ind.Integer {
+		x = math.Round(x)
+	}
+	if ind.Max != nil {
+		x = math.Min(x, *ind.Max)
+	}
+	return math.Round(x*100) / 100
+}
+
+// verifiedValue stores a value as the review workflow would leave it, with
+// a revision that says where it came from.
+func verifiedValue(tx *gorm.DB, manager auth.Principal, cycleID, region, code string, x float64, at time.Time) error {
+	v := indicators.Value{ID: uuid.Must(uuid.NewV7()).String(), CycleID: cycleID, RegionCode: region, IndicatorCode: code,
+		Number: &x, Note: "演示数据", Status: indicators.StatusVerified, Version: 1, UpdatedBy: manager.UserID,
+		UpdatedAt: at, CreatedAt: at}
+	if err := tx.Create(&v).Error; err != nil {
+		return fmt.Errorf("demo value: %w", err)
+	}
+	rev := indicators.Revision{ValueID: v.ID, Version: 1, At: at, UserID: manager.UserID, Username: manager.Username,
+		Action: indicators.ActionSet, NewNumber: &x, NewNote: v.Note, NewStatus: indicators.StatusVerified,
+		Reason: "演示数据：往年已审核数据"}
+	if err := tx.Create(&rev).Error; err != nil {
+		return fmt.Errorf("demo revision: %w", err)
+	}
+	return nil
+}
