@@ -57,6 +57,7 @@ Usage:
   ipeval user add|list|token|revoke|passwd ...
   ipeval scheme validate FILE   check a scheme (YAML or JSON) and list every problem
   ipeval scheme default         print the default Shanxi scheme as YAML
+  ipeval evaluate [flags]       score scheme, regions and values files; no server or database
   ipeval demo                   load demo data into an empty database
   ipeval healthcheck --url URL  exit 0 if URL answers 2xx
   ipeval version
@@ -84,6 +85,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return user(ctx, e, rest)
 	case "scheme":
 		return schemeCmd(e, rest)
+	case "evaluate":
+		return evaluateCmd(ctx, e, rest)
 	case "demo":
 		return demoCmd(ctx, e, rest)
 	case "healthcheck":

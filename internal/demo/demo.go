@@ -24,6 +24,10 @@ import (
 //go:embed regions-shanxi.csv
 var regionsCSV []byte
 
+// RegionsCSV returns Shanxi's regions in the format of the region import
+// (code,name,kind,parent): the demo's, and file mode's default.
+func RegionsCSV() []byte { return bytes.Clone(regionsCSV) }
+
 // Account is a demo user and its one-time password.
 type Account struct {
 	Username, Password string
