@@ -34,20 +34,22 @@ type Run struct {
 	ID      string `json:"id" gorm:"primaryKey"`
 	CycleID string `json:"cycle_id"`
 	// JobID is the job that made the run; nil for one made in process.
-	JobID         *string    `json:"job_id"`
-	SchemeID      string     `json:"scheme_id"`
-	SchemeVersion int        `json:"scheme_version"`
-	EngineVersion string     `json:"engine_version"`
-	Seed          int64      `json:"seed"`
-	InputsHash    string     `json:"inputs_hash"`
-	Inputs        string     `json:"-"`
-	ResultsHash   string     `json:"results_hash"`
-	Results       string     `json:"-"`
-	Regions       int        `json:"regions"`
-	CreatedBy     string     `json:"created_by"`
-	CreatedAt     time.Time  `json:"created_at"`
-	PublishedAt   *time.Time `json:"published_at"`
-	PublishedBy   string     `json:"published_by,omitempty"`
+	JobID         *string `json:"job_id"`
+	SchemeID      string  `json:"scheme_id"`
+	SchemeVersion int     `json:"scheme_version"`
+	EngineVersion string  `json:"engine_version"`
+	Seed          int64   `json:"seed"`
+	InputsHash    string  `json:"inputs_hash"`
+	Inputs        string  `json:"-"`
+	ResultsHash   string  `json:"results_hash"`
+	Results       string  `json:"-"`
+	// Sensitivity is the Monte Carlo analysis of the results, as JSON.
+	Sensitivity string     `json:"-"`
+	Regions     int        `json:"regions"`
+	CreatedBy   string     `json:"created_by"`
+	CreatedAt   time.Time  `json:"created_at"`
+	PublishedAt *time.Time `json:"published_at"`
+	PublishedBy string     `json:"published_by,omitempty"`
 }
 
 // TableName is the runs table of migration 0005.
@@ -179,8 +181,12 @@ func (s *Store) evaluate(ctx context.Context, cycleID string, jobID *string, cre
 	if err != nil {
 		return Run{}, err
 	}
-	progress(30, "scoring")
-	res, err := evaluation.Evaluate(in, evaluation.Options{})
+	progress(20, "scoring")
+	prep, err := evaluation.Prepare(in)
+	if err != nil {
+		return Run{}, err
+	}
+	res, err := prep.Evaluate(evaluation.Options{})
 	if err != nil {
 		return Run{}, err
 	}
@@ -192,11 +198,25 @@ func (s *Store) evaluate(ctx context.Context, cycleID string, jobID *string, cre
 	if err != nil {
 		return Run{}, fmt.Errorf("encode results: %w", err)
 	}
-	progress(90, "storing")
+	// The seed comes from the inputs, so that a rerun on the same inputs
+	// draws the same numbers and stores the same intervals.
+	inputsHash := digest(inputs)
+	seed := seedOf(inputsHash)
+	sens, err := prep.Sensitivity(ctx, evaluation.SensitivityOptions{Seed: seed}, func(done, total int) {
+		progress(30+60*done/max(total, 1), "sensitivity analysis")
+	})
+	if err != nil {
+		return Run{}, err
+	}
+	sensitivity, err := json.Marshal(sens)
+	if err != nil {
+		return Run{}, fmt.Errorf("encode sensitivity: %w", err)
+	}
+	progress(95, "storing")
 	run := Run{ID: uuid.Must(uuid.NewV7()).String(), CycleID: cycleID, JobID: jobID, SchemeID: st.ID,
-		SchemeVersion: st.Version, EngineVersion: evaluation.EngineVersion, InputsHash: digest(inputs),
-		Inputs: string(inputs), ResultsHash: digest(results), Results: string(results), Regions: len(res.Regions),
-		CreatedBy: createdBy, CreatedAt: time.Now().UTC().Truncate(time.Millisecond)}
+		SchemeVersion: st.Version, EngineVersion: evaluation.EngineVersion, Seed: int64(seed), InputsHash: inputsHash,
+		Inputs: string(inputs), ResultsHash: digest(results), Results: string(results), Sensitivity: string(sensitivity),
+		Regions: len(res.Regions), CreatedBy: createdBy, CreatedAt: time.Now().UTC().Truncate(time.Millisecond)}
 	if err := s.db.WithContext(ctx).Create(&run).Error; err != nil {
 		return Run{}, fmt.Errorf("store run: %w", err)
 	}
@@ -257,6 +277,17 @@ func (s *Store) snapshot(ctx context.Context, cycleID string) (evaluation.Input,
 		return nil
 	})
 	return in, st, err
+}
+
+// seedOf derives a sensitivity seed from a hex SHA-256: 63 bits, so that
+// it survives the signed column and JSON readers.
+func seedOf(hash string) uint64 {
+	b, _ := hex.DecodeString(hash[:16])
+	var x uint64
+	for _, c := range b {
+		x = x<<8 | uint64(c)
+	}
+	return x >> 1
 }
 
 func digest(b []byte) string {
@@ -362,4 +393,27 @@ func (s *Store) Publish(ctx context.Context, by auth.Principal, runID string) (R
 		return nil
 	})
 	return r, err
+}
+
+// Sensitivity returns the sensitivity analysis of a run, seen as Get sees
+// the run: a city official only its region of a published run.
+func (s *Store) Sensitivity(ctx context.Context, by auth.Principal, runID string) (evaluation.SensitivityResult, error) {
+	r, _, err := s.Get(ctx, by, runID)
+	if err != nil {
+		return evaluation.SensitivityResult{}, err
+	}
+	var sens evaluation.SensitivityResult
+	if err := json.Unmarshal([]byte(r.Sensitivity), &sens); err != nil {
+		return sens, fmt.Errorf("decode sensitivity of run %s: %w", r.ID, err)
+	}
+	if !by.Is(auth.RoleAdmin) {
+		own := sens.Regions[:0]
+		for _, rs := range sens.Regions {
+			if by.CanAccessRegion(rs.Code) {
+				own = append(own, rs)
+			}
+		}
+		sens.Regions = own
+	}
+	return sens, nil
 }

@@ -167,6 +167,13 @@ func TestRunIsReproducibleAndCapped(t *testing.T) {
 		if first.ID == second.ID || first.Results != second.Results || first.ResultsHash != second.ResultsHash || first.InputsHash != second.InputsHash {
 			t.Fatalf("a rerun on unchanged inputs differs: %s vs %s", first.ResultsHash, second.ResultsHash)
 		}
+		if first.Sensitivity == "" || first.Sensitivity != second.Sensitivity || first.Seed != second.Seed {
+			t.Fatal("a rerun on unchanged inputs drew other sensitivity intervals")
+		}
+		sens, err := f.runs.Sensitivity(ctx, f.admin, first.ID)
+		if err != nil || sens.Draws != 1000 || len(sens.Regions) != 3 || uint64(first.Seed) != sens.Seed {
+			t.Fatalf("sensitivity: %d draws, %d regions, seed %d/%d, %v", sens.Draws, len(sens.Regions), first.Seed, sens.Seed, err)
+		}
 		ty, err := f.runs.Region(ctx, f.admin, first.ID, "140100")
 		if err != nil {
 			t.Fatal(err)

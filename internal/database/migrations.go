@@ -201,6 +201,7 @@ type runV5 struct {
 	Inputs        string    `gorm:"size:4294967295;not null"` // LONGTEXT on MySQL
 	ResultsHash   string    `gorm:"size:64;not null"`
 	Results       string    `gorm:"size:4294967295;not null"`
+	Sensitivity   string    `gorm:"size:4294967295;not null"`
 	Regions       int       `gorm:"not null"`
 	CreatedBy     string    `gorm:"size:36;not null"`
 	CreatedAt     time.Time `gorm:"not null"`

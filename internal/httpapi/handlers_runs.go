@@ -63,3 +63,11 @@ func (s *Server) diffRuns(c *fiber.Ctx, p auth.Principal) error {
 	}
 	return c.JSON(d)
 }
+
+func (s *Server) runSensitivity(c *fiber.Ctx, p auth.Principal) error {
+	sens, err := s.deps.Runs.Sensitivity(c.UserContext(), p, param(c, "id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(sens)
+}

@@ -85,6 +85,7 @@ var allowed = map[string][]string{
 	"GET /api/v1/runs/:id":                                {"admin", "city"},
 	"GET /api/v1/runs/:id/regions/:code":                  {"admin", "city"},
 	"POST /api/v1/runs/:id/publish":                       {"admin"},
+	"GET /api/v1/runs/:id/sensitivity":                    {"admin", "city"},
 	"GET /api/v1/runs/:id/diff/:other":                    {"admin"},
 	"GET /api/v1/cycles/:id/completeness":                 {"admin", "city"},
 	"GET /api/v1/audit":                                   {"admin"},
@@ -280,6 +281,9 @@ var samples = map[string]sample{
 	},
 	"GET /api/v1/runs/:id/regions/:code": func(f *fixture, _ string) (*http.Request, int) {
 		return request("GET", "/api/v1/runs/"+f.scoredRun(true)+"/regions/140100", nil), http.StatusOK
+	},
+	"GET /api/v1/runs/:id/sensitivity": func(f *fixture, _ string) (*http.Request, int) {
+		return request("GET", "/api/v1/runs/"+f.scoredRun(true)+"/sensitivity", nil), http.StatusOK
 	},
 	"GET /api/v1/runs/:id/diff/:other": func(f *fixture, _ string) (*http.Request, int) {
 		run := f.scoredRun(false)

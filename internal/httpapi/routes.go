@@ -182,6 +182,7 @@ func (s *Server) routeTable() []route {
 		{Method: get, Path: "/api/v1/cycles/:id/runs", Name: "runs.list", Tag: "runs", Summary: "Runs of a cycle (city officials: the published one)", SummaryZh: "评价运行列表", Access: adminOrCity, Response: list[runs.Run]{}, Handler: s.listRuns},
 		{Method: get, Path: "/api/v1/runs/:id", Name: "runs.get", Tag: "runs", Summary: "A run with its results (city officials: their region of the published run)", SummaryZh: "评价结果", Access: adminOrCity, Response: runView{}, Handler: s.getRun},
 		{Method: get, Path: "/api/v1/runs/:id/regions/:code", Name: "runs.region", Tag: "runs", Summary: "One region's result with its explanation", SummaryZh: "地区评价结果与说明", Access: adminOrCity, Response: evaluation.RegionResult{}, Handler: s.runRegion},
+		{Method: get, Path: "/api/v1/runs/:id/sensitivity", Name: "runs.sensitivity", Tag: "runs", Summary: "Sensitivity analysis of a run: rank intervals and grade probabilities", SummaryZh: "敏感性分析（排名区间与等次概率）", Access: adminOrCity, Response: evaluation.SensitivityResult{}, Handler: s.runSensitivity},
 		{Method: get, Path: "/api/v1/runs/:id/diff/:other", Name: "runs.diff", Tag: "runs", Summary: "What changed from run :id to run :other: inputs, scores, ranks, grades", SummaryZh: "两次评价结果对比", Access: admin, Response: runs.Diff{}, Handler: s.diffRuns},
 		{Method: post, Path: "/api/v1/runs/:id/publish", Name: "runs.publish", Tag: "runs", Summary: "Publish a run: the cycle moves to published", SummaryZh: "发布评价结果", Access: admin, Object: "run", Response: runs.Run{}, Handler: s.publishRun},
 
