@@ -132,7 +132,10 @@ func (s *Store) Create(ctx context.Context, in Input) (Cycle, error) {
 
 // Transition moves a cycle to the state to. An illegal move is a conflict
 // whose problem lists the allowed states. The update is guarded by the
-// state read, so two concurrent transitions cannot both succeed.
+// state read, so two concurrent transitions cannot both succeed. A cycle
+// is never published by Transition: it is published with one of its
+// evaluation runs (package evaluation/runs), so that a published cycle
+// always has its published result.
 func (s *Store) Transition(ctx context.Context, id string, to Status) (Cycle, error) {
 	if !to.Valid() {
 		return Cycle{}, fault.Invalid(fault.Field("to", "unknown_status", "未知状态："+string(to), "unknown status: "+string(to)))
@@ -141,7 +144,13 @@ func (s *Store) Transition(ctx context.Context, id string, to Status) (Cycle, er
 	if err != nil {
 		return c, err
 	}
-	allowed := c.Status.Next()
+	allowed := slices.DeleteFunc(c.Status.Next(), func(st Status) bool { return st == Published })
+	if to == Published && c.Status == Scoring {
+		return c, fault.With(fault.ErrConflict,
+			"a cycle is published by publishing one of its runs: POST /api/v1/runs/{id}/publish",
+			"考核周期须通过发布某次评价运行结果来发布：POST /api/v1/runs/{id}/publish",
+			map[string]any{"from": c.Status, "to": to, "allowed": allowed})
+	}
 	if !slices.Contains(allowed, to) {
 		return c, fault.With(fault.ErrConflict,
 			fmt.Sprintf("cycle cannot move from %s to %s", c.Status, to),

@@ -19,7 +19,6 @@ func TestTransitions(t *testing.T) {
 		{cycles.Draft, cycles.Collecting}:   true,
 		{cycles.Collecting, cycles.Scoring}: true,
 		{cycles.Scoring, cycles.Collecting}: true,
-		{cycles.Scoring, cycles.Published}:  true,
 		{cycles.Published, cycles.Archived}: true,
 	}
 	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
@@ -37,6 +36,14 @@ func TestTransitions(t *testing.T) {
 			for _, st := range all[1:] {
 				if c.Status == state {
 					break
+				}
+				if st == cycles.Published {
+					// Publication belongs to runs; the test sets it.
+					if err := db.Model(&cycles.Cycle{}).Where("id = ?", c.ID).Update("status", st).Error; err != nil {
+						t.Fatal(err)
+					}
+					c.Status = st
+					continue
 				}
 				if c, err = s.Transition(ctx, c.ID, st); err != nil {
 					t.Fatal(err)
@@ -69,7 +76,7 @@ func TestTransitions(t *testing.T) {
 			c := at(t, cycles.Scoring)
 			var wg sync.WaitGroup
 			errs := make([]error, 2)
-			for i, to := range []cycles.Status{cycles.Published, cycles.Collecting} {
+			for i, to := range []cycles.Status{cycles.Collecting, cycles.Collecting} {
 				wg.Add(1)
 				go func() { defer wg.Done(); _, errs[i] = s.Transition(ctx, c.ID, to) }()
 			}

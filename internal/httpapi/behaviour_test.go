@@ -93,11 +93,16 @@ func TestRegionProblemsListedTogether(t *testing.T) {
 
 func TestIllegalTransition(t *testing.T) {
 	f := newFixture(t)
-	c := f.newCycle()
-	for _, to := range []string{"collecting", "scoring", "published"} {
-		f.call("admin", "POST", "/api/v1/cycles/"+c.ID+"/transitions", map[string]string{"to": to}, 200)
+	c := f.collectingCycle()
+	f.call("admin", "POST", "/api/v1/cycles/"+c.ID+"/transitions", map[string]string{"to": "scoring"}, 200)
+	// A cycle is published with a run, never by a bare transition.
+	resp, body := f.do(f.as("admin", request("POST", "/api/v1/cycles/"+c.ID+"/transitions", map[string]string{"to": "published"})))
+	wantProblem(t, resp, body, http.StatusConflict)
+	if !strings.Contains(string(body), "/api/v1/runs/") {
+		t.Fatalf("refused publication does not point at runs: %s", body)
 	}
-	resp, body := f.do(f.as("admin", request("POST", "/api/v1/cycles/"+c.ID+"/transitions", map[string]string{"to": "collecting"})))
+	f.scoredRunOf(c.ID, true)
+	resp, body = f.do(f.as("admin", request("POST", "/api/v1/cycles/"+c.ID+"/transitions", map[string]string{"to": "collecting"})))
 	wantProblem(t, resp, body, http.StatusConflict)
 	var p struct {
 		From, To string

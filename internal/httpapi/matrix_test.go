@@ -548,9 +548,15 @@ func (f *fixture) scoringCycle() cycles.Cycle {
 // as a worker would, optionally publishes the run, and returns its id.
 func (f *fixture) scoredRun(publish bool) string {
 	f.t.Helper()
+	return f.scoredRunOf(f.scoringCycle().ID, publish)
+}
+
+// scoredRunOf is scoredRun for a given cycle in scoring.
+func (f *fixture) scoredRunOf(cycleID string, publish bool) string {
+	f.t.Helper()
 	ctx := context.Background()
 	manager := auth.Principal{UserID: f.accounts["admin"].user.ID, Username: "admin", Role: auth.RoleAdmin}
-	job, err := f.runs.Request(ctx, manager, f.scoringCycle().ID)
+	job, err := f.runs.Request(ctx, manager, cycleID)
 	if err != nil {
 		f.t.Fatal(err)
 	}
