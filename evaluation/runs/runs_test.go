@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hibiken/asynq"
 	"gorm.io/gorm"
 
 	"github.com/ipeval/ipeval/evaluation/runs"
@@ -37,6 +38,7 @@ type fixture struct {
 	db     *gorm.DB
 	runs   *runs.Store
 	queue  *jobs.Queue
+	redis  asynq.RedisConnOpt
 	cycles *cycles.Store
 	cycle  string
 }
@@ -79,7 +81,7 @@ func newFixture(tb testing.TB, db *gorm.DB) fixture {
 		tb.Fatal(err)
 	}
 	f := fixture{admin: auth.Principal{UserID: u.ID, Username: u.Username, Role: auth.RoleAdmin},
-		db: db, runs: runs.NewStore(db, q, schemes), queue: q, cycles: cs, cycle: c.ID}
+		db: db, runs: runs.NewStore(db, q, schemes), queue: q, redis: opt, cycles: cs, cycle: c.ID}
 	for i, region := range []string{"140100", "140200", "140300"} {
 		for _, ind := range scheme.Default().Indicators {
 			if ind.SurveySourced() {
@@ -302,6 +304,88 @@ func TestDiff(t *testing.T) {
 		}
 		if _, err := f.runs.Diff(ctx, taiyuan, a.ID, b.ID); !errors.Is(err, fault.ErrForbidden) {
 			t.Fatalf("a city official compares runs: %v", err)
+		}
+	})
+}
+
+// TestRunSurvivesWorkerShutdown stops a worker in the middle of a run, in
+// the sensitivity analysis: the job goes back to the queue, another worker
+// finishes it, and the stored run is the same, byte for byte, as a run that
+// was never interrupted.
+func TestRunSurvivesWorkerShutdown(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
+		f := newFixture(t, db)
+		ctx := context.Background()
+		want, err := f.runs.RunNow(ctx, f.admin, f.cycle)
+		if err != nil {
+			t.Fatal(err)
+		}
+
+		interrupted := make(chan struct{})
+		var once sync.Once
+		first := jobs.NewRegistry()
+		first.Register(runs.JobKind, func(ctx context.Context, job jobs.Job, progress jobs.Progress) (string, error) {
+			return f.runs.Handler()(ctx, job, func(pct int, msg string) {
+				progress(pct, msg)
+				if msg == "sensitivity analysis" {
+					once.Do(func() { close(interrupted) })
+					<-ctx.Done() // held here until the worker gives the task up
+				}
+			})
+		})
+		w1 := jobs.NewWorker(db, f.redis, first, 1, nil)
+		w1.ShutdownTimeout, w1.PollInterval = 200*time.Millisecond, 50*time.Millisecond
+		if err := w1.Start(); err != nil {
+			t.Fatal(err)
+		}
+		job, err := f.runs.Request(ctx, f.admin, f.cycle)
+		if err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-interrupted:
+		case <-time.After(20 * time.Second):
+			t.Fatal("the first worker never reached the sensitivity analysis")
+		}
+		w1.Shutdown()
+		if got, err := f.queue.Get(ctx, job.ID); err != nil || got.Status != jobs.StatusQueued {
+			t.Fatalf("after the shutdown the job is %s (%v), want queued", got.Status, err)
+		}
+
+		second := jobs.NewRegistry()
+		second.Register(runs.JobKind, f.runs.Handler())
+		w2 := jobs.NewWorker(db, f.redis, second, 1, nil)
+		w2.PollInterval = 50 * time.Millisecond
+		if err := w2.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(w2.Shutdown)
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			got, err := f.queue.Get(ctx, job.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Status == jobs.StatusSucceeded {
+				break
+			}
+			if got.Status == jobs.StatusFailed || time.Now().After(deadline) {
+				t.Fatalf("resumed job: %+v", got)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		list, err := f.runs.List(ctx, f.admin, f.cycle)
+		if err != nil || len(list) != 2 {
+			t.Fatalf("runs %d (%v), want the uninterrupted one and the resumed one", len(list), err)
+		}
+		for _, r := range list {
+			full, _, err := f.runs.Get(ctx, f.admin, r.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if full.Results != want.Results || full.Sensitivity != want.Sensitivity {
+				t.Fatalf("run %s differs from the uninterrupted run", r.ID)
+			}
 		}
 	})
 }
