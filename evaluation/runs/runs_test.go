@@ -2,6 +2,7 @@ package runs_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -13,6 +14,7 @@ import (
 	"github.com/hibiken/asynq"
 	"gorm.io/gorm"
 
+	"github.com/ipeval/ipeval/evaluation"
 	"github.com/ipeval/ipeval/evaluation/runs"
 	"github.com/ipeval/ipeval/indicators"
 	"github.com/ipeval/ipeval/indicators/scheme"
@@ -386,6 +388,59 @@ func TestRunSurvivesWorkerShutdown(t *testing.T) {
 			if full.Results != want.Results || full.Sensitivity != want.Sensitivity {
 				t.Fatalf("run %s differs from the uninterrupted run", r.ID)
 			}
+		}
+	})
+}
+
+// TestRunUsesItsSnapshot changes a value while a run is scoring: the run
+// stores what it read when it started.
+func TestRunUsesItsSnapshot(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
+		f := newFixture(t, db)
+		ctx := context.Background()
+		job, err := f.runs.Request(ctx, f.admin, f.cycle)
+		if err != nil {
+			t.Fatal(err)
+		}
+		scoring, proceed := make(chan struct{}), make(chan struct{})
+		var once sync.Once
+		done := make(chan error, 1)
+		go func() {
+			_, err := f.runs.Handler()(ctx, job, func(_ int, msg string) {
+				if msg == "scoring" {
+					once.Do(func() { close(scoring); <-proceed })
+				}
+			})
+			done <- err
+		}()
+		<-scoring
+		var before float64
+		if err := db.Model(&indicators.Value{}).Select("number").Where("region_code = ? AND indicator_code = ?", "140300", "A2").
+			Scan(&before).Error; err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Model(&indicators.Value{}).Where("region_code = ? AND indicator_code = ?", "140300", "A2").
+			Update("number", before+1).Error; err != nil {
+			t.Fatal(err)
+		}
+		close(proceed)
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		list, err := f.runs.List(ctx, f.admin, f.cycle)
+		if err != nil || len(list) != 1 {
+			t.Fatalf("runs %v, %v", list, err)
+		}
+		r, _, err := f.runs.Get(ctx, f.admin, list[0].ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var in evaluation.Input
+		if err := json.Unmarshal([]byte(r.Inputs), &in); err != nil {
+			t.Fatal(err)
+		}
+		if got := in.Values["140300"]["A2"].Number; got != before {
+			t.Fatalf("the run stored A2 = %v, want %v as read when it started", got, before)
 		}
 	})
 }
