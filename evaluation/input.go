@@ -228,36 +228,46 @@ func (p *Prepared) evalRules(rules []scheme.CompiledRule) error {
 		return nil
 	}
 	reads := ruleReads(p.scheme, rules)
-	for r, reg := range p.regions {
-		in := scheme.RuleInput{RegionCode: reg.Code, Kind: reg.Kind, Values: make(map[string]scheme.Value, len(reads))}
-		for _, j := range reads {
-			c := p.cells[j*p.nr+r]
-			v := scheme.Value{}
-			switch c.state {
-			case cellObserved:
-				v.Number = c.x
-			case cellNAKind, cellNAMark:
-				v.NotApplicable = true
-			default:
-				v.Missing = true
-			}
-			in.Values[p.scheme.Indicators[j].Code] = v
+	for r := range p.regions {
+		fired, err := p.regionRules(rules, reads, r)
+		if err != nil {
+			return err
 		}
-		for _, rule := range rules {
-			fired, read, err := rule.Eval(in)
-			if err != nil {
-				return fmt.Errorf("evaluate rule %s for region %s: %w", rule.ID, reg.Code, err)
-			}
-			if fired {
-				p.fired[r] = append(p.fired[r], FiredRule{
-					ID: rule.ID, Basis: rule.Basis, BasisEn: rule.BasisEn,
-					Message: rule.Message, MessageEn: rule.MessageEn,
-					Effects: rule.Effects, Read: read,
-				})
-			}
-		}
+		p.fired[r] = fired
 	}
 	return nil
+}
+
+// regionRules evaluates the rules for region r, handing them the
+// indicators at reads as evalRules describes.
+func (p *Prepared) regionRules(rules []scheme.CompiledRule, reads []int, r int) ([]FiredRule, error) {
+	reg := p.regions[r]
+	in := scheme.RuleInput{RegionCode: reg.Code, Kind: reg.Kind, Values: make(map[string]scheme.Value, len(reads))}
+	for _, j := range reads {
+		c := p.cells[j*p.nr+r]
+		v := scheme.Value{}
+		switch c.state {
+		case cellObserved:
+			v.Number = c.x
+		case cellNAKind, cellNAMark:
+			v.NotApplicable = true
+		default:
+			v.Missing = true
+		}
+		in.Values[p.scheme.Indicators[j].Code] = v
+	}
+	var fired []FiredRule
+	for _, rule := range rules {
+		ok, read, err := rule.Eval(in)
+		if err != nil {
+			return nil, fmt.Errorf("evaluate rule %s for region %s: %w", rule.ID, reg.Code, err)
+		}
+		if ok {
+			fired = append(fired, FiredRule{ID: rule.ID, Basis: rule.Basis, BasisEn: rule.BasisEn,
+				Message: rule.Message, MessageEn: rule.MessageEn, Effects: rule.Effects, Read: read})
+		}
+	}
+	return fired, nil
 }
 
 // ruleReads returns the indexes of the indicators whose codes occur as a

@@ -698,36 +698,6 @@ func b2i(b bool) int {
 	return 0
 }
 
-// regionRules evaluates the rules for region r as evalRules does.
-func (p *Prepared) regionRules(rules []scheme.CompiledRule, reads []int, r int) ([]FiredRule, error) {
-	reg := p.regions[r]
-	in := scheme.RuleInput{RegionCode: reg.Code, Kind: reg.Kind, Values: make(map[string]scheme.Value, len(reads))}
-	for _, j := range reads {
-		c := p.cells[j*p.nr+r]
-		v := scheme.Value{}
-		switch c.state {
-		case cellObserved:
-			v.Number = c.x
-		case cellNAKind, cellNAMark:
-			v.NotApplicable = true
-		default:
-			v.Missing = true
-		}
-		in.Values[p.scheme.Indicators[j].Code] = v
-	}
-	var fired []FiredRule
-	for _, rule := range rules {
-		ok, _, err := rule.Eval(in)
-		if err != nil {
-			return nil, fmt.Errorf("evaluate rule %s for region %s: %w", rule.ID, reg.Code, err)
-		}
-		if ok {
-			fired = append(fired, FiredRule{ID: rule.ID, Effects: rule.Effects})
-		}
-	}
-	return fired, nil
-}
-
 // aggregate computes every region's composite score and status for the
 // draw exactly as run.aggregate does — the same operations on the same
 // numbers in the same order — without anything the draw does not read.

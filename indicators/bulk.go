@@ -63,7 +63,7 @@ func (s *ValueStore) Template(ctx context.Context, by auth.Principal, cycleID, r
 	if regionCode != "" {
 		q = q.Where("code = ?", regionCode)
 	} else {
-		q = q.Where("kind <> ?", regions.Province)
+		q = q.Scopes(regions.Assessed)
 	}
 	if err := q.Find(&rs).Error; err != nil {
 		return File{}, fmt.Errorf("list regions: %w", err)

@@ -182,23 +182,7 @@ func live(tx *gorm.DB, cycleID, regionCode, indicatorCode string) *gorm.DB {
 // region, indicator and upload time. An empty regionCode means every region
 // the caller may see.
 func (s *EvidenceStore) List(ctx context.Context, by auth.Principal, cycleID, regionCode string) ([]Evidence, error) {
-	regionCode, err := readScope(by, regionCode)
-	if err != nil {
-		return nil, err
-	}
-	db := s.db.WithContext(ctx)
-	if _, err := getCycle(db, cycleID); err != nil {
-		return nil, err
-	}
-	q := db.Where("cycle_id = ?", cycleID)
-	if regionCode != "" {
-		q = q.Where("region_code = ?", regionCode)
-	}
-	var out []Evidence
-	if err := q.Order("region_code, indicator_code, uploaded_at, id").Find(&out).Error; err != nil {
-		return nil, fmt.Errorf("list evidence: %w", err)
-	}
-	return out, nil
+	return listOfCycle[Evidence](s.db.WithContext(ctx), by, cycleID, regionCode, "region_code, indicator_code, uploaded_at, id")
 }
 
 // Open returns an evidence file and its content, checked against its

@@ -762,11 +762,16 @@ func requireEvidence(tx *gorm.DB, sc scheme.Scheme, v Value) error {
 // their own for city officials. A city official naming another region is
 // forbidden; contractors never see values.
 func (s *ValueStore) List(ctx context.Context, by auth.Principal, cycleID, regionCode string) ([]Value, error) {
+	return listOfCycle[Value](s.db.WithContext(ctx), by, cycleID, regionCode, "region_code, indicator_code")
+}
+
+// listOfCycle reads the rows of T (values or evidence) of a cycle in the
+// region the caller asks for, or in every region it may read (readScope).
+func listOfCycle[T any](db *gorm.DB, by auth.Principal, cycleID, regionCode, order string) ([]T, error) {
 	regionCode, err := readScope(by, regionCode)
 	if err != nil {
 		return nil, err
 	}
-	db := s.db.WithContext(ctx)
 	if _, err := getCycle(db, cycleID); err != nil {
 		return nil, err
 	}
@@ -774,9 +779,9 @@ func (s *ValueStore) List(ctx context.Context, by auth.Principal, cycleID, regio
 	if regionCode != "" {
 		q = q.Where("region_code = ?", regionCode)
 	}
-	var out []Value
-	if err := q.Order("region_code, indicator_code").Find(&out).Error; err != nil {
-		return nil, fmt.Errorf("list indicator values: %w", err)
+	var out []T
+	if err := q.Order(order).Find(&out).Error; err != nil {
+		return nil, fmt.Errorf("list %T: %w", out, err)
 	}
 	return out, nil
 }
@@ -851,7 +856,7 @@ func (s *ValueStore) Completeness(ctx context.Context, by auth.Principal, cycleI
 	if by.Is(auth.RoleCity) {
 		rq = rq.Where("code = ?", by.RegionCode)
 	} else {
-		rq = rq.Where("kind <> ?", regions.Province)
+		rq = rq.Scopes(regions.Assessed)
 	}
 	if err := rq.Find(&rs).Error; err != nil {
 		return nil, fmt.Errorf("list regions: %w", err)

@@ -112,7 +112,8 @@ func (s *Store) Request(ctx context.Context, by auth.Principal, cycleID string) 
 			job = active[0]
 			return nil
 		}
-		job, err = s.queue.SubmitTx(tx, JobKind, payload{CycleID: cycleID}, by.UserID)
+		// The same bytes as the lookup above, so that the lookup finds it.
+		job, err = s.queue.SubmitTx(tx, JobKind, json.RawMessage(body), by.UserID)
 		fresh = err == nil
 		return err
 	})
@@ -249,7 +250,7 @@ func (s *Store) snapshot(ctx context.Context, cycleID string) (evaluation.Input,
 			return err
 		}
 		var rs []regions.Region
-		if err := tx.Where("kind <> ?", regions.Province).Order("code").Find(&rs).Error; err != nil {
+		if err := tx.Scopes(regions.Assessed).Order("code").Find(&rs).Error; err != nil {
 			return fmt.Errorf("list regions: %w", err)
 		}
 		var vals []indicators.Value
@@ -306,7 +307,7 @@ func (s *Store) List(ctx context.Context, by auth.Principal, cycleID string) ([]
 	if !by.Is(auth.RoleAdmin, auth.RoleCity) {
 		return nil, forbidden()
 	}
-	q := s.db.WithContext(ctx).Omit("inputs", "results").Where("cycle_id = ?", cycleID)
+	q := s.db.WithContext(ctx).Omit("inputs", "results", "sensitivity").Where("cycle_id = ?", cycleID)
 	if !by.Is(auth.RoleAdmin) {
 		q = q.Where("published_at IS NOT NULL")
 	}
@@ -321,31 +322,47 @@ func (s *Store) List(ctx context.Context, by auth.Principal, cycleID string) ([]
 // run, and only their own region in it; an unpublished run is not found
 // for them, so that its existence leaks nothing.
 func (s *Store) Get(ctx context.Context, by auth.Principal, runID string) (Run, evaluation.Result, error) {
-	if !by.Is(auth.RoleAdmin, auth.RoleCity) {
-		return Run{}, evaluation.Result{}, forbidden()
-	}
-	var r Run
-	err := s.db.WithContext(ctx).Where("id = ?", runID).Take(&r).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) || (err == nil && !by.Is(auth.RoleAdmin) && r.PublishedAt == nil) {
-		return Run{}, evaluation.Result{}, fmt.Errorf("run %s: %w", runID, fault.ErrNotFound)
-	}
+	r, err := s.load(ctx, by, runID)
 	if err != nil {
-		return Run{}, evaluation.Result{}, fmt.Errorf("get run: %w", err)
+		return Run{}, evaluation.Result{}, err
 	}
 	var res evaluation.Result
 	if err := json.Unmarshal([]byte(r.Results), &res); err != nil {
 		return Run{}, evaluation.Result{}, fmt.Errorf("decode results of run %s: %w", r.ID, err)
 	}
-	if !by.Is(auth.RoleAdmin) {
-		own := res.Regions[:0]
-		for _, rr := range res.Regions {
-			if by.CanAccessRegion(rr.Code) {
-				own = append(own, rr)
-			}
-		}
-		res.Regions = own
-	}
+	res.Regions = visible(by, res.Regions, func(rr evaluation.RegionResult) string { return rr.Code })
 	return r, res, nil
+}
+
+// load reads a run the caller may see: any for admins, a published one
+// for city officials; an unpublished run is not found for them.
+func (s *Store) load(ctx context.Context, by auth.Principal, runID string) (Run, error) {
+	if !by.Is(auth.RoleAdmin, auth.RoleCity) {
+		return Run{}, forbidden()
+	}
+	var r Run
+	err := s.db.WithContext(ctx).Where("id = ?", runID).Take(&r).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) || (err == nil && !by.Is(auth.RoleAdmin) && r.PublishedAt == nil) {
+		return Run{}, fmt.Errorf("run %s: %w", runID, fault.ErrNotFound)
+	}
+	if err != nil {
+		return Run{}, fmt.Errorf("get run: %w", err)
+	}
+	return r, nil
+}
+
+// visible keeps the items of the regions the caller may see.
+func visible[T any](by auth.Principal, items []T, code func(T) string) []T {
+	if by.Is(auth.RoleAdmin) {
+		return items
+	}
+	own := items[:0]
+	for _, it := range items {
+		if by.CanAccessRegion(code(it)) {
+			own = append(own, it)
+		}
+	}
+	return own
 }
 
 // Region returns one region's result of a run, with its explanation.
@@ -369,7 +386,7 @@ func (s *Store) Publish(ctx context.Context, by auth.Principal, runID string) (R
 	}
 	var r Run
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := tx.Omit("inputs", "results").Where("id = ?", runID).Take(&r).Error; err != nil {
+		if err := tx.Omit("inputs", "results", "sensitivity").Where("id = ?", runID).Take(&r).Error; err != nil {
 			if errors.Is(err, gorm.ErrRecordNotFound) {
 				return fmt.Errorf("run %s: %w", runID, fault.ErrNotFound)
 			}
@@ -398,7 +415,7 @@ func (s *Store) Publish(ctx context.Context, by auth.Principal, runID string) (R
 // Sensitivity returns the sensitivity analysis of a run, seen as Get sees
 // the run: a city official only its region of a published run.
 func (s *Store) Sensitivity(ctx context.Context, by auth.Principal, runID string) (evaluation.SensitivityResult, error) {
-	r, _, err := s.Get(ctx, by, runID)
+	r, err := s.load(ctx, by, runID)
 	if err != nil {
 		return evaluation.SensitivityResult{}, err
 	}
@@ -406,14 +423,6 @@ func (s *Store) Sensitivity(ctx context.Context, by auth.Principal, runID string
 	if err := json.Unmarshal([]byte(r.Sensitivity), &sens); err != nil {
 		return sens, fmt.Errorf("decode sensitivity of run %s: %w", r.ID, err)
 	}
-	if !by.Is(auth.RoleAdmin) {
-		own := sens.Regions[:0]
-		for _, rs := range sens.Regions {
-			if by.CanAccessRegion(rs.Code) {
-				own = append(own, rs)
-			}
-		}
-		sens.Regions = own
-	}
+	sens.Regions = visible(by, sens.Regions, func(rs evaluation.RegionSensitivity) string { return rs.Code })
 	return sens, nil
 }

@@ -38,7 +38,7 @@ func pastCycle(ctx context.Context, tx *gorm.DB, sch indicators.StoredScheme, ma
 		return cy, err
 	}
 	var rs []regions.Region
-	if err := tx.Where("kind <> ?", regions.Province).Order("code").Find(&rs).Error; err != nil {
+	if err := tx.Scopes(regions.Assessed).Order("code").Find(&rs).Error; err != nil {
 		return cy, fmt.Errorf("list regions: %w", err)
 	}
 	sc := scheme.Default()

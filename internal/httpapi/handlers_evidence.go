@@ -100,11 +100,15 @@ func formFile(c *fiber.Ctx, field string) (string, []byte, error) {
 // formValue returns a copy of a form field.
 func formValue(c *fiber.Ctx, name string) string { return utils.CopyString(c.FormValue(name)) }
 
-// formBool reads an optional boolean form field.
+// formBool reads an optional boolean form field: true/false and the like,
+// or "on", what a checked HTML checkbox sends.
 func formBool(c *fiber.Ctx, name string) (bool, error) {
 	v := formValue(c, name)
-	if v == "" {
+	switch v {
+	case "":
 		return false, nil
+	case "on":
+		return true, nil
 	}
 	b, err := strconv.ParseBool(v)
 	if err != nil {

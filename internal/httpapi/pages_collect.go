@@ -47,7 +47,11 @@ func (s *Server) collectPage(c *fiber.Ctx, p auth.Principal) error {
 
 // collectImport takes a filled-in template from the page's form.
 func (s *Server) collectImport(c *fiber.Ctx, p auth.Principal) error {
-	res, err := s.importUpload(c, p, formValue(c, "submit") == "on")
+	submit, err := formBool(c, "submit")
+	if err != nil {
+		return s.collectFailed(c, p, err)
+	}
+	res, err := s.importUpload(c, p, submit)
 	if err != nil {
 		return s.collectFailed(c, p, err)
 	}

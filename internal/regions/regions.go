@@ -55,6 +55,11 @@ type Store struct {
 // NewStore returns a Store on db.
 func NewStore(db *gorm.DB) *Store { return &Store{db: db} }
 
+// Assessed is a query scope (db.Scopes(regions.Assessed)) selecting the
+// regions an assessment scores: every region but the province, which
+// assesses the others.
+func Assessed(db *gorm.DB) *gorm.DB { return db.Where("kind <> ?", Province) }
+
 // List returns every region ordered by code.
 func (s *Store) List(ctx context.Context) ([]Region, error) {
 	var out []Region
