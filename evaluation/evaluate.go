@@ -39,7 +39,6 @@ type run struct {
 	final   []int     // final grade index, -1 when not graded
 
 	// scratch
-	text       text
 	xs, ys     []float64
 	who        []int
 	gsum       []float64
@@ -120,9 +119,7 @@ func (p *Prepared) Evaluate(opt Options) (Result, error) {
 				graded++
 			}
 		}
-		for r := range nr {
-			e.explain(r, graded)
-		}
+		e.eachRegion(func(t *text, r int) { e.explain(t, r, graded) })
 	}
 	res := Result{
 		EngineVersion:     EngineVersion,

@@ -138,10 +138,9 @@ func (t *text) emit(topic string) {
 
 // explain writes region r's explanation; graded is the number of graded
 // regions.
-func (e *run) explain(r, graded int) {
+func (e *run) explain(t *text, r, graded int) {
 	p := e.p
 	rr := &e.res[r]
-	t := &e.text
 	t.out = make([]Sentence, 0, 10)
 	aggZh, aggEn := "加权算术平均", "weighted arithmetic mean"
 	if e.cfg.agg == scheme.AggregationGeometric {
@@ -167,20 +166,19 @@ func (e *run) explain(r, graded int) {
 			Z("。").E(" of the applicable weight.").emit(TopicScore)
 	}
 	if rr.Status != StatusNoWeight {
-		e.explainDimensions(rr)
-		e.explainLosses(rr)
+		e.explainDimensions(t, rr)
+		e.explainLosses(t, rr)
 	}
-	e.explainData(r)
-	e.explainGrade(r)
+	e.explainData(t, r)
+	e.explainGrade(t, r)
 	if rr.Path != nil {
-		e.explainPath(rr)
+		e.explainPath(t, rr)
 	}
 	rr.Explanation = Explanation{Sentences: t.out}
 	t.out = nil
 }
 
-func (e *run) explainDimensions(rr *RegionResult) {
-	t := &e.text
+func (e *run) explainDimensions(t *text, rr *RegionResult) {
 	t.Z("各维度得分：").E("Dimension scores: ")
 	n := 0
 	for d, dr := range rr.Dimensions {
@@ -204,7 +202,7 @@ func (e *run) explainDimensions(rr *RegionResult) {
 
 // explainLosses names the (up to three) indicators that cost the most
 // points: weight × 100 minus contribution.
-func (e *run) explainLosses(rr *RegionResult) {
+func (e *run) explainLosses(t *text, rr *RegionResult) {
 	type loss struct {
 		j    int
 		lost float64
@@ -230,7 +228,6 @@ func (e *run) explainLosses(rr *RegionResult) {
 			n = min(n+1, len(top))
 		}
 	}
-	t := &e.text
 	if n == 0 {
 		t.Z("所有计分指标均取得满分。").E("Every scored indicator has full marks.").emit(TopicIndicators)
 		return
@@ -259,9 +256,8 @@ func statusZh(st ValueStatus) string {
 	return "未标明状态"
 }
 
-func (e *run) explainData(r int) {
+func (e *run) explainData(t *text, r int) {
 	rr := &e.res[r]
-	t := &e.text
 	n := 0
 	for j := range rr.Indicators {
 		ir := &rr.Indicators[j]
@@ -333,10 +329,9 @@ func (e *run) explainData(r int) {
 	}
 }
 
-func (e *run) explainGrade(r int) {
+func (e *run) explainGrade(t *text, r int) {
 	p := e.p
 	rr := &e.res[r]
-	t := &e.text
 	if b := e.band[r]; b >= 0 {
 		g := &p.grades[b]
 		t.Z("按等次标准，得分 ").E("By the grade bands, the score ").N1(rr.Score.Value).
@@ -433,9 +428,8 @@ func appendRead(t *text, read map[string]any) {
 	}
 }
 
-func (e *run) explainPath(rr *RegionResult) {
+func (e *run) explainPath(t *text, rr *RegionResult) {
 	p := e.p
-	t := &e.text
 	path := rr.Path
 	g := &p.grades[p.gradeIndex(path.Target)]
 	for _, b := range path.Blocked {

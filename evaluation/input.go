@@ -48,6 +48,11 @@ type Input struct {
 	Regions []Region      `json:"regions"`
 	// Values holds region code → indicator code → value.
 	Values map[string]map[string]Value `json:"values"`
+	// Intervals holds, for survey-sourced values, region code → indicator
+	// code → the 95% confidence interval of the index. Scoring ignores
+	// them; a sensitivity analysis may draw the values from them
+	// (SensitivityOptions.SurveyIntervals).
+	Intervals map[string]map[string]Interval `json:"intervals,omitempty"`
 }
 
 // cell states fixed by Prepare: what the data say, before any option.

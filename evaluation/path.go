@@ -3,6 +3,9 @@ package evaluation
 import (
 	"fmt"
 	"math"
+	"runtime"
+	"sync"
+	"sync/atomic"
 
 	"github.com/ipeval/ipeval/indicators/scheme"
 )
@@ -21,45 +24,74 @@ import (
 // normalisation. Counts (Integer indicators) are rounded to the next whole
 // number in the better direction.
 func (e *run) paths() {
-	// One allocation for all paths and one for all steps.
-	npaths, nsteps := 0, 0
+	// One allocation for all paths and one for all steps; each region's
+	// share is fixed first so that regions can then be filled in parallel.
+	pathAt := make([]int, len(e.res))
+	stepAt := make([]int, len(e.res)+1)
+	npaths := 0
 	for r := range e.res {
 		rr := &e.res[r]
+		pathAt[r] = -1
+		stepAt[r+1] = stepAt[r]
 		if rr.Status != StatusOK || e.final[r] <= 0 {
 			continue
 		}
+		pathAt[r] = npaths
 		npaths++
 		if rr.Score.Value < e.p.grades[e.final[r]-1].Min-bandTolerance {
 			for j := range rr.Indicators {
 				if rr.Indicators[j].Weight > 0 {
-					nsteps++
+					stepAt[r+1]++
 				}
 			}
 		}
 	}
 	paths := make([]Path, npaths)
-	steps := make([]PathStep, 0, nsteps)
-	for r := range e.res {
-		rr := &e.res[r]
-		if rr.Status != StatusOK || e.final[r] <= 0 {
-			continue
+	steps := make([]PathStep, stepAt[len(e.res)])
+	e.eachRegion(func(_ *text, r int) {
+		if pathAt[r] < 0 {
+			return
 		}
+		rr := &e.res[r]
 		target := e.final[r] - 1
 		g := e.p.grades[target]
-		path := &paths[0]
-		paths = paths[1:]
+		path := &paths[pathAt[r]]
 		*path = Path{Target: g.Code, Threshold: g.Min, Gap: g.Min - rr.Score.Value, Steps: []PathStep{}, Blocked: e.blocks(r, target)}
 		if rr.Score.Value < g.Min-bandTolerance {
-			start := len(steps)
+			own := steps[stepAt[r]:stepAt[r]:stepAt[r+1]]
 			for j := range rr.Indicators {
 				if rr.Indicators[j].Weight > 0 {
-					steps = append(steps, e.step(r, j, g.Min))
+					own = append(own, e.step(r, j, g.Min))
 				}
 			}
-			path.Steps = steps[start:len(steps):len(steps)]
+			path.Steps = own
 		}
 		rr.Path = path
+	})
+}
+
+// eachRegion calls f for every region, spread over GOMAXPROCS goroutines:
+// paths and explanations of one region read the whole run but write only
+// that region's result, so regions are independent. Each goroutine gets its
+// own text buffer, the only scratch space f may use.
+func (e *run) eachRegion(f func(t *text, r int)) {
+	n := len(e.res)
+	workers := min(runtime.GOMAXPROCS(0), n/64+1)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			var t text
+			for {
+				r := int(next.Add(1)) - 1
+				if r >= n {
+					return
+				}
+				f(&t, r)
+			}
+		})
 	}
+	wg.Wait()
 }
 
 // blocks returns the fired rules that would keep region r below grade

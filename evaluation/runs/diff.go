@@ -28,16 +28,28 @@ type InputChange struct {
 	B             *evaluation.Value `json:"b"`
 }
 
+// Presence says in which of the two runs a region was assessed.
+type Presence string
+
+// Values of RegionDiff.Presence. A region missing from one run has the
+// zero score, rank and grade on that side.
+const (
+	PresenceBoth    Presence = "both"
+	PresenceAdded   Presence = "added"   // only in B
+	PresenceRemoved Presence = "removed" // only in A
+)
+
 // RegionDiff compares one region's result in both runs.
 type RegionDiff struct {
-	Code   string            `json:"code"`
-	Name   string            `json:"name"`
-	ScoreA evaluation.Number `json:"score_a"`
-	ScoreB evaluation.Number `json:"score_b"`
-	RankA  int               `json:"rank_a"`
-	RankB  int               `json:"rank_b"`
-	GradeA string            `json:"grade_a"`
-	GradeB string            `json:"grade_b"`
+	Code     string            `json:"code"`
+	Name     string            `json:"name"`
+	Presence Presence          `json:"presence"`
+	ScoreA   evaluation.Number `json:"score_a"`
+	ScoreB   evaluation.Number `json:"score_b"`
+	RankA    int               `json:"rank_a"`
+	RankB    int               `json:"rank_b"`
+	GradeA   string            `json:"grade_a"`
+	GradeB   string            `json:"grade_b"`
 }
 
 // Diff compares two runs; only admins compare runs.
@@ -81,13 +93,23 @@ func (s *Store) Diff(ctx context.Context, by auth.Principal, a, b string) (Diff,
 	for _, rb := range resB.Regions {
 		ra, ok := resA.Region(rb.Code)
 		if !ok {
-			ra = &evaluation.RegionResult{}
+			d.Regions = append(d.Regions, RegionDiff{Code: rb.Code, Name: rb.Name, Presence: PresenceAdded,
+				ScoreB: rb.Score, RankB: rb.Rank, GradeB: rb.Grade})
+			continue
 		}
 		if ra.Score == rb.Score && ra.Rank == rb.Rank && ra.Grade == rb.Grade {
 			continue
 		}
-		d.Regions = append(d.Regions, RegionDiff{Code: rb.Code, Name: rb.Name, ScoreA: ra.Score, ScoreB: rb.Score,
-			RankA: ra.Rank, RankB: rb.Rank, GradeA: ra.Grade, GradeB: rb.Grade})
+		d.Regions = append(d.Regions, RegionDiff{Code: rb.Code, Name: rb.Name, Presence: PresenceBoth,
+			ScoreA: ra.Score, ScoreB: rb.Score, RankA: ra.Rank, RankB: rb.Rank, GradeA: ra.Grade, GradeB: rb.Grade})
+	}
+	// A region assessed in A but not in B (it left the assessed set, for
+	// example) is a change too, listed after B's regions.
+	for _, ra := range resA.Regions {
+		if _, ok := resB.Region(ra.Code); !ok {
+			d.Regions = append(d.Regions, RegionDiff{Code: ra.Code, Name: ra.Name, Presence: PresenceRemoved,
+				ScoreA: ra.Score, RankA: ra.Rank, GradeA: ra.Grade})
+		}
 	}
 	return d, nil
 }

@@ -55,10 +55,56 @@ type Run struct {
 // TableName is the runs table of migration 0005.
 func (Run) TableName() string { return "runs" }
 
-// payload is what a run job carries: only the cycle, since the job reads
-// its inputs when it starts.
+// payload is what a run job carries: the cycle and the settings, not the
+// inputs, which the job reads when it starts.
 type payload struct {
-	CycleID string `json:"cycle_id"`
+	CycleID  string   `json:"cycle_id"`
+	Settings Settings `json:"settings"`
+}
+
+// Settings are the choices an admin makes for a run's sensitivity analysis
+// (DESIGN.md section 6); everything else follows from the inputs. The zero
+// value is the default analysis: 1,000 draws, weights ±20%.
+type Settings struct {
+	// Draws is the number of Monte Carlo draws (0: the default).
+	Draws int `json:"draws,omitempty"`
+	// WeightSpread is the relative half-width of the weight perturbation
+	// in [0, 1); nil is the default 0.2.
+	WeightSpread *float64 `json:"weight_spread,omitempty"`
+	// SwapNormalisation, SwapAggregation and ToggleImputation switch on
+	// the engine's optional perturbations.
+	SwapNormalisation bool `json:"swap_normalisation,omitempty"`
+	SwapAggregation   bool `json:"swap_aggregation,omitempty"`
+	ToggleImputation  bool `json:"toggle_imputation,omitempty"`
+	// SurveyIntervals draws each survey-sourced value from its 95%
+	// confidence interval.
+	SurveyIntervals bool `json:"survey_intervals,omitempty"`
+}
+
+// Validate checks the settings before a job is queued, so that a bad
+// request gets a 400 rather than a failed job.
+func (st Settings) Validate() error {
+	var errs []fault.FieldError
+	if st.Draws < 0 || st.Draws > evaluation.MaxSensitivityDraws {
+		errs = append(errs, fault.Field("draws", "invalid_draws",
+			fmt.Sprintf("抽样次数须在 0 至 %d 之间（0 表示默认 %d 次）", evaluation.MaxSensitivityDraws, evaluation.DefaultSensitivityDraws),
+			fmt.Sprintf("draws must be between 0 and %d (0 means the default %d)", evaluation.MaxSensitivityDraws, evaluation.DefaultSensitivityDraws)))
+	}
+	if w := st.WeightSpread; w != nil && !(*w >= 0 && *w < 1) {
+		errs = append(errs, fault.Field("weight_spread", "invalid_spread",
+			"权重扰动幅度必须是 [0, 1) 内的数", "the weight spread must be a number in [0, 1)"))
+	}
+	return fault.Invalid(errs...)
+}
+
+// options turns the settings into the engine's options for a snapshot.
+func (st Settings) options(seed uint64, in evaluation.Input) evaluation.SensitivityOptions {
+	opt := evaluation.SensitivityOptions{Seed: seed, Draws: st.Draws, WeightSpread: st.WeightSpread,
+		SwapNormalisation: st.SwapNormalisation, SwapAggregation: st.SwapAggregation, ToggleImputation: st.ToggleImputation}
+	if st.SurveyIntervals {
+		opt.SurveyIntervals = in.Intervals
+	}
+	return opt
 }
 
 // Store keeps runs.
@@ -76,11 +122,14 @@ func NewStore(db *gorm.DB, queue *jobs.Queue, schemes *indicators.SchemeStore) *
 // Request asks for a run of a cycle in scoring, as a job. While a run of
 // the cycle is queued or running, a second request returns that job
 // instead of starting another. Only admins run evaluations.
-func (s *Store) Request(ctx context.Context, by auth.Principal, cycleID string) (jobs.Job, error) {
+func (s *Store) Request(ctx context.Context, by auth.Principal, cycleID string, st Settings) (jobs.Job, error) {
 	if !by.Is(auth.RoleAdmin) {
 		return jobs.Job{}, forbidden()
 	}
-	body, err := json.Marshal(payload{CycleID: cycleID})
+	if err := st.Validate(); err != nil {
+		return jobs.Job{}, err
+	}
+	body, err := json.Marshal(payload{CycleID: cycleID, Settings: st})
 	if err != nil {
 		return jobs.Job{}, err
 	}
@@ -103,16 +152,20 @@ func (s *Store) Request(ctx context.Context, by auth.Principal, cycleID string) 
 			return fault.With(fault.ErrConflict, fmt.Sprintf("a cycle is evaluated while scoring; it is %s", c.Status),
 				fmt.Sprintf("考核周期须处于评分阶段才能运行评价（当前状态：%s）", c.Status), map[string]any{"cycle_status": c.Status})
 		}
+		// Whatever its settings, a queued or running run of the cycle
+		// answers the request: one run at a time per cycle.
 		var active []jobs.Job
-		if err := tx.Where("kind = ? AND payload = ? AND status IN ?", JobKind, string(body),
-			[]jobs.Status{jobs.StatusQueued, jobs.StatusRunning}).Order("created_at").Limit(1).Find(&active).Error; err != nil {
+		if err := tx.Where("kind = ? AND status IN ?", JobKind,
+			[]jobs.Status{jobs.StatusQueued, jobs.StatusRunning}).Order("created_at").Find(&active).Error; err != nil {
 			return fmt.Errorf("find running evaluation: %w", err)
 		}
-		if len(active) > 0 {
-			job = active[0]
-			return nil
+		for _, j := range active {
+			var p payload
+			if j.Decode(&p) == nil && p.CycleID == cycleID {
+				job = j
+				return nil
+			}
 		}
-		// The same bytes as the lookup above, so that the lookup finds it.
 		job, err = s.queue.SubmitTx(tx, JobKind, json.RawMessage(body), by.UserID)
 		fresh = err == nil
 		return err
@@ -150,7 +203,7 @@ func (s *Store) Handler() jobs.Handler {
 		if job.CreatedBy != nil {
 			createdBy = *job.CreatedBy
 		}
-		run, err := s.evaluate(ctx, p.CycleID, &job.ID, createdBy, progress)
+		run, err := s.evaluate(ctx, p.CycleID, p.Settings, &job.ID, createdBy, progress)
 		if err != nil {
 			return "", err
 		}
@@ -173,11 +226,11 @@ func (s *Store) RunNow(ctx context.Context, by auth.Principal, cycleID string) (
 		return Run{}, fault.With(fault.ErrConflict, fmt.Sprintf("a cycle is evaluated while scoring; it is %s", c.Status),
 			fmt.Sprintf("考核周期须处于评分阶段才能运行评价（当前状态：%s）", c.Status), map[string]any{"cycle_status": c.Status})
 	}
-	return s.evaluate(ctx, cycleID, nil, by.UserID, func(int, string) {})
+	return s.evaluate(ctx, cycleID, Settings{}, nil, by.UserID, func(int, string) {})
 }
 
 // evaluate scores a snapshot of the cycle and stores the run.
-func (s *Store) evaluate(ctx context.Context, cycleID string, jobID *string, createdBy string, progress jobs.Progress) (Run, error) {
+func (s *Store) evaluate(ctx context.Context, cycleID string, set Settings, jobID *string, createdBy string, progress jobs.Progress) (Run, error) {
 	in, st, err := s.snapshot(ctx, cycleID)
 	if err != nil {
 		return Run{}, err
@@ -203,7 +256,7 @@ func (s *Store) evaluate(ctx context.Context, cycleID string, jobID *string, cre
 	// draws the same numbers and stores the same intervals.
 	inputsHash := digest(inputs)
 	seed := seedOf(inputsHash)
-	sens, err := prep.Sensitivity(ctx, evaluation.SensitivityOptions{Seed: seed}, func(done, total int) {
+	sens, err := prep.Sensitivity(ctx, set.options(seed, in), func(done, total int) {
 		progress(30+60*done/max(total, 1), "sensitivity analysis")
 	})
 	if err != nil {
@@ -262,8 +315,14 @@ func (s *Store) snapshot(ctx context.Context, cycleID string) (evaluation.Input,
 			in.Regions = append(in.Regions, evaluation.Region{Code: r.Code, Name: r.Name, Kind: r.Kind})
 		}
 		in.Values = make(map[string]map[string]evaluation.Value, len(rs))
+		assessed := make(map[string]bool, len(rs))
+		for _, r := range rs {
+			assessed[r.Code] = true
+		}
 		for _, v := range vals {
-			if v.Number == nil && !v.NotApplicable {
+			// A region that has left the assessed set keeps its values on
+			// record, but they are no longer scored.
+			if (v.Number == nil && !v.NotApplicable) || !assessed[v.RegionCode] {
 				continue
 			}
 			ev := evaluation.Value{NotApplicable: v.NotApplicable, Status: evaluation.ValueStatus(v.Status)}

@@ -139,7 +139,7 @@ func (f fixture) transition(tb testing.TB, to cycles.Status) {
 func (f fixture) run(tb testing.TB) runs.Run {
 	tb.Helper()
 	ctx := context.Background()
-	job, err := f.runs.Request(ctx, f.admin, f.cycle)
+	job, err := f.runs.Request(ctx, f.admin, f.cycle, runs.Settings{})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -195,7 +195,7 @@ func TestRunRequests(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
 		f := newFixture(t, db)
 		ctx := context.Background()
-		if _, err := f.runs.Request(ctx, taiyuan, f.cycle); !errors.Is(err, fault.ErrForbidden) {
+		if _, err := f.runs.Request(ctx, taiyuan, f.cycle, runs.Settings{}); !errors.Is(err, fault.ErrForbidden) {
 			t.Fatalf("a city official runs: %v", err)
 		}
 		// Two requests at once: one job.
@@ -203,7 +203,7 @@ func TestRunRequests(t *testing.T) {
 		var wg sync.WaitGroup
 		for i := range ids {
 			wg.Go(func() {
-				job, err := f.runs.Request(ctx, f.admin, f.cycle)
+				job, err := f.runs.Request(ctx, f.admin, f.cycle, runs.Settings{})
 				if err != nil {
 					t.Error(err)
 					return
@@ -230,7 +230,7 @@ func TestRunRequests(t *testing.T) {
 		}
 
 		f.transition(t, cycles.Collecting)
-		if _, err := f.runs.Request(ctx, f.admin, f.cycle); !errors.Is(err, fault.ErrConflict) {
+		if _, err := f.runs.Request(ctx, f.admin, f.cycle, runs.Settings{}); !errors.Is(err, fault.ErrConflict) {
 			t.Fatalf("run while collecting: %v", err)
 		}
 	})
@@ -282,24 +282,43 @@ func TestDiff(t *testing.T) {
 			Update("number", 10).Error; err != nil {
 			t.Fatal(err)
 		}
+		// Datong leaves the assessed set and a new zone joins it.
+		if err := db.Model(&regions.Region{}).Where("code = ?", "140200").Update("kind", regions.Province).Error; err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Create(&regions.Region{Code: "140900", Name: "新区", Kind: "reform_zone"}).Error; err != nil {
+			t.Fatal(err)
+		}
 		f.transition(t, cycles.Scoring)
 		b := f.run(t)
 		d, err := f.runs.Diff(ctx, f.admin, a.ID, b.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(d.Inputs) != 1 || d.Inputs[0].RegionCode != "140300" || d.Inputs[0].IndicatorCode != "A2" ||
-			d.Inputs[0].B == nil || d.Inputs[0].B.Number != 10 {
-			t.Fatalf("input changes %+v", d.Inputs)
-		}
-		moved := false
-		for _, r := range d.Regions {
-			if r.Code == "140300" && r.ScoreB.Value > r.ScoreA.Value {
-				moved = true
+		// Yangquan's A2 changed; Datong's values are no longer inputs.
+		for _, c := range d.Inputs {
+			switch {
+			case c.RegionCode == "140300" && c.IndicatorCode == "A2" && c.B != nil && c.B.Number == 10:
+			case c.RegionCode == "140200" && c.A != nil && c.B == nil:
+			default:
+				t.Errorf("unexpected input change %+v", c)
 			}
 		}
-		if !moved {
-			t.Fatalf("region changes %+v lack Yangquan's higher score", d.Regions)
+		if len(d.Inputs) < 2 {
+			t.Errorf("input changes %+v lack Yangquan's A2 or Datong's values", d.Inputs)
+		}
+		presence := map[string]runs.Presence{}
+		for _, r := range d.Regions {
+			presence[r.Code] = r.Presence
+			if r.Code == "140300" && !(r.ScoreB.Value > r.ScoreA.Value) {
+				t.Fatalf("Yangquan's score did not rise: %+v", r)
+			}
+		}
+		want := map[string]runs.Presence{"140300": runs.PresenceBoth, "140200": runs.PresenceRemoved, "140900": runs.PresenceAdded}
+		for code, p := range want {
+			if presence[code] != p {
+				t.Errorf("region %s: presence %q, want %q (changes %+v)", code, presence[code], p, d.Regions)
+			}
 		}
 		if same, err := f.runs.Diff(ctx, f.admin, a.ID, a.ID); err != nil || len(same.Inputs)+len(same.Regions) != 0 {
 			t.Fatalf("a run against itself: %+v, %v", same, err)
@@ -340,7 +359,7 @@ func TestRunSurvivesWorkerShutdown(t *testing.T) {
 		if err := w1.Start(); err != nil {
 			t.Fatal(err)
 		}
-		job, err := f.runs.Request(ctx, f.admin, f.cycle)
+		job, err := f.runs.Request(ctx, f.admin, f.cycle, runs.Settings{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -398,7 +417,7 @@ func TestRunUsesItsSnapshot(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
 		f := newFixture(t, db)
 		ctx := context.Background()
-		job, err := f.runs.Request(ctx, f.admin, f.cycle)
+		job, err := f.runs.Request(ctx, f.admin, f.cycle, runs.Settings{})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -15,7 +15,14 @@ type runView struct {
 }
 
 func (s *Server) requestRun(c *fiber.Ctx, p auth.Principal) error {
-	job, err := s.deps.Runs.Request(c.UserContext(), p, param(c, "id"))
+	// The body is optional: no body asks for the default analysis.
+	var set runs.Settings
+	if len(c.Body()) > 0 {
+		if err := decodeJSON(c, &set); err != nil {
+			return err
+		}
+	}
+	job, err := s.deps.Runs.Request(c.UserContext(), p, param(c, "id"), set)
 	if err != nil {
 		return err
 	}

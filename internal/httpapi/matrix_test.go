@@ -17,6 +17,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/ipeval/ipeval/evaluation/runs"
 	"github.com/ipeval/ipeval/indicators"
 	"github.com/ipeval/ipeval/indicators/scheme"
 	"github.com/ipeval/ipeval/internal/auth"
@@ -556,7 +557,7 @@ func (f *fixture) scoredRunOf(cycleID string, publish bool) string {
 	f.t.Helper()
 	ctx := context.Background()
 	manager := auth.Principal{UserID: f.accounts["admin"].user.ID, Username: "admin", Role: auth.RoleAdmin}
-	job, err := f.runs.Request(ctx, manager, cycleID)
+	job, err := f.runs.Request(ctx, manager, cycleID, runs.Settings{})
 	if err != nil {
 		f.t.Fatal(err)
 	}

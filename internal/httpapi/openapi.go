@@ -67,7 +67,7 @@ func buildOpenAPI(routes []route, version string) ([]byte, error) {
 			if consumes == "" {
 				consumes = fiber.MIMEApplicationJSON
 			}
-			op["requestBody"] = map[string]any{"required": true, "content": map[string]any{consumes: map[string]any{"schema": sc}}}
+			op["requestBody"] = map[string]any{"required": !r.OptionalBody, "content": map[string]any{consumes: map[string]any{"schema": sc}}}
 		}
 		status := r.Status
 		if status == 0 {
