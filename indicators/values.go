@@ -40,6 +40,7 @@ const (
 	ActionVerify   = "verify"   // submitted → verified
 	ActionReject   = "reject"   // submitted → rejected
 	ActionConflict = "conflict" // a write refused for a stale version
+	ActionSurvey   = "survey"   // set from an accepted survey project
 )
 
 // Limits on free text and batch size.
@@ -52,12 +53,16 @@ const (
 // number, or NotApplicable; no row means missing. Version counts changes
 // and is the optimistic lock: a write must name the version it last saw.
 type Value struct {
-	ID              string    `json:"id" gorm:"primaryKey"`
-	CycleID         string    `json:"cycle_id"`
-	RegionCode      string    `json:"region_code"`
-	IndicatorCode   string    `json:"indicator_code"`
-	Number          *float64  `json:"number"`
-	NotApplicable   bool      `json:"not_applicable"`
+	ID            string   `json:"id" gorm:"primaryKey"`
+	CycleID       string   `json:"cycle_id"`
+	RegionCode    string   `json:"region_code"`
+	IndicatorCode string   `json:"indicator_code"`
+	Number        *float64 `json:"number"`
+	NotApplicable bool     `json:"not_applicable"`
+	// CILower and CIUpper are the 95% confidence interval of a
+	// survey-sourced value (a satisfaction index); nil for reported values.
+	CILower         *float64  `json:"ci_lower,omitempty" gorm:"column:ci_lower"`
+	CIUpper         *float64  `json:"ci_upper,omitempty" gorm:"column:ci_upper"`
 	Note            string    `json:"note"`
 	Status          Status    `json:"status"`
 	ReviewerComment string    `json:"reviewer_comment"`

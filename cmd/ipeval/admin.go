@@ -71,7 +71,7 @@ func withStore(ctx context.Context, e env, name string, args []string, extra fun
 	if err != nil {
 		return services{}, nil, nil, err
 	}
-	return newServices(db), fs, func() { _ = database.Close(db) }, nil
+	return newServices(cfg, db), fs, func() { _ = database.Close(db) }, nil
 }
 
 func user(ctx context.Context, e env, args []string) error {

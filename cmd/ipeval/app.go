@@ -1,10 +1,17 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -12,11 +19,14 @@ import (
 	"github.com/ipeval/ipeval/indicators"
 	"github.com/ipeval/ipeval/internal/audit"
 	"github.com/ipeval/ipeval/internal/auth"
+	"github.com/ipeval/ipeval/internal/blobs"
 	"github.com/ipeval/ipeval/internal/config"
 	"github.com/ipeval/ipeval/internal/cycles"
 	"github.com/ipeval/ipeval/internal/database"
 	"github.com/ipeval/ipeval/internal/demo"
 	"github.com/ipeval/ipeval/internal/regions"
+	"github.com/ipeval/ipeval/jobs"
+	"github.com/ipeval/ipeval/surveys"
 )
 
 // bindStore binds the flags of a command that opens the database.
@@ -88,6 +98,7 @@ func openDB(ctx context.Context, cfg *config.Config, log *slog.Logger, autoMigra
 
 // services are the stores every command builds on one database.
 type services struct {
+	cfg     *config.Config
 	db      *gorm.DB
 	auth    *auth.Store
 	regions *regions.Store
@@ -96,8 +107,8 @@ type services struct {
 	audit   *audit.Log
 }
 
-func newServices(db *gorm.DB) services {
-	return services{db: db, auth: auth.NewStore(db, nil), regions: regions.NewStore(db), cycles: cycles.NewStore(db),
+func newServices(cfg *config.Config, db *gorm.DB) services {
+	return services{cfg: cfg, db: db, auth: auth.NewStore(db, nil), regions: regions.NewStore(db), cycles: cycles.NewStore(db),
 		schemes: indicators.NewSchemeStore(db), audit: audit.NewLog(db)}
 }
 
@@ -121,7 +132,11 @@ func loadDemo(ctx context.Context, e env, s services, baseURL string) error {
 		fmt.Fprintln(e.stdout, "demo: the database already has users; nothing loaded (reset a password with `ipeval user passwd NAME`).")
 		return nil
 	}
-	res, err := demo.Load(ctx, s.db, 0)
+	surveys, err := s.surveyStore(nil)
+	if err != nil {
+		return err
+	}
+	res, err := demo.Load(ctx, s.db, demo.Options{Surveys: surveys})
 	if err != nil {
 		return err
 	}
@@ -138,4 +153,70 @@ func loadDemo(ctx context.Context, e env, s services, baseURL string) error {
 	}
 	fmt.Fprintln(e.stdout)
 	return nil
+}
+
+// surveyStore returns the survey store of this process: uploads kept
+// beside the evidence files (one directory every serve and worker shares),
+// contacts hashed with the shared key. queue may be nil where nothing is
+// queued (the demo loader).
+func (s services) surveyStore(queue *jobs.Queue) (*surveys.Store, error) {
+	files, err := blobs.New(s.cfg.EvidencePath())
+	if err != nil {
+		return nil, err
+	}
+	key, err := contactKey(s.cfg)
+	if err != nil {
+		return nil, err
+	}
+	values := indicators.NewValueStore(s.db, s.schemes)
+	return surveys.NewStore(s.db, queue, values, files, key, int64(s.cfg.SurveyUploadMaxMB)<<20), nil
+}
+
+// minContactKey is the shortest contact key accepted: the key is all that
+// stands between a stored hash and the phone number behind it.
+const minContactKey = 32
+
+// contactKey returns the --contact-key, or the key kept in the data
+// directory, created (at random, readable by the owner only) the first
+// time. Creation is exclusive, so that processes starting together on one
+// shared directory end up with the same key.
+func contactKey(cfg *config.Config) ([]byte, error) {
+	if k := strings.TrimSpace(cfg.ContactKey); k != "" {
+		if len(k) < minContactKey {
+			return nil, fmt.Errorf("--contact-key must have at least %d characters", minContactKey)
+		}
+		return []byte(k), nil
+	}
+	path := cfg.ContactKeyPath()
+	if b, err := os.ReadFile(path); err == nil && len(bytes.TrimSpace(b)) >= minContactKey {
+		return bytes.TrimSpace(b), nil
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+		return nil, fmt.Errorf("create data directory: %w", err)
+	}
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		return nil, fmt.Errorf("generate contact key: %w", err)
+	}
+	key := []byte(hex.EncodeToString(raw))
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, os.ErrExist) {
+		// Another process made it first; its key is the one to use.
+		b, err := os.ReadFile(path)
+		if err != nil || len(bytes.TrimSpace(b)) < minContactKey {
+			return nil, fmt.Errorf("contact key file %s is unreadable or too short", path)
+		}
+		return bytes.TrimSpace(b), nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("create contact key: %w", err)
+	}
+	if _, err := f.Write(key); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("write contact key: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return nil, fmt.Errorf("write contact key: %w", err)
+	}
+	return key, nil
 }

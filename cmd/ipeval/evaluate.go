@@ -445,7 +445,7 @@ func loadInput(sc scheme.Scheme, regs regionList, valuesPath, surveyPath string)
 		if err != nil {
 			return in, err
 		}
-		errs, err := readSurvey(sc, regs, surveyPath, data, in.Values)
+		errs, err := readSurvey(sc, regs, surveyPath, data, &in)
 		if err != nil {
 			return in, err
 		}
@@ -538,7 +538,7 @@ func readValues(sc scheme.Scheme, regs regionList, f sheet.File, values map[stri
 
 // readSurvey reads survey indices: region_code,indicator_code,index and,
 // optionally, se,ci_low,ci_high,n, which are checked but not scored.
-func readSurvey(sc scheme.Scheme, regs regionList, file string, data []byte, values map[string]map[string]evaluation.Value) ([]fault.FieldError, error) {
+func readSurvey(sc scheme.Scheme, regs regionList, file string, data []byte, in *evaluation.Input) ([]fault.FieldError, error) {
 	cols := map[string]string{
 		"region_code": "region_code", "地区代码": "region_code",
 		"indicator_code": "indicator_code", "指标代码": "indicator_code",
@@ -620,10 +620,21 @@ func readSurvey(sc scheme.Scheme, regs regionList, file string, data []byte, val
 		if !ok || !sc.AppliesTo(ind, region.Kind) {
 			return
 		}
-		if values[region.Code] == nil {
-			values[region.Code] = map[string]evaluation.Value{}
+		if in.Values[region.Code] == nil {
+			in.Values[region.Code] = map[string]evaluation.Value{}
 		}
-		values[region.Code][ind.Code] = evaluation.Value{Number: x, Status: evaluation.StatusVerified}
+		in.Values[region.Code][ind.Code] = evaluation.Value{Number: x, Status: evaluation.StatusVerified}
+		// The interval travels as a server run's does, for the
+		// sensitivity analysis.
+		if cell("ci_low") != "" && cell("ci_high") != "" {
+			if in.Intervals == nil {
+				in.Intervals = map[string]map[string]evaluation.Interval{}
+			}
+			if in.Intervals[region.Code] == nil {
+				in.Intervals[region.Code] = map[string]evaluation.Interval{}
+			}
+			in.Intervals[region.Code][ind.Code] = evaluation.Interval{Lower: lo, Upper: hi}
+		}
 	})
 	return errs, err
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/ipeval/ipeval/internal/database"
 	"github.com/ipeval/ipeval/internal/httpapi"
 	"github.com/ipeval/ipeval/jobs"
+	"github.com/ipeval/ipeval/surveys"
 )
 
 // shutdownGrace bounds the draining of requests and then of workers.
@@ -46,13 +47,16 @@ func serve(ctx context.Context, e env, args []string) error {
 	if cfg.UploadMaxMB < 1 || cfg.UploadMaxMB > 100 {
 		return fmt.Errorf("--upload-max-mb must be between 1 and 100, got %d", cfg.UploadMaxMB)
 	}
+	if cfg.SurveyUploadMaxMB < 1 || cfg.SurveyUploadMaxMB > 1024 {
+		return fmt.Errorf("--survey-upload-max-mb must be between 1 and 1024, got %d", cfg.SurveyUploadMaxMB)
+	}
 	log := newLogger(e, cfg.LogFormat)
 	db, err := openDB(ctx, cfg, log, cfg.Migrate)
 	if err != nil {
 		return err
 	}
 	defer database.Close(db)
-	svc := newServices(db)
+	svc := newServices(cfg, db)
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -78,19 +82,24 @@ func serve(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	uploadMax := int64(cfg.UploadMaxMB) << 20
+	surveyStore, err := svc.surveyStore(rt.queue)
+	if err != nil {
+		_ = ln.Close()
+		return err
+	}
 	schemes := svc.schemes
 	values := indicators.NewValueStore(db, schemes)
 	srv, err := httpapi.New(httpapi.Deps{
 		Auth: svc.auth, Regions: svc.regions, Cycles: svc.cycles, Schemes: schemes, Values: values,
 		Evidence: indicators.NewEvidenceStore(db, values, files, uploadMax), Runs: runs.NewStore(db, rt.queue, schemes),
-		Audit: svc.audit, Jobs: rt.queue,
+		Surveys: surveyStore, Audit: svc.audit, Jobs: rt.queue,
 		Checks: []httpapi.Check{
 			{Name: "database", Fn: func(ctx context.Context) error { return database.Ping(ctx, db) }},
 			{Name: "broker", Fn: rt.queue.Ping},
 		},
 		Log: log, Version: version, DataDir: cfg.DataDir,
 	}, httpapi.Options{SecureCookies: cfg.SecureCookies, TrustedProxies: cfg.TrustedProxies,
-		BodyLimit: int(uploadMax) + multipartOverhead})
+		BodyLimit: int(max(uploadMax, int64(cfg.SurveyUploadMaxMB)<<20)) + multipartOverhead})
 	if err != nil {
 		_ = ln.Close()
 		return err
@@ -161,7 +170,11 @@ func startJobs(ctx context.Context, cfg *config.Config, svc services, log *slog.
 	}
 	rt.redis = opt
 	rt.queue = jobs.NewQueue(svc.db, opt, log)
-	reg := registry(svc, cfg.DataDir, rt.queue)
+	reg, err := registry(svc, rt.queue, log)
+	if err != nil {
+		rt.close()
+		return nil, err
+	}
 	if workers > 0 {
 		rt.worker = jobs.NewWorker(svc.db, opt, reg, workers, log)
 		if err := rt.worker.Start(); err != nil {
@@ -180,11 +193,16 @@ func startJobs(ctx context.Context, cfg *config.Config, svc services, log *slog.
 }
 
 // registry lists every job kind ipeval runs, with its handler.
-func registry(svc services, dataDir string, queue *jobs.Queue) *jobs.Registry {
+func registry(svc services, queue *jobs.Queue, log *slog.Logger) (*jobs.Registry, error) {
+	surveyStore, err := svc.surveyStore(queue)
+	if err != nil {
+		return nil, err
+	}
 	reg := jobs.NewRegistry()
-	reg.Register(audit.TypeExport, svc.audit.ExportHandler(dataDir))
+	reg.Register(audit.TypeExport, svc.audit.ExportHandler(svc.cfg.DataDir))
 	reg.Register(runs.JobKind, runs.NewStore(svc.db, queue, svc.schemes).Handler())
-	return reg
+	reg.Register(surveys.JobKind, surveyStore.Handler(log))
+	return reg, nil
 }
 
 func (rt *jobRuntime) close() {

@@ -31,7 +31,7 @@ func worker(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	defer database.Close(db)
-	rt, err := startJobs(ctx, cfg, newServices(db), log, cfg.Concurrency)
+	rt, err := startJobs(ctx, cfg, newServices(cfg, db), log, cfg.Concurrency)
 	if err != nil {
 		return err
 	}

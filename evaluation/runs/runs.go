@@ -333,6 +333,15 @@ func (s *Store) snapshot(ctx context.Context, cycleID string) (evaluation.Input,
 				in.Values[v.RegionCode] = map[string]evaluation.Value{}
 			}
 			in.Values[v.RegionCode][v.IndicatorCode] = ev
+			if v.CILower != nil && v.CIUpper != nil && v.Number != nil {
+				if in.Intervals == nil {
+					in.Intervals = map[string]map[string]evaluation.Interval{}
+				}
+				if in.Intervals[v.RegionCode] == nil {
+					in.Intervals[v.RegionCode] = map[string]evaluation.Interval{}
+				}
+				in.Intervals[v.RegionCode][v.IndicatorCode] = evaluation.Interval{Lower: *v.CILower, Upper: *v.CIUpper}
+			}
 		}
 		return nil
 	})

@@ -5,16 +5,23 @@
 package blobs
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+
+	"github.com/ipeval/ipeval/internal/fault"
 )
 
 // ErrCorrupt means a stored file no longer matches its checksum.
 var ErrCorrupt = errors.New("stored file does not match its checksum")
+
+// ErrTooLarge wraps fault.ErrTooLarge for content over a caller's limit.
+var ErrTooLarge = fmt.Errorf("blob too large: %w", fault.ErrTooLarge)
 
 // Store is a directory of content-addressed files: <dir>/<ab>/<abcdef…>.
 type Store struct {
@@ -35,63 +42,102 @@ func Sum(data []byte) string {
 	return hex.EncodeToString(h[:])
 }
 
-// Put stores data and returns its checksum. The file is written to a
+// Put stores data and returns its checksum; see PutReader.
+func (s *Store) Put(data []byte) (string, error) {
+	sum, _, err := s.PutReader(bytes.NewReader(data), -1)
+	return sum, err
+}
+
+// PutReader stores what r yields, without holding it in memory, and
+// returns its checksum and size. maxBytes ≥ 0 refuses more than that many
+// bytes with ErrTooLarge, keeping nothing. The file is written to a
 // temporary name, synced, renamed and its directory synced, so that a
 // crash never leaves a partial file under a valid name nor loses a file
-// whose row was committed. A stored copy of the right size is kept (Get
-// checks the content); any other is replaced.
-func (s *Store) Put(data []byte) (string, error) {
-	sum := Sum(data)
-	path := s.path(sum)
-	if fi, err := os.Stat(path); err == nil && fi.Size() == int64(len(data)) {
-		return sum, nil
-	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
-		return "", fmt.Errorf("create blob directory: %w", err)
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".upload-*")
+// whose row was committed.
+func (s *Store) PutReader(r io.Reader, maxBytes int64) (string, int64, error) {
+	tmp, err := os.CreateTemp(s.dir, ".upload-*")
 	if err != nil {
-		return "", fmt.Errorf("create blob: %w", err)
+		return "", 0, fmt.Errorf("create blob: %w", err)
 	}
 	defer os.Remove(tmp.Name()) // a no-op once renamed
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return "", fmt.Errorf("write blob: %w", err)
+	defer tmp.Close()
+	h := sha256.New()
+	src := r
+	if maxBytes >= 0 {
+		src = io.LimitReader(r, maxBytes+1)
+	}
+	n, err := io.Copy(io.MultiWriter(tmp, h), src)
+	if err != nil {
+		return "", 0, fmt.Errorf("write blob: %w", err)
+	}
+	if maxBytes >= 0 && n > maxBytes {
+		return "", 0, fmt.Errorf("blob over %d bytes: %w", maxBytes, ErrTooLarge)
+	}
+	sum := hex.EncodeToString(h.Sum(nil))
+	path := s.path(sum)
+	// A stored copy of the right size is kept (Get and Open check the
+	// content); any other is replaced.
+	if fi, err := os.Stat(path); err == nil && fi.Size() == n {
+		return sum, n, nil
 	}
 	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return "", fmt.Errorf("sync blob: %w", err)
+		return "", 0, fmt.Errorf("sync blob: %w", err)
 	}
 	if err := tmp.Close(); err != nil {
-		return "", fmt.Errorf("close blob: %w", err)
+		return "", 0, fmt.Errorf("close blob: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+		return "", 0, fmt.Errorf("create blob directory: %w", err)
 	}
 	if err := os.Rename(tmp.Name(), path); err != nil {
-		return "", fmt.Errorf("store blob: %w", err)
+		return "", 0, fmt.Errorf("store blob: %w", err)
 	}
 	dir, err := os.Open(filepath.Dir(path))
 	if err != nil {
-		return "", fmt.Errorf("sync blob directory: %w", err)
+		return "", 0, fmt.Errorf("sync blob directory: %w", err)
 	}
 	defer dir.Close()
 	if err := dir.Sync(); err != nil {
-		return "", fmt.Errorf("sync blob directory: %w", err)
+		return "", 0, fmt.Errorf("sync blob directory: %w", err)
 	}
-	return sum, nil
+	return sum, n, nil
 }
 
 // Get returns the content stored under sum, checked against it.
 func (s *Store) Get(sum string) ([]byte, error) {
+	f, err := s.Open(sum)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(f)
+}
+
+// Open returns the file stored under sum, positioned at its start, after
+// checking its content against sum in one streaming pass; the caller
+// closes it.
+func (s *Store) Open(sum string) (*os.File, error) {
 	if !valid(sum) {
 		return nil, fmt.Errorf("blob %q: %w", sum, os.ErrNotExist)
 	}
-	data, err := os.ReadFile(s.path(sum))
+	f, err := os.Open(s.path(sum))
 	if err != nil {
 		return nil, fmt.Errorf("read blob: %w", err)
 	}
-	if Sum(data) != sum {
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("read blob: %w", err)
+	}
+	if hex.EncodeToString(h.Sum(nil)) != sum {
+		f.Close()
 		return nil, fmt.Errorf("blob %s: %w", sum, ErrCorrupt)
 	}
-	return data, nil
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("read blob: %w", err)
+	}
+	return f, nil
 }
 
 func (s *Store) path(sum string) string { return filepath.Join(s.dir, sum[:2], sum) }

@@ -2,9 +2,13 @@ package blobs
 
 import (
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+
+	"github.com/ipeval/ipeval/internal/fault"
 )
 
 func TestPutGet(t *testing.T) {
@@ -60,5 +64,33 @@ func TestPutGet(t *testing.T) {
 				t.Fatalf("err = %v, want not exist", err)
 			}
 		})
+	}
+}
+
+func TestPutReaderLimit(t *testing.T) {
+	dir := t.TempDir()
+	s, err := New(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := strings.Repeat("x", 100)
+	if _, _, err := s.PutReader(strings.NewReader(data), 99); !errors.Is(err, fault.ErrTooLarge) {
+		t.Fatalf("101 bytes over a limit of 99: %v, want too large", err)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Fatalf("a refused file left %v", entries)
+	}
+	sum, n, err := s.PutReader(strings.NewReader(data), 100)
+	if err != nil || n != 100 || sum != Sum([]byte(data)) {
+		t.Fatalf("at the limit: %s, %d, %v", sum, n, err)
+	}
+	f, err := s.Open(sum)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	got, err := io.ReadAll(f)
+	if err != nil || string(got) != data {
+		t.Fatalf("open reads %d bytes (%v), want the content from its start", len(got), err)
 	}
 }

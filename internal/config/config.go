@@ -30,8 +30,14 @@ type Config struct {
 	TrustedProxies []string
 	// UploadMaxMB caps an evidence file, in MiB.
 	UploadMaxMB int
-	// EvidenceDir keeps evidence files; empty means <data-dir>/evidence.
+	// EvidenceDir keeps evidence files and survey uploads; empty means
+	// <data-dir>/evidence.
 	EvidenceDir string
+	// SurveyUploadMaxMB caps a survey upload, in MiB.
+	SurveyUploadMaxMB int
+	// ContactKey is the secret that survey contacts are hashed with; empty
+	// means a key file in the data directory.
+	ContactKey string
 }
 
 // setting is one flag with its environment variable and default.
@@ -54,6 +60,8 @@ var settings = []setting{
 	{"trusted-proxies", "IPEVAL_TRUSTED_PROXIES", "", "comma-separated proxy IPs/CIDRs whose X-Forwarded-For is believed"},
 	{"evidence-dir", "IPEVAL_EVIDENCE_DIR", "", "directory for evidence files (default <data-dir>/evidence); shared by every serve replica"},
 	{"upload-max-mb", "IPEVAL_UPLOAD_MAX_MB", "20", "largest evidence file, in MiB (1–100)"},
+	{"survey-upload-max-mb", "IPEVAL_SURVEY_UPLOAD_MAX_MB", "100", "largest survey upload, in MiB (1–1024)"},
+	{"contact-key", "IPEVAL_CONTACT_KEY", "", "secret for hashing survey contacts, at least 32 characters (default: <data-dir>/contact.key, created on first use); the same for every serve and worker"},
 }
 
 // Bind registers the named flags on fs, their defaults taken from the
@@ -107,6 +115,11 @@ func Bind(fs *flag.FlagSet, getenv func(string) string, names ...string) (*Confi
 		case "upload-max-mb":
 			c.UploadMaxMB, err = strconv.Atoi(def)
 			fs.IntVar(&c.UploadMaxMB, n, c.UploadMaxMB, usage)
+		case "survey-upload-max-mb":
+			c.SurveyUploadMaxMB, err = strconv.Atoi(def)
+			fs.IntVar(&c.SurveyUploadMaxMB, n, c.SurveyUploadMaxMB, usage)
+		case "contact-key":
+			fs.StringVar(&c.ContactKey, n, def, usage)
 		case "trusted-proxies":
 			c.TrustedProxies = splitList(def)
 			fs.Func(n, usage, func(v string) error { c.TrustedProxies = splitList(v); return nil })
@@ -139,16 +152,24 @@ func (c *Config) EvidencePath() string {
 	return filepath.Join(cmp.Or(c.DataDir, "./data"), "evidence")
 }
 
+// ContactKeyPath is the key file used when no contact key is given.
+func (c *Config) ContactKeyPath() string {
+	return filepath.Join(cmp.Or(c.DataDir, "./data"), "contact.key")
+}
+
 // CommandSettings lists the settings (flag names) a subcommand takes, so that
 // the CLI and the deployment files' test share one list.
 func CommandSettings(command string) []string {
 	switch command {
 	case "serve":
-		return []string{"addr", "db", "redis", "data-dir", "log-format", "workers", "demo", "migrate", "secure-cookies", "trusted-proxies", "upload-max-mb", "evidence-dir"}
+		return []string{"addr", "db", "redis", "data-dir", "log-format", "workers", "demo", "migrate", "secure-cookies", "trusted-proxies", "upload-max-mb", "evidence-dir",
+			"survey-upload-max-mb", "contact-key"}
 	case "worker":
-		return []string{"db", "redis", "data-dir", "log-format", "concurrency"}
-	case "migrate", "store":
+		return []string{"db", "redis", "data-dir", "log-format", "concurrency", "evidence-dir", "contact-key"}
+	case "migrate":
 		return []string{"db", "data-dir", "log-format"}
+	case "store":
+		return []string{"db", "data-dir", "log-format", "evidence-dir", "contact-key", "survey-upload-max-mb"}
 	}
 	return nil
 }

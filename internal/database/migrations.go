@@ -21,6 +21,7 @@ func migrations() []*gormigrate.Migration {
 		m0003Values(),
 		m0004Evidence(),
 		m0005Runs(),
+		m0006Surveys(),
 	}
 }
 
@@ -185,6 +186,137 @@ func m0005Runs() *gormigrate.Migration {
 		},
 	}
 }
+
+// m0006Surveys stores satisfaction surveys: questionnaires (immutable
+// documents, versioned by code), survey projects, uploaded batches, the
+// responses of valid batches and each region's computed index. Indicator
+// values gain the confidence interval of a survey-sourced index, so that
+// a run's snapshot reads value and interval together.
+func m0006Surveys() *gormigrate.Migration {
+	return &gormigrate.Migration{
+		ID: "0006_surveys",
+		Migrate: func(tx *gorm.DB) error {
+			if err := tx.AutoMigrate(&questionnaireV6{}, &surveyProjectV6{}, &surveyBatchV6{},
+				&surveyResponseV6{}, &surveyIndexV6{}); err != nil {
+				return fmt.Errorf("create surveys: %w", err)
+			}
+			for _, col := range []string{"CILower", "CIUpper"} {
+				if err := tx.Migrator().AddColumn(&indicatorValueV6{}, col); err != nil {
+					return fmt.Errorf("add %s to indicator values: %w", col, err)
+				}
+			}
+			return nil
+		},
+		Rollback: func(tx *gorm.DB) error {
+			for _, col := range []string{"CILower", "CIUpper"} {
+				if err := tx.Migrator().DropColumn(&indicatorValueV6{}, col); err != nil {
+					return err
+				}
+			}
+			return tx.Migrator().DropTable(&surveyIndexV6{}, &surveyResponseV6{}, &surveyBatchV6{},
+				&surveyProjectV6{}, &questionnaireV6{})
+		},
+	}
+}
+
+// Frozen models of migration 0006.
+type questionnaireV6 struct {
+	ID        string  `gorm:"primaryKey;size:36"`
+	Code      string  `gorm:"size:32;not null;uniqueIndex:idx_questionnaires_code_version,priority:1"`
+	Version   int     `gorm:"not null;uniqueIndex:idx_questionnaires_code_version,priority:2"`
+	Name      string  `gorm:"size:191;not null"`
+	Body      string  `gorm:"size:1048576;not null"` // MEDIUMTEXT on MySQL
+	Digest    string  `gorm:"size:64;not null"`
+	CreatedBy *string `gorm:"size:36"`
+	CreatedAt time.Time
+}
+
+func (questionnaireV6) TableName() string { return "questionnaires" }
+
+type surveyProjectV6 struct {
+	ID              string           `gorm:"primaryKey;size:36"`
+	CycleID         string           `gorm:"size:36;not null;index"`
+	Cycle           *cycleV2         `gorm:"constraint:OnDelete:RESTRICT"`
+	OrganisationID  string           `gorm:"size:36;not null;index"`
+	Organisation    *organisationV1  `gorm:"constraint:OnDelete:RESTRICT"`
+	QuestionnaireID string           `gorm:"size:36;not null"`
+	Questionnaire   *questionnaireV6 `gorm:"constraint:OnDelete:RESTRICT"`
+	Name            string           `gorm:"size:191;not null"`
+	Regions         string           `gorm:"size:1048576;not null"` // JSON: code, target, minimum
+	FieldworkStart  time.Time        `gorm:"not null"`
+	FieldworkEnd    time.Time        `gorm:"not null"`
+	Thresholds      string           `gorm:"size:4096;not null"`
+	Strata          string           `gorm:"size:4096;not null"`
+	Mapping         string           `gorm:"size:65536;not null"`
+	Status          string           `gorm:"size:16;not null;index"`
+	StatusReason    string           `gorm:"size:1000;not null"`
+	CreatedBy       string           `gorm:"size:36;not null"`
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+}
+
+func (surveyProjectV6) TableName() string { return "survey_projects" }
+
+type surveyBatchV6 struct {
+	ID           string           `gorm:"primaryKey;size:36"`
+	ProjectID    string           `gorm:"size:36;not null;index:idx_survey_batches_hash,priority:1"`
+	Project      *surveyProjectV6 `gorm:"constraint:OnDelete:RESTRICT"`
+	FileName     string           `gorm:"size:255;not null"`
+	Format       string           `gorm:"size:8;not null"`
+	SHA256       string           `gorm:"column:sha256;size:64;not null;index:idx_survey_batches_hash,priority:2"`
+	Size         int64            `gorm:"not null"`
+	Status       string           `gorm:"size:16;not null;index"`
+	JobID        *string          `gorm:"size:36"`
+	Replaces     *string          `gorm:"size:36"`
+	ReplacedBy   *string          `gorm:"size:36"`
+	Rows         int              `gorm:"not null"`
+	ValidRows    int              `gorm:"not null"`
+	ProblemCount int              `gorm:"not null"`
+	Problems     string           `gorm:"size:16777215;not null"` // MEDIUMTEXT: the first problems, as JSON
+	Error        string           `gorm:"size:1000;not null"`
+	UploadedBy   string           `gorm:"size:36;not null"`
+	CreatedAt    time.Time        `gorm:"not null"`
+	ProcessedAt  *time.Time
+	WithdrawnAt  *time.Time
+	WithdrawnBy  string `gorm:"size:36;not null"`
+}
+
+func (surveyBatchV6) TableName() string { return "survey_batches" }
+
+type surveyResponseV6 struct {
+	ID             uint64     `gorm:"primaryKey;autoIncrement"`
+	ProjectID      string     `gorm:"size:36;not null;index:idx_survey_responses_region,priority:1"`
+	RegionCode     string     `gorm:"size:32;not null;index:idx_survey_responses_region,priority:2"`
+	BatchID        string     `gorm:"size:36;not null;index"`
+	RowNo          int        `gorm:"not null"`
+	RespondentType string     `gorm:"size:32;not null"`
+	RespondentID   string     `gorm:"size:128;not null"`
+	ContactHash    string     `gorm:"size:64;not null"`
+	Seconds        *float64   `gorm:""`
+	SubmittedAt    *time.Time `gorm:""`
+	Answers        string     `gorm:"size:255;not null"`
+	Attention      int        `gorm:"not null"`
+	Flags          int        `gorm:"not null"`
+}
+
+func (surveyResponseV6) TableName() string { return "survey_responses" }
+
+type surveyIndexV6 struct {
+	ProjectID  string    `gorm:"primaryKey;size:36"`
+	RegionCode string    `gorm:"primaryKey;size:32"`
+	Body       string    `gorm:"size:1048576;not null"` // quality.Index as JSON
+	ComputedAt time.Time `gorm:"not null"`
+}
+
+func (surveyIndexV6) TableName() string { return "survey_indices" }
+
+type indicatorValueV6 struct {
+	ID      string   `gorm:"primaryKey;size:36"`
+	CILower *float64 `gorm:"column:ci_lower"`
+	CIUpper *float64 `gorm:"column:ci_upper"`
+}
+
+func (indicatorValueV6) TableName() string { return "indicator_values" }
 
 // Frozen model of migration 0005.
 type runV5 struct {

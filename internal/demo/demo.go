@@ -19,6 +19,7 @@ import (
 	"github.com/ipeval/ipeval/internal/auth"
 	"github.com/ipeval/ipeval/internal/cycles"
 	"github.com/ipeval/ipeval/internal/regions"
+	"github.com/ipeval/ipeval/surveys"
 )
 
 //go:embed regions-shanxi.csv
@@ -43,6 +44,9 @@ type Result struct {
 	// PastCycles are the two published years before Cycle.
 	PastCycles []cycles.Cycle
 	Accounts   []Account
+	// Survey is the current cycle's accepted survey project, when
+	// Options.Surveys was set.
+	Survey surveys.Project
 }
 
 // Contractor is the name of the demo survey organisation.
@@ -58,10 +62,20 @@ func Empty(ctx context.Context, db *gorm.DB) (bool, error) {
 	return n == 0, nil
 }
 
+// Options tune Load.
+type Options struct {
+	// Year is the current cycle's year; 0 means this year.
+	Year int
+	// Surveys, when set, runs the current cycle's satisfaction survey
+	// through it, accepted, so that the cycle has D1 values.
+	Surveys *surveys.Store
+}
+
 // Load creates the demo data set in one transaction, so that an
 // interrupted load leaves an empty database to try again. The passwords are
 // generated and returned once; they are not stored anywhere in clear.
-func Load(ctx context.Context, db *gorm.DB, year int) (Result, error) {
+func Load(ctx context.Context, db *gorm.DB, opts Options) (Result, error) {
+	year := opts.Year
 	if year == 0 {
 		year = time.Now().UTC().Year()
 	}
@@ -79,7 +93,7 @@ func Load(ctx context.Context, db *gorm.DB, year int) (Result, error) {
 			return fmt.Errorf("demo scheme: %w", err)
 		}
 		res.Scheme = sch
-		var manager auth.Principal
+		var manager, contractor auth.Principal
 		org, err := users.CreateOrganisation(ctx, Contractor, auth.OrgKindContractor)
 		if err != nil {
 			return fmt.Errorf("demo organisation: %w", err)
@@ -96,8 +110,11 @@ func Load(ctx context.Context, db *gorm.DB, year int) (Result, error) {
 			if err != nil {
 				return fmt.Errorf("demo user %s: %w", u.nu.Username, err)
 			}
-			if u.nu.Role == auth.RoleAdmin {
+			switch u.nu.Role {
+			case auth.RoleAdmin:
 				manager = auth.Principal{UserID: user.ID, Username: user.Username, Role: auth.RoleAdmin}
+			case auth.RoleContractor:
+				contractor = auth.Principal{UserID: user.ID, Username: user.Username, Role: auth.RoleContractor, OrganisationID: org.ID}
 			}
 			res.Accounts = append(res.Accounts, Account{Username: u.nu.Username, Password: pw, Role: u.nu.Role, Note: u.note})
 		}
@@ -119,6 +136,11 @@ func Load(ctx context.Context, db *gorm.DB, year int) (Result, error) {
 		}
 		if res.Cycle, err = cys.Transition(ctx, cy.ID, cycles.Collecting); err != nil {
 			return fmt.Errorf("demo cycle: %w", err)
+		}
+		if opts.Surveys != nil {
+			if res.Survey, err = survey(ctx, tx, opts.Surveys, res.Cycle, org, manager, contractor); err != nil {
+				return err
+			}
 		}
 		return nil
 	})

@@ -9,9 +9,11 @@ import (
 	"github.com/ipeval/ipeval/evaluation/runs"
 	"github.com/ipeval/ipeval/indicators"
 	"github.com/ipeval/ipeval/internal/auth"
+	"github.com/ipeval/ipeval/internal/blobs"
 	"github.com/ipeval/ipeval/internal/cycles"
 	"github.com/ipeval/ipeval/internal/dbtest"
 	"github.com/ipeval/ipeval/internal/demo"
+	"github.com/ipeval/ipeval/surveys"
 )
 
 // TestLoad checks the story the demo tells: two published years, Taiyuan
@@ -20,7 +22,13 @@ import (
 func TestLoad(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
 		ctx := context.Background()
-		res, err := demo.Load(ctx, db, 2026)
+		files, err := blobs.New(t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		sv := surveys.NewStore(db, nil, indicators.NewValueStore(db, indicators.NewSchemeStore(db)), files,
+			[]byte("demo-test-contact-key-0123456789abcdef"), 0)
+		res, err := demo.Load(ctx, db, demo.Options{Year: 2026, Surveys: sv})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -53,6 +61,41 @@ func TestLoad(t *testing.T) {
 		}
 		if grades[2024] != [2]string{"excellent", "excellent"} || grades[2025] != [2]string{"excellent", "good"} {
 			t.Fatalf("Taiyuan's band and grade by year: %v", grades)
+		}
+
+		// The current cycle's survey is accepted: its junk was caught and
+		// every region has its D1 value, with the interval, from it.
+		if res.Survey.Status != surveys.ProjectAccepted {
+			t.Fatalf("demo survey is %s", res.Survey.Status)
+		}
+		admin := auth.Principal{UserID: manager.UserID, Role: auth.RoleAdmin}
+		idx, err := sv.Quality(ctx, admin, res.Survey.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		speeders, duplicates := 0, 0
+		for _, ri := range idx {
+			speeders += ri.Speeders
+			duplicates += ri.Duplicates
+			if ri.Insufficient || ri.Mean == nil {
+				t.Errorf("region %s: insufficient demo sample (n=%d)", ri.RegionCode, ri.N)
+			}
+		}
+		if speeders == 0 || duplicates == 0 {
+			t.Errorf("the screens caught %d speeders and %d duplicates, want some of each", speeders, duplicates)
+		}
+		var d1 []indicators.Value
+		if err := db.Where("cycle_id = ? AND indicator_code = ?", res.Cycle.ID, "D1").Find(&d1).Error; err != nil {
+			t.Fatal(err)
+		}
+		if len(d1) != len(idx) || len(d1) == 0 {
+			t.Fatalf("%d D1 values for %d surveyed regions", len(d1), len(idx))
+		}
+		for _, v := range d1 {
+			if v.Status != indicators.StatusVerified || v.Number == nil || v.CILower == nil || v.CIUpper == nil ||
+				!(*v.CILower < *v.Number && *v.Number < *v.CIUpper) {
+				t.Errorf("D1 of %s: %+v", v.RegionCode, v)
+			}
 		}
 	})
 }

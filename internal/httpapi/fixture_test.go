@@ -30,6 +30,7 @@ import (
 	"github.com/ipeval/ipeval/internal/httpapi"
 	"github.com/ipeval/ipeval/internal/regions"
 	"github.com/ipeval/ipeval/jobs"
+	"github.com/ipeval/ipeval/surveys"
 )
 
 // account is a user of the fixture with its credentials.
@@ -49,6 +50,7 @@ type fixture struct {
 	cycles   *cycles.Store
 	schemes  *indicators.SchemeStore
 	runs     *runs.Store
+	surveys  *surveys.Store
 	queue    *jobs.Queue
 	broker   *broker.Embedded
 	redis    asynq.RedisConnOpt
@@ -59,13 +61,19 @@ type fixture struct {
 	seq      atomic.Int64
 	years    atomic.Int64 // cycles take years 2000–2100; kept apart from seq
 	shared   *cycles.Cycle
+	// surveyed is a published cycle with an accepted survey; see
+	// surveyedCycle.
+	surveyed *cycles.Cycle
 }
 
 const fixturePassword = "Fixture-Pass-2026!"
 
-// fixtureUploadMax is the fixture's evidence size limit, low so that the
-// over-limit case needs no large body.
+// fixtureUploadMax is the fixture's evidence and survey upload size
+// limit, low so that the over-limit case needs no large body.
 const fixtureUploadMax = 256 << 10
+
+// fixtureContactKey is the key of the fixture's contact hashes.
+var fixtureContactKey = []byte("fixture-contact-key-0123456789abcdef")
 
 func newFixture(tb testing.TB) *fixture {
 	tb.Helper()
@@ -117,9 +125,14 @@ func newFixtureOn(tb testing.TB, db *gorm.DB, opts httpapi.Options) *fixture {
 	}
 	values := indicators.NewValueStore(db, f.schemes)
 	f.runs = runs.NewStore(db, f.queue, f.schemes)
+	surveyFiles, err := blobs.New(filepath.Join(f.dataDir, "surveys"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	f.surveys = surveys.NewStore(db, f.queue, values, surveyFiles, fixtureContactKey, fixtureUploadMax)
 	srv, err := httpapi.New(httpapi.Deps{
 		Auth: f.auth, Regions: regs, Cycles: f.cycles, Schemes: f.schemes, Values: values,
-		Evidence: indicators.NewEvidenceStore(db, values, files, fixtureUploadMax), Runs: f.runs, Audit: audit.NewLog(db), Jobs: f.queue,
+		Evidence: indicators.NewEvidenceStore(db, values, files, fixtureUploadMax), Runs: f.runs, Surveys: f.surveys, Audit: audit.NewLog(db), Jobs: f.queue,
 		Checks: []httpapi.Check{
 			{Name: "database", Fn: func(ctx context.Context) error { return database.Ping(ctx, db) }},
 			{Name: "broker", Fn: f.queue.Ping},

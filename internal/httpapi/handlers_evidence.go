@@ -3,6 +3,7 @@ package httpapi
 import (
 	"io"
 	"mime"
+	"mime/multipart"
 	"strconv"
 	"strings"
 
@@ -77,13 +78,9 @@ func (s *Server) withdrawEvidence(c *fiber.Ctx, p auth.Principal) error {
 // formFile reads the named file of a multipart form, with its base name.
 // The body is already within the server's limit; the store applies its own.
 func formFile(c *fiber.Ctx, field string) (string, []byte, error) {
-	if !isMultipart(c) {
-		return "", nil, fiber.NewError(fiber.StatusUnsupportedMediaType, "Content-Type must be multipart/form-data")
-	}
-	fh, err := c.FormFile(field)
+	fh, err := formUpload(c, field)
 	if err != nil {
-		return "", nil, fault.Invalid(fault.Field(field, "required", "请选择要上传的文件（表单字段 "+field+"）",
-			"attach the file as form field "+field))
+		return "", nil, err
 	}
 	f, err := fh.Open()
 	if err != nil {
@@ -95,6 +92,20 @@ func formFile(c *fiber.Ctx, field string) (string, []byte, error) {
 		return "", nil, err
 	}
 	return fh.Filename, data, nil
+}
+
+// formUpload returns the named file of a multipart form, for a caller
+// that streams it rather than read it whole.
+func formUpload(c *fiber.Ctx, field string) (*multipart.FileHeader, error) {
+	if !isMultipart(c) {
+		return nil, fiber.NewError(fiber.StatusUnsupportedMediaType, "Content-Type must be multipart/form-data")
+	}
+	fh, err := c.FormFile(field)
+	if err != nil {
+		return nil, fault.Invalid(fault.Field(field, "required", "请选择要上传的文件（表单字段 "+field+"）",
+			"attach the file as form field "+field))
+	}
+	return fh, nil
 }
 
 // formValue returns a copy of a form field.

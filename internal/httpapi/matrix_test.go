@@ -23,6 +23,7 @@ import (
 	"github.com/ipeval/ipeval/internal/auth"
 	"github.com/ipeval/ipeval/internal/cycles"
 	"github.com/ipeval/ipeval/jobs"
+	"github.com/ipeval/ipeval/surveys/questionnaire"
 )
 
 // who may call each route: written out by hand, independently of the route
@@ -89,6 +90,25 @@ var allowed = map[string][]string{
 	"GET /api/v1/runs/:id/sensitivity":                    {"admin", "city"},
 	"GET /api/v1/runs/:id/diff/:other":                    {"admin"},
 	"GET /api/v1/cycles/:id/completeness":                 {"admin", "city"},
+	"GET /api/v1/questionnaires":                          {"admin"},
+	"POST /api/v1/questionnaires":                         {"admin"},
+	"GET /api/v1/questionnaires/:id":                      {"admin"},
+	"POST /api/v1/cycles/:id/survey-projects":             {"admin"},
+	"GET /api/v1/survey-projects":                         {"admin", "contractor"},
+	"GET /api/v1/survey-projects/:id":                     {"admin", "contractor"},
+	"PUT /api/v1/survey-projects/:id/mapping":             {"admin", "contractor"},
+	"POST /api/v1/survey-projects/:id/submit":             {"admin", "contractor"},
+	"POST /api/v1/survey-projects/:id/accept":             {"admin"},
+	"POST /api/v1/survey-projects/:id/return":             {"admin"},
+	"POST /api/v1/survey-projects/:id/lock":               {"admin"},
+	"GET /api/v1/survey-projects/:id/template":            {"admin", "contractor"},
+	"POST /api/v1/survey-projects/:id/batches":            {"admin", "contractor"},
+	"GET /api/v1/survey-projects/:id/batches":             {"admin", "contractor"},
+	"GET /api/v1/survey-projects/:id/quality":             {"admin", "contractor"},
+	"GET /api/v1/survey-batches/:id":                      {"admin", "contractor"},
+	"GET /api/v1/survey-batches/:id/report":               {"admin", "contractor"},
+	"POST /api/v1/survey-batches/:id/withdraw":            {"admin", "contractor"},
+	"GET /api/v1/cycles/:id/survey-indices":               {"admin", "city"},
 	"GET /api/v1/audit":                                   {"admin"},
 	"POST /api/v1/audit/exports":                          {"admin"},
 	"GET /api/v1/jobs":                                    {"admin", "contractor", "city"},
@@ -295,6 +315,77 @@ var samples = map[string]sample{
 	},
 	"GET /api/v1/cycles/:id/completeness": func(f *fixture, _ string) (*http.Request, int) {
 		return request("GET", "/api/v1/cycles/"+f.sharedCycle().ID+"/completeness", nil), http.StatusOK
+	},
+	"GET /api/v1/questionnaires": json200("GET", "/api/v1/questionnaires", nil),
+	"POST /api/v1/questionnaires": func(f *fixture, _ string) (*http.Request, int) {
+		q := questionnaire.Default()
+		q.Code = f.uniqueName("q")
+		y, err := q.YAML()
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		return httptestBody(request("POST", "/api/v1/questionnaires", nil), string(y), "application/yaml"), http.StatusCreated
+	},
+	"GET /api/v1/questionnaires/:id": func(f *fixture, _ string) (*http.Request, int) {
+		sq, err := f.surveys.EnsureQuestionnaire(context.Background(), questionnaire.Default())
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		return request("GET", "/api/v1/questionnaires/"+sq.ID, nil), http.StatusOK
+	},
+	"POST /api/v1/cycles/:id/survey-projects": func(f *fixture, _ string) (*http.Request, int) {
+		return request("POST", "/api/v1/cycles/"+f.sharedCycle().ID+"/survey-projects", surveyInput(f.org.ID, "140100")), http.StatusCreated
+	},
+	"GET /api/v1/survey-projects": json200("GET", "/api/v1/survey-projects", nil),
+	"GET /api/v1/survey-projects/:id": func(f *fixture, _ string) (*http.Request, int) {
+		return request("GET", "/api/v1/survey-projects/"+f.surveyProject(f.sharedCycle().ID, f.org), nil), http.StatusOK
+	},
+	"PUT /api/v1/survey-projects/:id/mapping": func(f *fixture, _ string) (*http.Request, int) {
+		return request("PUT", "/api/v1/survey-projects/"+f.surveyProject(f.sharedCycle().ID, f.org)+"/mapping",
+			map[string]any{"columns": map[string]string{"地市": "region"}}), http.StatusOK
+	},
+	"POST /api/v1/survey-projects/:id/submit": func(f *fixture, _ string) (*http.Request, int) {
+		project, _ := f.validBatch()
+		return request("POST", "/api/v1/survey-projects/"+project+"/submit", nil), http.StatusOK
+	},
+	"POST /api/v1/survey-projects/:id/accept": func(f *fixture, _ string) (*http.Request, int) {
+		return request("POST", "/api/v1/survey-projects/"+f.submittedProject()+"/accept", nil), http.StatusOK
+	},
+	"POST /api/v1/survey-projects/:id/return": func(f *fixture, _ string) (*http.Request, int) {
+		return request("POST", "/api/v1/survey-projects/"+f.submittedProject()+"/return", map[string]string{"reason": "样本不足"}), http.StatusOK
+	},
+	"POST /api/v1/survey-projects/:id/lock": func(f *fixture, _ string) (*http.Request, int) {
+		return request("POST", "/api/v1/survey-projects/"+f.acceptedProject()+"/lock", nil), http.StatusOK
+	},
+	"GET /api/v1/survey-projects/:id/template": func(f *fixture, _ string) (*http.Request, int) {
+		return request("GET", "/api/v1/survey-projects/"+f.surveyProject(f.sharedCycle().ID, f.org)+"/template", nil), http.StatusOK
+	},
+	"POST /api/v1/survey-projects/:id/batches": func(f *fixture, _ string) (*http.Request, int) {
+		return upload("POST", "/api/v1/survey-projects/"+f.surveyProject(f.sharedCycle().ID, f.org)+"/batches", nil,
+			"file", "答卷.csv", f.uniqueSurveyFile()), http.StatusAccepted
+	},
+	"GET /api/v1/survey-projects/:id/batches": func(f *fixture, _ string) (*http.Request, int) {
+		project, _ := f.validBatch()
+		return request("GET", "/api/v1/survey-projects/"+project+"/batches", nil), http.StatusOK
+	},
+	"GET /api/v1/survey-projects/:id/quality": func(f *fixture, _ string) (*http.Request, int) {
+		project, _ := f.validBatch()
+		return request("GET", "/api/v1/survey-projects/"+project+"/quality", nil), http.StatusOK
+	},
+	"GET /api/v1/survey-batches/:id": func(f *fixture, _ string) (*http.Request, int) {
+		_, batch := f.validBatch()
+		return request("GET", "/api/v1/survey-batches/"+batch, nil), http.StatusOK
+	},
+	"GET /api/v1/survey-batches/:id/report": func(f *fixture, _ string) (*http.Request, int) {
+		_, batch := f.validBatch()
+		return request("GET", "/api/v1/survey-batches/"+batch+"/report?format=xlsx", nil), http.StatusOK
+	},
+	"POST /api/v1/survey-batches/:id/withdraw": func(f *fixture, _ string) (*http.Request, int) {
+		_, batch := f.validBatch()
+		return request("POST", "/api/v1/survey-batches/"+batch+"/withdraw", nil), http.StatusOK
+	},
+	"GET /api/v1/cycles/:id/survey-indices": func(f *fixture, _ string) (*http.Request, int) {
+		return request("GET", "/api/v1/cycles/"+f.surveyedCycle().ID+"/survey-indices", nil), http.StatusOK
 	},
 	"GET /api/v1/audit":          json200("GET", "/api/v1/audit?limit=5", nil),
 	"POST /api/v1/audit/exports": fixed("POST", "/api/v1/audit/exports", map[string]string{"action": "cycles.create"}, http.StatusAccepted),

@@ -67,7 +67,11 @@ func buildOpenAPI(routes []route, version string) ([]byte, error) {
 			if consumes == "" {
 				consumes = fiber.MIMEApplicationJSON
 			}
-			op["requestBody"] = map[string]any{"required": !r.OptionalBody, "content": map[string]any{consumes: map[string]any{"schema": sc}}}
+			content := map[string]any{}
+			for _, mt := range strings.Split(consumes, ",") {
+				content[strings.TrimSpace(mt)] = map[string]any{"schema": sc}
+			}
+			op["requestBody"] = map[string]any{"required": !r.OptionalBody, "content": content}
 		}
 		status := r.Status
 		if status == 0 {

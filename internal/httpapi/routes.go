@@ -12,6 +12,9 @@ import (
 	"github.com/ipeval/ipeval/internal/cycles"
 	"github.com/ipeval/ipeval/internal/regions"
 	"github.com/ipeval/ipeval/jobs"
+	"github.com/ipeval/ipeval/surveys"
+	"github.com/ipeval/ipeval/surveys/questionnaire"
+	"github.com/ipeval/ipeval/surveys/responsefile"
 )
 
 // route is one entry of the route table: everything the server, the
@@ -34,7 +37,8 @@ type route struct {
 	Response any
 	// OptionalBody marks a Body the caller may leave out.
 	OptionalBody bool
-	// Consumes is the media type of Body, application/json when empty.
+	// Consumes is the media type of Body, application/json when empty;
+	// several are separated by commas.
 	Consumes string
 	// Produces is the media type of a non-JSON response (a download).
 	Produces string
@@ -187,6 +191,27 @@ func (s *Server) routeTable() []route {
 		{Method: get, Path: "/api/v1/runs/:id/sensitivity", Name: "runs.sensitivity", Tag: "runs", Summary: "Sensitivity analysis of a run: rank intervals and grade probabilities", SummaryZh: "敏感性分析（排名区间与等次概率）", Access: adminOrCity, Response: evaluation.SensitivityResult{}, Handler: s.runSensitivity},
 		{Method: get, Path: "/api/v1/runs/:id/diff/:other", Name: "runs.diff", Tag: "runs", Summary: "What changed from run :id to run :other: inputs, scores, ranks, grades", SummaryZh: "两次评价结果对比", Access: admin, Response: runs.Diff{}, Handler: s.diffRuns},
 		{Method: post, Path: "/api/v1/runs/:id/publish", Name: "runs.publish", Tag: "runs", Summary: "Publish a run: the cycle moves to published", SummaryZh: "发布评价结果", Access: admin, Object: "run", Response: runs.Run{}, Handler: s.publishRun},
+
+		// Satisfaction surveys.
+		{Method: get, Path: "/api/v1/questionnaires", Name: "questionnaires.list", Tag: "surveys", Summary: "List questionnaire versions", SummaryZh: "问卷版本列表", Access: admin, Response: list[surveys.StoredQuestionnaire]{}, Handler: s.listQuestionnaires},
+		{Method: post, Path: "/api/v1/questionnaires", Name: "questionnaires.create", Tag: "surveys", Summary: "Store a questionnaire from JSON or YAML as the next version of its code (200 with the latest version when identical)", SummaryZh: "新建问卷（JSON 或 YAML；与最新版本相同时返回该版本）", Access: admin, Object: "questionnaire", Body: questionnaire.Questionnaire{}, Consumes: "application/json, application/yaml, text/yaml", Response: surveys.StoredQuestionnaire{}, Status: fiber.StatusCreated, Handler: s.createQuestionnaire},
+		{Method: get, Path: "/api/v1/questionnaires/:id", Name: "questionnaires.get", Tag: "surveys", Summary: "A questionnaire version", SummaryZh: "问卷详情", Access: admin, Response: surveys.StoredQuestionnaire{}, Handler: s.getQuestionnaire},
+		{Method: post, Path: "/api/v1/cycles/:id/survey-projects", Name: "survey_projects.create", Tag: "surveys", Summary: "Commission a satisfaction survey of a cycle from a contractor", SummaryZh: "新建满意度调查项目（委托第三方机构）", Access: admin, Object: "cycle", Body: surveys.ProjectInput{}, Response: surveys.Project{}, Status: fiber.StatusCreated, Handler: s.createSurveyProject},
+		{Method: get, Path: "/api/v1/survey-projects", Name: "survey_projects.list", Tag: "surveys", Summary: "Survey projects (a contractor: its organisation's; ?cycle=ID)", SummaryZh: "调查项目列表", Access: adminOrContractor, Response: list[surveys.Project]{}, Handler: s.listSurveyProjects},
+		{Method: get, Path: "/api/v1/survey-projects/:id", Name: "survey_projects.get", Tag: "surveys", Summary: "A survey project with its questionnaire", SummaryZh: "调查项目详情", Access: adminOrContractor, Response: surveys.ProjectView{}, Handler: s.getSurveyProject},
+		{Method: put, Path: "/api/v1/survey-projects/:id/mapping", Name: "survey_projects.mapping", Tag: "surveys", Summary: "Save the column mapping used to read the project's uploads", SummaryZh: "保存上传文件的列映射", Access: adminOrContractor, Object: "survey_project", Body: responsefile.Mapping{}, Response: surveys.Project{}, Handler: s.setSurveyMapping},
+		{Method: post, Path: "/api/v1/survey-projects/:id/submit", Name: "survey_projects.submit", Tag: "surveys", Summary: "Submit a project's data for acceptance", SummaryZh: "提交调查数据验收", Access: adminOrContractor, Object: "survey_project", Body: moveRequest{}, OptionalBody: true, Response: surveys.Project{}, Handler: s.moveSurveyProject(surveys.Submit)},
+		{Method: post, Path: "/api/v1/survey-projects/:id/accept", Name: "survey_projects.accept", Tag: "surveys", Summary: "Accept a submitted project: its indices become the cycle's survey-sourced values", SummaryZh: "验收调查项目（满意度指数写入指标数据）", Access: admin, Object: "survey_project", Body: moveRequest{}, OptionalBody: true, Response: acceptView{}, Handler: s.moveSurveyProject(surveys.Accept)},
+		{Method: post, Path: "/api/v1/survey-projects/:id/return", Name: "survey_projects.return", Tag: "surveys", Summary: "Return a submitted project to its contractor (reason required)", SummaryZh: "退回调查项目（须说明理由）", Access: admin, Object: "survey_project", Body: moveRequest{}, Response: surveys.Project{}, Handler: s.moveSurveyProject(surveys.Return)},
+		{Method: post, Path: "/api/v1/survey-projects/:id/lock", Name: "survey_projects.lock", Tag: "surveys", Summary: "Lock an accepted project for good", SummaryZh: "锁定已验收的调查项目", Access: admin, Object: "survey_project", Body: moveRequest{}, OptionalBody: true, Response: surveys.Project{}, Handler: s.moveSurveyProject(surveys.Lock)},
+		{Method: get, Path: "/api/v1/survey-projects/:id/template", Name: "survey_projects.template", Tag: "surveys", Summary: "Empty upload template of a project (?format=xlsx|csv)", SummaryZh: "下载答卷上传模板（Excel 或 CSV）", Access: adminOrContractor, Produces: mimeXLSX, Handler: s.surveyTemplate},
+		{Method: post, Path: "/api/v1/survey-projects/:id/batches", Name: "survey_batches.upload", Tag: "surveys", Summary: "Upload a file of responses, xlsx or CSV (a job reads it, all or nothing; 200 with the batch already holding the same file)", SummaryZh: "上传答卷数据（后台校验，全部导入或全部不导入）", Access: adminOrContractor, Object: "survey_project", Body: batchForm{}, Consumes: fiber.MIMEMultipartForm, Response: surveys.Batch{}, Status: fiber.StatusAccepted, Handler: s.uploadSurveyBatch},
+		{Method: get, Path: "/api/v1/survey-projects/:id/batches", Name: "survey_batches.list", Tag: "surveys", Summary: "Uploaded batches of a project", SummaryZh: "上传批次列表", Access: adminOrContractor, Response: list[surveys.Batch]{}, Handler: s.listSurveyBatches},
+		{Method: get, Path: "/api/v1/survey-projects/:id/quality", Name: "survey_projects.quality", Tag: "surveys", Summary: "Quality summary and satisfaction index per region", SummaryZh: "样本质量与满意度指数（按地区）", Access: adminOrContractor, Response: list[surveys.RegionIndex]{}, Handler: s.surveyQuality},
+		{Method: get, Path: "/api/v1/survey-batches/:id", Name: "survey_batches.get", Tag: "surveys", Summary: "A batch with its first problems and its job's progress", SummaryZh: "批次详情（校验问题与处理进度）", Access: adminOrContractor, Response: surveys.BatchView{}, Handler: s.getSurveyBatch},
+		{Method: get, Path: "/api/v1/survey-batches/:id/report", Name: "survey_batches.report", Tag: "surveys", Summary: "Validation report of a batch (?format=csv|xlsx)", SummaryZh: "下载校验报告（CSV 或 Excel）", Access: adminOrContractor, Produces: "text/csv", Handler: s.surveyReport},
+		{Method: post, Path: "/api/v1/survey-batches/:id/withdraw", Name: "survey_batches.withdraw", Tag: "surveys", Summary: "Withdraw a batch: its responses leave the indices (it stays on record)", SummaryZh: "撤回上传批次", Access: adminOrContractor, Object: "survey_batch", Response: surveys.Batch{}, Handler: s.withdrawSurveyBatch},
+		{Method: get, Path: "/api/v1/cycles/:id/survey-indices", Name: "survey_indices.list", Tag: "surveys", Summary: "Satisfaction indices of a cycle's accepted surveys (city officials: their region, once published)", SummaryZh: "满意度指数（市级用户：发布后仅本地区）", Access: adminOrCity, Response: list[surveys.RegionIndex]{}, Handler: s.cycleSurveyIndices},
 
 		// Audit and jobs.
 		{Method: get, Path: "/api/v1/audit", Name: "audit.list", Tag: "audit", Summary: "Search the audit log", SummaryZh: "查询审计日志", Access: admin, Response: list[audit.Entry]{}, Handler: s.listAudit},

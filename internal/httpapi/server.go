@@ -22,6 +22,7 @@ import (
 	"github.com/ipeval/ipeval/internal/cycles"
 	"github.com/ipeval/ipeval/internal/regions"
 	"github.com/ipeval/ipeval/jobs"
+	"github.com/ipeval/ipeval/surveys"
 )
 
 // Check is one readiness probe, such as the database or the queue broker.
@@ -40,6 +41,7 @@ type Deps struct {
 	Audit    *audit.Log
 	Evidence *indicators.EvidenceStore
 	Runs     *runs.Store
+	Surveys  *surveys.Store
 	Jobs     *jobs.Queue
 	Checks   []Check
 	Log      *slog.Logger

@@ -1,0 +1,564 @@
+package surveys
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+	"gorm.io/gorm"
+
+	"github.com/ipeval/ipeval/indicators"
+	"github.com/ipeval/ipeval/indicators/scheme"
+	"github.com/ipeval/ipeval/internal/auth"
+	"github.com/ipeval/ipeval/internal/cycles"
+	"github.com/ipeval/ipeval/internal/fault"
+	"github.com/ipeval/ipeval/internal/regions"
+	"github.com/ipeval/ipeval/surveys/quality"
+	"github.com/ipeval/ipeval/surveys/questionnaire"
+	"github.com/ipeval/ipeval/surveys/responsefile"
+)
+
+// Default sample sizes of a project region: DESIGN.md leaves them to the
+// province; 400 respondents give a margin of error of about ±5 points on a
+// 0–100 index with the spread seen in service ratings.
+const (
+	DefaultTarget  = 400
+	DefaultMinimum = 100
+)
+
+// dateLayout is how fieldwork dates travel: calendar days in China time.
+const dateLayout = "2006-01-02"
+
+// ProjectInput is what an admin gives to commission a survey.
+type ProjectInput struct {
+	OrganisationID string `json:"organisation_id"`
+	// QuestionnaireID defaults to the latest version of the default
+	// questionnaire.
+	QuestionnaireID string `json:"questionnaire_id,omitempty"`
+	Name            string `json:"name"`
+	// Regions default to every assessed region, each with Target and
+	// Minimum.
+	Regions []ProjectRegion `json:"regions,omitempty"`
+	Target  int             `json:"target,omitempty"`
+	Minimum int             `json:"minimum,omitempty"`
+	// FieldworkStart and FieldworkEnd are days (2006-01-02), both included.
+	FieldworkStart string              `json:"fieldwork_start"`
+	FieldworkEnd   string              `json:"fieldwork_end"`
+	Thresholds     *quality.Thresholds `json:"thresholds,omitempty"`
+	Strata         map[string]float64  `json:"strata,omitempty"`
+}
+
+// CreateProject commissions a survey of a cycle from a contractor
+// organisation (admins only). Every problem of the input is reported at
+// once, by field.
+func (s *Store) CreateProject(ctx context.Context, by auth.Principal, cycleID string, in ProjectInput) (Project, error) {
+	if !by.Is(auth.RoleAdmin) {
+		return Project{}, forbidden()
+	}
+	db := s.db.WithContext(ctx)
+	var c cycles.Cycle
+	if err := db.Where("id = ?", cycleID).Take(&c).Error; err != nil {
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return Project{}, fmt.Errorf("cycle %s: %w", cycleID, fault.ErrNotFound)
+		}
+		return Project{}, fmt.Errorf("get cycle: %w", err)
+	}
+	if c.Status == cycles.Published || c.Status == cycles.Archived {
+		return Project{}, fault.With(fault.ErrConflict, fmt.Sprintf("the cycle is %s: no new surveys", c.Status),
+			fmt.Sprintf("考核周期已%s，不能再新建调查项目", c.Status), map[string]any{"cycle_status": c.Status})
+	}
+	var sq StoredQuestionnaire
+	var err error
+	if in.QuestionnaireID == "" {
+		sq, err = s.EnsureQuestionnaire(ctx, questionnaire.Default())
+	} else {
+		sq, err = getQuestionnaire(db, in.QuestionnaireID)
+		if errors.Is(err, fault.ErrNotFound) {
+			return Project{}, fault.Invalid(fault.Field("questionnaire_id", "unknown_questionnaire", "问卷不存在", "no such questionnaire"))
+		}
+	}
+	if err != nil {
+		return Project{}, err
+	}
+	p, err := s.checkProject(db, in, sq.Questionnaire)
+	if err != nil {
+		return Project{}, err
+	}
+	if err := feedsScheme(db, c, sq.Code); err != nil {
+		return Project{}, err
+	}
+	p.ID, p.CycleID, p.QuestionnaireID = uuid.Must(uuid.NewV7()).String(), cycleID, sq.ID
+	p.Status, p.CreatedBy = ProjectOpen, by.UserID
+	p.CreatedAt = now()
+	p.UpdatedAt = p.CreatedAt
+	if err := p.encode(); err != nil {
+		return Project{}, err
+	}
+	if err := db.Create(&p).Error; err != nil {
+		return Project{}, fmt.Errorf("create survey project: %w", err)
+	}
+	return p, nil
+}
+
+// feedsScheme requires the cycle's scheme to take values from the
+// questionnaire: otherwise accepting the survey could write nothing.
+func feedsScheme(db *gorm.DB, c cycles.Cycle, code string) error {
+	if c.SchemeID == nil {
+		return fault.With(fault.ErrConflict, "the cycle has no scheme yet", "考核周期尚未指定评价方案",
+			map[string]any{"cycle_status": c.Status})
+	}
+	var st indicators.StoredScheme
+	if err := db.Where("id = ?", *c.SchemeID).Take(&st).Error; err != nil {
+		return fmt.Errorf("get scheme of cycle: %w", err)
+	}
+	sc, err := indicators.NewSchemeStore(db).Decode(st)
+	if err != nil {
+		return err
+	}
+	for _, ind := range sc.Indicators {
+		if ind.Source == scheme.SourceSurveyPrefix+code {
+			return nil
+		}
+	}
+	return fault.Invalid(fault.Field("questionnaire_id", "not_in_scheme",
+		fmt.Sprintf("考核周期的评价方案没有取自问卷 %s 的指标", code),
+		fmt.Sprintf("the cycle's scheme has no indicator with source survey:%s", code)))
+}
+
+// checkProject validates in and returns the project it describes, without
+// ids.
+func (s *Store) checkProject(db *gorm.DB, in ProjectInput, q questionnaire.Questionnaire) (Project, error) {
+	var errs []fault.FieldError
+	bad := func(field, code, zh, en string) { errs = append(errs, fault.Field(field, code, zh, en)) }
+	p := Project{Name: strings.TrimSpace(in.Name), OrganisationID: in.OrganisationID, Strata: in.Strata,
+		Thresholds: quality.DefaultThresholds(), Mapping: responsefile.Mapping{Columns: map[string]string{}}}
+	if p.Name == "" || len([]rune(p.Name)) > 120 {
+		bad("name", "invalid_name", "项目名称不能为空，且不超过 120 字", "the name is required, at most 120 characters")
+	}
+	var org auth.Organisation
+	switch err := db.Where("id = ?", in.OrganisationID).Take(&org).Error; {
+	case errors.Is(err, gorm.ErrRecordNotFound) || in.OrganisationID == "":
+		bad("organisation_id", "unknown_organisation", "机构不存在", "no such organisation")
+	case err != nil:
+		return Project{}, fmt.Errorf("get organisation: %w", err)
+	case org.Kind != auth.OrgKindContractor:
+		bad("organisation_id", "not_contractor", "只能委托第三方调查机构", "the organisation is not a survey contractor")
+	}
+	start, err1 := time.ParseInLocation(dateLayout, in.FieldworkStart, china())
+	end, err2 := time.ParseInLocation(dateLayout, in.FieldworkEnd, china())
+	switch {
+	case err1 != nil:
+		bad("fieldwork_start", "invalid_date", "日期格式应为 YYYY-MM-DD", "a date must read YYYY-MM-DD")
+	case err2 != nil:
+		bad("fieldwork_end", "invalid_date", "日期格式应为 YYYY-MM-DD", "a date must read YYYY-MM-DD")
+	case end.Before(start):
+		bad("fieldwork_end", "end_before_start", "调查结束日期早于开始日期", "fieldwork ends before it starts")
+	}
+	p.FieldworkStart, p.FieldworkEnd = start.UTC(), end.UTC()
+	if in.Thresholds != nil {
+		p.Thresholds = *in.Thresholds
+		if err := p.Thresholds.Validate(); err != nil {
+			errs = append(errs, prefixed("thresholds.", err)...)
+		}
+	}
+	if err := (quality.Options{Strata: in.Strata}).Validate(q); err != nil {
+		errs = append(errs, prefixed("", err)...)
+	}
+	target, minimum := cmpOr(in.Target, DefaultTarget), cmpOr(in.Minimum, DefaultMinimum)
+	var assessed []regions.Region
+	if err := db.Scopes(regions.Assessed).Order("code").Find(&assessed).Error; err != nil {
+		return Project{}, fmt.Errorf("list regions: %w", err)
+	}
+	known := map[string]bool{}
+	for _, r := range assessed {
+		known[r.Code] = true
+	}
+	if len(in.Regions) == 0 {
+		for _, r := range assessed {
+			p.Regions = append(p.Regions, ProjectRegion{Code: r.Code, Target: target, Minimum: minimum})
+		}
+	}
+	seen := map[string]bool{}
+	for i, r := range in.Regions {
+		field := fmt.Sprintf("regions[%d]", i)
+		r.Code = strings.TrimSpace(r.Code)
+		r.Target, r.Minimum = cmpOr(r.Target, target), cmpOr(r.Minimum, minimum)
+		switch {
+		case !known[r.Code]:
+			bad(field+".code", "unknown_region", "不是参评地区："+r.Code, "not an assessed region: "+r.Code)
+		case seen[r.Code]:
+			bad(field+".code", "duplicate_region", "地区重复："+r.Code, "region listed twice: "+r.Code)
+		}
+		if r.Minimum < 1 || r.Target < r.Minimum {
+			bad(field, "invalid_sample", "最低样本量须至少为 1，且不大于目标样本量", "the minimum sample must be at least 1 and at most the target")
+		}
+		seen[r.Code] = true
+		p.Regions = append(p.Regions, r)
+	}
+	if len(p.Regions) == 0 {
+		bad("regions", "no_regions", "项目须至少包含一个地区", "a project needs at least one region")
+	}
+	return p, fault.Invalid(errs...)
+}
+
+// prefixed returns the field errors of a validation error, their fields
+// prefixed; any other error becomes one problem.
+func prefixed(prefix string, err error) []fault.FieldError {
+	var ve *fault.ValidationError
+	if !errors.As(err, &ve) {
+		return []fault.FieldError{fault.Field(prefix, "invalid", err.Error(), err.Error())}
+	}
+	out := slices.Clone(ve.Errors)
+	for i := range out {
+		out[i].Field = prefix + out[i].Field
+	}
+	return out
+}
+
+func cmpOr(x, def int) int {
+	if x == 0 {
+		return def
+	}
+	return x
+}
+
+// china is the zone fieldwork days are counted in.
+func china() *time.Location { return time.FixedZone("CST", 8*3600) }
+
+// encode writes the JSON-valued columns from their fields.
+func (p *Project) encode() error {
+	for _, c := range []struct {
+		dst *string
+		v   any
+	}{{&p.RegionsJSON, p.Regions}, {&p.ThresholdsJSON, p.Thresholds}, {&p.StrataJSON, p.Strata}, {&p.MappingJSON, p.Mapping}} {
+		b, err := json.Marshal(c.v)
+		if err != nil {
+			return fmt.Errorf("encode survey project: %w", err)
+		}
+		*c.dst = string(b)
+	}
+	return nil
+}
+
+// decode fills the fields from the JSON-valued columns.
+func (p *Project) decode() error {
+	for _, c := range []struct {
+		src string
+		v   any
+	}{{p.RegionsJSON, &p.Regions}, {p.ThresholdsJSON, &p.Thresholds}, {p.StrataJSON, &p.Strata}, {p.MappingJSON, &p.Mapping}} {
+		if err := json.Unmarshal([]byte(c.src), c.v); err != nil {
+			return fmt.Errorf("decode survey project %s: %w", p.ID, err)
+		}
+	}
+	if p.Mapping.Columns == nil {
+		p.Mapping.Columns = map[string]string{}
+	}
+	return nil
+}
+
+// ListProjects returns the projects the caller may see, newest first:
+// every project for admins, their organisation's for contractors. cycleID
+// narrows the list when not empty.
+func (s *Store) ListProjects(ctx context.Context, by auth.Principal, cycleID string) ([]Project, error) {
+	q := s.db.WithContext(ctx).Order("created_at DESC, id")
+	switch {
+	case by.Is(auth.RoleAdmin):
+	case by.Is(auth.RoleContractor) && by.OrganisationID != "":
+		q = q.Where("organisation_id = ?", by.OrganisationID)
+	default:
+		return nil, forbidden()
+	}
+	if cycleID != "" {
+		q = q.Where("cycle_id = ?", cycleID)
+	}
+	var out []Project
+	if err := q.Find(&out).Error; err != nil {
+		return nil, fmt.Errorf("list survey projects: %w", err)
+	}
+	for i := range out {
+		if err := out[i].decode(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// ProjectView is a project with its questionnaire, as its contractor and
+// the admins see it.
+type ProjectView struct {
+	Project
+	Questionnaire StoredQuestionnaire `json:"questionnaire"`
+}
+
+// GetProject returns a project the caller may see, with its questionnaire.
+func (s *Store) GetProject(ctx context.Context, by auth.Principal, id string) (ProjectView, error) {
+	db := s.db.WithContext(ctx)
+	p, err := getProject(db, by, id)
+	if err != nil {
+		return ProjectView{}, err
+	}
+	sq, err := getQuestionnaire(db, p.QuestionnaireID)
+	if err != nil {
+		return ProjectView{}, err
+	}
+	return ProjectView{Project: p, Questionnaire: sq}, nil
+}
+
+// getProject reads a project and checks that by may see it: admins any,
+// contractors their organisation's. A contractor asking for another
+// organisation's project is refused, not told it is missing, as for the
+// other objects it cannot reach.
+func getProject(db *gorm.DB, by auth.Principal, id string) (Project, error) {
+	if !by.Is(auth.RoleAdmin, auth.RoleContractor) {
+		return Project{}, forbidden()
+	}
+	var p Project
+	if err := db.Where("id = ?", id).Take(&p).Error; err != nil {
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return p, fmt.Errorf("survey project %s: %w", id, fault.ErrNotFound)
+		}
+		return p, fmt.Errorf("get survey project: %w", err)
+	}
+	if !by.CanAccessOrganisation(p.OrganisationID) {
+		return Project{}, forbidden()
+	}
+	return p, p.decode()
+}
+
+// lockProject starts a write on a project: the no-op UPDATE takes the
+// project's row lock (the database lock on SQLite) before anything is
+// read, so that uploads, withdrawals and transitions of one project queue
+// behind each other.
+func lockProject(tx *gorm.DB, by auth.Principal, id string) (Project, error) {
+	if err := tx.Exec("UPDATE survey_projects SET status = status WHERE id = ?", id).Error; err != nil {
+		return Project{}, fmt.Errorf("lock survey project: %w", err)
+	}
+	return getProject(tx, by, id)
+}
+
+// SetMapping saves the column mapping used to read the project's uploads,
+// while the contractor may still upload.
+func (s *Store) SetMapping(ctx context.Context, by auth.Principal, id string, m responsefile.Mapping) (Project, error) {
+	var p Project
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var err error
+		if p, err = lockProject(tx, by, id); err != nil {
+			return err
+		}
+		if err := uploadable(p); err != nil {
+			return err
+		}
+		sq, err := getQuestionnaire(tx, p.QuestionnaireID)
+		if err != nil {
+			return err
+		}
+		if m.Columns == nil {
+			m.Columns = map[string]string{}
+		}
+		if err := m.Validate(sq.Questionnaire); err != nil {
+			return err
+		}
+		p.Mapping = m
+		if err := p.encode(); err != nil {
+			return err
+		}
+		p.UpdatedAt = now()
+		return tx.Model(&Project{}).Where("id = ?", id).
+			Updates(map[string]any{"mapping": p.MappingJSON, "updated_at": p.UpdatedAt}).Error
+	})
+	return p, err
+}
+
+// uploadable refuses a change of a project's data once it is accepted:
+// until then the contractor may upload, withdraw and replace batches, even
+// while the project is submitted (acceptance takes the data as they are
+// at that moment, under the project's lock).
+func uploadable(p Project) error {
+	if p.Status == ProjectOpen || p.Status == ProjectSubmitted || p.Status == ProjectReturned {
+		return nil
+	}
+	return projectConflict(p, "the project's data are final once it is accepted", "项目已验收，数据不能再上传、撤回或修改")
+}
+
+func projectConflict(p Project, en, zh string) error {
+	return fault.With(fault.ErrConflict, fmt.Sprintf("%s: the survey project is %s", en, p.Status),
+		fmt.Sprintf("%s（项目状态：%s）", zh, p.Status), map[string]any{"project_status": p.Status})
+}
+
+// Transition names a move of a project's status.
+type Transition string
+
+// The moves. Submit: open or returned → submitted (its contractor or an
+// admin). Accept: submitted → accepted, which writes the indices as the
+// cycle's survey-sourced values; Return: submitted → returned, with a
+// reason; Lock: accepted → locked (admins).
+const (
+	Submit Transition = "submit"
+	Accept Transition = "accept"
+	Return Transition = "return"
+	Lock   Transition = "lock"
+)
+
+// Acceptance reports what accepting a project wrote.
+type Acceptance struct {
+	// Indicators are the survey-sourced indicators that received values.
+	Indicators []string `json:"indicators"`
+	// Regions received a value; Skipped did not, with the reason.
+	Regions []string          `json:"regions"`
+	Skipped map[string]string `json:"skipped"`
+}
+
+// maxReason bounds a transition's reason, as its column does.
+const maxReason = 1000
+
+// Move applies a transition to a project. reason is required to return a
+// project (the contractor reads it) and recorded for the others.
+func (s *Store) Move(ctx context.Context, by auth.Principal, id string, t Transition, reason string) (Project, *Acceptance, error) {
+	reason = strings.TrimSpace(reason)
+	if utf8.RuneCountInString(reason) > maxReason {
+		return Project{}, nil, fault.Invalid(fault.Field("reason", "too_long",
+			fmt.Sprintf("理由不超过 %d 字", maxReason), fmt.Sprintf("the reason takes at most %d characters", maxReason)))
+	}
+	var p Project
+	var acc *Acceptance
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var err error
+		if p, err = lockProject(tx, by, id); err != nil {
+			return err
+		}
+		from := p.Status
+		var to ProjectStatus
+		switch t {
+		case Submit:
+			if from != ProjectOpen && from != ProjectReturned {
+				return projectConflict(p, "only an open or returned project is submitted", "只有进行中或被退回的项目可以提交")
+			}
+			to = ProjectSubmitted
+		case Accept, Return, Lock:
+			if !by.Is(auth.RoleAdmin) {
+				return forbidden()
+			}
+			switch {
+			case t == Lock && from == ProjectAccepted:
+				to = ProjectLocked
+			case t == Accept && from == ProjectSubmitted:
+				to = ProjectAccepted
+			case t == Return && from == ProjectSubmitted:
+				if reason == "" {
+					return fault.Invalid(fault.Field("reason", "reason_required", "退回须说明理由", "a returned project needs a reason"))
+				}
+				to = ProjectReturned
+			default:
+				return projectConflict(p, fmt.Sprintf("cannot %s", t), fmt.Sprintf("当前状态不允许此操作（%s）", t))
+			}
+		default:
+			return fault.Invalid(fault.Field("action", "unknown_action", "未知的操作："+string(t), "unknown action: "+string(t)))
+		}
+		if t == Submit || t == Accept {
+			if err := readyForReview(tx, p); err != nil {
+				return err
+			}
+		}
+		if t == Accept {
+			if acc, err = s.accept(tx, by, p); err != nil {
+				return err
+			}
+		}
+		p.Status, p.StatusReason, p.UpdatedAt = to, reason, now()
+		return tx.Model(&Project{}).Where("id = ?", id).
+			Updates(map[string]any{"status": to, "status_reason": reason, "updated_at": p.UpdatedAt}).Error
+	})
+	if err != nil {
+		return Project{}, nil, err
+	}
+	return p, acc, nil
+}
+
+// readyForReview requires a project with data and nothing still queued.
+func readyForReview(tx *gorm.DB, p Project) error {
+	var counts []struct {
+		Status BatchStatus
+		N      int
+	}
+	if err := tx.Model(&Batch{}).Select("status, COUNT(*) AS n").Where("project_id = ?", p.ID).
+		Group("status").Scan(&counts).Error; err != nil {
+		return fmt.Errorf("count batches: %w", err)
+	}
+	n := map[BatchStatus]int{}
+	for _, c := range counts {
+		n[c.Status] = c.N
+	}
+	if n[BatchQueued] > 0 {
+		return projectConflict(p, "batches are still being read", "仍有上传批次正在处理")
+	}
+	if n[BatchValid] == 0 {
+		return projectConflict(p, "the project has no valid batch", "项目尚无有效的上传批次")
+	}
+	return nil
+}
+
+// accept writes the project's indices as the cycle's survey-sourced
+// values. A region whose index is missing or rests on too small a sample
+// gets no value: the engine then treats it as missing data, which is
+// visible, rather than scoring an unreliable number.
+func (s *Store) accept(tx *gorm.DB, by auth.Principal, p Project) (*Acceptance, error) {
+	sq, err := getQuestionnaire(tx, p.QuestionnaireID)
+	if err != nil {
+		return nil, err
+	}
+	idx, err := readIndices(tx, p)
+	if err != nil {
+		return nil, err
+	}
+	acc := &Acceptance{Regions: []string{}, Skipped: map[string]string{}}
+	var vals []indicators.SurveyValue
+	for _, ri := range idx {
+		switch {
+		case ri.Mean == nil:
+			acc.Skipped[ri.RegionCode] = "no valid response"
+		case ri.Insufficient:
+			acc.Skipped[ri.RegionCode] = fmt.Sprintf("sample %d below the minimum %d", ri.N, ri.MinSample)
+		default:
+			acc.Regions = append(acc.Regions, ri.RegionCode)
+			vals = append(vals, indicators.SurveyValue{RegionCode: ri.RegionCode, Number: round(*ri.Mean),
+				CILower: round(*ri.CILow), CIUpper: round(*ri.CIHigh),
+				Note: fmt.Sprintf("第三方满意度调查「%s」：有效样本 %d，95%%置信区间 [%.2f, %.2f]", p.Name, ri.N, *ri.CILow, *ri.CIHigh)})
+		}
+	}
+	codes, err := s.values.SetSurveyTx(tx, by, p.CycleID, sq.Code, vals)
+	if err != nil {
+		return nil, err
+	}
+	if len(codes) == 0 {
+		// Checked when the project was made; the cycle's scheme changed since.
+		return nil, fault.With(fault.ErrConflict, "the cycle's scheme takes no values from this questionnaire",
+			"考核周期的评价方案没有取自本问卷的指标", nil)
+	}
+	acc.Indicators = codes
+	return acc, nil
+}
+
+// round keeps six decimals: an index is reported to two, and six keep
+// the stored value independent of the last bits of a float sum.
+func round(x float64) float64 {
+	const k = 1e6
+	if x < 0 {
+		return -float64(int64(-x*k+0.5)) / k
+	}
+	return float64(int64(x*k+0.5)) / k
+}
+
+// regionCodes lists a project's region codes in order.
+func (p Project) regionCodes() []string {
+	out := make([]string, len(p.Regions))
+	for i, r := range p.Regions {
+		out[i] = r.Code
+	}
+	return out
+}

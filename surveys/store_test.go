@@ -1,0 +1,439 @@
+package surveys_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"strings"
+	"testing"
+
+	"gorm.io/gorm"
+
+	"github.com/ipeval/ipeval/evaluation/runs"
+	"github.com/ipeval/ipeval/indicators"
+	"github.com/ipeval/ipeval/indicators/scheme"
+	"github.com/ipeval/ipeval/internal/auth"
+	"github.com/ipeval/ipeval/internal/blobs"
+	"github.com/ipeval/ipeval/internal/broker"
+	"github.com/ipeval/ipeval/internal/cycles"
+	"github.com/ipeval/ipeval/internal/dbtest"
+	"github.com/ipeval/ipeval/internal/fault"
+	"github.com/ipeval/ipeval/internal/regions"
+	"github.com/ipeval/ipeval/jobs"
+	"github.com/ipeval/ipeval/surveys"
+)
+
+const testRegions = "code,name,kind,parent\n" +
+	"140000,山西省,province,\n" +
+	"140100,太原市,prefecture_city,140000\n" +
+	"140200,大同市,prefecture_city,140000\n" +
+	"140300,阳泉市,prefecture_city,140000\n" +
+	"140400,长治市,prefecture_city,140000\n"
+
+// testMax is the fixture's upload limit, low so that the over-limit case
+// needs no large file.
+const testMax = 64 << 10
+
+type fixture struct {
+	db                   *gorm.DB
+	store                *surveys.Store
+	queue                *jobs.Queue
+	cycles               *cycles.Store
+	admin, contractor    auth.Principal
+	outsider             auth.Principal // a contractor of another organisation
+	city                 auth.Principal
+	cycle, org, schemeID string
+}
+
+func newFixture(tb testing.TB, db *gorm.DB) fixture {
+	tb.Helper()
+	ctx := context.Background()
+	if _, err := regions.NewStore(db).ImportCSV(ctx, strings.NewReader(testRegions)); err != nil {
+		tb.Fatal(err)
+	}
+	schemes := indicators.NewSchemeStore(db)
+	st, err := schemes.Create(ctx, scheme.Default(), "")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	cs := cycles.NewStore(db)
+	c, err := cs.Create(ctx, cycles.Input{Year: 2026})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if _, err := cs.SetScheme(ctx, c.ID, st.ID); err != nil {
+		tb.Fatal(err)
+	}
+	if _, err := cs.Transition(ctx, c.ID, cycles.Collecting); err != nil {
+		tb.Fatal(err)
+	}
+	emb, err := broker.StartEmbedded("")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(emb.Close)
+	opt, err := jobs.RedisOpt(emb.Addr())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	q := jobs.NewQueue(db, opt, nil)
+	tb.Cleanup(func() { _ = q.Close() })
+	users := auth.NewStore(db, nil)
+	org, err := users.CreateOrganisation(ctx, "调查中心", auth.OrgKindContractor)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	other, err := users.CreateOrganisation(ctx, "另一调查公司", auth.OrgKindContractor)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	principal := func(nu auth.NewUser) auth.Principal {
+		u, _, err := users.CreateUser(ctx, nu)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		return auth.Principal{UserID: u.ID, Username: u.Username, Role: nu.Role, RegionCode: nu.RegionCode, OrganisationID: nu.OrganisationID}
+	}
+	files, err := blobs.New(tb.TempDir())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	values := indicators.NewValueStore(db, schemes)
+	return fixture{db: db, queue: q, cycles: cs, cycle: c.ID, org: org.ID, schemeID: st.ID,
+		store:      surveys.NewStore(db, q, values, files, []byte("test-contact-key-0123456789abcdefgh"), testMax),
+		admin:      principal(auth.NewUser{Username: "admin", DisplayName: "admin", Role: auth.RoleAdmin}),
+		contractor: principal(auth.NewUser{Username: "survey", DisplayName: "survey", Role: auth.RoleContractor, OrganisationID: org.ID}),
+		outsider:   principal(auth.NewUser{Username: "other", DisplayName: "other", Role: auth.RoleContractor, OrganisationID: other.ID}),
+		city:       principal(auth.NewUser{Username: "taiyuan", DisplayName: "taiyuan", Role: auth.RoleCity, RegionCode: "140100"}),
+	}
+}
+
+// project commissions a survey of the three first cities, minimum sample 3.
+func (f fixture) project(tb testing.TB) surveys.Project {
+	tb.Helper()
+	p, err := f.store.CreateProject(context.Background(), f.admin, f.cycle, surveys.ProjectInput{
+		OrganisationID: f.org, Name: "满意度调查", Minimum: 3, Target: 10,
+		Regions:        []surveys.ProjectRegion{{Code: "140100"}, {Code: "140200"}, {Code: "140300"}},
+		FieldworkStart: "2026-09-01", FieldworkEnd: "2026-10-31",
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return p
+}
+
+// upload uploads a CSV as the contractor and runs its job, as a worker would.
+func (f fixture) upload(tb testing.TB, projectID, body, replaces string) surveys.Batch {
+	tb.Helper()
+	ctx := context.Background()
+	b, _, err := f.store.Upload(ctx, f.contractor, projectID, "answers.csv", strings.NewReader(body), replaces)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	job, err := f.queue.Get(ctx, *b.JobID)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if _, err := f.store.Handler(slog.New(slog.DiscardHandler))(ctx, job, func(int, string) {}); err != nil {
+		tb.Fatal(err)
+	}
+	v, err := f.store.GetBatch(ctx, f.contractor, b.ID)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return v.Batch
+}
+
+const header = "region,respondent_type,respondent_id,phone,seconds,submitted_at,convenience,efficiency,information,consultation,attitude,overall\n"
+
+// row is one respondent answering every item with x.
+func row(region, id string, seconds int, answers ...int) string {
+	cells := []string{region, "enterprise", id, "", fmt.Sprint(seconds), "2026-09-15 10:00:00"}
+	for _, a := range answers {
+		cells = append(cells, fmt.Sprint(a))
+	}
+	return strings.Join(cells, ",") + "\n"
+}
+
+// answers is the file of TestAcceptFeedsEvaluation. Per region, item
+// scores (x−1)/4·100 of the valid respondents:
+//
+//	140100: all 5 → 100; all 4 → 75; all 5 → 100; a speeder (10 s, all 1)
+//	        and a duplicate of R1 (all 1) are excluded. n=3, mean 91.666…
+//	140200: all 3 → 50; all 4 → 75; all 4 → 75. n=3, mean 66.666…
+//	140300: all 2 → 25, all 3 → 50: n=2, below the minimum of 3.
+func answers() string {
+	var b strings.Builder
+	b.WriteString(header)
+	b.WriteString(row("140100", "R1", 300, 5, 5, 5, 5, 5, 5))
+	b.WriteString(row("140100", "R2", 280, 4, 4, 4, 4, 4, 4))
+	b.WriteString(row("140100", "R3", 320, 5, 5, 5, 5, 5, 5))
+	b.WriteString(row("140100", "R4", 10, 1, 1, 1, 1, 1, 1))
+	b.WriteString(row("140100", "R1", 290, 1, 1, 1, 1, 1, 1))
+	b.WriteString(row("140200", "R5", 300, 3, 3, 3, 3, 3, 3))
+	b.WriteString(row("140200", "R6", 300, 4, 4, 4, 4, 4, 4))
+	b.WriteString(row("140200", "R7", 300, 4, 4, 4, 4, 4, 4))
+	b.WriteString(row("140300", "R8", 300, 2, 2, 2, 2, 2, 2))
+	b.WriteString(row("140300", "R9", 300, 3, 3, 3, 3, 3, 3))
+	return b.String()
+}
+
+// TestAcceptFeedsEvaluation takes a survey from upload to an evaluation
+// run: screens, indices, acceptance into D1 with the interval, and the
+// run reading both.
+func TestAcceptFeedsEvaluation(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
+		f := newFixture(t, db)
+		ctx := context.Background()
+		p := f.project(t)
+		b := f.upload(t, p.ID, answers(), "")
+		if b.Status != surveys.BatchValid || b.Rows != 10 || b.ValidRows != 10 {
+			t.Fatalf("batch %+v", b)
+		}
+		idx, err := f.store.Quality(ctx, f.contractor, p.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]surveys.RegionIndex{}
+		for _, ri := range idx {
+			got[ri.RegionCode] = ri
+		}
+		ty := got["140100"]
+		if ty.Responses != 5 || ty.Speeders != 1 || ty.Duplicates != 1 || ty.N != 3 || ty.Mean == nil ||
+			math.Abs(*ty.Mean-275.0/3) > 1e-9 {
+			t.Fatalf("Taiyuan: %+v", ty.Index)
+		}
+		// SD of 100, 75, 100: sqrt(((25/3)²·2 + (50/3)²)/2) = 25/√3.
+		if sd := 25 / math.Sqrt(3); math.Abs(*ty.SD-sd) > 1e-9 || math.Abs(*ty.SE-sd/math.Sqrt(3)) > 1e-9 ||
+			math.Abs(*ty.CILow-(275.0/3-1.96*sd/math.Sqrt(3))) > 1e-9 {
+			t.Fatalf("Taiyuan's spread: sd %v se %v ci [%v, %v]", *ty.SD, *ty.SE, *ty.CILow, *ty.CIHigh)
+		}
+		if yq := got["140300"]; !yq.Insufficient || yq.N != 2 {
+			t.Fatalf("Yangquan: %+v", yq.Index)
+		}
+
+		if _, _, err := f.store.Move(ctx, f.contractor, p.ID, surveys.Accept, ""); !errors.Is(err, fault.ErrForbidden) {
+			t.Fatalf("a contractor accepts its own project: %v", err)
+		}
+		if _, _, err := f.store.Move(ctx, f.contractor, p.ID, surveys.Submit, ""); err != nil {
+			t.Fatal(err)
+		}
+		_, acc, err := f.store.Move(ctx, f.admin, p.ID, surveys.Accept, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(acc.Indicators) != 1 || acc.Indicators[0] != "D1" || len(acc.Regions) != 2 || acc.Skipped["140300"] == "" {
+			t.Fatalf("acceptance %+v", acc)
+		}
+		var d1 []indicators.Value
+		if err := db.Where("cycle_id = ? AND indicator_code = ?", f.cycle, "D1").Order("region_code").Find(&d1).Error; err != nil {
+			t.Fatal(err)
+		}
+		if len(d1) != 2 || d1[0].RegionCode != "140100" || math.Abs(*d1[0].Number-275.0/3) > 1e-6 ||
+			d1[0].Status != indicators.StatusVerified || d1[0].CILower == nil || math.Abs(*d1[0].CILower-*ty.CILow) > 1e-6 {
+			t.Fatalf("D1 values %+v", d1)
+		}
+		hist, err := indicators.NewValueStore(db, indicators.NewSchemeStore(db)).History(ctx, f.admin, d1[0].ID)
+		if err != nil || len(hist) != 1 || hist[0].Action != indicators.ActionSurvey {
+			t.Fatalf("history %+v, %v", hist, err)
+		}
+
+		// Evaluate the cycle: D1 reaches the engine, its interval the
+		// sensitivity analysis.
+		if _, err := f.cycles.Transition(ctx, f.cycle, cycles.Scoring); err != nil {
+			t.Fatal(err)
+		}
+		rs := runs.NewStore(db, f.queue, indicators.NewSchemeStore(db))
+		job, err := rs.Request(ctx, f.admin, f.cycle, runs.Settings{Draws: 20, SurveyIntervals: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := rs.Handler()(ctx, job, func(int, string) {}); err != nil {
+			t.Fatal(err)
+		}
+		list, err := rs.List(ctx, f.admin, f.cycle)
+		if err != nil || len(list) != 1 {
+			t.Fatalf("runs %+v, %v", list, err)
+		}
+		region, err := rs.Region(ctx, f.admin, list[0].ID, "140100")
+		if err != nil {
+			t.Fatal(err)
+		}
+		found := false
+		for _, ind := range region.Indicators {
+			if ind.Code == "D1" {
+				found = ind.Observed && ind.Raw.Valid && math.Abs(ind.Raw.Value-275.0/3) < 1e-6
+			}
+		}
+		if !found {
+			t.Fatalf("Taiyuan's D1 in the run: %+v", region.Indicators)
+		}
+		sens, err := rs.Sensitivity(ctx, f.admin, list[0].ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if iv := sens.Options.SurveyIntervals["140100"]["D1"]; math.Abs(iv.Lower-*ty.CILow) > 1e-6 {
+			t.Fatalf("the analysis drew D1 from %+v, want the survey's interval", sens.Options.SurveyIntervals)
+		}
+	})
+}
+
+// TestBatches covers the life of uploads: refusal of a bad file with
+// nothing stored, recognition of the same file, replacement, withdrawal,
+// the size limit, another organisation, and the end of uploads.
+func TestBatches(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
+		f := newFixture(t, db)
+		ctx := context.Background()
+		p := f.project(t)
+		responses := func() int {
+			idx, err := f.store.Quality(ctx, f.admin, p.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n := 0
+			for _, ri := range idx {
+				n += ri.Responses
+			}
+			return n
+		}
+
+		bad := header + row("140100", "R1", 300, 5, 5, 5, 5, 5, 5) + row("140200", "R2", 300, 6, 5, 5, 5, 5, 5)
+		b := f.upload(t, p.ID, bad, "")
+		if b.Status != surveys.BatchInvalid || b.ProblemCount != 1 || responses() != 0 {
+			t.Fatalf("a file with an answer 6: batch %+v, %d responses stored", b, responses())
+		}
+		v, err := f.store.GetBatch(ctx, f.contractor, b.ID)
+		if err != nil || len(v.Problems) != 1 || v.Problems[0].Row != 3 || v.Problems[0].Code != "out_of_scale" {
+			t.Fatalf("problems %+v, %v", v.Problems, err)
+		}
+		var report strings.Builder
+		if err := f.store.Report(ctx, f.contractor, b.ID, "csv", &report); err != nil || !strings.Contains(report.String(), "out_of_scale") {
+			t.Fatalf("report %q, %v", report.String(), err)
+		}
+
+		good := f.upload(t, p.ID, answers(), "")
+		if good.Status != surveys.BatchValid || responses() != 10 {
+			t.Fatalf("good batch %+v, %d responses", good, responses())
+		}
+		again, created, err := f.store.Upload(ctx, f.contractor, p.ID, "copy.csv", strings.NewReader(answers()), "")
+		if err != nil || created || again.ID != good.ID {
+			t.Fatalf("the same file again: %s (created %v), %v; want batch %s", again.ID, created, err, good.ID)
+		}
+
+		// A bad replacement leaves the data alone; a good one swaps it.
+		if r := f.upload(t, p.ID, bad, good.ID); r.Status != surveys.BatchInvalid || responses() != 10 {
+			t.Fatalf("bad replacement %+v, %d responses", r, responses())
+		}
+		smaller := header + row("140100", "R1", 300, 5, 5, 5, 5, 5, 5)
+		r := f.upload(t, p.ID, smaller, good.ID)
+		if r.Status != surveys.BatchValid || responses() != 1 {
+			t.Fatalf("replacement %+v, %d responses", r, responses())
+		}
+		if old, _ := f.store.GetBatch(ctx, f.admin, good.ID); old.Status != surveys.BatchReplaced {
+			t.Fatalf("replaced batch is %s", old.Status)
+		}
+		if w, err := f.store.Withdraw(ctx, f.contractor, r.ID); err != nil || w.Status != surveys.BatchWithdrawn || responses() != 0 {
+			t.Fatalf("withdraw: %+v, %v, %d responses", w, err, responses())
+		}
+
+		t.Run("too large", func(t *testing.T) {
+			var batches int64
+			db.Model(&surveys.Batch{}).Count(&batches)
+			big := header + strings.Repeat(row("140100", "R9", 300, 5, 5, 5, 5, 5, 5), testMax/40)
+			if _, _, err := f.store.Upload(ctx, f.contractor, p.ID, "big.csv", strings.NewReader(big), ""); !errors.Is(err, fault.ErrTooLarge) {
+				t.Fatalf("over the limit: %v", err)
+			}
+			var after int64
+			db.Model(&surveys.Batch{}).Count(&after)
+			if after != batches {
+				t.Fatalf("a refused upload left a batch")
+			}
+		})
+		t.Run("another organisation", func(t *testing.T) {
+			if _, _, err := f.store.Upload(ctx, f.outsider, p.ID, "a.csv", strings.NewReader(answers()), ""); !errors.Is(err, fault.ErrForbidden) {
+				t.Fatalf("upload: %v", err)
+			}
+			if _, err := f.store.GetBatch(ctx, f.outsider, b.ID); !errors.Is(err, fault.ErrForbidden) {
+				t.Fatalf("read a batch: %v", err)
+			}
+			if list, err := f.store.ListProjects(ctx, f.outsider, ""); err != nil || len(list) != 0 {
+				t.Fatalf("another contractor lists %d projects (%v)", len(list), err)
+			}
+			if _, err := f.store.Quality(ctx, f.city, p.ID); !errors.Is(err, fault.ErrForbidden) {
+				t.Fatalf("a city official reads the quality report: %v", err)
+			}
+		})
+		t.Run("unsupported format", func(t *testing.T) {
+			if _, _, err := f.store.Upload(ctx, f.contractor, p.ID, "a.pdf", strings.NewReader("%PDF"), ""); !errors.Is(err, fault.ErrUnsupportedMedia) {
+				t.Fatalf("a PDF: %v", err)
+			}
+		})
+		t.Run("after acceptance", func(t *testing.T) {
+			f.upload(t, p.ID, answers(), "")
+			if _, _, err := f.store.Move(ctx, f.contractor, p.ID, surveys.Submit, ""); err != nil {
+				t.Fatal(err)
+			}
+			if _, _, err := f.store.Move(ctx, f.admin, p.ID, surveys.Accept, ""); err != nil {
+				t.Fatal(err)
+			}
+			_, _, err := f.store.Upload(ctx, f.contractor, p.ID, "late.csv", strings.NewReader(smaller), "")
+			var d *fault.Detailed
+			if !errors.Is(err, fault.ErrConflict) || !errors.As(err, &d) || d.Ext["project_status"] != surveys.ProjectAccepted {
+				t.Fatalf("upload after acceptance: %v", err)
+			}
+		})
+	})
+}
+
+// TestIngestIsIdempotent runs an ingestion job twice, as a retried
+// delivery would: the second run changes nothing.
+func TestIngestIsIdempotent(t *testing.T) {
+	f := newFixture(t, dbtest.New(t))
+	ctx := context.Background()
+	p := f.project(t)
+	b := f.upload(t, p.ID, answers(), "")
+	job, err := f.queue.Get(ctx, *b.JobID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.store.Handler(slog.New(slog.DiscardHandler))(ctx, job, func(int, string) {}); err != nil {
+		t.Fatal(err)
+	}
+	var n int64
+	if err := f.db.Table("survey_responses").Count(&n).Error; err != nil || n != 10 {
+		t.Fatalf("%d responses after a second delivery (%v), want 10", n, err)
+	}
+}
+
+// TestCityIndices shows a city official its own region's index, and only
+// once the cycle is published.
+func TestCityIndices(t *testing.T) {
+	f := newFixture(t, dbtest.New(t))
+	ctx := context.Background()
+	p := f.project(t)
+	f.upload(t, p.ID, answers(), "")
+	for _, tr := range []surveys.Transition{surveys.Submit, surveys.Accept} {
+		if _, _, err := f.store.Move(ctx, f.admin, p.ID, tr, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := f.store.CycleIndices(ctx, f.city, f.cycle); !errors.Is(err, fault.ErrNotFound) {
+		t.Fatalf("before publication: %v", err)
+	}
+	if all, err := f.store.CycleIndices(ctx, f.admin, f.cycle); err != nil || len(all) != 3 {
+		t.Fatalf("an admin sees %d indices (%v)", len(all), err)
+	}
+	if err := f.db.Model(&cycles.Cycle{}).Where("id = ?", f.cycle).Update("status", cycles.Published).Error; err != nil {
+		t.Fatal(err)
+	}
+	own, err := f.store.CycleIndices(ctx, f.city, f.cycle)
+	if err != nil || len(own) != 1 || own[0].RegionCode != "140100" {
+		t.Fatalf("a city official sees %+v (%v)", own, err)
+	}
+	if _, err := f.store.CycleIndices(ctx, f.contractor, f.cycle); !errors.Is(err, fault.ErrForbidden) {
+		t.Fatalf("a contractor reads the cycle's indices: %v", err)
+	}
+}
