@@ -4,11 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"gorm.io/gorm"
@@ -18,6 +15,7 @@ import (
 	"github.com/ipeval/ipeval/internal/blobs"
 	"github.com/ipeval/ipeval/internal/fault"
 	"github.com/ipeval/ipeval/internal/regions"
+	"github.com/ipeval/ipeval/internal/textenc"
 )
 
 // maxEvidencePerValue bounds the files ever attached to one value,
@@ -89,7 +87,7 @@ func (s *EvidenceStore) Add(ctx context.Context, by auth.Principal, cycleID stri
 			fmt.Sprintf("an evidence file is at most %d MiB", s.maxBytes>>20),
 			fmt.Sprintf("佐证材料不能超过 %d MiB", s.maxBytes>>20), map[string]any{"max_bytes": s.maxBytes})
 	}
-	name := cleanFileName(up.FileName)
+	name := textenc.FileName(up.FileName)
 	var errs []fault.FieldError
 	if name == "" {
 		errs = append(errs, fault.Field("file", "required", "请选择要上传的文件", "choose a file to upload"))
@@ -248,40 +246,4 @@ func (s *EvidenceStore) Withdraw(ctx context.Context, by auth.Principal, cycleID
 		return nil
 	})
 	return ev, err
-}
-
-// cleanFileName keeps the base name of a client's file name, without
-// control or format characters (a right-to-left override could disguise
-// the extension), at most maxName bytes with its extension kept.
-func cleanFileName(name string) string {
-	const maxName = 255
-	if len(name) > 4*maxName {
-		// Keep the end, where the base name and extension are; the
-		// multipart parser allows names of megabytes.
-		name = name[len(name)-4*maxName:]
-	}
-	name = strings.ToValidUTF8(name, "")
-	name = filepath.Base(strings.ReplaceAll(name, `\`, "/"))
-	name = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == '"' || r == '/' {
-			return -1
-		}
-		return r
-	}, name)
-	name = strings.TrimSpace(name)
-	if name == "." || name == ".." {
-		return ""
-	}
-	if len(name) > maxName {
-		ext := filepath.Ext(name)
-		if len(ext) > 16 {
-			ext = ""
-		}
-		base := name[:maxName-len(ext)]
-		for len(base) > 0 && !utf8.RuneStart(name[len(base)]) {
-			base = base[:len(base)-1]
-		}
-		name = base + ext
-	}
-	return name
 }

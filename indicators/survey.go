@@ -24,8 +24,9 @@ type SurveyValue struct {
 // values of the cycle's indicators with source "survey:<questionnaire>",
 // within tx, the caller's transaction accepting the project. Survey values
 // skip the review workflow: they arrive verified, with their confidence
-// interval, and each change is a "survey" revision. Regions of the
-// indicators missing from vals keep what they have. Only admins accept
+// interval, and each change is a "survey" revision. A region missing from
+// vals keeps what it has (a value from an earlier survey of the cycle, if
+// any): acceptance adds evidence, it never erases it. Only admins accept
 // surveys, and only while the cycle is collecting. It returns the codes of
 // the indicators written, none when the cycle's scheme takes nothing from
 // this questionnaire.
@@ -37,15 +38,26 @@ func (s *ValueStore) SetSurveyTx(tx *gorm.DB, by auth.Principal, cycleID, questi
 	if err != nil {
 		return nil, err
 	}
+	items := make([]ValueInput, len(vals))
+	for i, sv := range vals {
+		items[i].RegionCode = sv.RegionCode
+	}
+	kinds, err := regionKinds(tx, items)
+	if err != nil {
+		return nil, err
+	}
 	var codes []string
 	for _, ind := range sc.Indicators {
-		if ind.Source == scheme.SourceSurveyPrefix+questionnaire {
-			codes = append(codes, ind.Code)
+		if ind.Source != scheme.SourceSurveyPrefix+questionnaire {
+			continue
 		}
-	}
-	for _, code := range codes {
+		codes = append(codes, ind.Code)
 		for _, sv := range vals {
-			if err := setSurveyValue(tx, by, cycleID, code, sv); err != nil {
+			// As for hand entry: no value where the indicator does not apply.
+			if !sc.AppliesTo(ind, kinds[sv.RegionCode]) {
+				continue
+			}
+			if err := setSurveyValue(tx, by, cycleID, ind.Code, sv); err != nil {
 				return nil, err
 			}
 		}

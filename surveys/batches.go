@@ -2,11 +2,14 @@ package surveys
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -16,8 +19,10 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/ipeval/ipeval/internal/auth"
+	"github.com/ipeval/ipeval/internal/blobs"
 	"github.com/ipeval/ipeval/internal/fault"
 	"github.com/ipeval/ipeval/internal/regions"
+	"github.com/ipeval/ipeval/internal/textenc"
 	"github.com/ipeval/ipeval/jobs"
 	"github.com/ipeval/ipeval/surveys/questionnaire"
 	"github.com/ipeval/ipeval/surveys/responsefile"
@@ -26,10 +31,6 @@ import (
 // maxProblems bounds the problems a batch keeps for its report: enough
 // to fix a file by, small enough to store with the batch.
 const maxProblems = 10_000
-
-// insertRows is the responses per INSERT statement: 12 columns × 1,000
-// rows stay below SQLite's and MySQL's limits of bound parameters.
-const insertRows = 1000
 
 // payload is what an ingestion job carries.
 type payload struct {
@@ -125,7 +126,7 @@ func (s *Store) store(ctx context.Context, by auth.Principal, projectID, name st
 			b = same[0]
 			return nil
 		}
-		b = Batch{ID: uuid.Must(uuid.NewV7()).String(), ProjectID: projectID, FileName: cleanName(name), Format: format,
+		b = Batch{ID: uuid.Must(uuid.NewV7()).String(), ProjectID: projectID, FileName: textenc.FileName(name), Format: format,
 			SHA256: sum, Size: size, Status: BatchQueued, Problems: "[]", UploadedBy: by.UserID, CreatedAt: now()}
 		if replaces != "" {
 			old, err := replaced(tx, projectID, replaces)
@@ -160,7 +161,8 @@ func replaced(db *gorm.DB, projectID, id string) (Batch, error) {
 	case err != nil:
 		return old, fmt.Errorf("get batch: %w", err)
 	case old.Status != BatchValid:
-		return old, fault.Invalid(fault.Field("replaces", "not_valid", "只能替换有效的批次", "only a valid batch can be replaced"))
+		return old, fault.With(fault.ErrConflict, fmt.Sprintf("only a valid batch can be replaced; this one is %s", old.Status),
+			fmt.Sprintf("只能替换有效的批次（该批次状态：%s）", old.Status), map[string]any{"batch_status": old.Status})
 	}
 	return old, nil
 }
@@ -171,16 +173,6 @@ func sizeText(n int64) string {
 		return strconv.FormatFloat(float64(n)/(1<<20), 'f', -1, 64) + " MiB"
 	}
 	return strconv.FormatFloat(float64(n)/(1<<10), 'f', -1, 64) + " KiB"
-}
-
-// cleanName keeps the last element of an uploaded file's name, so that a
-// path in it never reaches storage or a download header.
-func cleanName(name string) string {
-	name = name[strings.LastIndexAny(name, `/\`)+1:]
-	if r := []rune(name); len(r) > 200 {
-		name = string(r[len(r)-200:])
-	}
-	return name
 }
 
 // Handler is the ingestion job. It reads a queued batch and, in one
@@ -219,8 +211,12 @@ func (s *Store) Handler(log *slog.Logger) jobs.Handler {
 	}
 }
 
-// errRefused rolls back an ingestion whose file has problems.
-var errRefused = errors.New("batch refused")
+// errRefused rolls back an ingestion whose file has problems; errDone
+// one that finds its batch already read.
+var (
+	errRefused = errors.New("batch refused")
+	errDone    = errors.New("batch already read")
+)
 
 // system is the principal a job acts as: it was authorised when queued.
 func system() auth.Principal {
@@ -229,6 +225,12 @@ func system() auth.Principal {
 
 func (s *Store) ingest(ctx context.Context, b Batch, progress jobs.Progress) (Batch, error) {
 	f, err := s.files.Open(b.SHA256)
+	if errors.Is(err, os.ErrNotExist) || errors.Is(err, blobs.ErrCorrupt) {
+		// The upload is gone or damaged on disk: no retry brings it back,
+		// and a batch left queued would block its project's review.
+		return s.fail(ctx, b, fault.With(fault.ErrUnavailable, "the uploaded file is missing or damaged on the server; upload it again",
+			"服务器上的上传文件已丢失或损坏，请重新上传", nil))
+	}
 	if err != nil {
 		return b, err
 	}
@@ -243,6 +245,16 @@ func (s *Store) ingest(ctx context.Context, b Batch, progress jobs.Progress) (Ba
 		p, err := lockProject(tx, system(), b.ProjectID)
 		if err != nil {
 			return err
+		}
+		// Another delivery of this job may have read the batch while this
+		// one waited for the lock.
+		var cur Batch
+		if err := tx.Select("status").Where("id = ?", b.ID).Take(&cur).Error; err != nil {
+			return fmt.Errorf("get batch: %w", err)
+		}
+		if cur.Status != BatchQueued {
+			b.Status = cur.Status
+			return errDone
 		}
 		if err := uploadable(p); err != nil {
 			fileErr = err
@@ -298,9 +310,27 @@ func (s *Store) ingest(ctx context.Context, b Batch, progress jobs.Progress) (Ba
 		return tx.Model(&Batch{}).Where("id = ?", b.ID).Updates(map[string]any{"status": b.Status,
 			"rows": b.Rows, "valid_rows": b.ValidRows, "processed_at": at}).Error
 	})
+	if errors.Is(err, errDone) {
+		var done Batch
+		if err := s.db.WithContext(ctx).Omit("problems").Where("id = ?", b.ID).Take(&done).Error; err != nil {
+			return b, fmt.Errorf("get batch: %w", err)
+		}
+		return done, nil
+	}
 	if !errors.Is(err, errRefused) {
 		return b, err
 	}
+	return s.refuse(ctx, b, sum, fileErr)
+}
+
+// fail marks a batch that can never be read as failed, with why.
+func (s *Store) fail(ctx context.Context, b Batch, why error) (Batch, error) {
+	return s.refuse(ctx, b, responsefile.Summary{}, why)
+}
+
+// refuse records a batch that was not imported: invalid with its rows'
+// problems, or failed with the reason the file as a whole was refused.
+func (s *Store) refuse(ctx context.Context, b Batch, sum responsefile.Summary, fileErr error) (Batch, error) {
 	problems := sum.Problems
 	status := BatchInvalid
 	var ve *fault.ValidationError
@@ -313,11 +343,11 @@ func (s *Store) ingest(ctx context.Context, b Batch, progress jobs.Progress) (Ba
 		// its type) or the project no longer takes it: one problem, in
 		// both languages, for the report.
 		status = BatchFailed
-		b.Error = clip(d.Detail, 1000)
+		b.Error = textenc.Clip(d.Detail, 1000)
 		problems = []fault.FieldError{fault.Field("file", "unreadable_file", d.DetailZh, d.Detail)}
 	case fileErr != nil:
 		status = BatchFailed
-		b.Error = clip(fileErr.Error(), 1000)
+		b.Error = textenc.Clip(fileErr.Error(), 1000)
 		problems = []fault.FieldError{fault.Field("file", "unreadable_file", "无法读取文件："+b.Error, "cannot read the file: "+b.Error)}
 	}
 	body, jerr := json.Marshal(problems)
@@ -327,20 +357,13 @@ func (s *Store) ingest(ctx context.Context, b Batch, progress jobs.Progress) (Ba
 	at := now()
 	b.Status, b.Rows, b.ValidRows, b.ProcessedAt = status, sum.Rows, 0, &at
 	b.ProblemCount, b.Problems = max(sum.ProblemCount, len(problems)), string(body)
-	err = s.db.WithContext(ctx).Model(&Batch{}).Where("id = ? AND status = ?", b.ID, BatchQueued).
+	err := s.db.WithContext(ctx).Model(&Batch{}).Where("id = ? AND status = ?", b.ID, BatchQueued).
 		Updates(map[string]any{"status": b.Status, "rows": b.Rows, "valid_rows": 0, "problem_count": b.ProblemCount,
 			"problems": b.Problems, "error": b.Error, "processed_at": at}).Error
 	if err != nil {
 		return b, fmt.Errorf("mark batch %s: %w", status, err)
 	}
 	return b, nil
-}
-
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n]
 }
 
 // rules are what the rows of a project's uploads are checked against.
@@ -362,53 +385,181 @@ func (s *Store) rules(tx *gorm.DB, p Project, q questionnaire.Questionnaire) (re
 		Location: china(), ContactKey: s.contactKey, MaxProblems: maxProblems}, nil
 }
 
-// writer inserts the responses of a batch in multi-row statements.
+// writer inserts the responses of a batch in multi-row statements. It
+// holds a window of rows and writes it, grouped by region (in upload
+// order within each region), while the reader fills the next window: so
+// that reading the file and inserting overlap, and that a region's
+// responses lie close together in the table, as recompute reads them
+// region by region. At most one window is being written at a time; a
+// failed write's error is returned by the next add or by flush.
 type writer struct {
 	tx    *gorm.DB
 	batch Batch
 	items int
-	sql   strings.Builder
+
+	fill    []pending    // the window being filled
+	spare   []pending    // a written window, for reuse
+	writing chan written // the outcome of the window being written; nil when none
+	err     error        // the first failed write
+
+	// Used only by the write in progress.
+	stmt  *sql.Stmt // the prepared statement of a full INSERT
+	order []int32
 	args  []any
-	n     int
 }
+
+// pending is a response held until its window is written. Its strings are
+// the reader's, which emit may keep; its answers are encoded.
+type pending struct {
+	region, respondentType, respondentID, contactHash, answers string
+	row, attention                                             int
+	seconds, at                                                any // float64 and time.Time, or nil
+}
+
+// written is the outcome of writing a window.
+type written struct {
+	rows []pending
+	err  error
+}
+
+// insertWindow is the rows a writer holds before writing them: a few MB,
+// at most two windows at a time.
+const insertWindow = 16_384
 
 const insertHead = "INSERT INTO survey_responses (project_id, region_code, batch_id, row_no, respondent_type, " +
 	"respondent_id, contact_hash, seconds, submitted_at, answers, attention, flags) VALUES "
 
-func (w *writer) add(r *questionnaire.Response) error {
-	if w.n == 0 {
-		w.sql.Reset()
-		w.sql.WriteString(insertHead)
-		w.args = w.args[:0]
-	} else {
-		w.sql.WriteByte(',')
+// insertRows is the responses per INSERT statement, 11 placeholders each.
+// MySQL takes 65,535 placeholders in a statement, and fewer, larger
+// statements save round trips. The SQLite driver binds each placeholder
+// by a linear search of the arguments, in time quadratic in a statement's
+// size, so there small statements are fastest.
+func (w *writer) insertRows() int {
+	if w.tx.Dialector.Name() == "sqlite" {
+		return 32
 	}
-	w.sql.WriteString("(?,?,?,?,?,?,?,?,?,?,?,0)")
-	var seconds, at any
+	return 4096
+}
+
+func (w *writer) add(r *questionnaire.Response) error {
+	if w.err != nil {
+		return w.err
+	}
+	if w.fill == nil {
+		w.fill = make([]pending, 0, insertWindow)
+	}
+	p := pending{region: r.Region, respondentType: r.RespondentType, respondentID: r.RespondentID,
+		contactHash: r.ContactHash, answers: encodeAnswers(r.Answers), row: r.Row, attention: int(r.Attention)}
 	if r.Seconds >= 0 {
-		seconds = r.Seconds
+		p.seconds = r.Seconds
 	}
 	if !r.SubmittedAt.IsZero() {
-		at = r.SubmittedAt.UTC()
+		p.at = r.SubmittedAt.UTC()
 	}
-	w.args = append(w.args, w.batch.ProjectID, r.Region, w.batch.ID, r.Row, r.RespondentType, r.RespondentID,
-		r.ContactHash, seconds, at, encodeAnswers(r.Answers), int(r.Attention))
-	w.n++
-	if w.n == insertRows {
-		return w.flush()
+	w.fill = append(w.fill, p)
+	if len(w.fill) < insertWindow {
+		return nil
+	}
+	if err := w.wait(); err != nil {
+		return err
+	}
+	rows := w.fill
+	w.fill, w.spare = w.spare, nil
+	done := make(chan written, 1)
+	w.writing = done
+	go func() { done <- written{rows: rows, err: w.write(rows)} }()
+	return nil
+}
+
+// wait waits for the window being written, if any.
+func (w *writer) wait() error {
+	if w.writing == nil {
+		return w.err
+	}
+	res := <-w.writing
+	w.writing = nil
+	clear(res.rows) // let go of the strings
+	w.spare = res.rows[:0]
+	if res.err != nil && w.err == nil {
+		w.err = fmt.Errorf("insert responses: %w", res.err)
+	}
+	return w.err
+}
+
+// flush writes what is left and returns once every response is stored.
+func (w *writer) flush() error {
+	if err := w.wait(); err != nil {
+		return err
+	}
+	if err := w.write(w.fill); err != nil {
+		w.err = fmt.Errorf("insert responses: %w", err)
+		return w.err
+	}
+	clear(w.fill)
+	w.fill = w.fill[:0]
+	if w.stmt != nil {
+		err := w.stmt.Close()
+		w.stmt = nil
+		if err != nil {
+			return fmt.Errorf("insert responses: %w", err)
+		}
 	}
 	return nil
 }
 
-func (w *writer) flush() error {
-	if w.n == 0 {
-		return nil
+// write stores a window of responses, grouped by region.
+func (w *writer) write(rows []pending) error {
+	order := w.order[:0]
+	for i := range rows {
+		order = append(order, int32(i))
 	}
-	w.n = 0
-	if err := w.tx.Exec(w.sql.String(), w.args...).Error; err != nil {
-		return fmt.Errorf("insert responses: %w", err)
+	slices.SortStableFunc(order, func(a, b int32) int { return strings.Compare(rows[a].region, rows[b].region) })
+	w.order = order
+	per := w.insertRows()
+	ctx, pool := w.tx.Statement.Context, w.tx.Statement.ConnPool
+	for len(order) > 0 {
+		n := min(len(order), per)
+		args := w.args[:0]
+		for _, i := range order[:n] {
+			r := &rows[i]
+			args = append(args, w.batch.ProjectID, r.region, w.batch.ID, r.row, r.respondentType, r.respondentID,
+				r.contactHash, r.seconds, r.at, r.answers, r.attention)
+		}
+		var err error
+		if n == per {
+			// Full statements reuse one prepared statement.
+			if w.stmt == nil {
+				w.stmt, err = pool.PrepareContext(ctx, insertSQL(n))
+			}
+			if err == nil {
+				_, err = w.stmt.ExecContext(ctx, args...)
+			}
+		} else {
+			_, err = pool.ExecContext(ctx, insertSQL(n), args...)
+		}
+		clear(args)
+		w.args = args
+		if err != nil {
+			return err
+		}
+		order = order[n:]
 	}
 	return nil
+}
+
+// insertSQL is the INSERT statement of n responses.
+func insertSQL(n int) string {
+	const values = "(?,?,?,?,?,?,?,?,?,?,?,0)"
+	var b strings.Builder
+	b.Grow(len(insertHead) + n*(len(values)+1))
+	b.WriteString(insertHead)
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(values)
+	}
+	return b.String()
 }
 
 // encodeAnswers writes one character per answer, '0' + answer.
@@ -421,7 +572,7 @@ func encodeAnswers(a []uint8) string {
 }
 
 // decodeAnswers is encodeAnswers backwards, into dst.
-func decodeAnswers(dst []uint8, s string) []uint8 {
+func decodeAnswers[S ~string | ~[]byte](dst []uint8, s S) []uint8 {
 	dst = dst[:0]
 	for i := 0; i < len(s); i++ {
 		dst = append(dst, s[i]-'0')
@@ -548,13 +699,18 @@ func (s *Store) Withdraw(ctx context.Context, by auth.Principal, id string) (Bat
 		if !by.Is(auth.RoleAdmin, auth.RoleContractor) {
 			return forbidden()
 		}
+		// The project's lock first, then every read, so that on MySQL
+		// they see what was committed before the lock.
+		if err := tx.Exec("UPDATE survey_projects SET status = status WHERE id = (SELECT project_id FROM survey_batches WHERE id = ?)", id).Error; err != nil {
+			return fmt.Errorf("lock survey project: %w", err)
+		}
 		if err := tx.Where("id = ?", id).Take(&b).Error; err != nil {
 			if errors.Is(err, gorm.ErrRecordNotFound) {
 				return fmt.Errorf("batch %s: %w", id, fault.ErrNotFound)
 			}
 			return fmt.Errorf("get batch: %w", err)
 		}
-		p, err := lockProject(tx, by, b.ProjectID)
+		p, err := getProject(tx, by, b.ProjectID)
 		if err != nil {
 			return err
 		}

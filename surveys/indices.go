@@ -2,6 +2,7 @@ package surveys
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,50 +17,95 @@ import (
 	"github.com/ipeval/ipeval/surveys/questionnaire"
 )
 
-// flagChunk bounds the ids of one flag UPDATE.
-const flagChunk = 500
+// flagChunk bounds the ids of one flag UPDATE: SQLite's driver binds
+// placeholders in time quadratic in their number.
+func flagChunk(tx *gorm.DB) int {
+	if tx.Dialector.Name() == "sqlite" {
+		return 500
+	}
+	return 5000
+}
+
+// answerArena is how many answers recompute decodes into one allocation.
+const answerArena = 64 << 10
+
+// selectResponses reads what the screens need of a region's responses, in
+// upload order.
+const selectResponses = "SELECT id, row_no, respondent_type, respondent_id, contact_hash, seconds, answers, attention, flags " +
+	"FROM survey_responses WHERE project_id = ? AND region_code = ? ORDER BY id"
 
 // recompute screens every region of a project and stores its index,
 // within tx (which holds the project). The screens look at a region's
 // responses across batches, in upload order, so that a duplicate in a
-// later batch is the one flagged; each response's flags are rewritten.
+// later batch is the one flagged; each response's flags are rewritten
+// where they change. One region's responses are in memory at a time.
 func recompute(tx *gorm.DB, p Project, q questionnaire.Questionnaire) error {
-	if err := tx.Model(&response{}).Where("project_id = ? AND flags <> 0", p.ID).Update("flags", 0).Error; err != nil {
-		return fmt.Errorf("reset flags: %w", err)
-	}
 	if err := tx.Where("project_id = ?", p.ID).Delete(&storedIndex{}).Error; err != nil {
 		return fmt.Errorf("clear indices: %w", err)
 	}
 	at := now()
+	var (
+		rs     []questionnaire.Response
+		ids    []uint64
+		old    []quality.Flags
+		arena  []uint8
+		types  = map[string]string{} // respondent types, kept once
+		change = map[quality.Flags][]uint64{}
+	)
 	for _, pr := range p.Regions {
-		var rows []response
-		if err := tx.Where("project_id = ? AND region_code = ?", p.ID, pr.Code).Order("id").Find(&rows).Error; err != nil {
+		rs, ids, old = rs[:0], ids[:0], old[:0]
+		rows, err := tx.Raw(selectResponses, p.ID, pr.Code).Rows()
+		if err != nil {
 			return fmt.Errorf("read responses: %w", err)
 		}
-		rs := make([]questionnaire.Response, len(rows))
-		for i, r := range rows {
-			rs[i] = questionnaire.Response{Row: r.RowNo, Region: r.RegionCode, RespondentType: r.RespondentType,
-				RespondentID: r.RespondentID, ContactHash: r.ContactHash, Seconds: -1,
-				Answers: decodeAnswers(nil, r.Answers), Attention: uint8(r.Attention)}
-			if r.Seconds != nil {
-				rs[i].Seconds = *r.Seconds
+		var (
+			id                  uint64
+			rowNo, att, flag    int
+			rtype, answers      sql.RawBytes
+			respondent, contact string
+			seconds             sql.NullFloat64
+		)
+		for rows.Next() {
+			if err := rows.Scan(&id, &rowNo, &rtype, &respondent, &contact, &seconds, &answers, &att, &flag); err != nil {
+				_ = rows.Close()
+				return fmt.Errorf("read responses: %w", err)
 			}
+			t, ok := types[string(rtype)]
+			if !ok {
+				t = string(rtype)
+				types[t] = t
+			}
+			if cap(arena)-len(arena) < len(answers) {
+				arena = make([]uint8, 0, max(answerArena, len(answers)))
+			}
+			a := decodeAnswers(arena[len(arena):], answers)
+			arena = arena[:len(arena)+len(a)]
+			r := questionnaire.Response{Row: rowNo, Region: pr.Code, RespondentType: t, RespondentID: respondent,
+				ContactHash: contact, Seconds: -1, Answers: a[:len(a):len(a)], Attention: uint8(att)}
+			if seconds.Valid {
+				r.Seconds = seconds.Float64
+			}
+			rs, ids, old = append(rs, r), append(ids, id), append(old, quality.Flags(flag))
+		}
+		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+			return fmt.Errorf("read responses: %w", err)
 		}
 		idx, flags := quality.Compute(q, p.Thresholds, quality.Options{MinSample: pr.Minimum, Strata: p.Strata}, rs)
-		byFlag := map[quality.Flags][]uint64{}
+		clear(rs) // let go of the strings
 		for i, f := range flags {
-			if f != 0 {
-				byFlag[f] = append(byFlag[f], rows[i].ID)
+			if f != old[i] {
+				change[f] = append(change[f], ids[i])
 			}
 		}
-		for f, ids := range byFlag {
-			for len(ids) > 0 {
-				n := min(len(ids), flagChunk)
-				if err := tx.Model(&response{}).Where("id IN ?", ids[:n]).Update("flags", int(f)).Error; err != nil {
+		for f, list := range change {
+			for rest := list; len(rest) > 0; {
+				n := min(len(rest), flagChunk(tx))
+				if err := tx.Model(&response{}).Where("id IN ?", rest[:n]).Update("flags", int(f)).Error; err != nil {
 					return fmt.Errorf("flag responses: %w", err)
 				}
-				ids = ids[n:]
+				rest = rest[n:]
 			}
+			change[f] = list[:0]
 		}
 		body, err := json.Marshal(idx)
 		if err != nil {

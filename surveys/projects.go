@@ -1,6 +1,7 @@
 package surveys
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -170,7 +171,10 @@ func (s *Store) checkProject(db *gorm.DB, in ProjectInput, q questionnaire.Quest
 	if err := (quality.Options{Strata: in.Strata}).Validate(q); err != nil {
 		errs = append(errs, prefixed("", err)...)
 	}
-	target, minimum := cmpOr(in.Target, DefaultTarget), cmpOr(in.Minimum, DefaultMinimum)
+	target, minimum := cmp.Or(in.Target, DefaultTarget), cmp.Or(in.Minimum, DefaultMinimum)
+	if minimum < 1 || target < minimum {
+		bad("minimum", "invalid_sample", "最低样本量须至少为 1，且不大于目标样本量", "the minimum sample must be at least 1 and at most the target")
+	}
 	var assessed []regions.Region
 	if err := db.Scopes(regions.Assessed).Order("code").Find(&assessed).Error; err != nil {
 		return Project{}, fmt.Errorf("list regions: %w", err)
@@ -188,7 +192,7 @@ func (s *Store) checkProject(db *gorm.DB, in ProjectInput, q questionnaire.Quest
 	for i, r := range in.Regions {
 		field := fmt.Sprintf("regions[%d]", i)
 		r.Code = strings.TrimSpace(r.Code)
-		r.Target, r.Minimum = cmpOr(r.Target, target), cmpOr(r.Minimum, minimum)
+		r.Target, r.Minimum = cmp.Or(r.Target, target), cmp.Or(r.Minimum, minimum)
 		switch {
 		case !known[r.Code]:
 			bad(field+".code", "unknown_region", "不是参评地区："+r.Code, "not an assessed region: "+r.Code)
@@ -219,13 +223,6 @@ func prefixed(prefix string, err error) []fault.FieldError {
 		out[i].Field = prefix + out[i].Field
 	}
 	return out
-}
-
-func cmpOr(x, def int) int {
-	if x == 0 {
-		return def
-	}
-	return x
 }
 
 // china is the zone fieldwork days are counted in.
@@ -428,6 +425,14 @@ func (s *Store) Move(ctx context.Context, by auth.Principal, id string, t Transi
 	var p Project
 	var acc *Acceptance
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if t == Accept {
+			// Accepting writes the cycle's values: its lock comes first, as
+			// for every value write, and before anything is read, so that
+			// MySQL's snapshot of the cycle is taken under the lock.
+			if err := tx.Exec("UPDATE cycles SET status = status WHERE id = (SELECT cycle_id FROM survey_projects WHERE id = ?)", id).Error; err != nil {
+				return fmt.Errorf("lock cycle: %w", err)
+			}
+		}
 		var err error
 		if p, err = lockProject(tx, by, id); err != nil {
 			return err

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -45,6 +47,7 @@ type fixture struct {
 	outsider             auth.Principal // a contractor of another organisation
 	city                 auth.Principal
 	cycle, org, schemeID string
+	blobDir              string
 }
 
 func newFixture(tb testing.TB, db *gorm.DB) fixture {
@@ -96,12 +99,13 @@ func newFixture(tb testing.TB, db *gorm.DB) fixture {
 		}
 		return auth.Principal{UserID: u.ID, Username: u.Username, Role: nu.Role, RegionCode: nu.RegionCode, OrganisationID: nu.OrganisationID}
 	}
-	files, err := blobs.New(tb.TempDir())
+	blobDir := tb.TempDir()
+	files, err := blobs.New(blobDir)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	values := indicators.NewValueStore(db, schemes)
-	return fixture{db: db, queue: q, cycles: cs, cycle: c.ID, org: org.ID, schemeID: st.ID,
+	return fixture{db: db, queue: q, blobDir: blobDir, cycles: cs, cycle: c.ID, org: org.ID, schemeID: st.ID,
 		store:      surveys.NewStore(db, q, values, files, []byte("test-contact-key-0123456789abcdefgh"), testMax),
 		admin:      principal(auth.NewUser{Username: "admin", DisplayName: "admin", Role: auth.RoleAdmin}),
 		contractor: principal(auth.NewUser{Username: "survey", DisplayName: "survey", Role: auth.RoleContractor, OrganisationID: org.ID}),
@@ -435,5 +439,31 @@ func TestCityIndices(t *testing.T) {
 	}
 	if _, err := f.store.CycleIndices(ctx, f.contractor, f.cycle); !errors.Is(err, fault.ErrForbidden) {
 		t.Fatalf("a contractor reads the cycle's indices: %v", err)
+	}
+}
+
+// TestLostUpload fails, rather than retries for ever, a batch whose file
+// is gone from the server: a queued batch would block the project.
+func TestLostUpload(t *testing.T) {
+	f := newFixture(t, dbtest.New(t))
+	ctx := context.Background()
+	p := f.project(t)
+	b, _, err := f.store.Upload(ctx, f.contractor, p.ID, "answers.csv", strings.NewReader(answers()), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(f.blobDir, b.SHA256[:2], b.SHA256)); err != nil {
+		t.Fatal(err)
+	}
+	job, err := f.queue.Get(ctx, *b.JobID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.store.Handler(nil)(ctx, job, func(int, string) {}); err != nil {
+		t.Fatalf("a lost file is retried: %v", err)
+	}
+	v, err := f.store.GetBatch(ctx, f.contractor, b.ID)
+	if err != nil || v.Status != surveys.BatchFailed || len(v.Problems) != 1 || v.Problems[0].Message == "" {
+		t.Fatalf("batch %+v, %v", v, err)
 	}
 }

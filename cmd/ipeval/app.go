@@ -178,8 +178,9 @@ const minContactKey = 32
 
 // contactKey returns the --contact-key, or the key kept in the data
 // directory, created (at random, readable by the owner only) the first
-// time. Creation is exclusive, so that processes starting together on one
-// shared directory end up with the same key.
+// time. The key is written whole to a temporary file and linked into place,
+// so that processes starting together on one shared directory all read
+// the same complete key, and a crash never leaves an empty one.
 func contactKey(cfg *config.Config) ([]byte, error) {
 	if k := strings.TrimSpace(cfg.ContactKey); k != "" {
 		if len(k) < minContactKey {
@@ -188,8 +189,8 @@ func contactKey(cfg *config.Config) ([]byte, error) {
 		return []byte(k), nil
 	}
 	path := cfg.ContactKeyPath()
-	if b, err := os.ReadFile(path); err == nil && len(bytes.TrimSpace(b)) >= minContactKey {
-		return bytes.TrimSpace(b), nil
+	if key, err := readKey(path); !errors.Is(err, os.ErrNotExist) {
+		return key, err
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)
@@ -198,25 +199,37 @@ func contactKey(cfg *config.Config) ([]byte, error) {
 	if _, err := rand.Read(raw); err != nil {
 		return nil, fmt.Errorf("generate contact key: %w", err)
 	}
-	key := []byte(hex.EncodeToString(raw))
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if errors.Is(err, os.ErrExist) {
-		// Another process made it first; its key is the one to use.
-		b, err := os.ReadFile(path)
-		if err != nil || len(bytes.TrimSpace(b)) < minContactKey {
-			return nil, fmt.Errorf("contact key file %s is unreadable or too short", path)
-		}
-		return bytes.TrimSpace(b), nil
-	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".contact-key-*")
 	if err != nil {
 		return nil, fmt.Errorf("create contact key: %w", err)
 	}
-	if _, err := f.Write(key); err != nil {
-		f.Close()
+	defer os.Remove(tmp.Name())
+	_, err = tmp.WriteString(hex.EncodeToString(raw))
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
 		return nil, fmt.Errorf("write contact key: %w", err)
 	}
-	if err := f.Close(); err != nil {
-		return nil, fmt.Errorf("write contact key: %w", err)
+	// CreateTemp made the file 0600. If another process linked its key
+	// first, that key is the one to use.
+	if err := os.Link(tmp.Name(), path); err != nil && !errors.Is(err, os.ErrExist) {
+		return nil, fmt.Errorf("store contact key: %w", err)
 	}
-	return key, nil
+	return readKey(path)
+}
+
+// readKey reads a contact key file.
+func readKey(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read contact key: %w", err)
+	}
+	if k := bytes.TrimSpace(b); len(k) >= minContactKey {
+		return k, nil
+	}
+	return nil, fmt.Errorf("contact key file %s is shorter than %d characters", path, minContactKey)
 }

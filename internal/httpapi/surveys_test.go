@@ -590,9 +590,7 @@ func TestSurveyUploadRefusals(t *testing.T) {
 			if tc.ext != nil && tc.ext(decode[problemDoc](t, body)) != "accepted" {
 				t.Fatalf("problem lacks the project status: %s", body)
 			}
-			// The store keeps the file before it looks at replaces, so
-			// that refusal leaves an unreferenced file (reported).
-			if n := f.storedSurveyFiles(t); n != blobs && tc.fields["replaces"] == "" {
+			if n := f.storedSurveyFiles(t); n != blobs {
 				t.Fatalf("a refused upload left %d files (had %d)", n, blobs)
 			}
 		})
@@ -691,8 +689,9 @@ func TestSurveyBatchLifecycle(t *testing.T) {
 		if got := f.quality("contractor", project)["140100"]; got != 2 {
 			t.Fatalf("after the replacement %d responses, want 2", got)
 		}
+		// A batch already replaced is no longer there to replace.
 		resp, body := f.uploadSurvey("contractor", project, "again.csv", surveyFile(goodRows("140100", "d", 1)...), map[string]string{"replaces": a.ID})
-		wantProblem(t, resp, body, http.StatusBadRequest)
+		wantProblem(t, resp, body, http.StatusConflict)
 	})
 
 	list := decode[struct{ Items []surveys.Batch }](t, f.call("contractor", "GET", "/api/v1/survey-projects/"+project+"/batches", nil, http.StatusOK))

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"flag"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -223,6 +224,15 @@ func TestRefuses(t *testing.T) {
 		{name: "item code with a dash", mutate: func(q *Questionnaire) { q.Items[2].Code = "info-access" }, path: "items[2].code", code: "invalid_code"},
 		{name: "item code starting with a digit", mutate: func(q *Questionnaire) { q.Items[2].Code = "1info" }, path: "items[2].code", code: "invalid_code"},
 		{name: "duplicate item code", mutate: func(q *Questionnaire) { q.Items[3].Code = "efficiency" }, path: "items[3].code", code: "duplicate_code"},
+		{name: "name too long", mutate: func(q *Questionnaire) { q.Name = strings.Repeat("问", MaxName+1) }, path: "name", code: "too_long"},
+		{name: "too many items", mutate: func(q *Questionnaire) {
+			for len(q.Items) <= MaxItems {
+				it := q.Items[0]
+				it.Code = fmt.Sprintf("extra_%d", len(q.Items))
+				it.Text = "附加题 " + it.Code
+				q.Items = append(q.Items, it)
+			}
+		}, path: "items", code: "too_many"},
 		{name: "type code with a space", mutate: func(q *Questionnaire) { q.RespondentTypes[1].Code = "research institute" }, path: "respondent_types[1].code", code: "invalid_code"},
 		{name: "duplicate type code", mutate: func(q *Questionnaire) { q.RespondentTypes[3].Code = "agency" }, path: "respondent_types[3].code", code: "duplicate_code"},
 		{name: "malformed group", mutate: func(q *Questionnaire) { q.Items[0].Group = "服务" }, path: "items[0].group", code: "invalid_code"},

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/ipeval/ipeval/internal/fault"
 )
@@ -40,6 +41,9 @@ func (q Questionnaire) Validate() error {
 	var p problems
 	checkCode(&p, "code", q.Code)
 	required(&p, "name", q.Name, "名称不能为空", "name is required")
+	if n := utf8.RuneCountInString(q.Name); n > MaxName {
+		p.add("name", "too_long", fmt.Sprintf("名称不超过 %d 字", MaxName), fmt.Sprintf("the name takes at most %d characters", MaxName))
+	}
 	scaleOK := checkScale(&p, "scale", q.Scale)
 	q.checkLabels(&p, scaleOK)
 	q.checkTypes(&p)
@@ -99,10 +103,20 @@ func (q Questionnaire) checkTypes(p *problems) {
 	}
 }
 
+// Bounds of a questionnaire that storage relies on: a stored answer sheet
+// keeps one character per item, and names fit their columns.
+const (
+	MaxItems = 200
+	MaxName  = 191
+)
+
 // checkItems checks the items and returns the index of each item code.
 func (q Questionnaire) checkItems(p *problems) map[string]int {
 	if len(q.Items) == 0 {
 		p.add("items", "required", "至少需要一个题目", "at least one item is required")
+	}
+	if len(q.Items) > MaxItems {
+		p.add("items", "too_many", fmt.Sprintf("题目不超过 %d 个", MaxItems), fmt.Sprintf("at most %d items", MaxItems))
 	}
 	codes := map[string]int{}
 	for i, it := range q.Items {

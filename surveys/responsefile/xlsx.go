@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strconv"
 	"strings"
 
@@ -145,8 +146,14 @@ func readXLSX(r io.ReadSeeker, size int64, rr *rowReader) error {
 	}
 	var f *excelize.File
 	err := guard(func() (err error) {
-		f, err = excelize.OpenReader(io.LimitReader(r, size), excelize.Options{
-			UnzipSizeLimit: unzipSizeLimit, UnzipXMLSizeLimit: unzipXMLSizeLimit})
+		opts := excelize.Options{UnzipSizeLimit: unzipSizeLimit, UnzipXMLSizeLimit: unzipXMLSizeLimit}
+		// excelize.OpenReader copies the whole compressed file into
+		// memory; a file on disk is opened in place instead.
+		if file, ok := r.(*os.File); ok {
+			f, err = excelize.OpenFile(file.Name(), opts)
+			return err
+		}
+		f, err = excelize.OpenReader(io.LimitReader(r, size), opts)
 		return err
 	})
 	if f != nil {
