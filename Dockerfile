@@ -1,5 +1,16 @@
 # syntax=docker/dockerfile:1
 
+# Assets stage: the chart library and map data from the npm lockfile,
+# embedded by the build so that pages load nothing from another host.
+FROM node:20-bookworm AS assets
+WORKDIR /src
+COPY package.json package-lock.json ./
+RUN npm ci --ignore-scripts --no-audit --no-fund \
+ && mkdir -p vendor/maps \
+ && cp node_modules/echarts/dist/echarts.min.js vendor/ \
+ && cp node_modules/echarts-maps-v4/map/js/province/shanxi.js vendor/maps/ \
+ && cp node_modules/echarts/LICENSE vendor/ECHARTS-LICENSE
+
 # Build stage: a static binary, no cgo (SQLite is pure Go).
 FROM golang:1.26-bookworm AS build
 WORKDIR /src
@@ -9,6 +20,7 @@ COPY go.mod go.sum ./
 RUN go mod download
 
 COPY . .
+COPY --from=assets /src/vendor/ reports/static/vendor/
 ARG VERSION=dev
 ENV CGO_ENABLED=0
 RUN go build -trimpath -ldflags "-s -w -X main.version=${VERSION}" -o /out/ipeval ./cmd/ipeval \

@@ -1,4 +1,4 @@
-# ipeval: make run | build | test | lint | bench | fuzz | clean
+# ipeval: make run | build | test | lint | bench | fuzz | assets | clean
 
 VERSION     := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS     := -s -w -X main.version=$(VERSION)
@@ -7,15 +7,19 @@ LDFLAGS     := -s -w -X main.version=$(VERSION)
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 FUZZTIME    ?= 30s
 
-.PHONY: run build test lint bench fuzz clean
+.PHONY: run build test lint bench fuzz assets clean
 
-run:
+# Browser assets the binary embeds (reports/static/vendor), fetched from the
+# npm registry by the committed lockfile; never committed themselves.
+VENDOR := reports/static/vendor
+
+run: assets
 	go run ./cmd/ipeval serve --demo
 
-build:
+build: assets
 	go build -trimpath -ldflags "$(LDFLAGS)" -o bin/ipeval ./cmd/ipeval
 
-test:
+test: assets
 	go test -count=1 -p 2 -timeout 15m ./...
 
 lint:
@@ -25,7 +29,7 @@ lint:
 	go vet ./...
 	go run $(STATICCHECK) ./...
 
-bench:
+bench: assets
 	go test -run '^$$' -bench . -benchmem ./...
 
 # Runs each fuzz target for FUZZTIME (go test fuzzes one target per run).
@@ -36,6 +40,16 @@ fuzz:
 		go test -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZTIME) "$$(dirname $$file)"; \
 	done
 
+assets: $(VENDOR)/echarts.min.js $(VENDOR)/maps/shanxi.js
+
+$(VENDOR)/echarts.min.js $(VENDOR)/maps/shanxi.js &: package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund
+	mkdir -p $(VENDOR)/maps
+	cp node_modules/echarts/dist/echarts.min.js $(VENDOR)/echarts.min.js
+	cp node_modules/echarts-maps-v4/map/js/province/shanxi.js $(VENDOR)/maps/shanxi.js
+	cp node_modules/echarts/LICENSE $(VENDOR)/ECHARTS-LICENSE
+
 clean:
-	rm -rf bin/
+	rm -rf bin/ node_modules/
+	find $(VENDOR) -mindepth 1 ! -name README.md -delete
 	go clean -testcache

@@ -19,6 +19,7 @@ import (
 	"github.com/ipeval/ipeval/internal/database"
 	"github.com/ipeval/ipeval/internal/httpapi"
 	"github.com/ipeval/ipeval/jobs"
+	"github.com/ipeval/ipeval/reports"
 	"github.com/ipeval/ipeval/surveys"
 )
 
@@ -51,6 +52,9 @@ func serve(ctx context.Context, e env, args []string) error {
 		return fmt.Errorf("--survey-upload-max-mb must be between 1 and 1024, got %d", cfg.SurveyUploadMaxMB)
 	}
 	log := newLogger(e, cfg.LogFormat)
+	if missing := reports.Missing(); len(missing) > 0 {
+		log.Warn("chart assets missing from this build: charts will not draw; build with make", "missing", missing)
+	}
 	db, err := openDB(ctx, cfg, log, cfg.Migrate)
 	if err != nil {
 		return err

@@ -42,6 +42,8 @@ var allowed = map[string][]string{
 	"POST /cycles/:id/collect/import":                     {"admin", "city"},
 	"POST /cycles/:id/collect/evidence":                   {"admin", "city"},
 	"GET /static/:file":                                   {"anonymous", "admin", "contractor", "city"},
+	"GET /static/vendor/:file":                            {"anonymous", "admin", "contractor", "city"},
+	"GET /static/vendor/maps/:file":                       {"anonymous", "admin", "contractor", "city"},
 	"POST /api/v1/auth/login":                             {"anonymous", "admin", "contractor", "city"},
 	"POST /api/v1/auth/logout":                            {"admin", "contractor", "city"},
 	"GET /api/v1/me":                                      {"admin", "contractor", "city"},
@@ -145,9 +147,11 @@ var samples = map[string]sample{
 		a := f.newAccount(auth.NewUser{Username: f.uniqueName("form"), DisplayName: "f", Role: auth.RoleAdmin, Password: fixturePassword})
 		return f.loginForm(a.user.Username, fixturePassword), http.StatusSeeOther
 	},
-	"POST /logout":      fixed("POST", "/logout", nil, http.StatusSeeOther),
-	"GET /docs":         json200("GET", "/docs", nil),
-	"GET /static/:file": json200("GET", "/static/app.css", nil),
+	"POST /logout":                  fixed("POST", "/logout", nil, http.StatusSeeOther),
+	"GET /docs":                     json200("GET", "/docs", nil),
+	"GET /static/:file":             json200("GET", "/static/app.css", nil),
+	"GET /static/vendor/:file":      json200("GET", "/static/vendor/echarts.min.js", nil),
+	"GET /static/vendor/maps/:file": json200("GET", "/static/vendor/maps/shanxi.js", nil),
 	"POST /api/v1/auth/login": func(f *fixture, _ string) (*http.Request, int) {
 		a := f.newAccount(auth.NewUser{Username: f.uniqueName("api"), DisplayName: "a", Role: auth.RoleCity, RegionCode: "140100", Password: fixturePassword})
 		return request("POST", "/api/v1/auth/login", map[string]string{"username": a.user.Username, "password": fixturePassword}), http.StatusOK

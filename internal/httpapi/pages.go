@@ -20,6 +20,7 @@ import (
 	"github.com/ipeval/ipeval/internal/auth"
 	"github.com/ipeval/ipeval/internal/cycles"
 	"github.com/ipeval/ipeval/internal/fault"
+	"github.com/ipeval/ipeval/reports"
 )
 
 //go:embed templates/*.html
@@ -319,6 +320,28 @@ func (s *Server) static(c *fiber.Ctx, _ auth.Principal) error {
 		c.Set(fiber.HeaderContentType, "text/javascript; charset=utf-8")
 	}
 	c.Set(fiber.HeaderCacheControl, "public, max-age=3600")
+	return c.Send(b)
+}
+
+// vendor serves the chart library that `make assets` put into package
+// reports; vendorMap its map data.
+func (s *Server) vendor(c *fiber.Ctx, _ auth.Principal) error {
+	return sendAsset(c, "vendor/"+path.Base(param(c, "file")))
+}
+
+func (s *Server) vendorMap(c *fiber.Ctx, _ auth.Principal) error {
+	return sendAsset(c, "vendor/maps/"+path.Base(param(c, "file")))
+}
+
+func sendAsset(c *fiber.Ctx, name string) error {
+	b, err := fs.ReadFile(reports.Static(), name)
+	if err != nil {
+		return fault.ErrNotFound
+	}
+	if path.Ext(name) == ".js" {
+		c.Set(fiber.HeaderContentType, "text/javascript; charset=utf-8")
+	}
+	c.Set(fiber.HeaderCacheControl, "public, max-age=86400")
 	return c.Send(b)
 }
 

@@ -131,6 +131,8 @@ func (s *Server) routeTable() []route {
 		{Method: post, Path: "/cycles/:id/collect/evidence", Name: "page.collect_evidence", Tag: "pages", Summary: "Upload evidence from the page", SummaryZh: "页面上传佐证材料", Access: adminOrCity, Page: true, Object: "cycle", Status: fiber.StatusCreated, Handler: s.collectEvidence},
 		{Method: get, Path: "/docs", Name: "page.docs", Tag: "pages", Summary: "API reference", SummaryZh: "接口文档", Access: public, Page: true, Handler: s.docsPage},
 		{Method: get, Path: "/static/:file", Name: "static", Tag: "pages", Summary: "Style sheets and scripts", SummaryZh: "静态资源", Access: public, Handler: s.static},
+		{Method: get, Path: "/static/vendor/:file", Name: "vendor", Tag: "pages", Summary: "The chart library, served by the binary (offline)", SummaryZh: "图表库（本地提供）", Access: public, Handler: s.vendor},
+		{Method: get, Path: "/static/vendor/maps/:file", Name: "vendor.maps", Tag: "pages", Summary: "Map data, served by the binary (offline)", SummaryZh: "地图数据（本地提供）", Access: public, Handler: s.vendorMap},
 
 		// Authentication.
 		{Method: post, Path: "/api/v1/auth/login", Name: "auth.login", Tag: "auth", Summary: "Sign in; sets the session cookie", SummaryZh: "登录", Access: public, Object: "user", Body: loginRequest{}, Response: loginResponse{}, Handler: s.login},
