@@ -8,6 +8,7 @@ import (
 
 	"github.com/go-echarts/go-echarts/v2/charts"
 	"github.com/go-echarts/go-echarts/v2/opts"
+	"github.com/go-echarts/go-echarts/v2/types"
 
 	"github.com/ipeval/ipeval/evaluation"
 )
@@ -46,10 +47,9 @@ func option(c interface {
 // composite score, best first, each bar in its final grade's colour and a
 // capped region's bar marked with the grade it would have had.
 func RankingOption(res evaluation.Result) ([]byte, error) {
-	bands := make([]string, len(res.Grades))
+	bands := gradeCodes(res)
 	names := map[string]string{}
-	for i, g := range res.Grades {
-		bands[i] = g.Code
+	for _, g := range res.Grades {
 		names[g.Code] = g.Name
 	}
 	var regions []string
@@ -86,3 +86,71 @@ func ranked(res evaluation.Result) []evaluation.RegionResult {
 }
 
 func round1(x float64) float64 { return math.Round(x*10) / 10 }
+
+// ProvinceMap names the map of the province the default regions lie in,
+// as the vendored map file registers it.
+const ProvinceMap = "山西"
+
+// mapArea is a region on the map: its score as value, its area in its
+// final grade's colour.
+type mapArea struct {
+	Name      string  `json:"name"`
+	Value     float64 `json:"value"`
+	ItemStyle struct {
+		AreaColor string `json:"areaColor"`
+	} `json:"itemStyle"`
+}
+
+// MapOption is the map of the province with each graded region in its
+// final grade's colour and its score in the tooltip. Regions are matched
+// to the map by name (太原市); those the map does not draw (zones, parks)
+// are simply absent from it, and the ranking shows them.
+func MapOption(res evaluation.Result) ([]byte, error) {
+	bands := gradeCodes(res)
+	var areas []mapArea
+	for _, r := range ranked(res) {
+		a := mapArea{Name: r.Name, Value: round1(r.Score.Value)}
+		a.ItemStyle.AreaColor = colourOf(bands, r.Grade)
+		areas = append(areas, a)
+	}
+	m := charts.NewMap()
+	m.RegisterMapType(ProvinceMap)
+	m.SetGlobalOptions(
+		charts.WithTitleOpts(opts.Title{Title: "各地区考核等次", Subtitle: "Grades by region"}),
+		charts.WithTooltipOpts(opts.Tooltip{Show: opts.Bool(true), Formatter: "{b}：{c}"}),
+	)
+	m.MultiSeries = append(m.MultiSeries, charts.SingleSeries{Name: "综合得分", Type: types.ChartMap,
+		MapType: ProvinceMap, Data: areas})
+	return option(m)
+}
+
+// GradesOption is the distribution of final grades over the graded
+// regions, as a pie in the grades' colours.
+func GradesOption(res evaluation.Result) ([]byte, error) {
+	bands := gradeCodes(res)
+	count := map[string]int{}
+	for _, r := range ranked(res) {
+		count[r.Grade]++
+	}
+	var data []opts.PieData
+	for _, g := range res.Grades {
+		data = append(data, opts.PieData{Name: g.Name, Value: count[g.Code],
+			ItemStyle: &opts.ItemStyle{Color: colourOf(bands, g.Code)}})
+	}
+	pie := charts.NewPie()
+	pie.SetGlobalOptions(
+		charts.WithTitleOpts(opts.Title{Title: "等次分布", Subtitle: "Grade distribution"}),
+		charts.WithTooltipOpts(opts.Tooltip{Show: opts.Bool(true)}),
+	)
+	pie.AddSeries("地区数", data)
+	return option(pie)
+}
+
+// gradeCodes are the grade codes of res, best first.
+func gradeCodes(res evaluation.Result) []string {
+	out := make([]string, len(res.Grades))
+	for i, g := range res.Grades {
+		out[i] = g.Code
+	}
+	return out
+}

@@ -90,3 +90,49 @@ func TestAssetsOffline(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestMapAndGrades colours each graded region by its final grade — a
+// capped 93 is 良好's colour, not 优秀's — and counts the grades.
+func TestMapAndGrades(t *testing.T) {
+	b, err := MapOption(result())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m struct {
+		Series []struct {
+			Type, Map string
+			Data      []mapArea
+		}
+	}
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Series) != 1 || m.Series[0].Type != "map" || m.Series[0].Map != ProvinceMap || len(m.Series[0].Data) != 2 {
+		t.Fatalf("map series %s", b)
+	}
+	if a := m.Series[0].Data[0]; a.Value != 93.1 || a.ItemStyle.AreaColor != gradeColours[1] {
+		t.Fatalf("capped region on the map: %+v", a)
+	}
+	b, err = GradesOption(result())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p struct {
+		Series []struct {
+			Data []struct {
+				Name  string
+				Value int
+			}
+		}
+	}
+	if err := json.Unmarshal(b, &p); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int{}
+	for _, d := range p.Series[0].Data {
+		got[d.Name] = d.Value
+	}
+	if len(got) != 4 || got["良好"] != 2 || got["优秀"] != 0 {
+		t.Fatalf("grade counts %v, want two 良好 and none else", got)
+	}
+}

@@ -402,6 +402,35 @@ func (s *Store) Get(ctx context.Context, by auth.Principal, runID string) (Run, 
 	return r, res, nil
 }
 
+// Overview returns a run's results for the province overview. Admins get
+// every region in full. City officials, for a published run only, get the
+// province-wide ranking — every region's score, rank, grades and dimension
+// scores — and the detail (indicators, rules, path, explanation) of their
+// own region alone (DESIGN.md section 2).
+func (s *Store) Overview(ctx context.Context, by auth.Principal, runID string) (Run, evaluation.Result, error) {
+	r, err := s.load(ctx, by, runID)
+	if err != nil {
+		return Run{}, evaluation.Result{}, err
+	}
+	var res evaluation.Result
+	if err := json.Unmarshal([]byte(r.Results), &res); err != nil {
+		return Run{}, evaluation.Result{}, fmt.Errorf("decode results of run %s: %w", r.ID, err)
+	}
+	if by.Is(auth.RoleAdmin) {
+		return r, res, nil
+	}
+	for i := range res.Regions {
+		rr := &res.Regions[i]
+		if by.CanAccessRegion(rr.Code) {
+			continue
+		}
+		*rr = evaluation.RegionResult{Code: rr.Code, Name: rr.Name, Kind: rr.Kind, Group: rr.Group, Status: rr.Status,
+			Score: rr.Score, Rank: rr.Rank, BandGrade: rr.BandGrade, Grade: rr.Grade, GradeRule: rr.GradeRule,
+			AwardEligible: rr.AwardEligible, Dimensions: rr.Dimensions}
+	}
+	return r, res, nil
+}
+
 // load reads a run the caller may see: any for admins, a published one
 // for city officials; an unpublished run is not found for them.
 func (s *Store) load(ctx context.Context, by auth.Principal, runID string) (Run, error) {

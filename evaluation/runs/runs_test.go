@@ -268,6 +268,17 @@ func TestPublish(t *testing.T) {
 		if _, err := f.runs.Region(ctx, taiyuan, r.ID, "140200"); !errors.Is(err, fault.ErrNotFound) {
 			t.Fatalf("a city official reads another region: %v", err)
 		}
+		// The overview shows the whole ranking, but only Taiyuan's detail.
+		_, ov, err := f.runs.Overview(ctx, taiyuan, r.ID)
+		if err != nil || len(ov.Regions) != 3 {
+			t.Fatalf("overview for a city official: %d regions (%v)", len(ov.Regions), err)
+		}
+		for _, rr := range ov.Regions {
+			own := rr.Code == "140100"
+			if own != (len(rr.Indicators) > 0) || (!own && (len(rr.Explanation.Sentences) > 0 || len(rr.Rules) > 0)) || rr.Rank == 0 {
+				t.Errorf("region %s in a city official's overview: %d indicators, rank %d", rr.Code, len(rr.Indicators), rr.Rank)
+			}
+		}
 	})
 }
 

@@ -39,6 +39,7 @@ var allowed = map[string][]string{
 	"POST /logout":                                        {"admin", "contractor", "city"},
 	"GET /docs":                                           {"anonymous", "admin", "contractor", "city"},
 	"GET /cycles/:id/collect":                             {"admin", "city"},
+	"GET /cycles/:id/overview":                            {"admin", "city"},
 	"POST /cycles/:id/collect/import":                     {"admin", "city"},
 	"POST /cycles/:id/collect/evidence":                   {"admin", "city"},
 	"GET /static/:file":                                   {"anonymous", "admin", "contractor", "city"},
@@ -261,6 +262,9 @@ var samples = map[string]sample{
 	"GET /api/v1/cycles/:id/values/:value/history": func(f *fixture, _ string) (*http.Request, int) {
 		cy, v := f.valueOf("140100")
 		return request("GET", "/api/v1/cycles/"+cy+"/values/"+v+"/history", nil), http.StatusOK
+	},
+	"GET /cycles/:id/overview": func(f *fixture, _ string) (*http.Request, int) {
+		return request("GET", "/cycles/"+f.surveyedCycle().ID+"/overview", nil), http.StatusOK
 	},
 	"GET /cycles/:id/collect": func(f *fixture, _ string) (*http.Request, int) {
 		return request("GET", "/cycles/"+f.sharedCycle().ID+"/collect?region=140100", nil), http.StatusOK

@@ -126,6 +126,7 @@ func (s *Server) routeTable() []route {
 		{Method: get, Path: "/login", Name: "page.login", Tag: "pages", Summary: "Sign-in page", SummaryZh: "登录页", Access: public, Page: true, Handler: s.loginPage},
 		{Method: post, Path: "/login", Name: "auth.login_form", Tag: "pages", Summary: "Sign in with a form", SummaryZh: "表单登录", Access: public, Page: true, Object: "user", Handler: s.loginForm},
 		{Method: post, Path: "/logout", Name: "auth.logout_form", Tag: "pages", Summary: "Sign out", SummaryZh: "退出登录", Access: signedIn, Page: true, Object: "session", Handler: s.logoutForm},
+		{Method: get, Path: "/cycles/:id/overview", Name: "page.overview", Tag: "pages", Summary: "Province overview of a run: map, ranking, grades (?run=ID)", SummaryZh: "全省总览：地图、排名、等次分布", Access: adminOrCity, Page: true, Handler: s.overviewPage},
 		{Method: get, Path: "/cycles/:id/collect", Name: "page.collect", Tag: "pages", Summary: "Data collection of a cycle (?region=CODE)", SummaryZh: "数据填报页", Access: adminOrCity, Page: true, Handler: s.collectPage},
 		{Method: post, Path: "/cycles/:id/collect/import", Name: "page.collect_import", Tag: "pages", Summary: "Import a filled-in template from the page", SummaryZh: "页面导入填报表", Access: adminOrCity, Page: true, Object: "cycle", Handler: s.collectImport},
 		{Method: post, Path: "/cycles/:id/collect/evidence", Name: "page.collect_evidence", Tag: "pages", Summary: "Upload evidence from the page", SummaryZh: "页面上传佐证材料", Access: adminOrCity, Page: true, Object: "cycle", Status: fiber.StatusCreated, Handler: s.collectEvidence},

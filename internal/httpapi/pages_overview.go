@@ -1,0 +1,118 @@
+package httpapi
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/ipeval/ipeval/evaluation"
+	"github.com/ipeval/ipeval/evaluation/runs"
+	"github.com/ipeval/ipeval/internal/auth"
+	"github.com/ipeval/ipeval/internal/cycles"
+	"github.com/ipeval/ipeval/internal/fault"
+	"github.com/ipeval/ipeval/reports"
+)
+
+// overviewData is the province overview of one run of a cycle.
+type overviewData struct {
+	Cycle cycles.Cycle
+	Run   runs.Run
+	// Runs the caller may choose from: every run for admins, the
+	// published one for city officials.
+	Runs []runs.Run
+	// ECharts options, as JSON.
+	Map, Ranking, Grades string
+	Rows                 []overviewRow
+}
+
+// overviewRow is one region of the ranking table.
+type overviewRow struct {
+	Rank   int
+	Name   string
+	Score  string
+	Grade  string
+	Capped string // the band grade a rule took away, if any
+}
+
+// overviewPage shows a cycle's run (?run=ID, else the published run, else
+// for admins the newest) as a map, a ranking and the grade distribution.
+func (s *Server) overviewPage(c *fiber.Ctx, p auth.Principal) error {
+	ctx := c.UserContext()
+	cy, err := s.deps.Cycles.Get(ctx, param(c, "id"))
+	if err != nil {
+		return err
+	}
+	list, err := s.deps.Runs.List(ctx, p, cy.ID)
+	if err != nil {
+		return err
+	}
+	id := query(c, "run")
+	if id == "" {
+		id = chooseRun(list)
+	}
+	if id == "" {
+		return fault.With(fault.ErrNotFound, "the cycle has no published results yet", "该考核周期尚无已发布的评价结果", nil)
+	}
+	run, res, err := s.deps.Runs.Overview(ctx, p, id)
+	if err != nil {
+		return err
+	}
+	if run.CycleID != cy.ID {
+		return fmt.Errorf("run %s of another cycle: %w", id, fault.ErrNotFound)
+	}
+	d := overviewData{Cycle: cy, Run: run, Runs: list, Rows: overviewRows(res, lang(c))}
+	for _, ch := range []struct {
+		dst *string
+		fn  func(evaluation.Result) ([]byte, error)
+	}{{&d.Map, reports.MapOption}, {&d.Ranking, reports.RankingOption}, {&d.Grades, reports.GradesOption}} {
+		b, err := ch.fn(res)
+		if err != nil {
+			return err
+		}
+		*ch.dst = string(b)
+	}
+	return s.render(c, fiber.StatusOK, "overview", "overview.title", d)
+}
+
+// chooseRun is the run an overview opens with: the published one, else
+// the newest (list is newest first).
+func chooseRun(list []runs.Run) string {
+	for _, r := range list {
+		if r.PublishedAt != nil {
+			return r.ID
+		}
+	}
+	if len(list) > 0 {
+		return list[0].ID
+	}
+	return ""
+}
+
+// overviewRows lists every region, ranked ones first in rank order.
+func overviewRows(res evaluation.Result, lang string) []overviewRow {
+	name := map[string]string{}
+	for _, g := range res.Grades {
+		name[g.Code] = g.Name
+		if lang == "en" && g.NameEn != "" {
+			name[g.Code] = g.NameEn
+		}
+	}
+	var ranked, rest []overviewRow
+	for _, r := range res.Regions {
+		row := overviewRow{Rank: r.Rank, Name: r.Name, Grade: name[r.Grade], Score: "—"}
+		if r.Score.Valid {
+			row.Score = fmt.Sprintf("%.1f", r.Score.Value)
+		}
+		if r.BandGrade != "" && r.BandGrade != r.Grade {
+			row.Capped = name[r.BandGrade]
+		}
+		if r.Rank > 0 {
+			ranked = append(ranked, row)
+		} else {
+			rest = append(rest, row)
+		}
+	}
+	slices.SortStableFunc(ranked, func(a, b overviewRow) int { return a.Rank - b.Rank })
+	return append(ranked, rest...)
+}
