@@ -17,9 +17,10 @@ func result() evaluation.Result {
 	return evaluation.Result{
 		Grades: []scheme.Grade{{Code: "excellent", Name: "优秀", Min: 90}, {Code: "good", Name: "良好", Min: 80},
 			{Code: "pass", Name: "合格", Min: 60}, {Code: "fail", Name: "不合格", Min: 0}},
+		// In code order, as a run stores them.
 		Regions: []evaluation.RegionResult{
-			{Code: "140200", Name: "大同市", Score: num(81.26), Rank: 2, BandGrade: "good", Grade: "good"},
 			{Code: "140100", Name: `太原市</script><script>alert("x")</script>`, Score: num(93.14), Rank: 1, BandGrade: "excellent", Grade: "good"},
+			{Code: "140200", Name: "大同市", Score: num(81.26), Rank: 2, BandGrade: "good", Grade: "good"},
 			{Code: "140300", Name: "阳泉市", Score: num(40), Rank: 0}, // not graded
 		},
 	}

@@ -40,6 +40,7 @@ var allowed = map[string][]string{
 	"GET /docs":                                           {"anonymous", "admin", "contractor", "city"},
 	"GET /cycles/:id/collect":                             {"admin", "city"},
 	"GET /cycles/:id/overview":                            {"admin", "city"},
+	"GET /cycles/:id/regions/:code":                       {"admin", "city"},
 	"POST /cycles/:id/collect/import":                     {"admin", "city"},
 	"POST /cycles/:id/collect/evidence":                   {"admin", "city"},
 	"GET /static/:file":                                   {"anonymous", "admin", "contractor", "city"},
@@ -262,6 +263,9 @@ var samples = map[string]sample{
 	"GET /api/v1/cycles/:id/values/:value/history": func(f *fixture, _ string) (*http.Request, int) {
 		cy, v := f.valueOf("140100")
 		return request("GET", "/api/v1/cycles/"+cy+"/values/"+v+"/history", nil), http.StatusOK
+	},
+	"GET /cycles/:id/regions/:code": func(f *fixture, _ string) (*http.Request, int) {
+		return request("GET", "/cycles/"+f.surveyedCycle().ID+"/regions/140100", nil), http.StatusOK
 	},
 	"GET /cycles/:id/overview": func(f *fixture, _ string) (*http.Request, int) {
 		return request("GET", "/cycles/"+f.surveyedCycle().ID+"/overview", nil), http.StatusOK

@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -41,6 +42,28 @@ func TestOverviewPage(t *testing.T) {
 	}
 }
 
+// TestRegionPage shows a region's dashboard to its own city official and
+// to admins, and refuses another region's.
+func TestRegionPage(t *testing.T) {
+	f := newFixture(t)
+	cy := f.surveyedCycle()
+	page := string(f.call("city", "GET", "/cycles/"+cy.ID+"/regions/140100", nil, http.StatusOK))
+	for _, want := range []string{`id="chart-radar" data-option="{`, `id="chart-contributions" data-option="{`, `id="chart-trend" data-option="{`, "评价说明"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the dashboard lacks %q", want)
+		}
+	}
+	resp, _ := f.do(f.as("city", request("GET", "/cycles/"+cy.ID+"/regions/140200", nil)))
+	if resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("a city official opens another region's dashboard: %d", resp.StatusCode)
+	}
+	f.call("admin", "GET", "/cycles/"+cy.ID+"/regions/140200", nil, http.StatusOK)
+	resp, _ = f.do(f.as("admin", request("GET", "/cycles/"+cy.ID+"/regions/999999", nil)))
+	if resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("a region not in the run: %d", resp.StatusCode)
+	}
+}
+
 // TestBrowserOverview opens the province overview in Chromium as a city
 // official: every chart draws (its canvas has pixels), the page logs no
 // error and asks nothing of any other host.
@@ -73,7 +96,34 @@ func TestBrowserOverview(t *testing.T) {
 		t.Fatalf("overview after sign-in: status %d", resp.Status)
 	}
 	tab.wantLocation(page)
-	// The number of painted pixels of each chart's canvas.
+	counts := paintedCharts(t, tab)
+	tab.screenshot("overview.png")
+	if len(counts) != 3 || counts[0] == 0 || counts[1] == 0 || counts[2] == 0 {
+		t.Errorf("painted pixels per chart: %v, want three charts drawn", counts)
+	}
+
+	// The region's own dashboard draws its charts; another region's is refused.
+	tab.navigate("/cycles/" + cy.ID + "/regions/140100")
+	counts = paintedCharts(t, tab)
+	tab.screenshot("region.png")
+	if len(counts) != 3 || counts[0] == 0 || counts[1] == 0 || counts[2] == 0 {
+		t.Errorf("dashboard: painted pixels per chart: %v, want three charts drawn", counts)
+	}
+	resp, err := chromedp.RunResponse(tab.ctx, chromedp.Navigate(tab.base+"/cycles/"+cy.ID+"/regions/140200"))
+	if err != nil || resp.Status != http.StatusForbidden {
+		t.Errorf("another region's dashboard in the browser: %v, %v", resp, err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(errs) > 0 {
+		t.Errorf("the page logged errors: %v", errs)
+	}
+}
+
+// paintedCharts waits up to ten seconds for every chart of the page to
+// draw and returns the number of painted pixels of each chart's canvas.
+func paintedCharts(t *testing.T, tab *tab) []int {
+	t.Helper()
 	const painted = `Array.from(document.querySelectorAll('[data-option]')).map(function (el) {
 		var c = el.querySelector('canvas');
 		if (!c) return 0;
@@ -81,26 +131,15 @@ func TestBrowserOverview(t *testing.T) {
 		for (var i = 3; i < d.length; i += 4) if (d[i]) n++;
 		return n;
 	})`
-	var counts []int
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		got, err := chromedp.Run(tab.ctx, chromedp.Evaluate[[]int](painted))
+		counts, err := chromedp.Run(tab.ctx, chromedp.Evaluate[[]int](painted))
 		if err != nil {
 			t.Fatal(err)
 		}
-		counts = got
-		if len(counts) == 3 && counts[0] > 0 && counts[1] > 0 && counts[2] > 0 || time.Now().After(deadline) {
-			break
+		if !slices.Contains(counts, 0) && len(counts) > 0 || time.Now().After(deadline) {
+			return counts
 		}
 		time.Sleep(200 * time.Millisecond)
-	}
-	tab.screenshot("overview.png")
-	if len(counts) != 3 || counts[0] == 0 || counts[1] == 0 || counts[2] == 0 {
-		t.Errorf("painted pixels per chart: %v, want three charts drawn", counts)
-	}
-	mu.Lock()
-	defer mu.Unlock()
-	if len(errs) > 0 {
-		t.Errorf("the page logged errors: %v", errs)
 	}
 }

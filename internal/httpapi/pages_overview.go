@@ -28,6 +28,7 @@ type overviewData struct {
 
 // overviewRow is one region of the ranking table.
 type overviewRow struct {
+	Code   string
 	Rank   int
 	Name   string
 	Score  string
@@ -100,7 +101,7 @@ func overviewRows(res evaluation.Result, lang string) []overviewRow {
 	}
 	var ranked, rest []overviewRow
 	for _, r := range res.Regions {
-		row := overviewRow{Rank: r.Rank, Name: r.Name, Grade: name[r.Grade], Score: "—"}
+		row := overviewRow{Code: r.Code, Rank: r.Rank, Name: r.Name, Grade: name[r.Grade], Score: "—"}
 		if r.Score.Valid {
 			row.Score = fmt.Sprintf("%.1f", r.Score.Value)
 		}

@@ -1,0 +1,137 @@
+package reports
+
+import (
+	"cmp"
+	"fmt"
+	"math"
+	"slices"
+
+	"github.com/go-echarts/go-echarts/v2/charts"
+	"github.com/go-echarts/go-echarts/v2/opts"
+
+	"github.com/ipeval/ipeval/evaluation"
+	"github.com/ipeval/ipeval/indicators/scheme"
+)
+
+// RadarOption compares a region's dimension scores with the province mean
+// over graded regions and with the best-ranked region.
+func RadarOption(sc scheme.Scheme, res evaluation.Result, code string) ([]byte, error) {
+	rr, ok := res.Region(code)
+	if !ok {
+		return nil, fmt.Errorf("radar: no region %s in the run", code)
+	}
+	nd := len(sc.Dimensions)
+	axes := make([]*opts.Indicator, nd)
+	for d, dim := range sc.Dimensions {
+		axes[d] = &opts.Indicator{Name: dim.Name, Max: 100}
+	}
+	sum, n := make([]float64, nd), make([]int, nd)
+	var best *evaluation.RegionResult
+	for i := range res.Regions {
+		r := &res.Regions[i]
+		if r.Rank == 0 {
+			continue
+		}
+		if best == nil || r.Rank < best.Rank {
+			best = r
+		}
+		for d, dr := range r.Dimensions {
+			if d < nd && dr.Score.Valid {
+				sum[d] += dr.Score.Value
+				n[d]++
+			}
+		}
+	}
+	mean := make([]float64, nd)
+	for d := range mean {
+		if n[d] > 0 {
+			mean[d] = round1(sum[d] / float64(n[d]))
+		}
+	}
+	radar := charts.NewRadar()
+	radar.SetGlobalOptions(
+		charts.WithTitleOpts(opts.Title{Title: "各维度得分", Subtitle: "Dimension scores"}),
+		charts.WithRadarComponentOpts(opts.RadarComponent{Indicator: axes}),
+		charts.WithTooltipOpts(opts.Tooltip{Show: opts.Bool(true)}),
+		charts.WithLegendOpts(opts.Legend{Show: opts.Bool(true), Bottom: "0"}),
+	)
+	radar.AddSeries(rr.Name, []opts.RadarData{{Name: rr.Name, Value: dimScores(rr, nd)}})
+	radar.AddSeries("全省平均", []opts.RadarData{{Name: "全省平均", Value: mean}})
+	if best != nil && best.Code != rr.Code {
+		radar.AddSeries("第一名："+best.Name, []opts.RadarData{{Name: best.Name, Value: dimScores(best, nd)}})
+	}
+	return option(radar)
+}
+
+func dimScores(r *evaluation.RegionResult, nd int) []float64 {
+	out := make([]float64, nd)
+	for d, dr := range r.Dimensions {
+		if d < nd && dr.Score.Valid {
+			out[d] = round1(dr.Score.Value)
+		}
+	}
+	return out
+}
+
+// ContributionsOption shows how many points of the composite each scored
+// indicator of a region contributes, largest first.
+func ContributionsOption(sc scheme.Scheme, rr evaluation.RegionResult) ([]byte, error) {
+	name := map[string]string{}
+	for _, ind := range sc.Indicators {
+		name[ind.Code] = ind.Code + " " + ind.Name
+	}
+	type item struct {
+		label string
+		value float64
+	}
+	var items []item
+	for _, ir := range rr.Indicators {
+		if ir.Scored && ir.Weight > 0 {
+			items = append(items, item{name[ir.Code], ir.Contribution})
+		}
+	}
+	// Ascending, so that a horizontal bar chart shows the largest on top.
+	slices.SortStableFunc(items, func(a, b item) int { return cmp.Compare(a.value, b.value) })
+	labels := make([]string, len(items))
+	data := make([]opts.BarData, len(items))
+	for i, it := range items {
+		labels[i], data[i] = it.label, opts.BarData{Value: round2(it.value)}
+	}
+	bar := charts.NewBar()
+	bar.SetGlobalOptions(
+		charts.WithTitleOpts(opts.Title{Title: "指标贡献（分）", Subtitle: "Points contributed to the composite"}),
+		charts.WithTooltipOpts(opts.Tooltip{Show: opts.Bool(true)}),
+		charts.WithGridOpts(opts.Grid{Left: "30%"}),
+	)
+	bar.SetXAxis(labels).AddSeries("贡献", data)
+	bar.XYReversal()
+	return option(bar)
+}
+
+// TrendPoint is a region's result in one published cycle.
+type TrendPoint struct {
+	Year  int
+	Score float64
+	Grade string // the grade's name
+}
+
+// TrendOption is a region's composite score across cycles, each point
+// labelled with its grade.
+func TrendOption(points []TrendPoint) ([]byte, error) {
+	years := make([]string, len(points))
+	data := make([]opts.LineData, len(points))
+	for i, p := range points {
+		years[i] = fmt.Sprint(p.Year)
+		data[i] = opts.LineData{Name: p.Grade, Value: round1(p.Score)}
+	}
+	line := charts.NewLine()
+	line.SetGlobalOptions(
+		charts.WithTitleOpts(opts.Title{Title: "历年综合得分", Subtitle: "Composite score by year"}),
+		charts.WithTooltipOpts(opts.Tooltip{Show: opts.Bool(true)}),
+		charts.WithYAxisOpts(opts.YAxis{Min: 0, Max: 100}),
+	)
+	line.SetXAxis(years).AddSeries("综合得分", data)
+	return option(line)
+}
+
+func round2(x float64) float64 { return math.Round(x*100) / 100 }
