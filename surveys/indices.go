@@ -30,92 +30,184 @@ func flagChunk(tx *gorm.DB) int {
 const answerArena = 64 << 10
 
 // selectResponses reads what the screens need of a region's responses, in
-// upload order.
+// upload order: those of the project's valid batches, listed as the last
+// argument. The responses of a batch still loading, or refused and not yet
+// deleted, are not read. The index on the region comes first, and gives
+// the rows in id order: the list of batches only filters them.
 const selectResponses = "SELECT id, row_no, respondent_type, respondent_id, contact_hash, seconds, answers, attention, flags " +
-	"FROM survey_responses WHERE project_id = ? AND region_code = ? ORDER BY id"
+	"FROM survey_responses WHERE project_id = ? AND region_code = ? AND batch_id IN ? ORDER BY id"
 
-// recompute screens every region of a project and stores its index,
-// within tx (which holds the project). The screens look at a region's
-// responses across batches, in upload order, so that a duplicate in a
-// later batch is the one flagged; each response's flags are rewritten
-// where they change. One region's responses are in memory at a time.
-func recompute(tx *gorm.DB, p Project, q questionnaire.Questionnaire) error {
-	if err := tx.Where("project_id = ?", p.ID).Delete(&storedIndex{}).Error; err != nil {
-		return fmt.Errorf("clear indices: %w", err)
+// recompute screens regions of a project and stores their indices, within
+// tx (which holds the project): every region when only is nil, otherwise
+// those in only and those without an index yet; the others' indices
+// stand, since the screens and the index look at one region at a time.
+// The screens look at a region's responses across the project's valid
+// batches, in upload order, so that a duplicate in a later batch is the
+// one flagged; each response's flags are rewritten where they change.
+func recompute(tx *gorm.DB, p Project, q questionnaire.Questionnaire, only map[string]bool) error {
+	todo, err := toScreen(tx, p, only)
+	if err != nil || len(todo) == 0 {
+		return err
 	}
-	at := now()
-	var (
-		rs     []questionnaire.Response
-		ids    []uint64
-		old    []quality.Flags
-		arena  []uint8
-		types  = map[string]string{} // respondent types, kept once
-		change = map[quality.Flags][]uint64{}
-	)
+	valid, err := validBatches(tx, p.ID)
+	if err != nil {
+		return err
+	}
+	sc, err := screen(tx, p, q, todo, valid)
+	if err != nil {
+		return err
+	}
+	return sc.store(tx, p, only == nil)
+}
+
+// toScreen returns the regions of p to screen: all of them when only is
+// nil, otherwise those in only and those without an index yet.
+func toScreen(db *gorm.DB, p Project, only map[string]bool) ([]ProjectRegion, error) {
+	if only == nil {
+		return p.Regions, nil
+	}
+	var have []string
+	if err := db.Model(&storedIndex{}).Where("project_id = ?", p.ID).Pluck("region_code", &have).Error; err != nil {
+		return nil, fmt.Errorf("list indices: %w", err)
+	}
+	stored := make(map[string]bool, len(have))
+	for _, c := range have {
+		stored[c] = true
+	}
+	var todo []ProjectRegion
 	for _, pr := range p.Regions {
+		if only[pr.Code] || !stored[pr.Code] {
+			todo = append(todo, pr)
+		}
+	}
+	return todo, nil
+}
+
+// validBatches lists the ids of a project's valid batches, in order.
+func validBatches(db *gorm.DB, projectID string) ([]string, error) {
+	var ids []string
+	if err := db.Model(&Batch{}).Where("project_id = ? AND status = ?", projectID, BatchValid).Order("id").
+		Pluck("id", &ids).Error; err != nil {
+		return nil, fmt.Errorf("list valid batches: %w", err)
+	}
+	return ids, nil
+}
+
+// screening is what screening regions of a project found: each region's
+// index, and the responses whose stored flags change.
+type screening struct {
+	regions []string
+	indices []quality.Index
+	change  map[quality.Flags][]uint64
+}
+
+// screen reads the responses of the given batches in each region of todo,
+// and screens them. One region's responses are in memory at a time.
+func screen(db *gorm.DB, p Project, q questionnaire.Questionnaire, todo []ProjectRegion, batches []string) (screening, error) {
+	sc := screening{change: map[quality.Flags][]uint64{}}
+	var (
+		rs    []questionnaire.Response
+		ids   []uint64
+		old   []quality.Flags
+		arena []uint8
+		types = map[string]string{} // respondent types, kept once
+	)
+	for _, pr := range todo {
 		rs, ids, old = rs[:0], ids[:0], old[:0]
-		rows, err := tx.Raw(selectResponses, p.ID, pr.Code).Rows()
-		if err != nil {
-			return fmt.Errorf("read responses: %w", err)
-		}
-		var (
-			id                  uint64
-			rowNo, att, flag    int
-			rtype, answers      sql.RawBytes
-			respondent, contact string
-			seconds             sql.NullFloat64
-		)
-		for rows.Next() {
-			if err := rows.Scan(&id, &rowNo, &rtype, &respondent, &contact, &seconds, &answers, &att, &flag); err != nil {
-				_ = rows.Close()
-				return fmt.Errorf("read responses: %w", err)
+		if len(batches) > 0 {
+			var err error
+			if rs, ids, old, arena, err = readResponses(db, p.ID, pr.Code, batches, types, rs, ids, old, arena); err != nil {
+				return sc, err
 			}
-			t, ok := types[string(rtype)]
-			if !ok {
-				t = string(rtype)
-				types[t] = t
-			}
-			if cap(arena)-len(arena) < len(answers) {
-				arena = make([]uint8, 0, max(answerArena, len(answers)))
-			}
-			a := decodeAnswers(arena[len(arena):], answers)
-			arena = arena[:len(arena)+len(a)]
-			r := questionnaire.Response{Row: rowNo, Region: pr.Code, RespondentType: t, RespondentID: respondent,
-				ContactHash: contact, Seconds: -1, Answers: a[:len(a):len(a)], Attention: uint8(att)}
-			if seconds.Valid {
-				r.Seconds = seconds.Float64
-			}
-			rs, ids, old = append(rs, r), append(ids, id), append(old, quality.Flags(flag))
-		}
-		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
-			return fmt.Errorf("read responses: %w", err)
 		}
 		idx, flags := quality.Compute(q, p.Thresholds, quality.Options{MinSample: pr.Minimum, Strata: p.Strata}, rs)
 		clear(rs) // let go of the strings
 		for i, f := range flags {
 			if f != old[i] {
-				change[f] = append(change[f], ids[i])
+				sc.change[f] = append(sc.change[f], ids[i])
 			}
 		}
-		for f, list := range change {
-			for rest := list; len(rest) > 0; {
-				n := min(len(rest), flagChunk(tx))
-				if err := tx.Model(&response{}).Where("id IN ?", rest[:n]).Update("flags", int(f)).Error; err != nil {
-					return fmt.Errorf("flag responses: %w", err)
-				}
-				rest = rest[n:]
+		sc.regions, sc.indices = append(sc.regions, pr.Code), append(sc.indices, idx)
+	}
+	return sc, nil
+}
+
+// store writes a screening within tx: the changed flags, and the indices
+// of its regions in place of those stored — of every region of the
+// project, with all.
+func (sc screening) store(tx *gorm.DB, p Project, all bool) error {
+	for f, list := range sc.change {
+		for rest := list; len(rest) > 0; {
+			n := min(len(rest), flagChunk(tx))
+			if err := tx.Model(&response{}).Where("id IN ?", rest[:n]).Update("flags", int(f)).Error; err != nil {
+				return fmt.Errorf("flag responses: %w", err)
 			}
-			change[f] = list[:0]
+			rest = rest[n:]
 		}
-		body, err := json.Marshal(idx)
+	}
+	stale := tx.Where("project_id = ?", p.ID)
+	if !all {
+		stale = stale.Where("region_code IN ?", sc.regions)
+	}
+	if err := stale.Delete(&storedIndex{}).Error; err != nil {
+		return fmt.Errorf("clear indices: %w", err)
+	}
+	at := now()
+	for i, code := range sc.regions {
+		body, err := json.Marshal(sc.indices[i])
 		if err != nil {
 			return fmt.Errorf("encode index: %w", err)
 		}
-		if err := tx.Create(&storedIndex{ProjectID: p.ID, RegionCode: pr.Code, Body: string(body), ComputedAt: at}).Error; err != nil {
+		if err := tx.Create(&storedIndex{ProjectID: p.ID, RegionCode: code, Body: string(body), ComputedAt: at}).Error; err != nil {
 			return fmt.Errorf("store index: %w", err)
 		}
 	}
 	return nil
+}
+
+// readResponses appends to rs, ids and old the responses of a region in
+// the valid batches, their ids and their stored flags; their answers are
+// decoded into arena, and their respondent types kept once in types.
+func readResponses(tx *gorm.DB, projectID, region string, valid []string, types map[string]string,
+	rs []questionnaire.Response, ids []uint64, old []quality.Flags, arena []uint8) (
+	[]questionnaire.Response, []uint64, []quality.Flags, []uint8, error) {
+	rows, err := tx.Raw(selectResponses, projectID, region, valid).Rows()
+	if err != nil {
+		return rs, ids, old, arena, fmt.Errorf("read responses: %w", err)
+	}
+	var (
+		id                  uint64
+		rowNo, att, flag    int
+		rtype, answers      sql.RawBytes
+		respondent, contact string
+		seconds             sql.NullFloat64
+	)
+	for rows.Next() {
+		if err := rows.Scan(&id, &rowNo, &rtype, &respondent, &contact, &seconds, &answers, &att, &flag); err != nil {
+			_ = rows.Close()
+			return rs, ids, old, arena, fmt.Errorf("read responses: %w", err)
+		}
+		t, ok := types[string(rtype)]
+		if !ok {
+			t = string(rtype)
+			types[t] = t
+		}
+		if cap(arena)-len(arena) < len(answers) {
+			arena = make([]uint8, 0, max(answerArena, len(answers)))
+		}
+		a := decodeAnswers(arena[len(arena):], answers)
+		arena = arena[:len(arena)+len(a)]
+		r := questionnaire.Response{Row: rowNo, Region: region, RespondentType: t, RespondentID: respondent,
+			ContactHash: contact, Seconds: -1, Answers: a[:len(a):len(a)], Attention: uint8(att)}
+		if seconds.Valid {
+			r.Seconds = seconds.Float64
+		}
+		rs, ids, old = append(rs, r), append(ids, id), append(old, quality.Flags(flag))
+	}
+	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+		return rs, ids, old, arena, fmt.Errorf("read responses: %w", err)
+	}
+	return rs, ids, old, arena, nil
 }
 
 // readIndices returns a project's stored indices in the project's region

@@ -85,12 +85,16 @@ func (Project) TableName() string { return "survey_projects" }
 // BatchStatus is where an uploaded batch is.
 type BatchStatus string
 
-// Batch statuses. A batch is queued until its job reads it; then it is
-// imported whole (valid) or not at all (invalid, with its problems, or
-// failed, when the file could not be read). A valid batch can be withdrawn
-// or replaced by a later one until its project is accepted.
+// Batch statuses. A batch is queued until its job starts reading it, and
+// loading while the job stores its responses; then it is imported whole
+// (valid) or not at all (invalid, with its problems, or failed, when the
+// file could not be read). Only a valid batch's responses are read: those
+// of a loading batch are not yet, and are deleted if it is refused. A
+// valid batch can be withdrawn or replaced by a later one until its
+// project is accepted.
 const (
 	BatchQueued    BatchStatus = "queued"
+	BatchLoading   BatchStatus = "loading"
 	BatchValid     BatchStatus = "valid"
 	BatchInvalid   BatchStatus = "invalid"
 	BatchFailed    BatchStatus = "failed"
@@ -115,10 +119,13 @@ type Batch struct {
 	ProblemCount int         `json:"problem_count"`
 	// Problems are the first problems found (row, column, code, message),
 	// as JSON; the full report is a download.
-	Problems    string     `json:"-"`
-	Error       string     `json:"error"`
-	UploadedBy  string     `json:"uploaded_by"`
-	CreatedAt   time.Time  `json:"created_at"`
+	Problems   string    `json:"-"`
+	Error      string    `json:"error"`
+	UploadedBy string    `json:"uploaded_by"`
+	CreatedAt  time.Time `json:"created_at"`
+	// ProcessedAt is when the batch was read; while it is loading, when
+	// the attempt reading it started, which is also that attempt's claim
+	// on the batch.
 	ProcessedAt *time.Time `json:"processed_at"`
 	WithdrawnAt *time.Time `json:"withdrawn_at"`
 	WithdrawnBy string     `json:"withdrawn_by"`

@@ -485,7 +485,8 @@ func (s *Store) Move(ctx context.Context, by auth.Principal, id string, t Transi
 	return p, acc, nil
 }
 
-// readyForReview requires a project with data and nothing still queued.
+// readyForReview requires a project with data and nothing still queued or
+// loading.
 func readyForReview(tx *gorm.DB, p Project) error {
 	var counts []struct {
 		Status BatchStatus
@@ -499,7 +500,7 @@ func readyForReview(tx *gorm.DB, p Project) error {
 	for _, c := range counts {
 		n[c.Status] = c.N
 	}
-	if n[BatchQueued] > 0 {
+	if n[BatchQueued]+n[BatchLoading] > 0 {
 		return projectConflict(p, "batches are still being read", "仍有上传批次正在处理")
 	}
 	if n[BatchValid] == 0 {

@@ -2,6 +2,7 @@ package surveys_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -9,7 +10,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"gorm.io/gorm"
 
@@ -25,6 +28,7 @@ import (
 	"github.com/ipeval/ipeval/internal/regions"
 	"github.com/ipeval/ipeval/jobs"
 	"github.com/ipeval/ipeval/surveys"
+	"github.com/ipeval/ipeval/surveys/responsefile"
 )
 
 const testRegions = "code,name,kind,parent\n" +
@@ -466,4 +470,370 @@ func TestLostUpload(t *testing.T) {
 	if err != nil || v.Status != surveys.BatchFailed || len(v.Problems) != 1 || v.Problems[0].Message == "" {
 		t.Fatalf("batch %+v, %v", v, err)
 	}
+}
+
+// bigRows is the size of the files of the staged-ingestion tests: a few
+// of the writer's windows, so that some responses are stored while the
+// rest of the file is still being read.
+const bigRows = 40_000
+
+// bigAnswers is a file of n responses over the fixture project's three
+// regions, with varied answers and durations; the row at index bad (none
+// when negative) answers 6, which refuses the file.
+func bigAnswers(n, bad int) string {
+	regions := []string{"140100", "140200", "140300"}
+	var b strings.Builder
+	b.WriteString(header)
+	for i := range n {
+		a := make([]int, 6)
+		for j := range a {
+			a[j] = 1 + (i*7+j*3)%5
+		}
+		if i == bad {
+			a[2] = 6
+		}
+		b.WriteString(row(regions[i%3], fmt.Sprintf("B%06d", i), 60+i%500, a...))
+	}
+	return b.String()
+}
+
+// bigStore is a store of the fixture's database without the fixture's low
+// upload limit.
+func (f fixture) bigStore(tb testing.TB) *surveys.Store {
+	tb.Helper()
+	files, err := blobs.New(tb.TempDir())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	values := indicators.NewValueStore(f.db, indicators.NewSchemeStore(f.db))
+	return surveys.NewStore(f.db, f.queue, values, files, []byte("test-contact-key-0123456789abcdefgh"), 0)
+}
+
+// uploadOnly uploads a file to a project through st and returns its
+// batch and job, without running the job.
+func (f fixture) uploadOnly(tb testing.TB, st *surveys.Store, projectID, body, replaces string) (surveys.Batch, jobs.Job) {
+	tb.Helper()
+	ctx := context.Background()
+	b, created, err := st.Upload(ctx, f.contractor, projectID, "big.csv", strings.NewReader(body), replaces)
+	if err != nil || !created {
+		tb.Fatalf("upload: created %v, %v", created, err)
+	}
+	job, err := f.queue.Get(ctx, *b.JobID)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return b, job
+}
+
+// batchResponses counts the stored responses of a batch, seen or not.
+func (f fixture) batchResponses(tb testing.TB, batchID string) int64 {
+	tb.Helper()
+	var n int64
+	if err := f.db.Table("survey_responses").Where("batch_id = ?", batchID).Count(&n).Error; err != nil {
+		tb.Fatal(err)
+	}
+	return n
+}
+
+// indices returns a project's indices by region, without the project and
+// the times, for comparing two projects.
+func (f fixture) indices(tb testing.TB, projectID string) map[string]string {
+	tb.Helper()
+	idx, err := f.store.Quality(context.Background(), f.admin, projectID)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, ri := range idx {
+		body, err := json.Marshal(ri.Index)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		out[ri.RegionCode] = string(body)
+	}
+	return out
+}
+
+// responsesCounted sums the responses of a project's indices.
+func (f fixture) responsesCounted(tb testing.TB, projectID string) int {
+	tb.Helper()
+	idx, err := f.store.Quality(context.Background(), f.admin, projectID)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	n := 0
+	for _, ri := range idx {
+		n += ri.Responses
+	}
+	return n
+}
+
+func sameIndices(tb testing.TB, got, want map[string]string) {
+	tb.Helper()
+	if len(got) != len(want) {
+		tb.Fatalf("%d indices, want %d", len(got), len(want))
+	}
+	for code, w := range want {
+		if got[code] != w {
+			tb.Fatalf("region %s:\n got %s\nwant %s", code, got[code], w)
+		}
+	}
+}
+
+// TestIngestLeavesTheDatabaseWritable writes to the database while a
+// batch is being read: on SQLite ingestion does not hold the one write
+// lock for the whole read, and on MySQL not the project's row.
+func TestIngestLeavesTheDatabaseWritable(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
+		f := newFixture(t, db)
+		ctx := context.Background()
+		st := f.bigStore(t)
+		p := f.project(t)
+		b, job := f.uploadOnly(t, st, p.ID, bigAnswers(bigRows, -1), "")
+		wrote := false
+		progress := func(percent int, message string) {
+			if wrote || message != "reading" || percent < 45 {
+				return
+			}
+			wrote = true
+			wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			defer cancel()
+			began := time.Now()
+			// A write elsewhere (SQLite's lock) and one on the project
+			// being read (its row lock on MySQL).
+			if _, err := f.store.CreateProject(wctx, f.admin, f.cycle, surveys.ProjectInput{OrganisationID: f.org,
+				Name: "另一项目", Regions: []surveys.ProjectRegion{{Code: "140100"}},
+				FieldworkStart: "2026-09-01", FieldworkEnd: "2026-10-31"}); err != nil {
+				t.Errorf("create a project while a batch is read: %v", err)
+			}
+			if _, err := f.store.SetMapping(wctx, f.contractor, p.ID, responsefile.Mapping{}); err != nil {
+				t.Errorf("change the project while its batch is read: %v", err)
+			}
+			if d := time.Since(began); d > 3*time.Second {
+				t.Errorf("the writes took %v", d)
+			}
+			if v, err := f.store.GetBatch(ctx, f.admin, b.ID); err != nil || v.Status != surveys.BatchLoading {
+				t.Errorf("batch being read: %s, %v", v.Status, err)
+			}
+		}
+		if _, err := st.Handler(nil)(ctx, job, progress); err != nil {
+			t.Fatal(err)
+		}
+		if !wrote {
+			t.Fatal("the reader reported no progress")
+		}
+		v, err := f.store.GetBatch(ctx, f.admin, b.ID)
+		if err != nil || v.Status != surveys.BatchValid || v.ValidRows != bigRows {
+			t.Fatalf("batch %+v, %v", v.Batch, err)
+		}
+		if n := f.responsesCounted(t, p.ID); n != bigRows {
+			t.Fatalf("%d responses counted, want %d", n, bigRows)
+		}
+	})
+}
+
+// TestRefusedBatchLeavesNoResponses refuses a file with a bad row near its
+// end: the responses stored before the row was read are deleted again.
+func TestRefusedBatchLeavesNoResponses(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
+		f := newFixture(t, db)
+		ctx := context.Background()
+		st := f.bigStore(t)
+		p := f.project(t)
+		good := f.upload(t, p.ID, answers(), "")
+		b, job := f.uploadOnly(t, st, p.ID, bigAnswers(bigRows, 3*bigRows/4), "")
+		var stored int64
+		progress := func(percent int, message string) {
+			if message == "reading" && percent == 85 { // the file is read
+				stored = f.batchResponses(t, b.ID)
+			}
+		}
+		if _, err := st.Handler(nil)(ctx, job, progress); err != nil {
+			t.Fatal(err)
+		}
+		if stored == 0 {
+			t.Fatal("no responses were stored while the file was read")
+		}
+		v, err := f.store.GetBatch(ctx, f.admin, b.ID)
+		if err != nil || v.Status != surveys.BatchInvalid || v.ProblemCount != 1 || v.Problems[0].Row != 3*bigRows/4+2 {
+			t.Fatalf("batch %+v, problems %+v, %v", v.Batch, v.Problems, err)
+		}
+		if n := f.batchResponses(t, b.ID); n != 0 {
+			t.Fatalf("%d responses of the refused batch left (%d while reading)", n, stored)
+		}
+		if n := f.responsesCounted(t, p.ID); n != good.ValidRows {
+			t.Fatalf("%d responses counted, want the valid batch's %d", n, good.ValidRows)
+		}
+	})
+}
+
+// TestInterruptedIngestResumes stops an ingestion after part of the batch
+// is stored, as a worker's crash would, and delivers the job again; and
+// delivers a job twice at once. Both end as a clean run does.
+func TestInterruptedIngestResumes(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
+		f := newFixture(t, db)
+		ctx := context.Background()
+		st := f.bigStore(t)
+		file := bigAnswers(bigRows, -1)
+		clean := f.project(t)
+		_, job := f.uploadOnly(t, st, clean.ID, file, "")
+		if _, err := st.Handler(nil)(ctx, job, func(int, string) {}); err != nil {
+			t.Fatal(err)
+		}
+		want := f.indices(t, clean.ID)
+
+		p := f.project(t)
+		b, job := f.uploadOnly(t, st, p.ID, file, "")
+		stopped, stop := context.WithCancel(ctx)
+		defer stop()
+		var left int64
+		_, err := st.Handler(nil)(stopped, job, func(percent int, message string) {
+			if message == "reading" && percent == 85 {
+				left = f.batchResponses(t, b.ID)
+				stop()
+			}
+		})
+		if err == nil {
+			t.Fatal("an interrupted ingestion succeeded")
+		}
+		if v, err := f.store.GetBatch(ctx, f.admin, b.ID); err != nil || v.Status != surveys.BatchLoading || left == 0 {
+			t.Fatalf("interrupted batch %s (%v) with %d responses", v.Status, err, left)
+		}
+		if n := f.responsesCounted(t, p.ID); n != 0 {
+			t.Fatalf("%d responses of a loading batch counted", n)
+		}
+		if _, err := st.Handler(nil)(ctx, job, func(int, string) {}); err != nil {
+			t.Fatal(err)
+		}
+		if v, err := f.store.GetBatch(ctx, f.admin, b.ID); err != nil || v.Status != surveys.BatchValid || v.ValidRows != bigRows {
+			t.Fatalf("resumed batch %+v, %v", v.Batch, err)
+		}
+		if n := f.batchResponses(t, b.ID); n != bigRows {
+			t.Fatalf("%d responses stored, want %d", n, bigRows)
+		}
+		sameIndices(t, f.indices(t, p.ID), want)
+
+		// Two deliveries at once: one takes the batch over from the other,
+		// which stops.
+		twice := f.project(t)
+		b, job = f.uploadOnly(t, st, twice.ID, file, "")
+		var wg sync.WaitGroup
+		errs := make([]error, 2)
+		for i := range errs {
+			wg.Go(func() { _, errs[i] = st.Handler(nil)(ctx, job, func(int, string) {}) })
+		}
+		wg.Wait()
+		if err := errors.Join(errs...); err != nil {
+			t.Fatal(err)
+		}
+		if v, err := f.store.GetBatch(ctx, f.admin, b.ID); err != nil || v.Status != surveys.BatchValid || v.ValidRows != bigRows {
+			t.Fatalf("batch delivered twice %+v, %v", v.Batch, err)
+		}
+		if n := f.batchResponses(t, b.ID); n != bigRows {
+			t.Fatalf("%d responses stored after two deliveries, want %d", n, bigRows)
+		}
+		sameIndices(t, f.indices(t, twice.ID), want)
+	})
+}
+
+// TestLoadingResponsesAreNotCounted leaves a batch loading with some
+// responses stored, as an interrupted attempt does: screening other
+// batches ignores them, the batch blocks submission and cannot be
+// withdrawn, and its next delivery replaces them with the file's.
+func TestLoadingResponsesAreNotCounted(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
+		f := newFixture(t, db)
+		ctx := context.Background()
+		p := f.project(t)
+		a := f.upload(t, p.ID, answers(), "")
+		loadingFile := header + row("140100", "L1", 300, 2, 2, 2, 2, 2, 2) + row("140100", "L2", 300, 3, 3, 3, 3, 3, 3)
+		b, job := f.uploadOnly(t, f.store, p.ID, loadingFile, "")
+		at := time.Now().UTC().Truncate(time.Millisecond)
+		if err := db.Exec("UPDATE survey_batches SET status = ?, processed_at = ? WHERE id = ?", surveys.BatchLoading, at, b.ID).Error; err != nil {
+			t.Fatal(err)
+		}
+		for i := range 5 {
+			if err := db.Exec("INSERT INTO survey_responses (project_id, region_code, batch_id, row_no, respondent_type, "+
+				"respondent_id, contact_hash, seconds, answers, attention, flags) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)",
+				p.ID, "140100", b.ID, i+2, "enterprise", fmt.Sprintf("X%d", i), "", 300, "111111", 0).Error; err != nil {
+				t.Fatal(err)
+			}
+		}
+
+		// Another batch in the same region is screened (before the lock),
+		// and withdrawn (screened under the lock).
+		c := f.upload(t, p.ID, header+row("140100", "C1", 300, 4, 4, 4, 4, 4, 4), "")
+		if c.Status != surveys.BatchValid {
+			t.Fatalf("batch %+v", c)
+		}
+		if n := f.responsesCounted(t, p.ID); n != a.ValidRows+1 {
+			t.Fatalf("%d responses counted, want %d: a loading batch's were read", n, a.ValidRows+1)
+		}
+		if _, err := f.store.Withdraw(ctx, f.contractor, c.ID); err != nil {
+			t.Fatal(err)
+		}
+		if n := f.responsesCounted(t, p.ID); n != a.ValidRows {
+			t.Fatalf("%d responses counted after a withdrawal, want %d", n, a.ValidRows)
+		}
+		_, err := f.store.Withdraw(ctx, f.contractor, b.ID)
+		var d *fault.Detailed
+		if !errors.Is(err, fault.ErrConflict) || !errors.As(err, &d) || d.Ext["batch_status"] != surveys.BatchLoading {
+			t.Fatalf("withdraw a loading batch: %v", err)
+		}
+		if _, _, err := f.store.Move(ctx, f.contractor, p.ID, surveys.Submit, ""); !errors.Is(err, fault.ErrConflict) {
+			t.Fatalf("submit with a batch loading: %v", err)
+		}
+
+		if _, err := f.store.Handler(nil)(ctx, job, func(int, string) {}); err != nil {
+			t.Fatal(err)
+		}
+		if v, err := f.store.GetBatch(ctx, f.admin, b.ID); err != nil || v.Status != surveys.BatchValid || v.ValidRows != 2 {
+			t.Fatalf("batch %+v, %v", v.Batch, err)
+		}
+		if n := f.batchResponses(t, b.ID); n != 2 {
+			t.Fatalf("%d responses of the batch, want its file's 2", n)
+		}
+		if n := f.responsesCounted(t, p.ID); n != a.ValidRows+2 {
+			t.Fatalf("%d responses counted, want %d", n, a.ValidRows+2)
+		}
+		if _, _, err := f.store.Move(ctx, f.contractor, p.ID, surveys.Submit, ""); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+// TestIngestRescreensWhenTheProjectChanged reads a batch while another
+// batch of the project becomes valid between the screening, done before
+// the project's lock, and the lock: the regions are screened again under
+// the lock, and the indices are those of the two batches read one after
+// the other.
+func TestIngestRescreensWhenTheProjectChanged(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
+		f := newFixture(t, db)
+		ctx := context.Background()
+		later := header + row("140100", "R1", 300, 2, 2, 2, 2, 2, 2) + row("140100", "R10", 300, 4, 4, 4, 4, 4, 4) +
+			row("140200", "R11", 300, 5, 5, 5, 5, 5, 5)
+
+		seq := f.project(t)
+		f.upload(t, seq.ID, answers(), "")
+		f.upload(t, seq.ID, later, "")
+		want := f.indices(t, seq.ID)
+
+		p := f.project(t)
+		_, job := f.uploadOnly(t, f.store, p.ID, answers(), "")
+		var other surveys.Batch
+		progress := func(_ int, message string) {
+			if message == "saving" && other.ID == "" {
+				other = f.upload(t, p.ID, later, "")
+			}
+		}
+		if _, err := f.store.Handler(nil)(ctx, job, progress); err != nil {
+			t.Fatal(err)
+		}
+		if other.Status != surveys.BatchValid {
+			t.Fatalf("the other batch is %+v", other)
+		}
+		sameIndices(t, f.indices(t, p.ID), want)
+	})
 }
