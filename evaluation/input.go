@@ -55,6 +55,18 @@ type Input struct {
 	Intervals map[string]map[string]Interval `json:"intervals,omitempty"`
 }
 
+// SetInterval records the confidence interval of a region's survey-sourced
+// value.
+func (in *Input) SetInterval(region, indicator string, iv Interval) {
+	if in.Intervals == nil {
+		in.Intervals = map[string]map[string]Interval{}
+	}
+	if in.Intervals[region] == nil {
+		in.Intervals[region] = map[string]Interval{}
+	}
+	in.Intervals[region][indicator] = iv
+}
+
 // cell states fixed by Prepare: what the data say, before any option.
 const (
 	cellAbsent     uint8 = iota // no usable value given

@@ -23,14 +23,12 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/ipeval/ipeval/indicators"
-	"github.com/ipeval/ipeval/indicators/scheme"
 	"github.com/ipeval/ipeval/internal/auth"
 	"github.com/ipeval/ipeval/internal/blobs"
-	"github.com/ipeval/ipeval/internal/broker"
-	"github.com/ipeval/ipeval/internal/cycles"
 	"github.com/ipeval/ipeval/internal/dbtest"
 	"github.com/ipeval/ipeval/internal/regions"
 	"github.com/ipeval/ipeval/jobs"
+	"github.com/ipeval/ipeval/jobs/jobstest"
 	"github.com/ipeval/ipeval/surveys"
 	"github.com/ipeval/ipeval/surveys/questionnaire"
 )
@@ -198,17 +196,7 @@ type benchEnv struct {
 func newBenchEnv(b *testing.B, db *gorm.DB, q questionnaire.Questionnaire) *benchEnv {
 	b.Helper()
 	ctx := context.Background()
-	emb, err := broker.StartEmbedded("")
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(emb.Close)
-	opt, err := jobs.RedisOpt(emb.Addr())
-	if err != nil {
-		b.Fatal(err)
-	}
-	queue := jobs.NewQueue(db, opt, nil)
-	b.Cleanup(func() { _ = queue.Close() })
+	queue := jobstest.NewQueue(b, db)
 	files, err := blobs.New(filepath.Join(b.TempDir(), "blobs"))
 	if err != nil {
 		b.Fatal(err)
@@ -235,22 +223,7 @@ func newBenchEnv(b *testing.B, db *gorm.DB, q questionnaire.Questionnaire) *benc
 	}
 	// A project's cycle needs a scheme that takes values from its
 	// questionnaire: the default scheme's survey:satisfaction.
-	schemes := indicators.NewSchemeStore(db)
-	st, err := schemes.Create(ctx, scheme.Default(), "")
-	if err != nil {
-		b.Fatal(err)
-	}
-	cs := cycles.NewStore(db)
-	c, err := cs.Create(ctx, cycles.Input{Year: 2024})
-	if err != nil {
-		b.Fatal(err)
-	}
-	if _, err := cs.SetScheme(ctx, c.ID, st.ID); err != nil {
-		b.Fatal(err)
-	}
-	if _, err := cs.Transition(ctx, c.ID, cycles.Collecting); err != nil {
-		b.Fatal(err)
-	}
+	schemes, _, c := collectingCycle(b, db, 2024)
 	env.cycleID = c.ID
 	env.store = surveys.NewStore(db, queue, indicators.NewValueStore(db, schemes), files, []byte("bench contact key"), 1<<40)
 	body, err := q.JSON()

@@ -21,12 +21,12 @@ import (
 	"github.com/ipeval/ipeval/indicators/scheme"
 	"github.com/ipeval/ipeval/internal/auth"
 	"github.com/ipeval/ipeval/internal/blobs"
-	"github.com/ipeval/ipeval/internal/broker"
 	"github.com/ipeval/ipeval/internal/cycles"
 	"github.com/ipeval/ipeval/internal/dbtest"
 	"github.com/ipeval/ipeval/internal/fault"
 	"github.com/ipeval/ipeval/internal/regions"
 	"github.com/ipeval/ipeval/jobs"
+	"github.com/ipeval/ipeval/jobs/jobstest"
 	"github.com/ipeval/ipeval/surveys"
 	"github.com/ipeval/ipeval/surveys/responsefile"
 )
@@ -43,15 +43,15 @@ const testRegions = "code,name,kind,parent\n" +
 const testMax = 64 << 10
 
 type fixture struct {
-	db                   *gorm.DB
-	store                *surveys.Store
-	queue                *jobs.Queue
-	cycles               *cycles.Store
-	admin, contractor    auth.Principal
-	outsider             auth.Principal // a contractor of another organisation
-	city                 auth.Principal
-	cycle, org, schemeID string
-	blobDir              string
+	db                *gorm.DB
+	store             *surveys.Store
+	queue             *jobs.Queue
+	cycles            *cycles.Store
+	admin, contractor auth.Principal
+	outsider          auth.Principal // a contractor of another organisation
+	city              auth.Principal
+	cycle, org        string
+	blobDir           string
 }
 
 func newFixture(tb testing.TB, db *gorm.DB) fixture {
@@ -60,33 +60,8 @@ func newFixture(tb testing.TB, db *gorm.DB) fixture {
 	if _, err := regions.NewStore(db).ImportCSV(ctx, strings.NewReader(testRegions)); err != nil {
 		tb.Fatal(err)
 	}
-	schemes := indicators.NewSchemeStore(db)
-	st, err := schemes.Create(ctx, scheme.Default(), "")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	cs := cycles.NewStore(db)
-	c, err := cs.Create(ctx, cycles.Input{Year: 2026})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if _, err := cs.SetScheme(ctx, c.ID, st.ID); err != nil {
-		tb.Fatal(err)
-	}
-	if _, err := cs.Transition(ctx, c.ID, cycles.Collecting); err != nil {
-		tb.Fatal(err)
-	}
-	emb, err := broker.StartEmbedded("")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(emb.Close)
-	opt, err := jobs.RedisOpt(emb.Addr())
-	if err != nil {
-		tb.Fatal(err)
-	}
-	q := jobs.NewQueue(db, opt, nil)
-	tb.Cleanup(func() { _ = q.Close() })
+	schemes, cs, c := collectingCycle(tb, db, 2026)
+	q := jobstest.NewQueue(tb, db)
 	users := auth.NewStore(db, nil)
 	org, err := users.CreateOrganisation(ctx, "调查中心", auth.OrgKindContractor)
 	if err != nil {
@@ -109,13 +84,37 @@ func newFixture(tb testing.TB, db *gorm.DB) fixture {
 		tb.Fatal(err)
 	}
 	values := indicators.NewValueStore(db, schemes)
-	return fixture{db: db, queue: q, blobDir: blobDir, cycles: cs, cycle: c.ID, org: org.ID, schemeID: st.ID,
+	return fixture{db: db, queue: q, blobDir: blobDir, cycles: cs, cycle: c.ID, org: org.ID,
 		store:      surveys.NewStore(db, q, values, files, []byte("test-contact-key-0123456789abcdefgh"), testMax),
 		admin:      principal(auth.NewUser{Username: "admin", DisplayName: "admin", Role: auth.RoleAdmin}),
 		contractor: principal(auth.NewUser{Username: "survey", DisplayName: "survey", Role: auth.RoleContractor, OrganisationID: org.ID}),
 		outsider:   principal(auth.NewUser{Username: "other", DisplayName: "other", Role: auth.RoleContractor, OrganisationID: other.ID}),
 		city:       principal(auth.NewUser{Username: "taiyuan", DisplayName: "taiyuan", Role: auth.RoleCity, RegionCode: "140100"}),
 	}
+}
+
+// collectingCycle makes a cycle of year with the default scheme, whose
+// D1 takes its values from the default questionnaire, open for collection.
+func collectingCycle(tb testing.TB, db *gorm.DB, year int) (*indicators.SchemeStore, *cycles.Store, cycles.Cycle) {
+	tb.Helper()
+	ctx := context.Background()
+	schemes := indicators.NewSchemeStore(db)
+	st, err := schemes.Create(ctx, scheme.Default(), "")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	cs := cycles.NewStore(db)
+	c, err := cs.Create(ctx, cycles.Input{Year: year})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if _, err := cs.SetScheme(ctx, c.ID, st.ID); err != nil {
+		tb.Fatal(err)
+	}
+	if c, err = cs.Transition(ctx, c.ID, cycles.Collecting); err != nil {
+		tb.Fatal(err)
+	}
+	return schemes, cs, c
 }
 
 // project commissions a survey of the three first cities, minimum sample 3.

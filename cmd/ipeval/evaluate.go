@@ -627,13 +627,7 @@ func readSurvey(sc scheme.Scheme, regs regionList, file string, data []byte, in 
 		// The interval travels as a server run's does, for the
 		// sensitivity analysis.
 		if cell("ci_low") != "" && cell("ci_high") != "" {
-			if in.Intervals == nil {
-				in.Intervals = map[string]map[string]evaluation.Interval{}
-			}
-			if in.Intervals[region.Code] == nil {
-				in.Intervals[region.Code] = map[string]evaluation.Interval{}
-			}
-			in.Intervals[region.Code][ind.Code] = evaluation.Interval{Lower: lo, Upper: hi}
+			in.SetInterval(region.Code, ind.Code, evaluation.Interval{Lower: lo, Upper: hi})
 		}
 	})
 	return errs, err

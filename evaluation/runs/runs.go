@@ -334,13 +334,7 @@ func (s *Store) snapshot(ctx context.Context, cycleID string) (evaluation.Input,
 			}
 			in.Values[v.RegionCode][v.IndicatorCode] = ev
 			if v.CILower != nil && v.CIUpper != nil && v.Number != nil {
-				if in.Intervals == nil {
-					in.Intervals = map[string]map[string]evaluation.Interval{}
-				}
-				if in.Intervals[v.RegionCode] == nil {
-					in.Intervals[v.RegionCode] = map[string]evaluation.Interval{}
-				}
-				in.Intervals[v.RegionCode][v.IndicatorCode] = evaluation.Interval{Lower: *v.CILower, Upper: *v.CIUpper}
+				in.SetInterval(v.RegionCode, v.IndicatorCode, evaluation.Interval{Lower: *v.CILower, Upper: *v.CIUpper})
 			}
 		}
 		return nil
@@ -390,13 +384,9 @@ func (s *Store) List(ctx context.Context, by auth.Principal, cycleID string) ([]
 // run, and only their own region in it; an unpublished run is not found
 // for them, so that its existence leaks nothing.
 func (s *Store) Get(ctx context.Context, by auth.Principal, runID string) (Run, evaluation.Result, error) {
-	r, err := s.load(ctx, by, runID)
+	r, res, err := s.results(ctx, by, runID)
 	if err != nil {
 		return Run{}, evaluation.Result{}, err
-	}
-	var res evaluation.Result
-	if err := json.Unmarshal([]byte(r.Results), &res); err != nil {
-		return Run{}, evaluation.Result{}, fmt.Errorf("decode results of run %s: %w", r.ID, err)
 	}
 	res.Regions = visible(by, res.Regions, func(rr evaluation.RegionResult) string { return rr.Code })
 	return r, res, nil
@@ -408,13 +398,9 @@ func (s *Store) Get(ctx context.Context, by auth.Principal, runID string) (Run, 
 // scores — and the detail (indicators, rules, path, explanation) of their
 // own region alone (DESIGN.md section 2).
 func (s *Store) Overview(ctx context.Context, by auth.Principal, runID string) (Run, evaluation.Result, error) {
-	r, err := s.load(ctx, by, runID)
+	r, res, err := s.results(ctx, by, runID)
 	if err != nil {
 		return Run{}, evaluation.Result{}, err
-	}
-	var res evaluation.Result
-	if err := json.Unmarshal([]byte(r.Results), &res); err != nil {
-		return Run{}, evaluation.Result{}, fmt.Errorf("decode results of run %s: %w", r.ID, err)
 	}
 	if by.Is(auth.RoleAdmin) {
 		return r, res, nil
@@ -427,6 +413,19 @@ func (s *Store) Overview(ctx context.Context, by auth.Principal, runID string) (
 		*rr = evaluation.RegionResult{Code: rr.Code, Name: rr.Name, Kind: rr.Kind, Group: rr.Group, Status: rr.Status,
 			Score: rr.Score, Rank: rr.Rank, BandGrade: rr.BandGrade, Grade: rr.Grade, GradeRule: rr.GradeRule,
 			AwardEligible: rr.AwardEligible, Dimensions: rr.Dimensions}
+	}
+	return r, res, nil
+}
+
+// results reads a run the caller may see with its results, every region.
+func (s *Store) results(ctx context.Context, by auth.Principal, runID string) (Run, evaluation.Result, error) {
+	r, err := s.load(ctx, by, runID)
+	if err != nil {
+		return Run{}, evaluation.Result{}, err
+	}
+	var res evaluation.Result
+	if err := json.Unmarshal([]byte(r.Results), &res); err != nil {
+		return Run{}, evaluation.Result{}, fmt.Errorf("decode results of run %s: %w", r.ID, err)
 	}
 	return r, res, nil
 }

@@ -39,28 +39,9 @@ type overviewRow struct {
 // overviewPage shows a cycle's run (?run=ID, else the published run, else
 // for admins the newest) as a map, a ranking and the grade distribution.
 func (s *Server) overviewPage(c *fiber.Ctx, p auth.Principal) error {
-	ctx := c.UserContext()
-	cy, err := s.deps.Cycles.Get(ctx, param(c, "id"))
+	cy, list, run, res, err := s.cycleRun(c, p)
 	if err != nil {
 		return err
-	}
-	list, err := s.deps.Runs.List(ctx, p, cy.ID)
-	if err != nil {
-		return err
-	}
-	id := query(c, "run")
-	if id == "" {
-		id = chooseRun(list)
-	}
-	if id == "" {
-		return fault.With(fault.ErrNotFound, "the cycle has no published results yet", "该考核周期尚无已发布的评价结果", nil)
-	}
-	run, res, err := s.deps.Runs.Overview(ctx, p, id)
-	if err != nil {
-		return err
-	}
-	if run.CycleID != cy.ID {
-		return fmt.Errorf("run %s of another cycle: %w", id, fault.ErrNotFound)
 	}
 	d := overviewData{Cycle: cy, Run: run, Runs: list, Rows: overviewRows(res, lang(c))}
 	for _, ch := range []struct {
@@ -76,8 +57,36 @@ func (s *Server) overviewPage(c *fiber.Ctx, p auth.Principal) error {
 	return s.render(c, fiber.StatusOK, "overview", "overview.title", d)
 }
 
-// chooseRun is the run an overview opens with: the published one, else
-// the newest (list is newest first).
+// cycleRun reads the cycle of the path's :id, the runs the caller may
+// choose from, and the chosen one (?run=ID, else the published run, else
+// for admins the newest) as Overview shows it to the caller.
+func (s *Server) cycleRun(c *fiber.Ctx, p auth.Principal) (cycles.Cycle, []runs.Run, runs.Run, evaluation.Result, error) {
+	ctx := c.UserContext()
+	cy, err := s.deps.Cycles.Get(ctx, param(c, "id"))
+	if err != nil {
+		return cy, nil, runs.Run{}, evaluation.Result{}, err
+	}
+	list, err := s.deps.Runs.List(ctx, p, cy.ID)
+	if err != nil {
+		return cy, nil, runs.Run{}, evaluation.Result{}, err
+	}
+	id := query(c, "run")
+	if id == "" {
+		id = chooseRun(list)
+	}
+	if id == "" {
+		return cy, nil, runs.Run{}, evaluation.Result{},
+			fault.With(fault.ErrNotFound, "the cycle has no published results yet", "该考核周期尚无已发布的评价结果", nil)
+	}
+	run, res, err := s.deps.Runs.Overview(ctx, p, id)
+	if err == nil && run.CycleID != cy.ID {
+		err = fmt.Errorf("run %s of another cycle: %w", id, fault.ErrNotFound)
+	}
+	return cy, list, run, res, err
+}
+
+// chooseRun is the run a page opens with: the published one, else the
+// newest (list is newest first).
 func chooseRun(list []runs.Run) string {
 	for _, r := range list {
 		if r.PublishedAt != nil {
@@ -90,15 +99,18 @@ func chooseRun(list []runs.Run) string {
 	return ""
 }
 
+// gradeNames maps grade codes to their names in the page's language.
+func gradeNames(res evaluation.Result, en bool) map[string]string {
+	out := make(map[string]string, len(res.Grades))
+	for _, g := range res.Grades {
+		out[g.Code] = pick(en, g.Name, g.NameEn)
+	}
+	return out
+}
+
 // overviewRows lists every region, ranked ones first in rank order.
 func overviewRows(res evaluation.Result, lang string) []overviewRow {
-	name := map[string]string{}
-	for _, g := range res.Grades {
-		name[g.Code] = g.Name
-		if lang == "en" && g.NameEn != "" {
-			name[g.Code] = g.NameEn
-		}
-	}
+	name := gradeNames(res, lang == "en")
 	var ranked, rest []overviewRow
 	for _, r := range res.Regions {
 		row := overviewRow{Code: r.Code, Rank: r.Rank, Name: r.Name, Grade: name[r.Grade], Score: "—"}

@@ -49,28 +49,13 @@ func (s *Server) regionPage(c *fiber.Ctx, p auth.Principal) error {
 	if !p.CanAccessRegion(code) {
 		return fault.With(fault.ErrForbidden, "you may see only your own region", "只能查看本地区的评价结果", nil)
 	}
-	cy, err := s.deps.Cycles.Get(ctx, param(c, "id"))
-	if err != nil {
-		return err
-	}
-	list, err := s.deps.Runs.List(ctx, p, cy.ID)
-	if err != nil {
-		return err
-	}
-	id := query(c, "run")
-	if id == "" {
-		id = chooseRun(list)
-	}
-	if id == "" {
-		return fault.With(fault.ErrNotFound, "the cycle has no published results yet", "该考核周期尚无已发布的评价结果", nil)
-	}
-	run, res, err := s.deps.Runs.Overview(ctx, p, id)
+	cy, _, run, res, err := s.cycleRun(c, p)
 	if err != nil {
 		return err
 	}
 	rr, ok := res.Region(code)
-	if !ok || run.CycleID != cy.ID {
-		return fmt.Errorf("region %s in run %s: %w", code, id, fault.ErrNotFound)
+	if !ok {
+		return fmt.Errorf("region %s in run %s: %w", code, run.ID, fault.ErrNotFound)
 	}
 	st, err := s.deps.Schemes.Get(ctx, run.SchemeID)
 	if err != nil {
@@ -82,15 +67,8 @@ func (s *Server) regionPage(c *fiber.Ctx, p auth.Principal) error {
 	}
 	en := lang(c) == "en"
 	d := regionData{Cycle: cy, Run: run, Region: *rr}
-	gradeName := func(code string) string {
-		for _, g := range res.Grades {
-			if g.Code == code {
-				return pick(en, g.Name, g.NameEn)
-			}
-		}
-		return code
-	}
-	d.Grade, d.BandGrade = gradeName(rr.Grade), gradeName(rr.BandGrade)
+	gradeName := gradeNames(res, en)
+	d.Grade, d.BandGrade = gradeName[rr.Grade], gradeName[rr.BandGrade]
 	for _, r := range res.Regions {
 		if r.Rank > 0 {
 			d.Graded++
@@ -103,7 +81,7 @@ func (s *Server) regionPage(c *fiber.Ctx, p auth.Principal) error {
 		d.Rules = append(d.Rules, regionRule{ID: fr.ID, Basis: pick(en, fr.Basis, fr.BasisEn), Message: pick(en, fr.Message, fr.MessageEn)})
 	}
 	if rr.Path != nil {
-		d.PathTarget = gradeName(rr.Path.Target)
+		d.PathTarget = gradeName[rr.Path.Target]
 		d.Steps = pathSteps(sc, rr.Path, en)
 		for _, b := range rr.Path.Blocked {
 			d.Blocked = append(d.Blocked, pick(en, b.Statement, b.StatementEn))
@@ -153,13 +131,7 @@ func (s *Server) trend(c *fiber.Ctx, p auth.Principal, code string) ([]reports.T
 				return nil, err
 			}
 			if rr, ok := res.Region(code); ok && rr.Score.Valid {
-				grade := rr.Grade
-				for _, g := range res.Grades {
-					if g.Code == rr.Grade {
-						grade = g.Name
-					}
-				}
-				out = append(out, reports.TrendPoint{Year: cy.Year, Score: rr.Score.Value, Grade: grade})
+				out = append(out, reports.TrendPoint{Year: cy.Year, Score: rr.Score.Value, Grade: gradeNames(res, false)[rr.Grade]})
 			}
 		}
 	}

@@ -89,14 +89,7 @@ func (q Questionnaire) checkTypes(p *problems) {
 	texts := map[string]int{}
 	for i, rt := range q.RespondentTypes {
 		path := fmt.Sprintf("respondent_types[%d]", i)
-		if checkCode(p, path+".code", rt.Code) {
-			if j, dup := codes[rt.Code]; dup {
-				p.add(path+".code", "duplicate_code",
-					fmt.Sprintf("代码 %s 与 respondent_types[%d] 重复", rt.Code, j), fmt.Sprintf("code %s repeats respondent_types[%d]", rt.Code, j))
-			} else {
-				codes[rt.Code] = i
-			}
-		}
+		uniqueCode(p, codes, i, path+".code", rt.Code, "respondent_types")
 		required(p, path+".name", rt.Name, "名称不能为空", "name is required")
 		uniqueText(p, texts, i, path+".name", rt.Name, "respondent_types")
 		uniqueText(p, texts, i, path+".name_en", rt.NameEn, "respondent_types")
@@ -121,14 +114,7 @@ func (q Questionnaire) checkItems(p *problems) map[string]int {
 	codes := map[string]int{}
 	for i, it := range q.Items {
 		path := fmt.Sprintf("items[%d]", i)
-		if checkCode(p, path+".code", it.Code) {
-			if j, dup := codes[it.Code]; dup {
-				p.add(path+".code", "duplicate_code",
-					fmt.Sprintf("题目代码 %s 与 items[%d] 重复", it.Code, j), fmt.Sprintf("item code %s repeats items[%d]", it.Code, j))
-			} else {
-				codes[it.Code] = i
-			}
-		}
+		uniqueCode(p, codes, i, path+".code", it.Code, "items")
 		required(p, path+".text", it.Text, "题目文字不能为空", "item text is required")
 		if it.Scale != 0 {
 			checkScale(p, path+".scale", it.Scale)
@@ -196,6 +182,20 @@ func required(p *problems, path, text, zh, en string) {
 	if strings.TrimSpace(text) == "" {
 		p.add(path, "required", zh, en)
 	}
+}
+
+// uniqueCode checks code and records it as element i of list, or reports
+// that an earlier element has it.
+func uniqueCode(p *problems, seen map[string]int, i int, path, code, list string) {
+	if !checkCode(p, path, code) {
+		return
+	}
+	if j, dup := seen[code]; dup {
+		p.add(path, "duplicate_code",
+			fmt.Sprintf("代码 %s 与 %s[%d] 重复", code, list, j), fmt.Sprintf("code %s repeats %s[%d]", code, list, j))
+		return
+	}
+	seen[code] = i
 }
 
 // uniqueText reports text (if any) when another element i of list already
