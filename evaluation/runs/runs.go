@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -506,6 +507,18 @@ func (s *Store) Publish(ctx context.Context, by auth.Principal, runID string) (R
 		return nil
 	})
 	return r, err
+}
+
+// PublishedStamp names the set of published runs: it changes exactly when
+// a run is published. Pages derived from published runs are cached under
+// it (internal/pubcache). A cycle has one published run and keeps it, so
+// the set stays as small as the number of cycles.
+func (s *Store) PublishedStamp(ctx context.Context) (string, error) {
+	var ids []string
+	if err := s.db.WithContext(ctx).Model(&Run{}).Where("published_at IS NOT NULL").Order("id").Pluck("id", &ids).Error; err != nil {
+		return "", fmt.Errorf("published runs: %w", err)
+	}
+	return strings.Join(ids, ","), nil
 }
 
 // Sensitivity returns the sensitivity analysis of a run, seen as Get sees

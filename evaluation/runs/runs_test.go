@@ -250,9 +250,16 @@ func TestPublish(t *testing.T) {
 		if _, err := f.runs.Publish(ctx, taiyuan, r.ID); !errors.Is(err, fault.ErrForbidden) {
 			t.Fatalf("a city official publishes: %v", err)
 		}
+		before, err := f.runs.PublishedStamp(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
 		p, err := f.runs.Publish(ctx, f.admin, r.ID)
 		if err != nil || p.PublishedAt == nil {
 			t.Fatalf("publish: %+v, %v", p, err)
+		}
+		if after, err := f.runs.PublishedStamp(ctx); err != nil || after == before {
+			t.Fatalf("the publication stamp stays %q after publishing (%v)", after, err)
 		}
 		c, err := f.cycles.Get(ctx, f.cycle)
 		if err != nil || c.Status != cycles.Published {
