@@ -406,16 +406,20 @@ func (s *Store) Overview(ctx context.Context, by auth.Principal, runID string) (
 	if by.Is(auth.RoleAdmin) {
 		return r, res, nil
 	}
-	for i := range res.Regions {
-		rr := &res.Regions[i]
-		if by.CanAccessRegion(rr.Code) {
-			continue
+	for i, rr := range res.Regions {
+		if !by.CanAccessRegion(rr.Code) {
+			res.Regions[i] = rankingRow(rr)
 		}
-		*rr = evaluation.RegionResult{Code: rr.Code, Name: rr.Name, Kind: rr.Kind, Group: rr.Group, Status: rr.Status,
-			Score: rr.Score, Rank: rr.Rank, BandGrade: rr.BandGrade, Grade: rr.Grade, GradeRule: rr.GradeRule,
-			AwardEligible: rr.AwardEligible, Dimensions: rr.Dimensions}
 	}
 	return r, res, nil
+}
+
+// rankingRow is what everyone who may see a run's ranking sees of a
+// region: its place in the ranking, not its detail.
+func rankingRow(rr evaluation.RegionResult) evaluation.RegionResult {
+	return evaluation.RegionResult{Code: rr.Code, Name: rr.Name, Kind: rr.Kind, Group: rr.Group, Status: rr.Status,
+		Score: rr.Score, Rank: rr.Rank, BandGrade: rr.BandGrade, Grade: rr.Grade, GradeRule: rr.GradeRule,
+		AwardEligible: rr.AwardEligible, Dimensions: rr.Dimensions}
 }
 
 // results reads a run the caller may see with its results, every region.
@@ -453,13 +457,7 @@ func visible[T any](by auth.Principal, items []T, code func(T) string) []T {
 	if by.Is(auth.RoleAdmin) {
 		return items
 	}
-	own := items[:0]
-	for _, it := range items {
-		if by.CanAccessRegion(code(it)) {
-			own = append(own, it)
-		}
-	}
-	return own
+	return keep(items, func(it T) bool { return by.CanAccessRegion(code(it)) })
 }
 
 // Region returns one region's result of a run, with its explanation.

@@ -93,6 +93,8 @@ var allowed = map[string][]string{
 	"POST /api/v1/runs/:id/publish":                       {"admin"},
 	"GET /api/v1/runs/:id/sensitivity":                    {"admin", "city"},
 	"GET /api/v1/runs/:id/diff/:other":                    {"admin"},
+	"GET /api/v1/runs/:id/workbook":                       {"admin", "city"},
+	"GET /api/v1/runs/:id/handover":                       {"admin", "city"},
 	"GET /api/v1/cycles/:id/completeness":                 {"admin", "city"},
 	"GET /api/v1/questionnaires":                          {"admin"},
 	"POST /api/v1/questionnaires":                         {"admin"},
@@ -317,6 +319,12 @@ var samples = map[string]sample{
 	},
 	"GET /api/v1/runs/:id/sensitivity": func(f *fixture, _ string) (*http.Request, int) {
 		return request("GET", "/api/v1/runs/"+f.scoredRun(true)+"/sensitivity", nil), http.StatusOK
+	},
+	"GET /api/v1/runs/:id/workbook": func(f *fixture, _ string) (*http.Request, int) {
+		return request("GET", "/api/v1/runs/"+f.scoredRun(true)+"/workbook", nil), http.StatusOK
+	},
+	"GET /api/v1/runs/:id/handover": func(f *fixture, _ string) (*http.Request, int) {
+		return request("GET", "/api/v1/runs/"+f.scoredRun(true)+"/handover?format=csv", nil), http.StatusOK
 	},
 	"GET /api/v1/runs/:id/diff/:other": func(f *fixture, _ string) (*http.Request, int) {
 		run := f.scoredRun(false)

@@ -86,7 +86,11 @@ func buildOpenAPI(routes []route, version string) ([]byte, error) {
 			}
 			okResp["content"] = map[string]any{"application/json": map[string]any{"schema": sc}}
 		case r.Produces != "":
-			okResp["content"] = map[string]any{r.Produces: map[string]any{"schema": map[string]any{"type": "string", "format": "binary"}}}
+			content := map[string]any{}
+			for _, mt := range strings.Split(r.Produces, ", ") {
+				content[mt] = map[string]any{"schema": map[string]any{"type": "string", "format": "binary"}}
+			}
+			okResp["content"] = content
 		case r.Page:
 			okResp["content"] = map[string]any{"text/html": map[string]any{}}
 		}

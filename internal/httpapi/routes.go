@@ -40,7 +40,8 @@ type route struct {
 	// Consumes is the media type of Body, application/json when empty;
 	// several are separated by commas.
 	Consumes string
-	// Produces is the media type of a non-JSON response (a download).
+	// Produces is the media type of a non-JSON response (a download);
+	// several, when a parameter chooses, are separated by ", ".
 	Produces string
 	// Status is the success status, 200 when zero.
 	Status  int
@@ -193,6 +194,8 @@ func (s *Server) routeTable() []route {
 		{Method: get, Path: "/api/v1/runs/:id", Name: "runs.get", Tag: "runs", Summary: "A run with its results (city officials: their region of the published run)", SummaryZh: "评价结果", Access: adminOrCity, Response: runView{}, Handler: s.getRun},
 		{Method: get, Path: "/api/v1/runs/:id/regions/:code", Name: "runs.region", Tag: "runs", Summary: "One region's result with its explanation", SummaryZh: "地区评价结果与说明", Access: adminOrCity, Response: evaluation.RegionResult{}, Handler: s.runRegion},
 		{Method: get, Path: "/api/v1/runs/:id/sensitivity", Name: "runs.sensitivity", Tag: "runs", Summary: "Sensitivity analysis of a run: rank intervals and grade probabilities", SummaryZh: "敏感性分析（排名区间与等次概率）", Access: adminOrCity, Response: evaluation.SensitivityResult{}, Handler: s.runSensitivity},
+		{Method: get, Path: "/api/v1/runs/:id/workbook", Name: "runs.workbook", Tag: "runs", Summary: "The run as an Excel workbook: results, indicator scores, fired rules, sensitivity, about (?region=CODE: that region's detail; city officials: a published run, the province ranking and their own region's detail)", SummaryZh: "导出评价结果工作簿（Excel）", Access: adminOrCity, Produces: mimeXLSX, Handler: s.runWorkbook},
+		{Method: get, Path: "/api/v1/runs/:id/handover", Name: "runs.handover", Tag: "runs", Summary: "Hand-over package for the business-environment evaluation: one row per region × indicator with the value the run scored, unit, source, review status, run and scheme version (?format=csv|json&region=CODE; city officials: a published run, their own region)", SummaryZh: "营商环境评价移交数据（CSV 或 JSON）", Access: adminOrCity, Produces: mimeCSV + ", " + fiber.MIMEApplicationJSON, Handler: s.runHandover},
 		{Method: get, Path: "/api/v1/runs/:id/diff/:other", Name: "runs.diff", Tag: "runs", Summary: "What changed from run :id to run :other: inputs, scores, ranks, grades", SummaryZh: "两次评价结果对比", Access: admin, Response: runs.Diff{}, Handler: s.diffRuns},
 		{Method: post, Path: "/api/v1/runs/:id/publish", Name: "runs.publish", Tag: "runs", Summary: "Publish a run: the cycle moves to published", SummaryZh: "发布评价结果", Access: admin, Object: "run", Response: runs.Run{}, Handler: s.publishRun},
 

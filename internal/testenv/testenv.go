@@ -1,6 +1,7 @@
-// Package testenv decides, for tests, whether an outside server (MariaDB,
-// Redis, Chromium) is expected: a test skips when it is not configured on a
-// laptop, and fails when it is not configured under CI=true.
+// Package testenv decides, for tests, whether an outside server or program
+// (MariaDB, Redis, Chromium, LibreOffice) is expected: a test skips when it
+// is not configured on a laptop, and fails when it is not configured under
+// CI=true.
 package testenv
 
 import (

@@ -1,0 +1,73 @@
+package httpapi
+
+import (
+	"bytes"
+	"cmp"
+	"encoding/json"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/ipeval/ipeval/evaluation/runs"
+	"github.com/ipeval/ipeval/internal/auth"
+	"github.com/ipeval/ipeval/internal/fault"
+	"github.com/ipeval/ipeval/reports"
+)
+
+// Formats of the hand-over package.
+const (
+	handoverCSV  = "csv"
+	handoverJSON = "json"
+)
+
+func (s *Server) runWorkbook(c *fiber.Ctx, p auth.Principal) error {
+	ex, err := s.deps.Runs.Export(c.UserContext(), p, param(c, "id"), query(c, "region"))
+	if err != nil {
+		return err
+	}
+	d := exportData(ex)
+	var buf bytes.Buffer
+	if err := reports.Workbook(&buf, d); err != nil {
+		return err
+	}
+	return sendFile(c, mimeXLSX, reports.FileName("评价结果", d.Info, "xlsx"), buf.Bytes())
+}
+
+func (s *Server) runHandover(c *fiber.Ctx, p auth.Principal) error {
+	format := cmp.Or(strings.ToLower(strings.TrimSpace(query(c, "format"))), handoverCSV)
+	if format != handoverCSV && format != handoverJSON {
+		return fault.Invalid(fault.Field("format", "unknown_format", "格式须为 csv 或 json", "format must be csv or json"))
+	}
+	ex, err := s.deps.Runs.Export(c.UserContext(), p, param(c, "id"), query(c, "region"))
+	if err != nil {
+		return err
+	}
+	d := exportData(ex)
+	rows := reports.Handover(d)
+	name := reports.FileName("营商环境评价移交数据", d.Info, format)
+	if format == handoverJSON {
+		// encoding/json escapes <, > and &: user text stays intact, and inert.
+		b, err := json.Marshal(listOf(rows))
+		if err != nil {
+			return err
+		}
+		return sendFile(c, fiber.MIMEApplicationJSONCharsetUTF8, name, b)
+	}
+	var buf bytes.Buffer
+	if err := reports.WriteHandoverCSV(&buf, rows); err != nil {
+		return err
+	}
+	return sendFile(c, mimeCSV, name, buf.Bytes())
+}
+
+// exportData is an export of a run as the writers of package reports take it.
+func exportData(ex runs.Export) reports.RunData {
+	r := ex.Run
+	return reports.RunData{
+		Info: reports.RunInfo{ID: r.ID, CycleID: r.CycleID, CycleName: ex.Cycle.Name, CycleYear: ex.Cycle.Year,
+			SchemeID: r.SchemeID, SchemeVersion: r.SchemeVersion, EngineVersion: r.EngineVersion, Seed: r.Seed,
+			InputsHash: r.InputsHash, ResultsHash: r.ResultsHash, CreatedAt: r.CreatedAt, PublishedAt: r.PublishedAt,
+			Region: ex.Region},
+		Input: ex.Input, Result: ex.Result, Sensitivity: ex.Sensitivity,
+	}
+}
