@@ -383,6 +383,15 @@ func uploadable(p Project) error {
 	return projectConflict(p, "the project's data are final once it is accepted", "项目已验收，数据不能再上传、撤回或修改")
 }
 
+// Uploadable reports whether the project still takes uploads,
+// withdrawals and replacements of batches.
+func (p Project) Uploadable() bool { return uploadable(p) == nil }
+
+// Submittable reports whether the project's status lets it be submitted
+// for acceptance: open or returned. Whether it has the data to be is
+// checked when it is submitted.
+func (p Project) Submittable() bool { return p.Status == ProjectOpen || p.Status == ProjectReturned }
+
 func projectConflict(p Project, en, zh string) error {
 	return fault.With(fault.ErrConflict, fmt.Sprintf("%s: the survey project is %s", en, p.Status),
 		fmt.Sprintf("%s（项目状态：%s）", zh, p.Status), map[string]any{"project_status": p.Status})
@@ -441,7 +450,7 @@ func (s *Store) Move(ctx context.Context, by auth.Principal, id string, t Transi
 		var to ProjectStatus
 		switch t {
 		case Submit:
-			if from != ProjectOpen && from != ProjectReturned {
+			if !p.Submittable() {
 				return projectConflict(p, "only an open or returned project is submitted", "只有进行中或被退回的项目可以提交")
 			}
 			to = ProjectSubmitted

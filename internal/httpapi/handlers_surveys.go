@@ -169,26 +169,36 @@ func (s *Server) surveyTemplate(c *fiber.Ctx, p auth.Principal) error {
 // as a batch and queues its reading: 202 with the batch, or 200 with the
 // batch already holding the same file.
 func (s *Server) uploadSurveyBatch(c *fiber.Ctx, p auth.Principal) error {
-	fh, err := formUpload(c, "file")
+	b, created, err := s.surveyUpload(c, p)
 	if err != nil {
 		return err
 	}
-	f, err := fh.Open()
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	b, created, err := s.deps.Surveys.Upload(c.UserContext(), p, param(c, "id"), fh.Filename, f, formValue(c, "replaces"))
-	if err != nil {
-		return err
-	}
-	setAuditObject(c, "survey_batch:"+b.ID)
-	setAuditDetail(c, b.FileName+" sha256:"+b.SHA256)
 	if !created {
 		return c.JSON(b)
 	}
 	c.Location("/api/v1/survey-batches/" + b.ID)
 	return c.Status(fiber.StatusAccepted).JSON(b)
+}
+
+// surveyUpload stores the file of a multipart form (file, replaces) as a
+// batch of the project :id, for the API and the project page alike.
+func (s *Server) surveyUpload(c *fiber.Ctx, p auth.Principal) (surveys.Batch, bool, error) {
+	fh, err := formUpload(c, "file")
+	if err != nil {
+		return surveys.Batch{}, false, err
+	}
+	f, err := fh.Open()
+	if err != nil {
+		return surveys.Batch{}, false, fmt.Errorf("open upload: %w", err)
+	}
+	defer f.Close()
+	b, created, err := s.deps.Surveys.Upload(c.UserContext(), p, param(c, "id"), fh.Filename, f, formValue(c, "replaces"))
+	if err != nil {
+		return b, false, err
+	}
+	setAuditObject(c, "survey_batch:"+b.ID)
+	setAuditDetail(c, b.FileName+" sha256:"+b.SHA256)
+	return b, created, nil
 }
 
 func (s *Server) listSurveyBatches(c *fiber.Ctx, p auth.Principal) error {

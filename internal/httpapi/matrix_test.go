@@ -43,6 +43,10 @@ var allowed = map[string][]string{
 	"GET /cycles/:id/regions/:code":                       {"admin", "city"},
 	"POST /cycles/:id/collect/import":                     {"admin", "city"},
 	"POST /cycles/:id/collect/evidence":                   {"admin", "city"},
+	"GET /surveys":                                        {"admin", "contractor"},
+	"GET /surveys/:id":                                    {"admin", "contractor"},
+	"POST /surveys/:id/upload":                            {"admin", "contractor"},
+	"POST /surveys/:id/submit":                            {"admin", "contractor"},
 	"GET /static/:file":                                   {"anonymous", "admin", "contractor", "city"},
 	"GET /static/vendor/:file":                            {"anonymous", "admin", "contractor", "city"},
 	"GET /static/vendor/maps/:file":                       {"anonymous", "admin", "contractor", "city"},
@@ -282,6 +286,18 @@ var samples = map[string]sample{
 	"POST /cycles/:id/collect/evidence": func(f *fixture, _ string) (*http.Request, int) {
 		return upload("POST", "/cycles/"+f.sharedCycle().ID+"/collect/evidence",
 			map[string]string{"region_code": "140100", "indicator_code": "F1"}, "file", "预算.pdf", f.uniquePDF()), http.StatusCreated
+	},
+	"GET /surveys": json200("GET", "/surveys", nil),
+	"GET /surveys/:id": func(f *fixture, _ string) (*http.Request, int) {
+		return request("GET", "/surveys/"+f.surveyProject(f.sharedCycle().ID, f.org), nil), http.StatusOK
+	},
+	"POST /surveys/:id/upload": func(f *fixture, _ string) (*http.Request, int) {
+		return upload("POST", "/surveys/"+f.surveyProject(f.sharedCycle().ID, f.org)+"/upload", nil,
+			"file", "答卷.csv", f.uniqueSurveyFile()), http.StatusSeeOther
+	},
+	"POST /surveys/:id/submit": func(f *fixture, _ string) (*http.Request, int) {
+		project, _ := f.validBatch()
+		return request("POST", "/surveys/"+project+"/submit", nil), http.StatusSeeOther
 	},
 	"GET /api/v1/cycles/:id/values/template": func(f *fixture, _ string) (*http.Request, int) {
 		return request("GET", "/api/v1/cycles/"+f.sharedCycle().ID+"/values/template?region=140100", nil), http.StatusOK
