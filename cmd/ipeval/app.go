@@ -16,6 +16,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/ipeval/ipeval/evaluation/runs"
 	"github.com/ipeval/ipeval/indicators"
 	"github.com/ipeval/ipeval/internal/audit"
 	"github.com/ipeval/ipeval/internal/auth"
@@ -26,6 +27,7 @@ import (
 	"github.com/ipeval/ipeval/internal/demo"
 	"github.com/ipeval/ipeval/internal/regions"
 	"github.com/ipeval/ipeval/jobs"
+	"github.com/ipeval/ipeval/reports/archive"
 	"github.com/ipeval/ipeval/surveys"
 )
 
@@ -170,6 +172,13 @@ func (s services) surveyStore(queue *jobs.Queue) (*surveys.Store, error) {
 	}
 	values := indicators.NewValueStore(s.db, s.schemes)
 	return surveys.NewStore(s.db, queue, values, files, key, int64(s.cfg.SurveyUploadMaxMB)<<20), nil
+}
+
+// runStores returns the runs of this process, whose publication queues
+// the rendering of the run's report, and the archive of those reports.
+func (s services) runStores(queue *jobs.Queue) (*runs.Store, *archive.Store) {
+	rs := runs.NewStore(s.db, queue, s.schemes, runs.WithPublishHook(archive.PublishHook(queue)))
+	return rs, archive.NewStore(s.db, queue, rs, s.schemes, s.cycles)
 }
 
 // minContactKey is the shortest contact key accepted: the key is all that

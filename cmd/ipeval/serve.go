@@ -20,6 +20,7 @@ import (
 	"github.com/ipeval/ipeval/internal/httpapi"
 	"github.com/ipeval/ipeval/jobs"
 	"github.com/ipeval/ipeval/reports"
+	"github.com/ipeval/ipeval/reports/archive"
 	"github.com/ipeval/ipeval/surveys"
 )
 
@@ -93,9 +94,10 @@ func serve(ctx context.Context, e env, args []string) error {
 	}
 	schemes := svc.schemes
 	values := indicators.NewValueStore(db, schemes)
+	runStore, reportStore := svc.runStores(rt.queue)
 	srv, err := httpapi.New(httpapi.Deps{
 		Auth: svc.auth, Regions: svc.regions, Cycles: svc.cycles, Schemes: schemes, Values: values,
-		Evidence: indicators.NewEvidenceStore(db, values, files, uploadMax), Runs: runs.NewStore(db, rt.queue, schemes),
+		Evidence: indicators.NewEvidenceStore(db, values, files, uploadMax), Runs: runStore, Reports: reportStore,
 		Surveys: surveyStore, Audit: svc.audit, Jobs: rt.queue,
 		Checks: []httpapi.Check{
 			{Name: "database", Fn: func(ctx context.Context) error { return database.Ping(ctx, db) }},
@@ -202,9 +204,11 @@ func registry(svc services, queue *jobs.Queue, log *slog.Logger) (*jobs.Registry
 	if err != nil {
 		return nil, err
 	}
+	runStore, reportStore := svc.runStores(queue)
 	reg := jobs.NewRegistry()
 	reg.Register(audit.TypeExport, svc.audit.ExportHandler(svc.cfg.DataDir))
-	reg.Register(runs.JobKind, runs.NewStore(svc.db, queue, svc.schemes).Handler())
+	reg.Register(runs.JobKind, runStore.Handler())
+	reg.Register(archive.JobKind, reportStore.Handler())
 	reg.Register(surveys.JobKind, surveyStore.Handler(log))
 	return reg, nil
 }

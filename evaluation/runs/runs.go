@@ -113,11 +113,32 @@ type Store struct {
 	db      *gorm.DB
 	queue   *jobs.Queue
 	schemes *indicators.SchemeStore
+	hooks   []PublishHook
+}
+
+// PublishHook is work that follows the publication of a run, such as
+// rendering its report. Publish calls it inside the publishing
+// transaction, so that a job it records with jobs.Queue.SubmitTx exists
+// if and only if the publication commits, and enqueues the jobs it returns
+// after the commit. It lets packages downstream of evaluation react to a
+// publication without evaluation knowing them.
+type PublishHook func(tx *gorm.DB, by auth.Principal, r Run) ([]jobs.Job, error)
+
+// Option configures a Store.
+type Option func(*Store)
+
+// WithPublishHook adds a hook that every publication runs.
+func WithPublishHook(h PublishHook) Option {
+	return func(s *Store) { s.hooks = append(s.hooks, h) }
 }
 
 // NewStore returns a Store on db that submits run jobs to queue.
-func NewStore(db *gorm.DB, queue *jobs.Queue, schemes *indicators.SchemeStore) *Store {
-	return &Store{db: db, queue: queue, schemes: schemes}
+func NewStore(db *gorm.DB, queue *jobs.Queue, schemes *indicators.SchemeStore, opts ...Option) *Store {
+	s := &Store{db: db, queue: queue, schemes: schemes}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
 }
 
 // Request asks for a run of a cycle in scoring, as a job. While a run of
@@ -474,12 +495,14 @@ func (s *Store) Region(ctx context.Context, by auth.Principal, runID, regionCode
 }
 
 // Publish makes a run the cycle's result and moves the cycle from scoring
-// to published, in one transaction: a cycle has one published run.
+// to published, in one transaction: a cycle has one published run. The
+// store's publish hooks run in that transaction.
 func (s *Store) Publish(ctx context.Context, by auth.Principal, runID string) (Run, error) {
 	if !by.Is(auth.RoleAdmin) {
 		return Run{}, forbidden()
 	}
 	var r Run
+	var follow []jobs.Job
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Omit("inputs", "results", "sensitivity").Where("id = ?", runID).Take(&r).Error; err != nil {
 			if errors.Is(err, gorm.ErrRecordNotFound) {
@@ -502,9 +525,26 @@ func (s *Store) Publish(ctx context.Context, by auth.Principal, runID string) (R
 			Updates(map[string]any{"published_at": at, "published_by": by.UserID}).Error; err != nil {
 			return fmt.Errorf("publish run: %w", err)
 		}
+		for _, h := range s.hooks {
+			js, err := h(tx, by, r)
+			if err != nil {
+				return fmt.Errorf("after publishing run %s: %w", r.ID, err)
+			}
+			follow = append(follow, js...)
+		}
 		return nil
 	})
-	return r, err
+	if err != nil {
+		return Run{}, err
+	}
+	// The jobs are committed: if enqueueing fails, the sweeper enqueues
+	// them later.
+	for _, j := range follow {
+		if s.queue != nil {
+			_ = s.queue.Enqueue(ctx, j)
+		}
+	}
+	return r, nil
 }
 
 // PublishedStamp names the set of published runs: it changes exactly when

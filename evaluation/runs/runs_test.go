@@ -289,6 +289,40 @@ func TestPublish(t *testing.T) {
 	})
 }
 
+// TestPublishHook runs the store's publish hooks in the publishing
+// transaction: a hook that fails undoes the publication, one that
+// succeeds sees the published run and its job is committed with it.
+func TestPublishHook(t *testing.T) {
+	f := newFixture(t, dbtest.New(t))
+	ctx := context.Background()
+	r := f.run(t)
+	failing := runs.NewStore(f.db, f.queue, indicators.NewSchemeStore(f.db), runs.WithPublishHook(
+		func(*gorm.DB, auth.Principal, runs.Run) ([]jobs.Job, error) { return nil, errors.New("hook failed") }))
+	if _, err := failing.Publish(ctx, f.admin, r.ID); err == nil {
+		t.Fatal("a failing hook did not fail the publication")
+	}
+	if c, _ := f.cycles.Get(ctx, f.cycle); c.Status != cycles.Scoring {
+		t.Fatalf("a failed publication left the cycle %s", c.Status)
+	}
+	var seen []runs.Run
+	hooked := runs.NewStore(f.db, f.queue, indicators.NewSchemeStore(f.db), runs.WithPublishHook(
+		func(tx *gorm.DB, by auth.Principal, pr runs.Run) ([]jobs.Job, error) {
+			seen = append(seen, pr)
+			j, err := f.queue.SubmitTx(tx, "test.after_publish", map[string]string{"run_id": pr.ID}, by.UserID)
+			return []jobs.Job{j}, err
+		}))
+	p, err := hooked.Publish(ctx, f.admin, r.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(seen) != 1 || seen[0].ID != r.ID || seen[0].PublishedAt == nil || !seen[0].PublishedAt.Equal(*p.PublishedAt) {
+		t.Fatalf("the hook saw %+v", seen)
+	}
+	if js, err := f.queue.List(ctx, jobs.Filter{Kind: "test.after_publish"}); err != nil || len(js) != 1 {
+		t.Fatalf("the hook's job: %v, %v", js, err)
+	}
+}
+
 func TestDiff(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
 		f := newFixture(t, db)

@@ -22,6 +22,7 @@ func migrations() []*gormigrate.Migration {
 		m0004Evidence(),
 		m0005Runs(),
 		m0006Surveys(),
+		m0007Reports(),
 	}
 }
 
@@ -218,6 +219,44 @@ func m0006Surveys() *gormigrate.Migration {
 		},
 	}
 }
+
+// m0007Reports stores the rendered business-environment report of a run:
+// one row per run, written whole by the job that rendered it, with the
+// SHA-256 and size of the document, when and by which job it was
+// rendered, and whether the run was published then. The document itself is
+// a column beside the run, not a file in the blob directory: it is small
+// (about 0.7 MB for 120 regions), belongs to the run like its results, is
+// written in one transaction with its metadata, and needs no directory
+// shared by every server.
+func m0007Reports() *gormigrate.Migration {
+	return &gormigrate.Migration{
+		ID: "0007_reports",
+		Migrate: func(tx *gorm.DB) error {
+			if err := tx.AutoMigrate(&runReportV7{}); err != nil {
+				return fmt.Errorf("create run reports: %w", err)
+			}
+			return nil
+		},
+		Rollback: func(tx *gorm.DB) error {
+			return tx.Migrator().DropTable(&runReportV7{})
+		},
+	}
+}
+
+// Frozen model of migration 0007.
+type runReportV7 struct {
+	RunID          string    `gorm:"primaryKey;size:36"`
+	Run            *runV5    `gorm:"foreignKey:RunID;constraint:OnDelete:RESTRICT"`
+	JobID          *string   `gorm:"size:36"`
+	SHA256         string    `gorm:"column:sha256;size:64;not null"`
+	Size           int64     `gorm:"not null"`
+	RenderedAt     time.Time `gorm:"not null"`
+	RunPublishedAt *time.Time
+	Layout         string `gorm:"size:16777215;not null"`   // MEDIUMTEXT: where each region's page lies, as JSON
+	Body           []byte `gorm:"size:4294967295;not null"` // LONGBLOB on MySQL: the HTML document
+}
+
+func (runReportV7) TableName() string { return "run_reports" }
 
 // Frozen models of migration 0006.
 type questionnaireV6 struct {

@@ -30,6 +30,7 @@ import (
 	"github.com/ipeval/ipeval/internal/httpapi"
 	"github.com/ipeval/ipeval/internal/regions"
 	"github.com/ipeval/ipeval/jobs"
+	"github.com/ipeval/ipeval/reports/archive"
 	"github.com/ipeval/ipeval/surveys"
 )
 
@@ -50,6 +51,7 @@ type fixture struct {
 	cycles   *cycles.Store
 	schemes  *indicators.SchemeStore
 	runs     *runs.Store
+	reports  *archive.Store
 	surveys  *surveys.Store
 	queue    *jobs.Queue
 	broker   *broker.Embedded
@@ -124,7 +126,8 @@ func newFixtureOn(tb testing.TB, db *gorm.DB, opts httpapi.Options) *fixture {
 		tb.Fatal(err)
 	}
 	values := indicators.NewValueStore(db, f.schemes)
-	f.runs = runs.NewStore(db, f.queue, f.schemes)
+	f.runs = runs.NewStore(db, f.queue, f.schemes, runs.WithPublishHook(archive.PublishHook(f.queue)))
+	f.reports = archive.NewStore(db, f.queue, f.runs, f.schemes, f.cycles)
 	surveyFiles, err := blobs.New(filepath.Join(f.dataDir, "surveys"))
 	if err != nil {
 		tb.Fatal(err)
@@ -132,7 +135,7 @@ func newFixtureOn(tb testing.TB, db *gorm.DB, opts httpapi.Options) *fixture {
 	f.surveys = surveys.NewStore(db, f.queue, values, surveyFiles, fixtureContactKey, fixtureUploadMax)
 	srv, err := httpapi.New(httpapi.Deps{
 		Auth: f.auth, Regions: regs, Cycles: f.cycles, Schemes: f.schemes, Values: values,
-		Evidence: indicators.NewEvidenceStore(db, values, files, fixtureUploadMax), Runs: f.runs, Surveys: f.surveys, Audit: audit.NewLog(db), Jobs: f.queue,
+		Evidence: indicators.NewEvidenceStore(db, values, files, fixtureUploadMax), Runs: f.runs, Reports: f.reports, Surveys: f.surveys, Audit: audit.NewLog(db), Jobs: f.queue,
 		Checks: []httpapi.Check{
 			{Name: "database", Fn: func(ctx context.Context) error { return database.Ping(ctx, db) }},
 			{Name: "broker", Fn: f.queue.Ping},

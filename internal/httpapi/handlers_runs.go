@@ -78,3 +78,15 @@ func (s *Server) runSensitivity(c *fiber.Ctx, p auth.Principal) error {
 	}
 	return c.JSON(sens)
 }
+
+// requestReport asks for a run's business-environment report to be
+// rendered (again), as a job.
+func (s *Server) requestReport(c *fiber.Ctx, p auth.Principal) error {
+	job, err := s.deps.Reports.Request(c.UserContext(), p, param(c, "id"))
+	if err != nil {
+		return err
+	}
+	setAuditDetail(c, "job "+job.ID)
+	c.Location("/api/v1/jobs/" + job.ID)
+	return c.Status(fiber.StatusAccepted).JSON(job)
+}

@@ -41,6 +41,8 @@ var allowed = map[string][]string{
 	"GET /cycles/:id/collect":                             {"admin", "city"},
 	"GET /cycles/:id/overview":                            {"admin", "city"},
 	"GET /cycles/:id/regions/:code":                       {"admin", "city"},
+	"GET /cycles/:id/report":                              {"admin", "city"},
+	"GET /cycles/:id/regions/:code/report":                {"admin", "city"},
 	"POST /cycles/:id/collect/import":                     {"admin", "city"},
 	"POST /cycles/:id/collect/evidence":                   {"admin", "city"},
 	"GET /surveys":                                        {"admin", "contractor"},
@@ -95,6 +97,7 @@ var allowed = map[string][]string{
 	"GET /api/v1/runs/:id":                                {"admin", "city"},
 	"GET /api/v1/runs/:id/regions/:code":                  {"admin", "city"},
 	"POST /api/v1/runs/:id/publish":                       {"admin"},
+	"POST /api/v1/runs/:id/report":                        {"admin"},
 	"GET /api/v1/runs/:id/sensitivity":                    {"admin", "city"},
 	"GET /api/v1/runs/:id/diff/:other":                    {"admin"},
 	"GET /api/v1/runs/:id/workbook":                       {"admin", "city"},
@@ -273,6 +276,18 @@ var samples = map[string]sample{
 	"GET /cycles/:id/regions/:code": func(f *fixture, _ string) (*http.Request, int) {
 		return request("GET", "/cycles/"+f.surveyedCycle().ID+"/regions/140100", nil), http.StatusOK
 	},
+	"GET /cycles/:id/report": func(f *fixture, who string) (*http.Request, int) {
+		// The province report is the admins'; the route lets a city
+		// official in to point them at their region's edition.
+		status := http.StatusOK
+		if who == "city" {
+			status = http.StatusForbidden
+		}
+		return request("GET", "/cycles/"+f.reportedCycle().ID+"/report", nil), status
+	},
+	"GET /cycles/:id/regions/:code/report": func(f *fixture, _ string) (*http.Request, int) {
+		return request("GET", "/cycles/"+f.reportedCycle().ID+"/regions/140100/report", nil), http.StatusOK
+	},
 	"GET /cycles/:id/overview": func(f *fixture, _ string) (*http.Request, int) {
 		return request("GET", "/cycles/"+f.surveyedCycle().ID+"/overview", nil), http.StatusOK
 	},
@@ -348,6 +363,9 @@ var samples = map[string]sample{
 	},
 	"POST /api/v1/runs/:id/publish": func(f *fixture, _ string) (*http.Request, int) {
 		return request("POST", "/api/v1/runs/"+f.scoredRun(false)+"/publish", nil), http.StatusOK
+	},
+	"POST /api/v1/runs/:id/report": func(f *fixture, _ string) (*http.Request, int) {
+		return request("POST", "/api/v1/runs/"+f.publishedRun(f.reportedCycle().ID).ID+"/report", nil), http.StatusAccepted
 	},
 	"GET /api/v1/cycles/:id/completeness": func(f *fixture, _ string) (*http.Request, int) {
 		return request("GET", "/api/v1/cycles/"+f.sharedCycle().ID+"/completeness", nil), http.StatusOK

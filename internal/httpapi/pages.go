@@ -107,11 +107,17 @@ func (s *Server) render(c *fiber.Ctx, status int, name, titleKey string, data an
 	if err := t.Execute(&b, v); err != nil {
 		return fmt.Errorf("render %s: %w", name, err)
 	}
+	pageHeaders(c)
+	return c.Status(status).SendString(b.String())
+}
+
+// pageHeaders marks a response as an HTML page under the pages' security
+// policy: nothing from another host, no inline script, no framing.
+func pageHeaders(c *fiber.Ctx) {
 	c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)
 	c.Set("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'; form-action 'self'")
 	c.Set("X-Frame-Options", "DENY")
 	c.Set("X-Content-Type-Options", "nosniff")
-	return c.Status(status).SendString(b.String())
 }
 
 func (s *Server) renderError(c *fiber.Ctx, p Problem) error {
@@ -305,13 +311,16 @@ func indent(raw json.RawMessage) string {
 	return string(b)
 }
 
-// static serves the embedded style sheet and scripts; nothing is loaded
-// from another host.
+// static serves the embedded style sheets and scripts: the pages' own,
+// then those of package reports (the report's print style sheet); nothing
+// is loaded from another host.
 func (s *Server) static(c *fiber.Ctx, _ auth.Principal) error {
-	name := param(c, "file")
-	b, err := staticFS.ReadFile("static/" + path.Base(name))
+	name := path.Base(param(c, "file"))
+	b, err := staticFS.ReadFile("static/" + name)
 	if err != nil {
-		return fault.ErrNotFound
+		if b, err = fs.ReadFile(reports.Static(), name); err != nil {
+			return fault.ErrNotFound
+		}
 	}
 	switch path.Ext(name) {
 	case ".css":
@@ -448,6 +457,11 @@ var messages = map[string][2]string{
 	"docs.body":            {"请求体", "Request body"},
 	"docs.response":        {"响应", "Response"},
 	"error.title":          {"出错了", "Something went wrong"},
+	"report.link":          {"知识产权营商环境评价报告", "Business-environment report"},
+	"report.pending":       {"评价报告正在生成", "The report is being prepared"},
+	"report.pending.text":  {"本次评价结果的营商环境评价报告正在生成，通常只需几秒钟。本页将自动刷新。", "The business-environment report of this run is being rendered, which usually takes a few seconds. This page refreshes by itself."},
+	"report.job":           {"后台任务", "Job"},
+	"report.refresh":       {"立即刷新", "Refresh now"},
 	"error.request":        {"请求编号", "Request id"},
 	"error.back":           {"返回首页", "Back to the home page"},
 

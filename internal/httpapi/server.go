@@ -22,6 +22,7 @@ import (
 	"github.com/ipeval/ipeval/internal/cycles"
 	"github.com/ipeval/ipeval/internal/regions"
 	"github.com/ipeval/ipeval/jobs"
+	"github.com/ipeval/ipeval/reports/archive"
 	"github.com/ipeval/ipeval/surveys"
 )
 
@@ -41,6 +42,7 @@ type Deps struct {
 	Audit    *audit.Log
 	Evidence *indicators.EvidenceStore
 	Runs     *runs.Store
+	Reports  *archive.Store
 	Surveys  *surveys.Store
 	Jobs     *jobs.Queue
 	Checks   []Check

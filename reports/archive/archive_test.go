@@ -1,0 +1,288 @@
+package archive
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"gorm.io/gorm"
+
+	"github.com/ipeval/ipeval/evaluation/runs"
+	"github.com/ipeval/ipeval/indicators"
+	"github.com/ipeval/ipeval/indicators/scheme"
+	"github.com/ipeval/ipeval/internal/auth"
+	"github.com/ipeval/ipeval/internal/cycles"
+	"github.com/ipeval/ipeval/internal/dbtest"
+	"github.com/ipeval/ipeval/internal/fault"
+	"github.com/ipeval/ipeval/internal/regions"
+	"github.com/ipeval/ipeval/jobs"
+	"github.com/ipeval/ipeval/jobs/jobstest"
+	"github.com/ipeval/ipeval/reports"
+)
+
+const testRegions = "code,name,kind,parent\n" +
+	"140000,山西省,province,\n" +
+	"140100,太原市,prefecture_city,140000\n" +
+	"140200,大同市,prefecture_city,140000\n" +
+	"140300,阳泉市,prefecture_city,140000\n"
+
+var (
+	taiyuan = auth.Principal{UserID: "u-ty", Username: "taiyuan", Role: auth.RoleCity, RegionCode: "140100"}
+	datong  = auth.Principal{UserID: "u-dt", Username: "datong", Role: auth.RoleCity, RegionCode: "140200"}
+)
+
+// fixture is three cities with verified values in a cycle in scoring, a
+// runs store whose publications queue a render, and the archive.
+type fixture struct {
+	db      *gorm.DB
+	admin   auth.Principal
+	runs    *runs.Store
+	reports *Store
+	cycle   string
+}
+
+func newFixture(tb testing.TB, db *gorm.DB) fixture {
+	tb.Helper()
+	ctx := context.Background()
+	if _, err := regions.NewStore(db).ImportCSV(ctx, strings.NewReader(testRegions)); err != nil {
+		tb.Fatal(err)
+	}
+	schemes := indicators.NewSchemeStore(db)
+	st, err := schemes.Create(ctx, scheme.Default(), "")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	cs := cycles.NewStore(db)
+	c, err := cs.Create(ctx, cycles.Input{Year: 2025})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if _, err := cs.SetScheme(ctx, c.ID, st.ID); err != nil {
+		tb.Fatal(err)
+	}
+	if _, err := cs.Transition(ctx, c.ID, cycles.Collecting); err != nil {
+		tb.Fatal(err)
+	}
+	now := time.Now().UTC()
+	for i, region := range []string{"140100", "140200", "140300"} {
+		for j, ind := range scheme.Default().Indicators {
+			if ind.SurveySourced() {
+				continue
+			}
+			x := float64((i*7+j*3)%10 + 1)
+			if n := ind.Normalisation; n.Method == scheme.MethodBinary {
+				x = float64((i + j) % 2)
+			} else if ind.Max != nil {
+				x = math.Min(x*10, *ind.Max)
+			}
+			if err := db.Create(&indicators.Value{ID: fmt.Sprintf("%s-%s", region, ind.Code), CycleID: c.ID, RegionCode: region,
+				IndicatorCode: ind.Code, Number: &x, Status: indicators.StatusVerified, Version: 1, UpdatedBy: "u-admin",
+				UpdatedAt: now, CreatedAt: now}).Error; err != nil {
+				tb.Fatal(err)
+			}
+		}
+	}
+	if _, err := cs.Transition(ctx, c.ID, cycles.Scoring); err != nil {
+		tb.Fatal(err)
+	}
+	u, _, err := auth.NewStore(db, nil).CreateUser(ctx, auth.NewUser{Username: "admin", DisplayName: "admin", Role: auth.RoleAdmin})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	q := jobstest.NewQueue(tb, db)
+	rs := runs.NewStore(db, q, schemes, runs.WithPublishHook(PublishHook(q)))
+	return fixture{db: db, admin: auth.Principal{UserID: u.ID, Username: u.Username, Role: auth.RoleAdmin},
+		runs: rs, reports: NewStore(db, q, rs, schemes, cs), cycle: c.ID}
+}
+
+// run scores the cycle, running the job in the test as a worker would.
+func (f fixture) run(tb testing.TB) runs.Run {
+	tb.Helper()
+	ctx := context.Background()
+	job, err := f.runs.Request(ctx, f.admin, f.cycle, runs.Settings{Draws: 100})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if _, err := f.runs.Handler()(ctx, job, func(int, string) {}); err != nil {
+		tb.Fatal(err)
+	}
+	list, err := f.runs.List(ctx, f.admin, f.cycle)
+	if err != nil || len(list) == 0 {
+		tb.Fatalf("runs: %v, %v", list, err)
+	}
+	return list[0]
+}
+
+// render runs a render job in the test and marks it done, as a worker would.
+func (f fixture) render(tb testing.TB, job jobs.Job) Stored {
+	tb.Helper()
+	if _, err := f.reports.Handler()(context.Background(), job, func(int, string) {}); err != nil {
+		tb.Fatal(err)
+	}
+	if err := f.db.Model(&jobs.Job{}).Where("id = ?", job.ID).Update("status", jobs.StatusSucceeded).Error; err != nil {
+		tb.Fatal(err)
+	}
+	var p payload
+	if err := job.Decode(&p); err != nil {
+		tb.Fatal(err)
+	}
+	st, err := f.reports.Get(context.Background(), f.admin, p.RunID)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return st
+}
+
+// queued is the render job of a run waiting in the jobs table.
+func (f fixture) queued(tb testing.TB, runID string) jobs.Job {
+	tb.Helper()
+	var js []jobs.Job
+	if err := f.db.Where("kind = ? AND status = ?", JobKind, jobs.StatusQueued).Find(&js).Error; err != nil {
+		tb.Fatal(err)
+	}
+	for _, j := range js {
+		if strings.Contains(j.Payload, runID) {
+			return j
+		}
+	}
+	tb.Fatalf("no queued render job of run %s among %d", runID, len(js))
+	return jobs.Job{}
+}
+
+// TestPublishRendersReport follows a report through a run's life: a draft
+// rendered on request, the render queued by publication, the published
+// report replacing the draft, an identical render storing nothing, and
+// who reads which edition.
+func TestPublishRendersReport(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
+		f := newFixture(t, db)
+		ctx := context.Background()
+		run := f.run(t)
+
+		if _, err := f.reports.Request(ctx, taiyuan, run.ID); !errors.Is(err, fault.ErrForbidden) {
+			t.Fatalf("a city official asks for a render: %v", err)
+		}
+		if _, err := f.reports.Request(ctx, f.admin, "no-such-run"); !errors.Is(err, fault.ErrNotFound) {
+			t.Fatalf("a render of no run: %v", err)
+		}
+		if _, err := f.reports.Read(ctx, f.admin, run, ""); !errors.Is(err, ErrNotRendered) {
+			t.Fatalf("a report before any render: %v", err)
+		}
+		job, err := f.reports.Request(ctx, f.admin, run.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if again, err := f.reports.Request(ctx, f.admin, run.ID); err != nil || again.ID != job.ID {
+			t.Fatalf("a second request while the first is queued: %s, %v; want job %s", again.ID, err, job.ID)
+		}
+		draft := f.render(t, job)
+		if draft.RunPublishedAt != nil || *draft.JobID != job.ID || draft.Size == 0 || len(draft.SHA256) != 64 {
+			t.Fatalf("draft %+v", draft)
+		}
+		doc, err := f.reports.Read(ctx, f.admin, run, "")
+		if err != nil || !bytes.Contains(doc.HTML, []byte("未发布（草稿）")) || int64(len(doc.HTML)) != draft.Size {
+			t.Fatalf("the admin's draft: %d bytes, %v", len(doc.HTML), err)
+		}
+		if _, err := f.reports.Read(ctx, taiyuan, run, "140100"); !errors.Is(err, fault.ErrNotFound) {
+			t.Fatalf("a city official reads a draft: %v", err)
+		}
+
+		// Publication queues a render in its own transaction; until it
+		// has run, the draft is not served as the published report.
+		published, err := f.runs.Publish(ctx, f.admin, run.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pj := f.queued(t, run.ID)
+		if pj.CreatedBy == nil || *pj.CreatedBy != f.admin.UserID {
+			t.Errorf("the render queued by publication is not the publisher's: %v", pj.CreatedBy)
+		}
+		if _, err := f.reports.Read(ctx, f.admin, published, ""); !errors.Is(err, ErrNotRendered) {
+			t.Fatalf("the draft served for a published run: %v", err)
+		}
+		if j, err := f.reports.Ensure(ctx, published); err != nil || j.ID != pj.ID {
+			t.Fatalf("ensure while the render is queued: %s, %v; want %s", j.ID, err, pj.ID)
+		}
+		final := f.render(t, pj)
+		if final.RunPublishedAt == nil || *final.JobID != pj.ID || final.SHA256 == draft.SHA256 {
+			t.Fatalf("the published report did not replace the draft: %+v", final)
+		}
+		full, err := f.reports.Read(ctx, f.admin, published, "")
+		if err != nil || bytes.Contains(full.HTML, []byte("未发布")) {
+			t.Fatalf("the published report: %v", err)
+		}
+
+		// Rendering again stores nothing: same bytes, first job and time.
+		again, err := f.reports.Request(ctx, f.admin, run.ID)
+		if err != nil || again.ID == pj.ID {
+			t.Fatalf("a new render after the last finished: %v", err)
+		}
+		time.Sleep(5 * time.Millisecond)
+		same := f.render(t, again)
+		if same.SHA256 != final.SHA256 || *same.JobID != pj.ID || !same.RenderedAt.Equal(final.RenderedAt) {
+			t.Fatalf("an identical render changed the stored report: %+v, was %+v", same, final)
+		}
+		if doc, _ := f.reports.Read(ctx, f.admin, published, ""); !bytes.Equal(doc.HTML, full.HTML) {
+			t.Fatal("the stored bytes changed")
+		}
+
+		// Editions: a city official reads its own region's, nothing else.
+		own, err := f.reports.Read(ctx, taiyuan, published, "140100")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Contains(own.HTML, []byte(`id="region-140100"`)) || bytes.Contains(own.HTML, []byte(`id="region-140200"`)) ||
+			!bytes.Contains(own.HTML, []byte("附录 评价方法")) {
+			t.Error("Taiyuan's edition does not hold exactly Taiyuan's page")
+		}
+		for _, c := range []struct {
+			name string
+			by   auth.Principal
+			code string
+		}{{"another region", taiyuan, "140200"}, {"the province report", datong, ""}, {"a contractor", auth.Principal{UserID: "c", Role: auth.RoleContractor}, "140100"}} {
+			if _, err := f.reports.Read(ctx, c.by, published, c.code); !errors.Is(err, fault.ErrForbidden) {
+				t.Errorf("%s: %v, want forbidden", c.name, err)
+			}
+		}
+		if _, err := f.reports.Read(ctx, f.admin, published, "999999"); !errors.Is(err, fault.ErrNotFound) {
+			t.Errorf("a region not in the run: %v", err)
+		}
+	})
+}
+
+// TestRenderAcrossPublication refuses to store a rendering that calls a
+// run published meanwhile a draft, and fails a render of no run for good.
+func TestRenderAcrossPublication(t *testing.T) {
+	f := newFixture(t, dbtest.New(t))
+	ctx := context.Background()
+	run := f.run(t)
+	in, err := f.reports.input(ctx, run.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.runs.Publish(ctx, f.admin, run.ID); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := reports.RenderReport(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.reports.store(ctx, "j", run.ID, nil, rep); !errors.Is(err, errPublishedMeanwhile) {
+		t.Fatalf("a draft stored for a published run: %v", err)
+	}
+	// The job itself reads the run again and stores the published report.
+	st := f.render(t, f.queued(t, run.ID))
+	if st.RunPublishedAt == nil {
+		t.Fatal("the job stored a draft")
+	}
+	_, err = f.reports.Handler()(ctx, jobs.Job{ID: "x", Kind: JobKind, Payload: `{"run_id":"missing"}`}, func(int, string) {})
+	if !errors.Is(err, asynq.SkipRetry) {
+		t.Fatalf("a render of no run: %v, want a failure without retry", err)
+	}
+}
