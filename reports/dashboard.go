@@ -135,3 +135,97 @@ func TrendOption(points []TrendPoint) ([]byte, error) {
 }
 
 func round2(x float64) float64 { return math.Round(x*100) / 100 }
+
+// Satisfaction is a region's satisfaction index with its 95% confidence
+// interval, and the province mean to hold it against (nil when there is
+// none).
+type Satisfaction struct {
+	Region           string
+	Index, Low, High float64
+	Province         *float64
+}
+
+// SatisfactionOption is a region's satisfaction index as a bar with its
+// confidence interval as an error bar, beside the province mean.
+func SatisfactionOption(s Satisfaction) ([]byte, error) {
+	cats := []string{s.Region}
+	bars := []opts.BarData{{Name: s.Region, Value: round1(s.Index), ItemStyle: &opts.ItemStyle{Color: gradeColours[1]}}}
+	if s.Province != nil {
+		cats = append(cats, "全省平均")
+		bars = append(bars, opts.BarData{Name: "全省平均", Value: round1(*s.Province), ItemStyle: &opts.ItemStyle{Color: "#8c959f"}})
+	}
+	bar := charts.NewBar()
+	bar.SetGlobalOptions(
+		charts.WithTitleOpts(opts.Title{Title: "满意度指数", Subtitle: "Satisfaction index, 95% confidence interval"}),
+		charts.WithTooltipOpts(opts.Tooltip{Show: opts.Bool(true)}),
+		charts.WithLegendOpts(opts.Legend{Show: opts.Bool(true), Bottom: "0"}),
+		charts.WithXAxisOpts(opts.XAxis{Type: "category"}),
+		charts.WithYAxisOpts(opts.YAxis{Type: "value", Min: 0, Max: 100}),
+	)
+	bar.SetXAxis(cats).AddSeries("满意度指数", bars, charts.WithBarChartOpts(opts.BarChart{BarWidth: "40%"}),
+		charts.WithItemStyleOpts(opts.ItemStyle{Color: gradeColours[1]}))
+	// A box collapsed onto the index, with whiskers to the interval's
+	// bounds, draws as an error bar.
+	ci := charts.NewBoxPlot()
+	ci.AddSeries("95%置信区间", []opts.BoxPlotData{{Name: s.Region,
+		Value: []float64{round1(s.Low), round1(s.Index), round1(s.Index), round1(s.Index), round1(s.High)}}},
+		charts.WithItemStyleOpts(opts.ItemStyle{Color: "#1f2933", BorderColor: "#1f2933", BorderWidth: 2}))
+	bar.Overlap(ci)
+	return option(bar)
+}
+
+// ItemMean is one questionnaire item: the region's mean and the province
+// mean, nil where there is none.
+type ItemMean struct {
+	Label            string
+	Region, Province *float64
+}
+
+// itemLabelRunes is how much of a questionnaire item the item chart's
+// axis shows.
+const itemLabelRunes = 16
+
+// shorten cuts s to n runes, marking the cut with an ellipsis.
+func shorten(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
+}
+
+// ItemMeansOption is the mean score of each questionnaire item, the
+// region's beside the province's, items in questionnaire order from the
+// top.
+func ItemMeansOption(region string, items []ItemMean) ([]byte, error) {
+	labels := make([]string, len(items))
+	own := make([]opts.BarData, len(items))
+	province := make([]opts.BarData, len(items))
+	value := func(x *float64) any {
+		if x == nil {
+			return "-"
+		}
+		return round1(*x)
+	}
+	for i, it := range items {
+		// Items are whole questions: the axis shows their start, the
+		// tooltip (the data's name) all of it.
+		labels[i] = shorten(it.Label, itemLabelRunes)
+		own[i] = opts.BarData{Name: it.Label, Value: value(it.Region)}
+		province[i] = opts.BarData{Name: it.Label, Value: value(it.Province)}
+	}
+	bar := charts.NewBar()
+	bar.SetGlobalOptions(
+		charts.WithTitleOpts(opts.Title{Title: "各题项得分", Subtitle: "Item means"}),
+		charts.WithTooltipOpts(opts.Tooltip{Show: opts.Bool(true)}),
+		charts.WithLegendOpts(opts.Legend{Show: opts.Bool(true), Bottom: "0"}),
+		charts.WithGridOpts(opts.Grid{Left: "2%", Right: "6%", Bottom: "50", ContainLabel: opts.Bool(true)}),
+		charts.WithXAxisOpts(opts.XAxis{Type: "value", Min: 0, Max: 100}),
+		charts.WithYAxisOpts(opts.YAxis{Type: "category", Inverse: opts.Bool(true)}),
+	)
+	bar.SetXAxis(labels).
+		AddSeries(region, own, charts.WithItemStyleOpts(opts.ItemStyle{Color: gradeColours[1]})).
+		AddSeries("全省平均", province, charts.WithItemStyleOpts(opts.ItemStyle{Color: "#8c959f"}))
+	bar.XYReversal()
+	return option(bar)
+}

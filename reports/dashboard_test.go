@@ -2,6 +2,9 @@ package reports
 
 import (
 	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/ipeval/ipeval/evaluation"
@@ -69,5 +72,89 @@ func TestDashboardOptions(t *testing.T) {
 	}
 	if err := json.Unmarshal(b, &line); err != nil || len(line.XAxis) != 1 || line.XAxis[0].Data[0] != "2024" {
 		t.Fatalf("trend %s (%v)", b, err)
+	}
+}
+
+// TestSatisfactionOption draws the index beside the province mean, both
+// to one decimal, with the interval as an error bar on the region's bar;
+// without a province mean the region stands alone.
+func TestSatisfactionOption(t *testing.T) {
+	province := 71.25
+	b, err := SatisfactionOption(Satisfaction{Region: `太原"<script>`, Index: 77.777, Low: 75.061, High: 80.494, Province: &province})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(b), "<script>") {
+		t.Fatalf("a region name escapes the data block: %s", b)
+	}
+	var opt struct {
+		XAxis  []struct{ Data []string } `json:"xAxis"`
+		Series []struct {
+			Type string
+			Data []struct{ Value any }
+		}
+	}
+	if err := json.Unmarshal(b, &opt); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(opt.XAxis[0].Data, []string{`太原"<script>`, "全省平均"}) || len(opt.Series) != 2 ||
+		opt.Series[0].Type != "bar" || opt.Series[1].Type != "boxplot" {
+		t.Fatalf("satisfaction chart %s", b)
+	}
+	if v := []any{opt.Series[0].Data[0].Value, opt.Series[0].Data[1].Value}; v[0] != 77.8 || v[1] != 71.3 {
+		t.Errorf("bars %v, want 77.8 and 71.3", v)
+	}
+	if got := fmt.Sprint(opt.Series[1].Data[0].Value); got != "[75.1 77.8 77.8 77.8 80.5]" || len(opt.Series[1].Data) != 1 {
+		t.Errorf("error bar %v, want from 75.1 to 80.5 through 77.8 on the region alone", opt.Series[1].Data)
+	}
+
+	b, err = SatisfactionOption(Satisfaction{Region: "大同市", Index: 60, Low: 50, High: 70})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &opt); err != nil || !slices.Equal(opt.XAxis[0].Data, []string{"大同市"}) {
+		t.Fatalf("without a province mean: %s", b)
+	}
+}
+
+// TestItemMeansOption lists the items in order from the top, the region's
+// means beside the province's, a missing mean as a gap, and a long item
+// shortened on the axis but whole in the data.
+func TestItemMeansOption(t *testing.T) {
+	a, b2, c := 91.666, 50.0, 70.04
+	long := "总体而言，您对本地区的知识产权公共服务是否满意？"
+	b, err := ItemMeansOption(`太原"<script>`, []ItemMean{{Label: "便利程度", Region: &a, Province: &c}, {Label: long, Region: nil, Province: &b2}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(b), "<script>") {
+		t.Fatalf("a region name escapes the data block: %s", b)
+	}
+	var opt struct {
+		YAxis []struct {
+			Data    []string
+			Inverse bool
+		} `json:"yAxis"`
+		Series []struct {
+			Name string
+			Data []struct {
+				Name  string
+				Value any
+			}
+		}
+	}
+	if err := json.Unmarshal(b, &opt); err != nil {
+		t.Fatal(err)
+	}
+	short := string([]rune(long)[:itemLabelRunes-1]) + "…"
+	if !opt.YAxis[0].Inverse || !slices.Equal(opt.YAxis[0].Data, []string{"便利程度", short}) {
+		t.Fatalf("items %+v, want them in order from the top, the long one shortened", opt.YAxis)
+	}
+	if len(opt.Series) != 2 || opt.Series[0].Name != `太原"<script>` || opt.Series[1].Name != "全省平均" {
+		t.Fatalf("series %s", b)
+	}
+	got := fmt.Sprint([]any{opt.Series[0].Data[0].Value, opt.Series[0].Data[1].Value, opt.Series[1].Data[0].Value, opt.Series[1].Data[1].Value})
+	if got != "[91.7 - 70 50]" || opt.Series[0].Data[1].Name != long {
+		t.Errorf("means %s (item %q), want 91.7, a gap, 70 and 50, the item named in full", got, opt.Series[0].Data[1].Name)
 	}
 }

@@ -262,6 +262,29 @@ func (s *Store) Quality(ctx context.Context, by auth.Principal, projectID string
 // projects' Quality instead.
 func (s *Store) CycleIndices(ctx context.Context, by auth.Principal, cycleID string) ([]RegionIndex, error) {
 	db := s.db.WithContext(ctx)
+	ps, err := acceptedProjects(db, by, cycleID)
+	if err != nil {
+		return nil, err
+	}
+	out := []RegionIndex{}
+	for _, p := range ps {
+		idx, err := readIndices(db, p)
+		if err != nil {
+			return nil, err
+		}
+		for _, ri := range idx {
+			if by.CanAccessRegion(ri.RegionCode) {
+				out = append(out, ri)
+			}
+		}
+	}
+	return out, nil
+}
+
+// acceptedProjects lists a cycle's accepted (or locked) projects, oldest
+// first, for a caller who may read the cycle's survey results: admins
+// always, city officials once the cycle is published.
+func acceptedProjects(db *gorm.DB, by auth.Principal, cycleID string) ([]Project, error) {
 	if !by.Is(auth.RoleAdmin, auth.RoleCity) {
 		return nil, forbidden()
 	}
@@ -280,20 +303,10 @@ func (s *Store) CycleIndices(ctx context.Context, by auth.Principal, cycleID str
 		Order("created_at, id").Find(&ps).Error; err != nil {
 		return nil, fmt.Errorf("list survey projects: %w", err)
 	}
-	out := []RegionIndex{}
-	for _, p := range ps {
-		if err := p.decode(); err != nil {
+	for i := range ps {
+		if err := ps[i].decode(); err != nil {
 			return nil, err
-		}
-		idx, err := readIndices(db, p)
-		if err != nil {
-			return nil, err
-		}
-		for _, ri := range idx {
-			if by.CanAccessRegion(ri.RegionCode) {
-				out = append(out, ri)
-			}
 		}
 	}
-	return out, nil
+	return ps, nil
 }

@@ -445,6 +445,52 @@ func TestCityIndices(t *testing.T) {
 	}
 }
 
+// TestProvinceIndex averages the regions whose index counts — 140100
+// (91.67) and 140200 (66.67), not 140300 below its minimum sample — each
+// once, overall and per item, and shows the average to a city official
+// once the cycle is published.
+func TestProvinceIndex(t *testing.T) {
+	f := newFixture(t, dbtest.New(t))
+	ctx := context.Background()
+	p := f.project(t)
+	f.upload(t, p.ID, answers(), "")
+	for _, tr := range []surveys.Transition{surveys.Submit, surveys.Accept} {
+		if _, _, err := f.store.Move(ctx, f.admin, p.ID, tr, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := f.store.ProvinceIndex(ctx, f.city, f.cycle); !errors.Is(err, fault.ErrNotFound) {
+		t.Fatalf("a city official before publication: %v", err)
+	}
+	if _, err := f.store.ProvinceIndex(ctx, f.contractor, f.cycle); !errors.Is(err, fault.ErrForbidden) {
+		t.Fatalf("a contractor: %v", err)
+	}
+	want := (275.0/3 + 200.0/3) / 2
+	near := func(x *float64) bool { return x != nil && math.Abs(*x-want) < 1e-9 }
+	admin, err := f.store.ProvinceIndex(ctx, f.admin, f.cycle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if admin.Regions != 2 || !near(admin.Mean) || len(admin.Items) != 6 {
+		t.Fatalf("province index %+v, want 2 regions with mean %.4f and 6 items", admin, want)
+	}
+	for _, it := range admin.Items {
+		if it.Text == "" || it.Regions != 2 || !near(it.Mean) {
+			t.Errorf("item %+v, want its text and the mean %.4f of 2 regions", it, want)
+		}
+	}
+	if admin.Items[0].Code != "convenience" || admin.Items[5].Code != "overall" {
+		t.Errorf("items %+v, want the questionnaire's order", admin.Items)
+	}
+	if err := f.db.Model(&cycles.Cycle{}).Where("id = ?", f.cycle).Update("status", cycles.Published).Error; err != nil {
+		t.Fatal(err)
+	}
+	city, err := f.store.ProvinceIndex(ctx, f.city, f.cycle)
+	if err != nil || city.Regions != 2 || !near(city.Mean) {
+		t.Fatalf("a city official after publication: %+v (%v)", city, err)
+	}
+}
+
 // TestLostUpload fails, rather than retries for ever, a batch whose file
 // is gone from the server: a queued batch would block the project.
 func TestLostUpload(t *testing.T) {
@@ -835,4 +881,33 @@ func TestIngestRescreensWhenTheProjectChanged(t *testing.T) {
 		}
 		sameIndices(t, f.indices(t, p.ID), want)
 	})
+}
+
+// TestRegionOf picks a region's latest index that counts, else its
+// latest, from indices in project order.
+func TestRegionOf(t *testing.T) {
+	mean := 80.0
+	idx := func(project, region string, counts bool) surveys.RegionIndex {
+		ri := surveys.RegionIndex{ProjectID: project, RegionCode: region}
+		ri.Mean, ri.Insufficient = &mean, !counts
+		return ri
+	}
+	for _, tc := range []struct {
+		name    string
+		indices []surveys.RegionIndex
+		want    string // the project picked, "" for none
+	}{
+		{"none", []surveys.RegionIndex{idx("p1", "140200", true)}, ""},
+		{"the only one, not counting", []surveys.RegionIndex{idx("p1", "140100", false)}, "p1"},
+		{"the latest that counts", []surveys.RegionIndex{idx("p1", "140100", true), idx("p2", "140100", true)}, "p2"},
+		{"a counting one before a later one that does not", []surveys.RegionIndex{idx("p1", "140100", true), idx("p2", "140100", false)}, "p1"},
+		{"the latest when none counts", []surveys.RegionIndex{idx("p1", "140100", false), idx("p2", "140100", false)}, "p2"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, ok := surveys.RegionOf(tc.indices, "140100")
+			if ok != (tc.want != "") || got.ProjectID != tc.want {
+				t.Errorf("picked %q (%v), want %q", got.ProjectID, ok, tc.want)
+			}
+		})
+	}
 }

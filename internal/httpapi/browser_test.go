@@ -341,12 +341,12 @@ func (tb *tab) cookie(name string) *network.Cookie {
 	return nil
 }
 
-// screenshot saves what the page shows, for a test that failed. The file is
+// screenshot saves the whole page, below the fold too. The file is
 // in the test's artifact directory: a temporary one that is removed after
 // the test, unless go test runs with -artifacts.
 func (tb *tab) screenshot(name string) {
 	tb.t.Helper()
-	png, err := chromedp.Run(tb.ctx, chromedp.CaptureScreenshot())
+	png, err := chromedp.Run(tb.ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		tb.t.Logf("screenshot: %v", err)
 		return

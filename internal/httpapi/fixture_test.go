@@ -66,6 +66,9 @@ type fixture struct {
 	// surveyed is a published cycle with an accepted survey; see
 	// surveyedCycle.
 	surveyed *cycles.Cycle
+	// graded is a published cycle with graded regions and two runs; see
+	// gradedCycle.
+	graded *graded
 }
 
 const fixturePassword = "Fixture-Pass-2026!"

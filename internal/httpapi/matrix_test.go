@@ -40,6 +40,7 @@ var allowed = map[string][]string{
 	"GET /docs":                                           {"anonymous", "admin", "contractor", "city"},
 	"GET /cycles/:id/collect":                             {"admin", "city"},
 	"GET /cycles/:id/overview":                            {"admin", "city"},
+	"GET /cycles/:id/diff":                                {"admin"},
 	"GET /cycles/:id/regions/:code":                       {"admin", "city"},
 	"GET /cycles/:id/report":                              {"admin", "city"},
 	"GET /cycles/:id/regions/:code/report":                {"admin", "city"},
@@ -287,6 +288,9 @@ var samples = map[string]sample{
 	},
 	"GET /cycles/:id/regions/:code/report": func(f *fixture, _ string) (*http.Request, int) {
 		return request("GET", "/cycles/"+f.reportedCycle().ID+"/regions/140100/report", nil), http.StatusOK
+	},
+	"GET /cycles/:id/diff": func(f *fixture, _ string) (*http.Request, int) {
+		return request("GET", "/cycles/"+f.surveyedCycle().ID+"/diff", nil), http.StatusOK
 	},
 	"GET /cycles/:id/overview": func(f *fixture, _ string) (*http.Request, int) {
 		return request("GET", "/cycles/"+f.surveyedCycle().ID+"/overview", nil), http.StatusOK

@@ -60,7 +60,22 @@ type view struct {
 	User  auth.Principal
 	Title string
 	Path  string
+	// Query is the request's raw query string.
+	Query string
 	Data  any
+}
+
+// LangURL is the page in the other language: the same path and query
+// (such as ?run=), with lang replaced. A path that would lead off the
+// site, such as //host on a not-found page, gives the home page instead.
+func (v view) LangURL() string {
+	p := safeNext(v.Path)
+	if p == "" {
+		p = "/"
+	}
+	q, _ := url.ParseQuery(v.Query) // what parses is kept; the rest is dropped
+	q.Set("lang", v.Other())
+	return p + "?" + q.Encode()
 }
 
 // T translates a message key into the page's language.
@@ -101,7 +116,7 @@ func (s *Server) render(c *fiber.Ctx, status int, name, titleKey string, data an
 	if !ok {
 		return fmt.Errorf("no page %q", name)
 	}
-	v := view{Lang: lang(c), User: principal(c), Path: c.Path(), Data: data}
+	v := view{Lang: lang(c), User: principal(c), Path: c.Path(), Query: string(c.Request().URI().QueryString()), Data: data}
 	v.Title = v.T(titleKey)
 	var b strings.Builder
 	if err := t.Execute(&b, v); err != nil {
@@ -446,6 +461,41 @@ var messages = map[string][2]string{
 	"region.now":           {"现值", "Now"},
 	"region.needed":        {"需达到", "Needed"},
 	"region.change":        {"需增加", "Change"},
+	"overview.compare":     {"与其他运行比较", "Compare with another run"},
+	"overview.sensitivity": {"排名区间来自本次运行的敏感性分析（%d 次抽样：权重等设定随机扰动后各地区名次的 5%%–95%% 分位与中位数），仅管理员可见。", "Rank intervals from the run's sensitivity analysis (%d draws perturbing weights and other choices: the 5th–95th percentile and median of each region's rank); shown to managers only."},
+	"region.satisfaction":  {"满意度调查", "Satisfaction survey"},
+	"region.index":         {"满意度指数", "Satisfaction index"},
+	"region.ci":            {"95%置信区间", "95% confidence interval"},
+	"region.sample":        {"有效样本", "Valid responses"},
+	"region.province":      {"全省平均", "Province mean"},
+	"region.insufficient":  {"有效样本 %d 份，低于最低要求 %d 份：该指数未计入评价。", "%d valid responses, below the minimum of %d: the index was not used in the assessment."},
+	"region.nosurvey":      {"本周期尚无本地区已验收的满意度调查结果。", "No accepted satisfaction survey of this region in the cycle."},
+	"region.data":          {"数据填报情况", "Data completeness"},
+	"region.verifiedshare": {"已审核 %d 项，共 %d 项适用指标", "%d of %d applicable indicators verified"},
+	"region.collect":       {"前往数据填报", "Go to data entry"},
+	"region.unit":          {"单位", "Unit"},
+	"region.source":        {"来源", "Source"},
+	"region.reported":      {"地区填报", "Reported by the region"},
+	"region.surveyed":      {"满意度调查", "Satisfaction survey"},
+	"region.changed":       {"最后修改（UTC）", "Last change (UTC)"},
+	"region.note":          {"说明", "Note"},
+	"diff.title":           {"评价运行对比", "Compare runs"},
+	"diff.back":            {"返回全省总览", "Back to the overview"},
+	"diff.from":            {"对比基准（旧）", "From (earlier)"},
+	"diff.to":              {"对比对象（新）", "To (later)"},
+	"diff.compare":         {"对比", "Compare"},
+	"diff.single":          {"本周期只有一次评价运行，无可对比。", "The cycle has a single run: there is nothing to compare it with."},
+	"diff.scheme":          {"两次运行使用的评价方案不同。", "The two runs were scored with different schemes."},
+	"diff.regions":         {"结果有变化的地区", "Regions whose result changed"},
+	"diff.noregions":       {"各地区得分、名次和等次均无变化。", "No region's score, rank or grade changed."},
+	"diff.change":          {"变化", "Change"},
+	"diff.both":            {"结果变化", "Changed"},
+	"diff.added":           {"新增地区", "Added"},
+	"diff.removed":         {"移除地区", "Removed"},
+	"diff.inputs":          {"有变化的输入数据", "Inputs that changed"},
+	"diff.noinputs":        {"输入数据无变化。", "No input changed."},
+	"diff.before":          {"对比基准", "From"},
+	"diff.after":           {"对比对象", "To"},
 	"status.draft":         {"草稿", "Draft"},
 	"status.collecting":    {"数据采集中", "Collecting"},
 	"status.scoring":       {"评分中", "Scoring"},

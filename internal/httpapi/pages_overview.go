@@ -1,13 +1,16 @@
 package httpapi
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
+	"strconv"
 
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/ipeval/ipeval/evaluation"
 	"github.com/ipeval/ipeval/evaluation/runs"
+	"github.com/ipeval/ipeval/indicators/scheme"
 	"github.com/ipeval/ipeval/internal/auth"
 	"github.com/ipeval/ipeval/internal/cycles"
 	"github.com/ipeval/ipeval/internal/fault"
@@ -21,9 +24,15 @@ type overviewData struct {
 	// Runs the caller may choose from: every run for admins, the
 	// published one for city officials.
 	Runs []runs.Run
-	// ECharts options, as JSON.
-	Map, Ranking, Grades string
-	Rows                 []overviewRow
+	// Admin is set for provincial managers, who may compare runs and see
+	// the rank intervals.
+	Admin bool
+	// ECharts options, as JSON. Sensitivity is empty unless the caller
+	// may see the run's sensitivity analysis of every region.
+	Map, Ranking, Grades, Heatmap, Sensitivity string
+	// Draws is the number of draws of the sensitivity analysis.
+	Draws int
+	Rows  []overviewRow
 }
 
 // overviewRow is one region of the ranking table.
@@ -37,24 +46,71 @@ type overviewRow struct {
 }
 
 // overviewPage shows a cycle's run (?run=ID, else the published run, else
-// for admins the newest) as a map, a ranking and the grade distribution.
+// for admins the newest) as a map, a ranking, the grade distribution and
+// the regions' dimension scores; admins also see the rank intervals of
+// the run's sensitivity analysis.
 func (s *Server) overviewPage(c *fiber.Ctx, p auth.Principal) error {
+	ctx := c.UserContext()
 	cy, list, run, res, err := s.cycleRun(c, p)
 	if err != nil {
 		return err
 	}
-	d := overviewData{Cycle: cy, Run: run, Runs: list, Rows: overviewRows(res, lang(c))}
-	for _, ch := range []struct {
-		dst *string
-		fn  func(evaluation.Result) ([]byte, error)
-	}{{&d.Map, reports.MapOption}, {&d.Ranking, reports.RankingOption}, {&d.Grades, reports.GradesOption}} {
-		b, err := ch.fn(res)
+	sc, err := s.runScheme(c, run)
+	if err != nil {
+		return err
+	}
+	d := overviewData{Cycle: cy, Run: run, Runs: list, Admin: p.Is(auth.RoleAdmin), Rows: overviewRows(res, lang(c))}
+	slots := []chartSlot{
+		{&d.Map, func() ([]byte, error) { return reports.MapOption(res) }},
+		{&d.Ranking, func() ([]byte, error) { return reports.RankingOption(res) }},
+		{&d.Grades, func() ([]byte, error) { return reports.GradesOption(res) }},
+		{&d.Heatmap, func() ([]byte, error) { return reports.HeatmapOption(sc, res) }},
+	}
+	// runs.Store shows a city official the analysis of its own region
+	// only; a chart of one region's interval would say little on the
+	// province's page, so the intervals are the managers'.
+	if d.Admin {
+		sens, err := s.deps.Runs.Sensitivity(ctx, p, run.ID)
+		if err != nil {
+			return err
+		}
+		if slices.ContainsFunc(sens.Regions, func(r evaluation.RegionSensitivity) bool { return r.RankedDraws > 0 }) {
+			d.Draws = sens.Draws
+			slots = append(slots, chartSlot{&d.Sensitivity, func() ([]byte, error) { return reports.SensitivityOption(sens) }})
+		}
+	}
+	if err := fillCharts(slots...); err != nil {
+		return err
+	}
+	return s.render(c, fiber.StatusOK, "overview", "overview.title", d)
+}
+
+// chartSlot is a chart of a page: where its option goes, and how it is
+// made.
+type chartSlot struct {
+	dst *string
+	fn  func() ([]byte, error)
+}
+
+// fillCharts encodes each chart's option into its place.
+func fillCharts(slots ...chartSlot) error {
+	for _, ch := range slots {
+		b, err := ch.fn()
 		if err != nil {
 			return err
 		}
 		*ch.dst = string(b)
 	}
-	return s.render(c, fiber.StatusOK, "overview", "overview.title", d)
+	return nil
+}
+
+// runScheme is the scheme a run was scored with.
+func (s *Server) runScheme(c *fiber.Ctx, run runs.Run) (scheme.Scheme, error) {
+	st, err := s.deps.Schemes.Get(c.UserContext(), run.SchemeID)
+	if err != nil {
+		return scheme.Scheme{}, err
+	}
+	return s.deps.Schemes.Decode(st)
 }
 
 // cycleRun reads the cycle of the path's :id, the runs the caller may
@@ -113,10 +169,7 @@ func overviewRows(res evaluation.Result, lang string) []overviewRow {
 	name := gradeNames(res, lang == "en")
 	var ranked, rest []overviewRow
 	for _, r := range res.Regions {
-		row := overviewRow{Code: r.Code, Rank: r.Rank, Name: r.Name, Grade: name[r.Grade], Score: "—"}
-		if r.Score.Valid {
-			row.Score = fmt.Sprintf("%.1f", r.Score.Value)
-		}
+		row := overviewRow{Code: r.Code, Rank: r.Rank, Name: r.Name, Grade: name[r.Grade], Score: score(r.Score)}
 		if r.BandGrade != "" && r.BandGrade != r.Grade {
 			row.Capped = name[r.BandGrade]
 		}
@@ -128,4 +181,206 @@ func overviewRows(res evaluation.Result, lang string) []overviewRow {
 	}
 	slices.SortStableFunc(ranked, func(a, b overviewRow) int { return a.Rank - b.Rank })
 	return append(ranked, rest...)
+}
+
+// diffData compares two runs of a cycle.
+type diffData struct {
+	Cycle    cycles.Cycle
+	Runs     []runs.Run
+	From, To runs.Run
+	// SchemeChanged is set when the runs were scored with different
+	// schemes.
+	SchemeChanged bool
+	Regions       []diffRegion
+	Inputs        []diffInput
+	// Chart is the score changes of the regions in both runs, as an
+	// ECharts option; empty when no score changed.
+	Chart string
+}
+
+// diffRegion is a region whose result differs, as the page shows it.
+type diffRegion struct {
+	Code, Name string
+	// Presence is both, added (only in To) or removed (only in From).
+	Presence                                     runs.Presence
+	ScoreA, ScoreB, RankA, RankB, GradeA, GradeB string
+}
+
+// diffInput is an input value that differs.
+type diffInput struct {
+	Region, Indicator string
+	A, B              string
+}
+
+// diffPage compares two runs of a cycle (?from=RUN&to=RUN; by default the
+// run the overview opens with and the one before it): the regions whose
+// score, rank or grade changed, the regions added or removed, and the
+// inputs that changed. Only admins compare runs: city officials see the
+// published one alone.
+func (s *Server) diffPage(c *fiber.Ctx, p auth.Principal) error {
+	ctx := c.UserContext()
+	cy, err := s.deps.Cycles.Get(ctx, param(c, "id"))
+	if err != nil {
+		return err
+	}
+	list, err := s.deps.Runs.List(ctx, p, cy.ID)
+	if err != nil {
+		return err
+	}
+	to, from, err := diffPair(list, query(c, "to"), query(c, "from"))
+	if err != nil {
+		return err
+	}
+	d := diffData{Cycle: cy, Runs: list, From: from, To: to}
+	if from.ID == "" {
+		// A single run: nothing to compare it with; the page says so.
+		return s.render(c, fiber.StatusOK, "diff", "diff.title", d)
+	}
+	diff, err := s.deps.Runs.Diff(ctx, p, from.ID, to.ID)
+	if err != nil {
+		return err
+	}
+	d.SchemeChanged = diff.SchemeChanged
+	en := lang(c) == "en"
+	names, err := s.diffNames(c, en, from, to)
+	if err != nil {
+		return err
+	}
+	var changes []reports.ScoreChange
+	for _, r := range diff.Regions {
+		d.Regions = append(d.Regions, diffRegion{Code: r.Code, Name: r.Name, Presence: r.Presence,
+			ScoreA: score(r.ScoreA), ScoreB: score(r.ScoreB), RankA: rank(r.RankA), RankB: rank(r.RankB),
+			GradeA: names.grade(r.GradeA), GradeB: names.grade(r.GradeB)})
+		if r.Presence == runs.PresenceBoth && r.ScoreA.Valid && r.ScoreB.Valid && r.ScoreA.Value != r.ScoreB.Value {
+			changes = append(changes, reports.ScoreChange{Name: r.Name, From: r.ScoreA.Value, To: r.ScoreB.Value})
+		}
+	}
+	v := view{Lang: lang(c)}
+	for _, in := range diff.Inputs {
+		d.Inputs = append(d.Inputs, diffInput{Region: names.region(in.RegionCode), Indicator: names.indicator(in.IndicatorCode),
+			A: inputValue(v, in.A), B: inputValue(v, in.B)})
+	}
+	if len(changes) > 0 {
+		b, err := reports.ScoreChangesOption(changes)
+		if err != nil {
+			return err
+		}
+		d.Chart = string(b)
+	}
+	return s.render(c, fiber.StatusOK, "diff", "diff.title", d)
+}
+
+// diffPair picks the runs to compare from a cycle's runs (newest first):
+// to is the named run, else the one the overview opens with; from is the
+// named run, else the run before to (after it when to is the oldest), and
+// empty when the cycle has a single run. A named run not of the cycle is
+// not found.
+func diffPair(list []runs.Run, toID, fromID string) (to, from runs.Run, err error) {
+	find := func(id string) (int, error) {
+		i := slices.IndexFunc(list, func(r runs.Run) bool { return r.ID == id })
+		if i < 0 {
+			return i, fault.With(fault.ErrNotFound, fmt.Sprintf("run %s is not a run of this cycle", id),
+				fmt.Sprintf("本考核周期没有评价运行 %s", id), nil)
+		}
+		return i, nil
+	}
+	if toID == "" {
+		toID = chooseRun(list)
+	}
+	if toID == "" {
+		return to, from, fault.With(fault.ErrNotFound, "the cycle has no run yet", "该考核周期尚无评价运行", nil)
+	}
+	ti, err := find(toID)
+	if err != nil {
+		return to, from, err
+	}
+	fi := -1
+	switch {
+	case fromID != "":
+		if fi, err = find(fromID); err != nil {
+			return to, from, err
+		}
+	case ti+1 < len(list):
+		fi = ti + 1
+	case ti > 0:
+		fi = ti - 1
+	}
+	if fi >= 0 {
+		from = list[fi]
+	}
+	return list[ti], from, nil
+}
+
+// diffNames names the regions, indicators and grades of two runs in the
+// page's language, the later run's names first.
+type diffNames struct {
+	regions, indicators, grades map[string]string
+}
+
+func (n diffNames) region(code string) string    { return cmp.Or(n.regions[code], code) }
+func (n diffNames) indicator(code string) string { return cmp.Or(n.indicators[code], code) }
+func (n diffNames) grade(code string) string {
+	if code == "" {
+		return "—"
+	}
+	return cmp.Or(n.grades[code], code)
+}
+
+// diffNames reads the names of the regions and of what the schemes of
+// two runs define.
+func (s *Server) diffNames(c *fiber.Ctx, en bool, from, to runs.Run) (diffNames, error) {
+	n := diffNames{regions: map[string]string{}, indicators: map[string]string{}, grades: map[string]string{}}
+	rs, err := s.deps.Regions.List(c.UserContext())
+	if err != nil {
+		return n, err
+	}
+	for _, r := range rs {
+		n.regions[r.Code] = r.Name
+	}
+	for _, run := range []runs.Run{to, from} {
+		sc, err := s.runScheme(c, run)
+		if err != nil {
+			return n, err
+		}
+		for _, ind := range sc.Indicators {
+			if _, ok := n.indicators[ind.Code]; !ok {
+				n.indicators[ind.Code] = ind.Code + " " + pick(en, ind.Name, ind.NameEn)
+			}
+		}
+		for _, g := range sc.Grades {
+			if _, ok := n.grades[g.Code]; !ok {
+				n.grades[g.Code] = pick(en, g.Name, g.NameEn)
+			}
+		}
+	}
+	return n, nil
+}
+
+// score is a composite score as tables show it.
+func score(n evaluation.Number) string {
+	if !n.Valid {
+		return "—"
+	}
+	return fmt.Sprintf("%.1f", n.Value)
+}
+
+// rank is a rank as tables show it; 0 is no rank.
+func rank(r int) string {
+	if r == 0 {
+		return "—"
+	}
+	return strconv.Itoa(r)
+}
+
+// inputValue is a run's input value with its review status; nil is
+// absent from the run.
+func inputValue(v view, in *evaluation.Value) string {
+	switch {
+	case in == nil:
+		return "—"
+	case in.NotApplicable:
+		return v.T("collect.na") + "（" + v.T("value."+string(in.Status)) + "）"
+	default:
+		return strconv.FormatFloat(in.Number, 'f', -1, 64) + "（" + v.T("value."+string(in.Status)) + "）"
+	}
 }

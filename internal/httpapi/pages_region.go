@@ -1,18 +1,22 @@
 package httpapi
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
+	"strconv"
 
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/ipeval/ipeval/evaluation"
 	"github.com/ipeval/ipeval/evaluation/runs"
+	"github.com/ipeval/ipeval/indicators"
 	"github.com/ipeval/ipeval/indicators/scheme"
 	"github.com/ipeval/ipeval/internal/auth"
 	"github.com/ipeval/ipeval/internal/cycles"
 	"github.com/ipeval/ipeval/internal/fault"
 	"github.com/ipeval/ipeval/reports"
+	"github.com/ipeval/ipeval/surveys"
 )
 
 // regionData is one region's dashboard in a run of a cycle.
@@ -27,8 +31,38 @@ type regionData struct {
 	Rules                        []regionRule
 	Steps                        []regionStep
 	Blocked                      []string
-	// ECharts options, as JSON.
-	Radar, Contributions, Trend string
+	// ECharts options, as JSON; Satisfaction and Items are empty without
+	// a survey index of the region.
+	Radar, Contributions, Trend, Satisfaction, Items string
+	// Survey is the region's satisfaction index in the cycle, nil when
+	// no accepted survey measured the region.
+	Survey *regionSurvey
+	// Values are the region's indicator values in the cycle now, in
+	// scheme order; Completeness is how far their collection has got, by
+	// dimension, and Verified and Applicable sum it up.
+	Values               []regionValue
+	Completeness         []indicators.Completeness
+	Verified, Applicable int
+}
+
+// regionSurvey is the region's satisfaction index as the page shows it.
+type regionSurvey struct {
+	Index, Low, High, Province string
+	N, MinSample               int
+	// Counts is set when the index rests on a sufficient sample, and so
+	// became the region's value.
+	Counts bool
+}
+
+// regionValue is one indicator of the region with its stored value.
+type regionValue struct {
+	Code, Name, Unit string
+	// Source is the message key of where the value comes from.
+	Source string
+	// Value is the value as shown (valueText), "" when there is none.
+	Value string
+	// Status is the message key of the value's state.
+	Status, Note, Changed string
 }
 
 // regionRule is a fired rule as the page shows it.
@@ -43,8 +77,9 @@ type regionStep struct {
 
 // regionPage shows a region's dashboard: a city official only its own
 // region, of a published run; admins any region of any run (?run=ID).
+// Beside the run's results it shows the region's satisfaction survey and
+// the state of its indicator values in the cycle as they are now.
 func (s *Server) regionPage(c *fiber.Ctx, p auth.Principal) error {
-	ctx := c.UserContext()
 	code := param(c, "code")
 	if !p.CanAccessRegion(code) {
 		return fault.With(fault.ErrForbidden, "you may see only your own region", "只能查看本地区的评价结果", nil)
@@ -57,11 +92,7 @@ func (s *Server) regionPage(c *fiber.Ctx, p auth.Principal) error {
 	if !ok {
 		return fmt.Errorf("region %s in run %s: %w", code, run.ID, fault.ErrNotFound)
 	}
-	st, err := s.deps.Schemes.Get(ctx, run.SchemeID)
-	if err != nil {
-		return err
-	}
-	sc, err := s.deps.Schemes.Decode(st)
+	sc, err := s.runScheme(c, run)
 	if err != nil {
 		return err
 	}
@@ -91,21 +122,133 @@ func (s *Server) regionPage(c *fiber.Ctx, p auth.Principal) error {
 	if err != nil {
 		return err
 	}
-	for _, ch := range []struct {
-		dst *string
-		fn  func() ([]byte, error)
-	}{
+	slots := []chartSlot{
 		{&d.Radar, func() ([]byte, error) { return reports.RadarOption(sc, res, code) }},
 		{&d.Contributions, func() ([]byte, error) { return reports.ContributionsOption(sc, *rr) }},
 		{&d.Trend, func() ([]byte, error) { return reports.TrendOption(trend) }},
-	} {
-		b, err := ch.fn()
-		if err != nil {
-			return err
-		}
-		*ch.dst = string(b)
+	}
+	sat, err := s.satisfaction(c, p, cy.ID, *rr, en)
+	if err != nil {
+		return err
+	}
+	if sat != nil {
+		d.Survey = sat.survey
+		slots = append(slots,
+			chartSlot{&d.Satisfaction, func() ([]byte, error) { return reports.SatisfactionOption(sat.chart) }},
+			chartSlot{&d.Items, func() ([]byte, error) { return reports.ItemMeansOption(rr.Name, sat.items) }})
+	}
+	if err := fillCharts(slots...); err != nil {
+		return err
+	}
+	if err := s.regionValues(c, p, cy.ID, sc, *rr, &d); err != nil {
+		return err
 	}
 	return s.render(c, fiber.StatusOK, "region", "region.title", d)
+}
+
+// satisfied is a region's satisfaction index for its page and its
+// charts.
+type satisfied struct {
+	survey *regionSurvey
+	chart  reports.Satisfaction
+	items  []reports.ItemMean
+}
+
+// satisfaction reads the region's satisfaction index in the cycle and the
+// province means beside it, for the page and its two charts. It is nil,
+// with no error, when no accepted survey gave the region a valid
+// response.
+func (s *Server) satisfaction(c *fiber.Ctx, p auth.Principal, cycleID string, rr evaluation.RegionResult, en bool) (*satisfied, error) {
+	ctx := c.UserContext()
+	all, err := s.deps.Surveys.CycleIndices(ctx, p, cycleID)
+	if err != nil {
+		return nil, err
+	}
+	own, ok := surveys.RegionOf(all, rr.Code)
+	if !ok || own.Mean == nil {
+		return nil, nil
+	}
+	prov, err := s.deps.Surveys.ProvinceIndex(ctx, p, cycleID)
+	if err != nil {
+		return nil, err
+	}
+	mean := *own.Mean
+	low, high := cmp.Or(own.CILow, &mean), cmp.Or(own.CIHigh, &mean)
+	out := &satisfied{
+		survey: &regionSurvey{Index: fmt.Sprintf("%.1f", mean), Low: fmt.Sprintf("%.1f", *low), High: fmt.Sprintf("%.1f", *high),
+			Province: "—", N: own.N, MinSample: own.MinSample, Counts: own.Counts()},
+		chart: reports.Satisfaction{Region: rr.Name, Index: mean, Low: *low, High: *high, Province: prov.Mean},
+	}
+	if prov.Mean != nil {
+		out.survey.Province = fmt.Sprintf("%.1f", *prov.Mean)
+	}
+	ownItem := make(map[string]*float64, len(own.Items))
+	for _, im := range own.Items {
+		ownItem[im.Code] = im.Mean
+	}
+	for _, it := range prov.Items {
+		out.items = append(out.items, reports.ItemMean{Label: pick(en, it.Text, it.TextEn), Region: ownItem[it.Code], Province: it.Mean})
+	}
+	return out, nil
+}
+
+// regionValues fills in the region's indicator values in the cycle as
+// they stand now, and how complete they are.
+func (s *Server) regionValues(c *fiber.Ctx, p auth.Principal, cycleID string, sc scheme.Scheme, rr evaluation.RegionResult, d *regionData) error {
+	ctx := c.UserContext()
+	comp, err := s.deps.Values.Completeness(ctx, p, cycleID)
+	if err != nil {
+		return err
+	}
+	for _, row := range comp {
+		if row.RegionCode == rr.Code {
+			d.Completeness = append(d.Completeness, row)
+			d.Verified += row.Verified
+			d.Applicable += row.Total - row.NotApplicable
+		}
+	}
+	vals, err := s.deps.Values.List(ctx, p, cycleID, rr.Code)
+	if err != nil {
+		return err
+	}
+	byCode := make(map[string]indicators.Value, len(vals))
+	for _, v := range vals {
+		byCode[v.IndicatorCode] = v
+	}
+	t := view{Lang: lang(c)}
+	en := t.Lang == "en"
+	for _, ind := range sc.Indicators {
+		row := regionValue{Code: ind.Code, Name: pick(en, ind.Name, ind.NameEn), Unit: ind.Unit, Source: "region.reported", Status: "collect.missing"}
+		if ind.SurveySourced() {
+			row.Source = "region.surveyed"
+		}
+		v, ok := byCode[ind.Code]
+		switch {
+		case ok:
+			row.Status, row.Note, row.Changed = "value."+string(v.Status), v.Note, v.UpdatedAt.UTC().Format("2006-01-02 15:04")
+			row.Value = valueText(t, v)
+		case !sc.AppliesTo(ind, rr.Kind):
+			row.Status = "collect.na"
+		}
+		d.Values = append(d.Values, row)
+	}
+	return nil
+}
+
+// valueText is a stored value as the dashboard shows it: the number as
+// entered, or a survey index to two decimals with its confidence
+// interval, or the region's statement that the indicator does not apply.
+func valueText(t view, v indicators.Value) string {
+	switch {
+	case v.NotApplicable:
+		return t.T("collect.na")
+	case v.Number == nil:
+		return ""
+	case v.CILower != nil && v.CIUpper != nil:
+		return fmt.Sprintf("%.2f [%.2f, %.2f]", *v.Number, *v.CILower, *v.CIUpper)
+	default:
+		return strconv.FormatFloat(*v.Number, 'f', -1, 64)
+	}
 }
 
 // trend is a region's score in every cycle with a published run, oldest
