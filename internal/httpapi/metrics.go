@@ -15,7 +15,9 @@ import (
 type metrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
-	serve    fiber.Handler
+	// viewCache counts lookups in the cache of published pages by result.
+	viewCache *prometheus.CounterVec
+	serve     fiber.Handler
 }
 
 func newMetrics(reg *prometheus.Registry) *metrics {
@@ -27,8 +29,11 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 			Name: "ipeval_http_request_duration_seconds", Help: "HTTP request latency by route pattern.",
 			Buckets: []float64{.001, .0025, .005, .01, .02, .05, .1, .25, .5, 1, 2.5, 5, 10},
 		}, []string{"method", "route"}),
+		viewCache: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ipeval_view_cache_lookups_total", Help: "Lookups in the cache of published pages, by result (hit, miss).",
+		}, []string{"result"}),
 	}
-	reg.MustRegister(m.requests, m.duration, collectors.NewGoCollector(),
+	reg.MustRegister(m.requests, m.duration, m.viewCache, collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.serve = adaptor.HTTPHandler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	return m

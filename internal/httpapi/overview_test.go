@@ -521,8 +521,8 @@ func paintedCharts(t *testing.T, tab *tab) []int {
 // rule's message that would run if a page let them out of their place.
 const (
 	scriptRegion = `大同市"</script><script>alert('region')</script>`
-	hostileNote   = `预算"<script>alert('note')</script>`
-	hostileRule   = `未安排资金"</script><script>alert('rule')</script>`
+	hostileNote  = `预算"<script>alert('note')</script>`
+	hostileRule  = `未安排资金"</script><script>alert('rule')</script>`
 )
 
 // graded is a published cycle in which two regions are graded, with two

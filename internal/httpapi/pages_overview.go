@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -50,16 +51,31 @@ type overviewRow struct {
 // the regions' dimension scores; admins also see the rank intervals of
 // the run's sensitivity analysis.
 func (s *Server) overviewPage(c *fiber.Ctx, p auth.Principal) error {
-	ctx := c.UserContext()
-	cy, list, run, res, err := s.cycleRun(c, p)
+	ch, err := s.chooseRun(c, p)
 	if err != nil {
 		return err
+	}
+	d, err := cachedView(s, c, p, ch, "overview", func() (overviewData, error) { return s.overview(c, p, ch) })
+	if err != nil {
+		return err
+	}
+	// The runs to choose from change with every new run, published or not.
+	d.Runs = ch.Runs
+	return s.render(c, fiber.StatusOK, "overview", "overview.title", d)
+}
+
+// overview builds the overview of the chosen run.
+func (s *Server) overview(c *fiber.Ctx, p auth.Principal, ch runChoice) (overviewData, error) {
+	ctx := c.UserContext()
+	run, res, err := s.chosenResults(c, p, ch)
+	if err != nil {
+		return overviewData{}, err
 	}
 	sc, err := s.runScheme(c, run)
 	if err != nil {
-		return err
+		return overviewData{}, err
 	}
-	d := overviewData{Cycle: cy, Run: run, Runs: list, Admin: p.Is(auth.RoleAdmin), Rows: overviewRows(res, lang(c))}
+	d := overviewData{Cycle: ch.Cycle, Run: run, Admin: p.Is(auth.RoleAdmin), Rows: overviewRows(res, lang(c))}
 	slots := []chartSlot{
 		{&d.Map, func() ([]byte, error) { return reports.MapOption(res) }},
 		{&d.Ranking, func() ([]byte, error) { return reports.RankingOption(res) }},
@@ -72,17 +88,14 @@ func (s *Server) overviewPage(c *fiber.Ctx, p auth.Principal) error {
 	if d.Admin {
 		sens, err := s.deps.Runs.Sensitivity(ctx, p, run.ID)
 		if err != nil {
-			return err
+			return overviewData{}, err
 		}
 		if slices.ContainsFunc(sens.Regions, func(r evaluation.RegionSensitivity) bool { return r.RankedDraws > 0 }) {
 			d.Draws = sens.Draws
 			slots = append(slots, chartSlot{&d.Sensitivity, func() ([]byte, error) { return reports.SensitivityOption(sens) }})
 		}
 	}
-	if err := fillCharts(slots...); err != nil {
-		return err
-	}
-	return s.render(c, fiber.StatusOK, "overview", "overview.title", d)
+	return d, fillCharts(slots...)
 }
 
 // chartSlot is a chart of a page: where its option goes, and how it is
@@ -113,37 +126,81 @@ func (s *Server) runScheme(c *fiber.Ctx, run runs.Run) (scheme.Scheme, error) {
 	return s.deps.Schemes.Decode(st)
 }
 
-// cycleRun reads the cycle of the path's :id, the runs the caller may
-// choose from, and the chosen one (?run=ID, else the published run, else
-// for admins the newest) as Overview shows it to the caller.
-func (s *Server) cycleRun(c *fiber.Ctx, p auth.Principal) (cycles.Cycle, []runs.Run, runs.Run, evaluation.Result, error) {
+// runChoice is the run a page of a cycle shows, chosen from the runs the
+// caller may see.
+type runChoice struct {
+	Cycle cycles.Cycle
+	// Runs are the runs the caller may choose from, newest first: every
+	// run for admins, the published one for city officials.
+	Runs []runs.Run
+	// RunID is the chosen run: ?run=ID, else the published run, else for
+	// admins the newest.
+	RunID string
+	// Published is set when the chosen run is published: its results never
+	// change again, so pages of it may be cached.
+	Published bool
+}
+
+// chooseRun reads the cycle of the path's :id and the runs the caller may
+// choose from, and picks the run to show, without reading any results.
+func (s *Server) chooseRun(c *fiber.Ctx, p auth.Principal) (runChoice, error) {
 	ctx := c.UserContext()
 	cy, err := s.deps.Cycles.Get(ctx, param(c, "id"))
 	if err != nil {
-		return cy, nil, runs.Run{}, evaluation.Result{}, err
+		return runChoice{}, err
 	}
 	list, err := s.deps.Runs.List(ctx, p, cy.ID)
 	if err != nil {
-		return cy, nil, runs.Run{}, evaluation.Result{}, err
+		return runChoice{}, err
 	}
-	id := query(c, "run")
-	if id == "" {
-		id = chooseRun(list)
+	ch := runChoice{Cycle: cy, Runs: list, RunID: cmp.Or(query(c, "run"), defaultRun(list))}
+	if ch.RunID == "" {
+		return ch, fault.With(fault.ErrNotFound, "the cycle has no published results yet", "该考核周期尚无已发布的评价结果", nil)
 	}
-	if id == "" {
-		return cy, nil, runs.Run{}, evaluation.Result{},
-			fault.With(fault.ErrNotFound, "the cycle has no published results yet", "该考核周期尚无已发布的评价结果", nil)
-	}
-	run, res, err := s.deps.Runs.Overview(ctx, p, id)
-	if err == nil && run.CycleID != cy.ID {
-		err = fmt.Errorf("run %s of another cycle: %w", id, fault.ErrNotFound)
-	}
-	return cy, list, run, res, err
+	i := slices.IndexFunc(list, func(r runs.Run) bool { return r.ID == ch.RunID })
+	ch.Published = i >= 0 && list[i].PublishedAt != nil
+	return ch, nil
 }
 
-// chooseRun is the run a page opens with: the published one, else the
+// chosenResults reads the chosen run as Overview shows it to the caller.
+func (s *Server) chosenResults(c *fiber.Ctx, p auth.Principal, ch runChoice) (runs.Run, evaluation.Result, error) {
+	run, res, err := s.deps.Runs.Overview(c.UserContext(), p, ch.RunID)
+	if err == nil && run.CycleID != ch.Cycle.ID {
+		err = fmt.Errorf("run %s of another cycle: %w", ch.RunID, fault.ErrNotFound)
+	}
+	return run, res, err
+}
+
+// cachedView returns what build makes of the chosen run, from the cache of
+// published pages when the run is published. The key holds everything the
+// view depends on besides the run: the page, the language and who looks
+// (a city official sees its own region's detail only); entries go stale
+// when another run is published, which a region's trend would show.
+func cachedView[T any](s *Server, c *fiber.Ctx, p auth.Principal, ch runChoice, page string, build func() (T, error)) (T, error) {
+	if !ch.Published || s.views == nil {
+		return build()
+	}
+	stamp, err := s.deps.Runs.PublishedStamp(c.UserContext())
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	key := strings.Join([]string{page, ch.Cycle.ID, ch.RunID, lang(c), string(p.Role), p.RegionCode}, "|")
+	if v, ok := s.views.Get(key, stamp); ok {
+		s.metrics.viewCache.WithLabelValues("hit").Inc()
+		return v.(T), nil
+	}
+	s.metrics.viewCache.WithLabelValues("miss").Inc()
+	v, err := build()
+	if err == nil {
+		s.views.Put(key, stamp, v)
+	}
+	return v, err
+}
+
+// defaultRun is the run a page opens with: the published one, else the
 // newest (list is newest first).
-func chooseRun(list []runs.Run) string {
+func defaultRun(list []runs.Run) string {
 	for _, r := range list {
 		if r.PublishedAt != nil {
 			return r.ID
@@ -285,7 +342,7 @@ func diffPair(list []runs.Run, toID, fromID string) (to, from runs.Run, err erro
 		return i, nil
 	}
 	if toID == "" {
-		toID = chooseRun(list)
+		toID = defaultRun(list)
 	}
 	if toID == "" {
 		return to, from, fault.With(fault.ErrNotFound, "the cycle has no run yet", "该考核周期尚无评价运行", nil)

@@ -84,17 +84,31 @@ func (s *Server) regionPage(c *fiber.Ctx, p auth.Principal) error {
 	if !p.CanAccessRegion(code) {
 		return fault.With(fault.ErrForbidden, "you may see only your own region", "只能查看本地区的评价结果", nil)
 	}
-	cy, _, run, res, err := s.cycleRun(c, p)
+	ch, err := s.chooseRun(c, p)
 	if err != nil {
 		return err
+	}
+	d, err := cachedView(s, c, p, ch, "region:"+code, func() (regionData, error) { return s.regionView(c, p, ch, code) })
+	if err != nil {
+		return err
+	}
+	return s.render(c, fiber.StatusOK, "region", "region.title", d)
+}
+
+// regionView builds the dashboard of a region in the chosen run.
+func (s *Server) regionView(c *fiber.Ctx, p auth.Principal, ch runChoice, code string) (regionData, error) {
+	cy := ch.Cycle
+	run, res, err := s.chosenResults(c, p, ch)
+	if err != nil {
+		return regionData{}, err
 	}
 	rr, ok := res.Region(code)
 	if !ok {
-		return fmt.Errorf("region %s in run %s: %w", code, run.ID, fault.ErrNotFound)
+		return regionData{}, fmt.Errorf("region %s in run %s: %w", code, run.ID, fault.ErrNotFound)
 	}
 	sc, err := s.runScheme(c, run)
 	if err != nil {
-		return err
+		return regionData{}, err
 	}
 	en := lang(c) == "en"
 	d := regionData{Cycle: cy, Run: run, Region: *rr}
@@ -120,7 +134,7 @@ func (s *Server) regionPage(c *fiber.Ctx, p auth.Principal) error {
 	}
 	trend, err := s.trend(c, p, code)
 	if err != nil {
-		return err
+		return regionData{}, err
 	}
 	slots := []chartSlot{
 		{&d.Radar, func() ([]byte, error) { return reports.RadarOption(sc, res, code) }},
@@ -129,7 +143,7 @@ func (s *Server) regionPage(c *fiber.Ctx, p auth.Principal) error {
 	}
 	sat, err := s.satisfaction(c, p, cy.ID, *rr, en)
 	if err != nil {
-		return err
+		return regionData{}, err
 	}
 	if sat != nil {
 		d.Survey = sat.survey
@@ -138,12 +152,9 @@ func (s *Server) regionPage(c *fiber.Ctx, p auth.Principal) error {
 			chartSlot{&d.Items, func() ([]byte, error) { return reports.ItemMeansOption(rr.Name, sat.items) }})
 	}
 	if err := fillCharts(slots...); err != nil {
-		return err
+		return regionData{}, err
 	}
-	if err := s.regionValues(c, p, cy.ID, sc, *rr, &d); err != nil {
-		return err
-	}
-	return s.render(c, fiber.StatusOK, "region", "region.title", d)
+	return d, s.regionValues(c, p, cy.ID, sc, *rr, &d)
 }
 
 // satisfied is a region's satisfaction index for its page and its

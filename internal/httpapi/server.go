@@ -5,6 +5,7 @@
 package httpapi
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -20,6 +21,7 @@ import (
 	"github.com/ipeval/ipeval/internal/audit"
 	"github.com/ipeval/ipeval/internal/auth"
 	"github.com/ipeval/ipeval/internal/cycles"
+	"github.com/ipeval/ipeval/internal/pubcache"
 	"github.com/ipeval/ipeval/internal/regions"
 	"github.com/ipeval/ipeval/jobs"
 	"github.com/ipeval/ipeval/reports/archive"
@@ -63,6 +65,9 @@ type Options struct {
 	// TrustedProxies lists the reverse proxies (IPs or CIDRs) whose
 	// X-Forwarded-For header names the client; from anyone else it is ignored.
 	TrustedProxies []string
+	// ViewCache is how many page views of published runs are kept
+	// (internal/pubcache): 0 means 256, a negative number none.
+	ViewCache int
 }
 
 // Server is the configured Fiber application.
@@ -77,6 +82,8 @@ type Server struct {
 	loginLimit *limiter
 	openapi    []byte
 	docs       []docGroup
+	// views caches pages of published runs; nil when disabled.
+	views *pubcache.Cache
 }
 
 // New builds the application and registers every route of the table.
@@ -96,6 +103,9 @@ func New(deps Deps, opts Options) (*Server, error) {
 		return nil, err
 	}
 	s.pages = p
+	if opts.ViewCache >= 0 {
+		s.views = pubcache.New(cmp.Or(opts.ViewCache, 256))
+	}
 	s.metrics = newMetrics(prometheus.NewRegistry())
 	cfg := fiber.Config{
 		AppName:               "ipeval",

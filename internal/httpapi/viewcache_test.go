@@ -1,0 +1,91 @@
+package httpapi_test
+
+import (
+	"net/http"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// TestPublishedPagesCached shows that pages of a published run are built
+// once and then served from the cache, that each caller and language has
+// views of its own, and that the views go stale when another run is
+// published: a region's trend then gains a year.
+func TestPublishedPagesCached(t *testing.T) {
+	f := newFixture(t)
+	first := f.fullCycle()
+	dashboard := "/cycles/" + first.ID + "/regions/140100"
+	years := func(page string) []string {
+		t.Helper()
+		var opt struct {
+			XAxis []struct{ Data []string } `json:"xAxis"`
+		}
+		chartOption(t, page, "chart-trend", &opt)
+		if len(opt.XAxis) != 1 {
+			t.Fatalf("trend option %+v", opt)
+		}
+		return opt.XAxis[0].Data
+	}
+
+	t.Run("second view is a hit with the same page", func(t *testing.T) {
+		a := f.page("city", dashboard, http.StatusOK)
+		hits := f.viewCacheHits()
+		b := f.page("city", dashboard, http.StatusOK)
+		if f.viewCacheHits() != hits+1 {
+			t.Errorf("cache hits %d after a second view, want %d", f.viewCacheHits(), hits+1)
+		}
+		if a != b {
+			t.Error("the cached view differs from the one built")
+		}
+	})
+
+	t.Run("views of their own per caller and language", func(t *testing.T) {
+		overview := "/cycles/" + first.ID + "/overview"
+		if page := f.page("admin", overview, http.StatusOK); !strings.Contains(page, `id="chart-sensitivity"`) {
+			t.Fatal("the admin's overview has no rank intervals")
+		}
+		if page := f.page("city", overview, http.StatusOK); strings.Contains(page, `id="chart-sensitivity"`) {
+			t.Error("the city official was served the admin's overview, with its rank intervals")
+		}
+		if page := f.page("city", dashboard+"?lang=en", http.StatusOK); !strings.Contains(page, `<html lang="en">`) {
+			t.Error("the English dashboard was served in Chinese")
+		}
+	})
+
+	t.Run("another publication makes views stale", func(t *testing.T) {
+		before := years(f.page("city", dashboard, http.StatusOK))
+		second := f.fullCycle()
+		after := years(f.page("city", dashboard, http.StatusOK))
+		year := strconv.Itoa(second.Year)
+		if slices.Contains(before, year) || !slices.Contains(after, year) {
+			t.Errorf("trend years %v before and %v after publishing %s", before, after, year)
+		}
+	})
+
+	t.Run("unpublished runs are not cached", func(t *testing.T) {
+		cy := f.scoringCycle()
+		f.scoredRunOf(cy.ID, false)
+		page := "/cycles/" + cy.ID + "/overview"
+		f.page("admin", page, http.StatusOK)
+		hits := f.viewCacheHits()
+		f.page("admin", page, http.StatusOK)
+		if f.viewCacheHits() != hits {
+			t.Error("an unpublished run's page came from the cache")
+		}
+	})
+}
+
+var viewCacheHit = regexp.MustCompile(`(?m)^ipeval_view_cache_lookups_total\{result="hit"\} (\d+)$`)
+
+// viewCacheHits reads the cache's hit counter from /metrics.
+func (f *fixture) viewCacheHits() int {
+	f.t.Helper()
+	m := viewCacheHit.FindStringSubmatch(string(f.call("", "GET", "/metrics", nil, http.StatusOK)))
+	if m == nil {
+		return 0
+	}
+	n, _ := strconv.Atoi(m[1])
+	return n
+}
