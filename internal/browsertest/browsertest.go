@@ -2,7 +2,7 @@
 // tests: a headless browser with a fresh profile, tabs that each have a
 // browser context of their own (so no cookie crosses from one scenario to
 // the next), and the checks every page test makes: nothing loaded from
-// another host, no error logged, every chart drawn.
+// another host, no error logged and no dialog opened, every chart drawn.
 package browsertest
 
 import (
@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 )
@@ -73,7 +74,8 @@ func Start(t *testing.T, exe string) context.Context {
 }
 
 // Tab is one page in a browser context of its own. When the test ends it
-// checks that every request went to Base and that the page logged no error.
+// checks that every request went to Base and that the page logged no error
+// and opened no dialog.
 type Tab struct {
 	T *testing.T
 	// Ctx is the tab's chromedp context, for actions the helpers lack.
@@ -84,7 +86,7 @@ type Tab struct {
 	mu      sync.Mutex
 	urls    []string // of every request the page sent
 	checked int      // how many of urls WantOwnHost has seen
-	errs    []string // exceptions and console errors
+	errs    []string // exceptions, console errors and dialogs
 }
 
 // NewTab opens a tab on the server at base.
@@ -106,7 +108,7 @@ func NewTab(t *testing.T, browser context.Context, base string) *Tab {
 		tb.mu.Lock()
 		defer tb.mu.Unlock()
 		if len(tb.errs) > 0 {
-			t.Errorf("the pages logged errors: %v", tb.errs)
+			t.Errorf("the pages logged errors or opened dialogs: %v", tb.errs)
 		}
 	})
 	return tb
@@ -132,6 +134,12 @@ func (tb *Tab) listen(ev any) {
 			}
 			tb.errs = append(tb.errs, "console.error: "+strings.Join(parts, " "))
 		}
+	case *page.EventJavascriptDialogOpening:
+		// An alert is what a hostile name let out as script would raise.
+		tb.errs = append(tb.errs, "dialog: "+e.Message)
+		// A dialog stalls the page until it is dismissed, and the listener
+		// may not wait for the browser.
+		go func() { _, _ = chromedp.Call(tb.Ctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{}) }()
 	}
 }
 
@@ -194,6 +202,14 @@ func (tb *Tab) Location() string {
 	return strings.TrimPrefix(loc, tb.Base)
 }
 
+// WantLocation checks the page's address, path and query only.
+func (tb *Tab) WantLocation(path string) {
+	tb.T.Helper()
+	if loc := tb.Location(); loc != path {
+		tb.T.Errorf("at %s, want %s", loc, path)
+	}
+}
+
 // Text is the visible text of the first element that matches sel.
 func (tb *Tab) Text(sel string) string {
 	tb.T.Helper()
@@ -202,6 +218,42 @@ func (tb *Tab) Text(sel string) string {
 		tb.T.Fatalf("text of %s: %v", sel, err)
 	}
 	return strings.TrimSpace(s)
+}
+
+// TextContent is all the text of the first element that matches sel,
+// whether shown or folded away.
+func (tb *Tab) TextContent(sel string) string {
+	tb.T.Helper()
+	s, err := chromedp.Run(tb.Ctx, chromedp.TextContent(chromedp.CSS(sel)))
+	if err != nil {
+		tb.T.Fatalf("text content of %s: %v", sel, err)
+	}
+	return s
+}
+
+// Value is the value of the first form field that matches sel.
+func (tb *Tab) Value(sel string) string {
+	tb.T.Helper()
+	s, err := chromedp.Run(tb.Ctx, chromedp.Value(chromedp.CSS(sel), chromedp.NodeReady))
+	if err != nil {
+		tb.T.Fatalf("value of %s: %v", sel, err)
+	}
+	return s
+}
+
+// Cookie returns the browser's cookie name for the server, or nil.
+func (tb *Tab) Cookie(name string) *network.Cookie {
+	tb.T.Helper()
+	res, err := chromedp.Call(tb.Ctx, network.GetCookies, network.GetCookiesParams{URLs: []string{tb.Base + "/"}})
+	if err != nil {
+		tb.T.Fatalf("get cookies: %v", err)
+	}
+	for _, c := range res.Cookies {
+		if c.Name == name {
+			return c
+		}
+	}
+	return nil
 }
 
 // Texts is the visible text of every element that matches sel, in order.

@@ -10,17 +10,14 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
-	"github.com/chromedp/cdproto/page"
-	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
 	"github.com/ipeval/ipeval/evaluation"
 	"github.com/ipeval/ipeval/indicators"
 	"github.com/ipeval/ipeval/indicators/scheme"
+	"github.com/ipeval/ipeval/internal/browsertest"
 	"github.com/ipeval/ipeval/internal/cycles"
 	"github.com/ipeval/ipeval/internal/testenv"
 	"github.com/ipeval/ipeval/surveys"
@@ -408,112 +405,50 @@ func TestBrowserOverview(t *testing.T) {
 	f := newFixture(t)
 	g := f.gradedCycle()
 	base := serveFixture(t, f)
-	browser := startBrowser(t, exe)
+	browser := browsertest.Start(t, exe)
 
-	city := newTab(t, browser, base)
+	city := browsertest.NewTab(t, browser, base)
 	overview := "/cycles/" + g.cycle.ID + "/overview"
-	city.navigate(overview)
-	errs := watchErrors(t, city)
-	if resp := city.signIn("city", fixturePassword); resp.Status != http.StatusOK {
+	city.Navigate(overview)
+	if resp := city.SignIn("city", fixturePassword); resp.Status != http.StatusOK {
 		t.Fatalf("overview after sign-in: status %d", resp.Status)
 	}
-	city.wantLocation(overview)
+	city.WantLocation(overview)
 	wantPainted(t, city, "overview.png", "map", "ranking", "grades", "heatmap")
 
 	// The region's own dashboard draws its charts; another region's is refused.
-	city.navigate("/cycles/" + g.cycle.ID + "/regions/140100")
+	city.Navigate("/cycles/" + g.cycle.ID + "/regions/140100")
 	wantPainted(t, city, "region.png", "radar", "contributions", "trend", "satisfaction", "items")
-	resp, err := chromedp.RunResponse(city.ctx, chromedp.Navigate(city.base+"/cycles/"+g.cycle.ID+"/regions/140200"))
-	if err != nil || resp.Status != http.StatusForbidden {
-		t.Errorf("another region's dashboard in the browser: %v, %v", resp, err)
+	if resp := city.Navigate("/cycles/" + g.cycle.ID + "/regions/140200"); resp.Status != http.StatusForbidden {
+		t.Errorf("another region's dashboard in the browser: status %d, want 403", resp.Status)
 	}
 
-	admin := newTab(t, browser, base)
-	admin.navigate(overview)
-	adminErrs := watchErrors(t, admin)
-	if resp := admin.signIn("admin", fixturePassword); resp.Status != http.StatusOK {
+	admin := browsertest.NewTab(t, browser, base)
+	admin.Navigate(overview)
+	if resp := admin.SignIn("admin", fixturePassword); resp.Status != http.StatusOK {
 		t.Fatalf("overview after sign-in: status %d", resp.Status)
 	}
 	wantPainted(t, admin, "overview-admin.png", "map", "ranking", "grades", "heatmap", "sensitivity")
-	admin.navigate("/cycles/" + g.cycle.ID + "/diff")
+	admin.Navigate("/cycles/" + g.cycle.ID + "/diff")
 	wantPainted(t, admin, "diff.png", "diff")
-	for _, e := range append(errs(), adminErrs()...) {
-		t.Errorf("the page logged an error or ran a dialog: %s", e)
-	}
-}
-
-// watchErrors collects from now on what a tab's pages throw, log as
-// errors, or open as a dialog (an alert a hostile name would raise).
-func watchErrors(t *testing.T, tb *tab) func() []string {
-	t.Helper()
-	var mu sync.Mutex
-	var errs []string
-	err := chromedp.Listen(tb.ctx, func(ev any) {
-		mu.Lock()
-		defer mu.Unlock()
-		switch e := ev.(type) {
-		case *runtime.EventExceptionThrown:
-			errs = append(errs, e.ExceptionDetails.Text)
-		case *runtime.EventConsoleAPICalled:
-			if e.Type == runtime.ConsoleAPICalledTypeError {
-				errs = append(errs, fmt.Sprint(e.Args))
-			}
-		case *page.EventJavascriptDialogOpening:
-			errs = append(errs, "dialog: "+e.Message)
-			// A dialog stalls the page until it is dismissed.
-			go func() { _, _ = chromedp.Call(tb.ctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{}) }()
-		}
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return func() []string {
-		mu.Lock()
-		defer mu.Unlock()
-		return slices.Clone(errs)
-	}
 }
 
 // wantPainted checks that the page has exactly the named charts
 // (chart-NAME), in order, each drawn, and saves a screenshot.
-func wantPainted(t *testing.T, tb *tab, shot string, names ...string) {
+func wantPainted(t *testing.T, tb *browsertest.Tab, shot string, names ...string) {
 	t.Helper()
-	counts := paintedCharts(t, tb)
-	ids, err := chromedp.Run(tb.ctx, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll('[data-option]')).map(function (el) { return el.id; })`))
+	counts := tb.PaintedCharts()
+	ids, err := chromedp.Run(tb.Ctx, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll('[data-option]')).map(function (el) { return el.id; })`))
 	if err != nil {
 		t.Fatal(err)
 	}
-	tb.screenshot(shot)
+	tb.Screenshot(shot)
 	want := make([]string, len(names))
 	for i, n := range names {
 		want[i] = "chart-" + n
 	}
 	if !slices.Equal(ids, want) || slices.Contains(counts, 0) {
 		t.Errorf("%s: charts %v with painted pixels %v, want %v all drawn", shot, ids, counts, want)
-	}
-}
-
-// paintedCharts waits up to ten seconds for every chart of the page to
-// draw and returns the number of painted pixels of each chart's canvas.
-func paintedCharts(t *testing.T, tab *tab) []int {
-	t.Helper()
-	const painted = `Array.from(document.querySelectorAll('[data-option]')).map(function (el) {
-		var c = el.querySelector('canvas');
-		if (!c) return 0;
-		var d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data, n = 0;
-		for (var i = 3; i < d.length; i += 4) if (d[i]) n++;
-		return n;
-	})`
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		counts, err := chromedp.Run(tab.ctx, chromedp.Evaluate[[]int](painted))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !slices.Contains(counts, 0) && len(counts) > 0 || time.Now().After(deadline) {
-			return counts
-		}
-		time.Sleep(200 * time.Millisecond)
 	}
 }
 

@@ -2,25 +2,23 @@ package httpapi_test
 
 import (
 	"context"
-	"fmt"
 	"math"
 	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/chromedp/cdproto/page"
-	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
 	"github.com/ipeval/ipeval/evaluation/runs"
 	"github.com/ipeval/ipeval/indicators"
 	"github.com/ipeval/ipeval/indicators/scheme"
 	"github.com/ipeval/ipeval/internal/auth"
+	"github.com/ipeval/ipeval/internal/browsertest"
 	"github.com/ipeval/ipeval/internal/cycles"
 	"github.com/ipeval/ipeval/internal/testenv"
 	"github.com/ipeval/ipeval/jobs"
@@ -285,18 +283,17 @@ func TestBrowserReport(t *testing.T) {
 	cy := f.fullCycle()
 	regions := len(f.publishedRunRegions(cy.ID))
 	base := serveFixture(t, f)
-	browser := startBrowser(t, exe)
+	browser := browsertest.Start(t, exe)
 
-	tab := newTab(t, browser, base)
+	tab := browsertest.NewTab(t, browser, base)
 	path := "/cycles/" + cy.ID + "/report"
-	tab.navigate(path)
-	errs := consoleErrors(t, tab)
-	if resp := tab.signIn("admin", fixturePassword); resp.Status != http.StatusOK {
+	tab.Navigate(path)
+	if resp := tab.SignIn("admin", fixturePassword); resp.Status != http.StatusOK {
 		t.Fatalf("report after sign-in: status %d", resp.Status)
 	}
-	tab.wantLocation(path)
-	counts := paintedCharts(t, tab)
-	tab.screenshot("report.png")
+	tab.WantLocation(path)
+	counts := tab.PaintedCharts()
+	tab.Screenshot("report.png")
 	// The map, the grade distribution and one radar per region.
 	if len(counts) != 2+regions {
 		t.Errorf("%d charts, want %d", len(counts), 2+regions)
@@ -306,7 +303,7 @@ func TestBrowserReport(t *testing.T) {
 			t.Errorf("chart %d did not paint", i)
 		}
 	}
-	pdf, err := chromedp.Run(tab.ctx, chromedp.PrintToPDF(chromedp.PDFPaper(chromedp.PaperA4), chromedp.PDFPrintBackground(),
+	pdf, err := chromedp.Run(tab.Ctx, chromedp.PrintToPDF(chromedp.PDFPaper(chromedp.PaperA4), chromedp.PDFPrintBackground(),
 		func(p *page.PrintToPDFParams) { p.PreferCSSPageSize = new(true) }))
 	if err != nil {
 		t.Fatalf("print to PDF: %v", err)
@@ -323,28 +320,20 @@ func TestBrowserReport(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("report: %d pages, %s", pages, file)
-	tab.wantOwnHost()
-	if e := errs(); len(e) > 0 {
-		t.Errorf("the report logged errors: %v", e)
-	}
+	tab.WantOwnHost()
 
-	city := newTab(t, browser, base)
+	city := browsertest.NewTab(t, browser, base)
 	own := "/cycles/" + cy.ID + "/regions/140100/report"
-	city.navigate(own)
-	cityErrs := consoleErrors(t, city)
-	if resp := city.signIn("city", fixturePassword); resp.Status != http.StatusOK {
+	city.Navigate(own)
+	if resp := city.SignIn("city", fixturePassword); resp.Status != http.StatusOK {
 		t.Fatalf("region report after sign-in: status %d", resp.Status)
 	}
-	if counts := paintedCharts(t, city); len(counts) != 3 || counts[0] == 0 || counts[2] == 0 {
+	if counts := city.PaintedCharts(); len(counts) != 3 || counts[0] == 0 || counts[2] == 0 {
 		t.Errorf("the region's edition painted %v, want the map, the grades and its radar", counts)
 	}
-	city.screenshot("report-region.png")
-	resp, err := chromedp.RunResponse(city.ctx, chromedp.Navigate(base+"/cycles/"+cy.ID+"/regions/140200/report"))
-	if err != nil || resp.Status != http.StatusForbidden {
-		t.Errorf("another region's report in the browser: %v, %v", resp, err)
-	}
-	if e := cityErrs(); len(e) > 0 {
-		t.Errorf("the region's edition logged errors: %v", e)
+	city.Screenshot("report-region.png")
+	if resp := city.Navigate("/cycles/" + cy.ID + "/regions/140200/report"); resp.Status != http.StatusForbidden {
+		t.Errorf("another region's report in the browser: status %d, want 403", resp.Status)
 	}
 }
 
@@ -361,32 +350,4 @@ func (f *fixture) publishedRunRegions(cycleID string) []string {
 		out = append(out, r.Code)
 	}
 	return out
-}
-
-// consoleErrors collects what the tab logs as errors and its uncaught
-// exceptions; the function returns them so far.
-func consoleErrors(t *testing.T, tab *tab) func() []string {
-	t.Helper()
-	var mu sync.Mutex
-	var errs []string
-	err := chromedp.Listen(tab.ctx, func(ev any) {
-		mu.Lock()
-		defer mu.Unlock()
-		switch e := ev.(type) {
-		case *runtime.EventExceptionThrown:
-			errs = append(errs, e.ExceptionDetails.Text)
-		case *runtime.EventConsoleAPICalled:
-			if e.Type == runtime.ConsoleAPICalledTypeError {
-				errs = append(errs, fmt.Sprint(e.Args))
-			}
-		}
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return func() []string {
-		mu.Lock()
-		defer mu.Unlock()
-		return append([]string(nil), errs...)
-	}
 }

@@ -2,7 +2,6 @@ package httpapi_test
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"net/url"
 	"os"
@@ -10,14 +9,13 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
 	"github.com/ipeval/ipeval/internal/auth"
+	"github.com/ipeval/ipeval/internal/browsertest"
 	"github.com/ipeval/ipeval/internal/testenv"
 	"github.com/ipeval/ipeval/jobs"
 	"github.com/ipeval/ipeval/surveys"
@@ -321,31 +319,30 @@ func TestBrowserSurveyUpload(t *testing.T) {
 		t.Fatal(err)
 	}
 	base := serveFixture(t, f)
-	browser := startBrowser(t, exe)
-	tab := newTab(t, browser, base)
+	browser := browsertest.Start(t, exe)
+	tab := browsertest.NewTab(t, browser, base)
 	page := "/surveys/" + project
-	tab.navigate(page)
-	errs := pageErrors(t, tab)
-	if resp := tab.signIn("contractor", fixturePassword); resp.Status != http.StatusOK {
+	tab.Navigate(page)
+	if resp := tab.SignIn("contractor", fixturePassword); resp.Status != http.StatusOK {
 		t.Fatalf("project page after sign-in: status %d", resp.Status)
 	}
-	tab.wantLocation(page)
-	if _, err := chromedp.Run(tab.ctx, chromedp.Evaluate[string](`window.sameDocument = 'yes'`)); err != nil {
+	tab.WantLocation(page)
+	if _, err := chromedp.Run(tab.Ctx, chromedp.Evaluate[string](`window.sameDocument = 'yes'`)); err != nil {
 		t.Fatal(err)
 	}
 
 	send := func() uploadState {
 		t.Helper()
-		if err := chromedp.Do(tab.ctx,
+		if err := chromedp.Do(tab.Ctx,
 			chromedp.SetUploadFiles(`#upload-form input[type="file"]`, []string{file}),
 			chromedp.Click(`#upload-form button[type="submit"]`),
 		); err != nil {
 			t.Fatalf("send the file: %v", err)
 		}
-		return tab.uploadDone(t)
+		return uploadDone(t, tab)
 	}
 	st := send()
-	tab.fullScreenshot("survey-upload.png")
+	tab.Screenshot("survey-upload.png")
 	if st.State != "valid" || st.Value != st.Max || st.Max == 0 || !strings.Contains(st.Text, "8 行全部有效") {
 		t.Errorf("after the upload: %+v, want a full bar and the batch valid", st)
 	}
@@ -358,7 +355,7 @@ func TestBrowserSurveyUpload(t *testing.T) {
 	if st.Document != "yes" {
 		t.Error("the page was loaded again")
 	}
-	tab.wantLocation(page)
+	tab.WantLocation(page)
 
 	st = send()
 	if st.State != "valid" || st.Value != st.Max || !strings.Contains(st.Text, "此文件已上传过") || len(st.Batches) != 1 {
@@ -366,9 +363,6 @@ func TestBrowserSurveyUpload(t *testing.T) {
 	}
 	if n := f.count("survey_batches"); n != 1 {
 		t.Errorf("%d batches after the same file twice, want 1", n)
-	}
-	if got := errs(); len(got) > 0 {
-		t.Errorf("the page logged errors: %v", got)
 	}
 }
 
@@ -385,7 +379,7 @@ type uploadState struct {
 
 // uploadDone waits up to twenty seconds for the upload's progress to end
 // and returns what the page then shows.
-func (tb *tab) uploadDone(t *testing.T) uploadState {
+func uploadDone(t *testing.T, tb *browsertest.Tab) uploadState {
 	t.Helper()
 	const read = `(function () {
 		var box = document.querySelector('#upload-form .progress'), bar = box.querySelector('progress');
@@ -401,7 +395,7 @@ func (tb *tab) uploadDone(t *testing.T) uploadState {
 	})()`
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		st, err := chromedp.Run(tb.ctx, chromedp.Evaluate[uploadState](read))
+		st, err := chromedp.Run(tb.Ctx, chromedp.Evaluate[uploadState](read))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -413,51 +407,9 @@ func (tb *tab) uploadDone(t *testing.T) uploadState {
 			}
 		}
 		if time.Now().After(deadline) {
-			tb.screenshot("survey-upload-timeout.png")
+			tb.Screenshot("survey-upload-timeout.png")
 			t.Fatalf("the upload did not end: %+v", st)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-}
-
-// pageErrors collects the exceptions and console errors of the tab's
-// pages; the function returns those so far.
-func pageErrors(t *testing.T, tb *tab) func() []string {
-	t.Helper()
-	var mu sync.Mutex
-	var errs []string
-	if err := chromedp.Listen(tb.ctx, func(ev any) {
-		mu.Lock()
-		defer mu.Unlock()
-		switch e := ev.(type) {
-		case *runtime.EventExceptionThrown:
-			errs = append(errs, e.ExceptionDetails.Text)
-		case *runtime.EventConsoleAPICalled:
-			if e.Type == runtime.ConsoleAPICalledTypeError {
-				errs = append(errs, fmt.Sprint(e.Args))
-			}
-		}
-	}); err != nil {
-		t.Fatal(err)
-	}
-	return func() []string {
-		mu.Lock()
-		defer mu.Unlock()
-		return append([]string(nil), errs...)
-	}
-}
-
-// fullScreenshot saves the whole page, beyond what the window shows, in
-// the test's artifact directory, as screenshot does.
-func (tb *tab) fullScreenshot(name string) {
-	tb.t.Helper()
-	png, err := chromedp.Run(tb.ctx, chromedp.FullScreenshot(100))
-	if err == nil {
-		err = os.WriteFile(filepath.Join(tb.t.ArtifactDir(), name), png, 0o644)
-	}
-	if err != nil {
-		tb.t.Logf("screenshot: %v", err)
-		return
-	}
-	tb.t.Logf("screenshot: %s", filepath.Join(tb.t.ArtifactDir(), name))
 }
