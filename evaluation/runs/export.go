@@ -104,6 +104,7 @@ func (ex *Export) cut(region string) {
 		}
 	}
 	own := func(code string) bool { return code == region }
+	dropOthers(&ex.Result, own)
 	ex.Input.Regions = keep(ex.Input.Regions, func(r evaluation.Region) bool { return own(r.Code) })
 	maps.DeleteFunc(ex.Input.Values, func(code string, _ map[string]evaluation.Value) bool { return !own(code) })
 	maps.DeleteFunc(ex.Input.Intervals, func(code string, _ map[string]evaluation.Interval) bool { return !own(code) })

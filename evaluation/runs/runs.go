@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -411,6 +412,9 @@ func (s *Store) Get(ctx context.Context, by auth.Principal, runID string) (Run, 
 		return Run{}, evaluation.Result{}, err
 	}
 	res.Regions = visible(by, res.Regions, func(rr evaluation.RegionResult) string { return rr.Code })
+	if !by.Is(auth.RoleAdmin) {
+		dropOthers(&res, by.CanAccessRegion)
+	}
 	return r, res, nil
 }
 
@@ -432,7 +436,24 @@ func (s *Store) Overview(ctx context.Context, by auth.Principal, runID string) (
 			res.Regions[i] = rankingRow(rr)
 		}
 	}
+	dropOthers(&res, by.CanAccessRegion)
 	return r, res, nil
+}
+
+// dropOthers removes from the province-wide parts of res what they say
+// about single regions other than those own accepts: the raw values that
+// outlier treatment changed, and warnings about a region. The indicators'
+// statistics stay; they name no region.
+func dropOthers(res *evaluation.Result, own func(code string) bool) {
+	for i, ind := range res.Indicators {
+		if ind.Treatment == nil {
+			continue
+		}
+		t := *ind.Treatment
+		t.Points = keep(slices.Clone(t.Points), func(p evaluation.TreatedPoint) bool { return own(p.Region) })
+		res.Indicators[i].Treatment = &t
+	}
+	res.Warnings = keep(res.Warnings, func(w evaluation.Warning) bool { return w.Region == "" || own(w.Region) })
 }
 
 // rankingRow is what everyone who may see a run's ranking sees of a

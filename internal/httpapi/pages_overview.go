@@ -173,9 +173,10 @@ func (s *Server) chosenResults(c *fiber.Ctx, p auth.Principal, ch runChoice) (ru
 
 // cachedView returns what build makes of the chosen run, from the cache of
 // published pages when the run is published. The key holds everything the
-// view depends on besides the run: the page, the language and who looks
-// (a city official sees its own region's detail only); entries go stale
-// when another run is published, which a region's trend would show.
+// view depends on besides the run: the page, the cycle's state (it may be
+// archived), the language and who looks (a city official sees its own
+// region's detail only); entries go stale when another run is published,
+// which a region's trend would show.
 func cachedView[T any](s *Server, c *fiber.Ctx, p auth.Principal, ch runChoice, page string, build func() (T, error)) (T, error) {
 	if !ch.Published || s.views == nil {
 		return build()
@@ -185,7 +186,7 @@ func cachedView[T any](s *Server, c *fiber.Ctx, p auth.Principal, ch runChoice, 
 		var zero T
 		return zero, err
 	}
-	key := strings.Join([]string{page, ch.Cycle.ID, ch.RunID, lang(c), string(p.Role), p.RegionCode}, "|")
+	key := strings.Join([]string{page, ch.Cycle.ID, string(ch.Cycle.Status), ch.RunID, lang(c), string(p.Role), p.RegionCode}, "|")
 	if v, ok := s.views.Get(key, stamp); ok {
 		s.metrics.viewCache.WithLabelValues("hit").Inc()
 		return v.(T), nil
