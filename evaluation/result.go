@@ -2,6 +2,7 @@ package evaluation
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -82,6 +83,25 @@ func (r *Result) Region(code string) (*RegionResult, bool) {
 		return nil, false
 	}
 	return &r.Regions[i], true
+}
+
+// Ranked lists every region in the order rankings show them: the ranked
+// regions by rank, ties by code, then the unranked ones by code. It is a
+// new slice; r is left as it is.
+func (r *Result) Ranked() []RegionResult {
+	out := slices.Clone(r.Regions)
+	slices.SortStableFunc(out, func(a, b RegionResult) int {
+		switch {
+		case a.Rank == b.Rank:
+			return strings.Compare(a.Code, b.Code)
+		case a.Rank == 0:
+			return 1
+		case b.Rank == 0:
+			return -1
+		}
+		return cmp.Compare(a.Rank, b.Rank)
+	})
+	return out
 }
 
 // IndicatorSummary describes how one indicator was scored in the run.

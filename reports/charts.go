@@ -50,10 +50,7 @@ func option(c interface {
 // capped region's bar marked with the grade it would have had.
 func RankingOption(res evaluation.Result) ([]byte, error) {
 	bands := gradeCodes(res)
-	names := map[string]string{}
-	for _, g := range res.Grades {
-		names[g.Code] = g.Name
-	}
+	names := scheme.GradeNames(res.Grades, false)
 	var regions []string
 	var data []opts.BarData
 	for _, r := range ranked(res) {
@@ -77,13 +74,10 @@ func RankingOption(res evaluation.Result) ([]byte, error) {
 
 // ranked lists the graded regions of res by rank, best first.
 func ranked(res evaluation.Result) []evaluation.RegionResult {
-	out := make([]evaluation.RegionResult, 0, len(res.Regions))
-	for _, r := range res.Regions {
-		if r.Rank > 0 {
-			out = append(out, r)
-		}
+	out := res.Ranked()
+	if i := slices.IndexFunc(out, func(r evaluation.RegionResult) bool { return r.Rank == 0 }); i >= 0 {
+		out = out[:i]
 	}
-	slices.SortStableFunc(out, func(a, b evaluation.RegionResult) int { return a.Rank - b.Rank })
 	return out
 }
 
@@ -106,8 +100,9 @@ type mapArea struct {
 // MapOption is the map of the province with each graded region in its
 // final grade's colour and its score in the tooltip. Regions are matched
 // to the map by name (太原市); those the map does not draw (zones, parks)
-// are simply absent from it, and the ranking shows them.
-func MapOption(res evaluation.Result) ([]byte, error) {
+// are simply absent from it, and the ranking shows them. Extra options
+// (such as charts.WithAnimation) apply after the map's own.
+func MapOption(res evaluation.Result, extra ...charts.GlobalOpts) ([]byte, error) {
 	bands := gradeCodes(res)
 	var areas []mapArea
 	for _, r := range ranked(res) {
@@ -121,14 +116,16 @@ func MapOption(res evaluation.Result) ([]byte, error) {
 		charts.WithTitleOpts(opts.Title{Title: "各地区考核等次", Subtitle: "Grades by region"}),
 		charts.WithTooltipOpts(opts.Tooltip{Show: opts.Bool(true), Formatter: "{b}：{c}"}),
 	)
+	m.SetGlobalOptions(extra...)
 	m.MultiSeries = append(m.MultiSeries, charts.SingleSeries{Name: "综合得分", Type: types.ChartMap,
 		MapType: ProvinceMap, Data: areas})
 	return option(m)
 }
 
 // GradesOption is the distribution of final grades over the graded
-// regions, as a pie in the grades' colours.
-func GradesOption(res evaluation.Result) ([]byte, error) {
+// regions, as a pie in the grades' colours. Extra options apply after the
+// pie's own.
+func GradesOption(res evaluation.Result, extra ...charts.GlobalOpts) ([]byte, error) {
 	bands := gradeCodes(res)
 	count := map[string]int{}
 	for _, r := range ranked(res) {
@@ -144,6 +141,7 @@ func GradesOption(res evaluation.Result) ([]byte, error) {
 		charts.WithTitleOpts(opts.Title{Title: "等次分布", Subtitle: "Grade distribution"}),
 		charts.WithTooltipOpts(opts.Tooltip{Show: opts.Bool(true)}),
 	)
+	pie.SetGlobalOptions(extra...)
 	pie.AddSeries("地区数", data)
 	return option(pie)
 }

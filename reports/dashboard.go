@@ -15,7 +15,7 @@ import (
 
 // RadarOption compares a region's dimension scores with the province mean
 // over graded regions and with the best-ranked region.
-func RadarOption(sc scheme.Scheme, res evaluation.Result, code string) ([]byte, error) {
+func RadarOption(sc scheme.Scheme, res evaluation.Result, code string, extra ...charts.GlobalOpts) ([]byte, error) {
 	rr, ok := res.Region(code)
 	if !ok {
 		return nil, fmt.Errorf("radar: no region %s in the run", code)
@@ -25,27 +25,17 @@ func RadarOption(sc scheme.Scheme, res evaluation.Result, code string) ([]byte, 
 	for d, dim := range sc.Dimensions {
 		axes[d] = &opts.Indicator{Name: dim.Name, Max: 100}
 	}
-	sum, n := make([]float64, nd), make([]int, nd)
 	var best *evaluation.RegionResult
 	for i := range res.Regions {
 		r := &res.Regions[i]
-		if r.Rank == 0 {
-			continue
-		}
-		if best == nil || r.Rank < best.Rank {
+		if r.Rank > 0 && (best == nil || r.Rank < best.Rank) {
 			best = r
-		}
-		for d, dr := range r.Dimensions {
-			if d < nd && dr.Score.Valid {
-				sum[d] += dr.Score.Value
-				n[d]++
-			}
 		}
 	}
 	mean := make([]float64, nd)
-	for d := range mean {
-		if n[d] > 0 {
-			mean[d] = round1(sum[d] / float64(n[d]))
+	for d, m := range dimensionMeans(sc, res) {
+		if m.Valid {
+			mean[d] = round1(m.Value)
 		}
 	}
 	radar := charts.NewRadar()
@@ -55,6 +45,7 @@ func RadarOption(sc scheme.Scheme, res evaluation.Result, code string) ([]byte, 
 		charts.WithTooltipOpts(opts.Tooltip{Show: opts.Bool(true)}),
 		charts.WithLegendOpts(opts.Legend{Show: opts.Bool(true), Bottom: "0"}),
 	)
+	radar.SetGlobalOptions(extra...)
 	radar.AddSeries(rr.Name, []opts.RadarData{{Name: rr.Name, Value: dimScores(rr, nd)}})
 	radar.AddSeries("全省平均", []opts.RadarData{{Name: "全省平均", Value: mean}})
 	if best != nil && best.Code != rr.Code {

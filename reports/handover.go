@@ -1,10 +1,11 @@
 package reports
 
 import (
-	"encoding/csv"
 	"fmt"
 	"io"
 	"strconv"
+
+	"github.com/ipeval/ipeval/internal/textenc"
 )
 
 // HandoverMissing is the status of a hand-over row whose region had no
@@ -79,11 +80,10 @@ var handoverHeader = []string{"考核年度 cycle_year", "评价运行 run_id", 
 // numbers as plain decimals and every text guarded against formula
 // injection.
 func WriteHandoverCSV(w io.Writer, rows []HandoverRow) error {
-	if _, err := io.WriteString(w, "\ufeff"); err != nil {
+	cw, err := textenc.ExcelCSV(w)
+	if err != nil {
 		return fmt.Errorf("write hand-over csv: %w", err)
 	}
-	cw := csv.NewWriter(w)
-	cw.UseCRLF = true
 	if err := cw.Write(handoverHeader); err != nil {
 		return fmt.Errorf("write hand-over csv: %w", err)
 	}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"cmp"
 	"embed"
-	"encoding/json"
 	"fmt"
 	"html/template"
 	"math"
@@ -12,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/go-echarts/go-echarts/v2/charts"
 
 	"github.com/ipeval/ipeval/evaluation"
 	"github.com/ipeval/ipeval/indicators/scheme"
@@ -264,10 +265,7 @@ type methodSensitivity struct {
 
 func newReportView(in ReportInput) (reportView, error) {
 	res, sc := in.Result, in.Scheme
-	gradeName := map[string]string{}
-	for _, g := range res.Grades {
-		gradeName[g.Code] = g.Name
-	}
+	gradeName := scheme.GradeNames(res.Grades, false)
 	v := reportView{
 		Title:      fmt.Sprintf("%d年度知识产权营商环境评价报告", in.Cycle.Year),
 		CycleName:  in.Cycle.Name,
@@ -283,7 +281,7 @@ func newReportView(in ReportInput) (reportView, error) {
 	for _, d := range sc.Dimensions {
 		v.DimensionNames = append(v.DimensionNames, d.Name)
 	}
-	order := reportOrder(res)
+	order := res.Ranked()
 	count := map[string]int{}
 	for _, r := range order {
 		if r.Rank == 0 {
@@ -328,10 +326,10 @@ func newReportView(in ReportInput) (reportView, error) {
 	}
 	v.Summary = summary(v)
 	var err error
-	if v.Map, err = stillOption(MapOption(res)); err != nil {
+	if v.Map, err = optionText(MapOption(res, charts.WithAnimation(false))); err != nil {
 		return v, err
 	}
-	if v.Grades, err = stillOption(GradesOption(res)); err != nil {
+	if v.Grades, err = optionText(GradesOption(res, charts.WithAnimation(false))); err != nil {
 		return v, err
 	}
 	v.Regions, err = regionViews(in, order, v.Graded, gradeName)
@@ -371,24 +369,6 @@ func summary(v reportView) []string {
 	} else {
 		out = append(out, "本次评价没有地区因政策规则调整等次。")
 	}
-	return out
-}
-
-// reportOrder is the order of the region pages and the ranking table:
-// ranked regions by rank, then the others by code.
-func reportOrder(res evaluation.Result) []evaluation.RegionResult {
-	out := slices.Clone(res.Regions)
-	slices.SortStableFunc(out, func(a, b evaluation.RegionResult) int {
-		switch {
-		case a.Rank > 0 && b.Rank > 0:
-			return cmp.Or(cmp.Compare(a.Rank, b.Rank), strings.Compare(a.Code, b.Code))
-		case a.Rank > 0:
-			return -1
-		case b.Rank > 0:
-			return 1
-		}
-		return strings.Compare(a.Code, b.Code)
-	})
 	return out
 }
 
@@ -458,7 +438,7 @@ func regionViews(in ReportInput, order []evaluation.RegionResult, graded int, gr
 		if rs, ok := sens[r.Code]; ok {
 			rv.Sensitivity = sensitivityText(rs, draws, gradeName)
 		}
-		radar, err := stillOption(RadarOption(sc, res, r.Code))
+		radar, err := optionText(RadarOption(sc, res, r.Code, charts.WithAnimation(false)))
 		if err != nil {
 			return nil, err
 		}
@@ -845,27 +825,11 @@ func sensitivitySummary(s evaluation.SensitivityResult) *methodSensitivity {
 	return m
 }
 
-// stillOption turns off a chart's animation, so that a printed page shows
-// the finished chart. go-echarts writes no animation key, so the key is
-// put in front of the others; an option that has one is decoded and
-// encoded again.
-func stillOption(b []byte, err error) (string, error) {
-	if err != nil {
-		return "", err
-	}
-	if len(b) > 2 && b[0] == '{' && !bytes.Contains(b, []byte(`"animation"`)) {
-		return `{"animation":false,` + string(b[1:]), nil
-	}
-	var opt map[string]any
-	if err := json.Unmarshal(b, &opt); err != nil {
-		return "", fmt.Errorf("decode chart: %w", err)
-	}
-	opt["animation"] = false
-	out, err := json.Marshal(opt)
-	if err != nil {
-		return "", fmt.Errorf("encode chart: %w", err)
-	}
-	return string(out), nil
+// optionText is a chart option as the report's template takes it. The
+// report's charts have their animation off (charts.WithAnimation), so
+// that a printed page shows the finished chart.
+func optionText(b []byte, err error) (string, error) {
+	return string(b), err
 }
 
 func score1(n evaluation.Number) string {

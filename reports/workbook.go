@@ -37,7 +37,7 @@ const (
 func Workbook(w io.Writer, d RunData) error {
 	x := excelize.NewFile()
 	defer x.Close()
-	wb := workbook{d: d}
+	wb := workbook{d: d, gradeZh: scheme.GradeNames(d.Result.Grades, false), gradeEn: scheme.GradeNames(d.Result.Grades, true)}
 	header, err := x.NewStyle(&excelize.Style{Font: &excelize.Font{Bold: true},
 		Fill:      excelize.Fill{Type: "pattern", Pattern: 1, Color: []string{"#E7EEF7"}},
 		Alignment: &excelize.Alignment{WrapText: true, Vertical: "center"}})
@@ -75,6 +75,8 @@ func Workbook(w io.Writer, d RunData) error {
 // workbook is the run a workbook is written of.
 type workbook struct {
 	d RunData
+	// gradeZh and gradeEn name the run's grades.
+	gradeZh, gradeEn map[string]string
 }
 
 // sheet writes the rows of one sheet in order.
@@ -160,41 +162,20 @@ func widths(w float64, n int) []float64 {
 	return out
 }
 
-// GradeLabel is how the workbook writes a grade of bands gs: its
-// bilingual name, or the code of a grade the bands do not list; empty for
-// no grade.
-func GradeLabel(gs []scheme.Grade, code string) string {
-	if i := slices.IndexFunc(gs, func(g scheme.Grade) bool { return g.Code == code }); i >= 0 {
-		return bilingual(gs[i].Name, gs[i].NameEn)
+// grade is how the workbook writes a grade of the run: its bilingual name,
+// or the code of a grade the run's bands do not list; empty for no grade.
+func (wb *workbook) grade(code string) string {
+	if zh, ok := wb.gradeZh[code]; ok {
+		return bilingual(zh, wb.gradeEn[code])
 	}
 	return code
 }
-
-func (wb *workbook) grade(code string) string { return GradeLabel(wb.d.Result.Grades, code) }
 
 // statusLabels name the region statuses of evaluation.RegionResult.
 var statusLabels = map[string]string{
 	evaluation.StatusOK:               "已评定 graded",
 	evaluation.StatusInsufficientData: "数据不足 insufficient data",
 	evaluation.StatusNoWeight:         "无可计分数据 nothing to score",
-}
-
-// rankingOrder lists the regions ranked ones first in rank order, then
-// the others by code, as the province overview shows them.
-func rankingOrder(rs []evaluation.RegionResult) []evaluation.RegionResult {
-	out := slices.Clone(rs)
-	slices.SortStableFunc(out, func(a, b evaluation.RegionResult) int {
-		switch {
-		case a.Rank == b.Rank:
-			return strings.Compare(a.Code, b.Code)
-		case a.Rank == 0:
-			return 1
-		case b.Rank == 0:
-			return -1
-		}
-		return a.Rank - b.Rank
-	})
-	return out
 }
 
 func (wb *workbook) results(s *sheet) error {
@@ -209,7 +190,7 @@ func (wb *workbook) results(s *sheet) error {
 	if err := s.head(w, cols...); err != nil {
 		return err
 	}
-	for _, rr := range rankingOrder(wb.d.Result.Regions) {
+	for _, rr := range wb.d.Result.Ranked() {
 		status := statusLabels[rr.Status]
 		if status == "" {
 			status = rr.Status

@@ -691,15 +691,6 @@ func writeAtomically(files []outFile) (err error) {
 	return nil
 }
 
-// gradeNames maps grade codes to their Chinese names.
-func gradeNames(res evaluation.Result) map[string]string {
-	m := make(map[string]string, len(res.Grades))
-	for _, g := range res.Grades {
-		m[g.Code] = g.Name
-	}
-	return m
-}
-
 // regionStatusText are the region statuses in Chinese.
 var regionStatusText = map[string]string{
 	evaluation.StatusOK:               "已评定",
@@ -811,7 +802,7 @@ func resultsWorkbook(sc scheme.Scheme, res evaluation.Result) (out []byte, err e
 		b, _ := excelize.CoordinatesToCellName(col, rows)
 		keep(f.SetCellStyle(sheet, a, b, style))
 	}
-	grades := gradeNames(res)
+	grades := scheme.GradeNames(res.Grades, false)
 
 	const results, scores, notes = "结果", "指标得分", "说明"
 	keep(f.SetSheetName("Sheet1", results))
@@ -956,24 +947,13 @@ tr.capped td{background:#fff5e6}.muted{color:#666}.warn{color:#8a5a00}
 // resultsReport renders the self-contained HTML report: a ranked table,
 // the fired rules with their policy basis, and each region's explanation.
 func resultsReport(sc scheme.Scheme, res evaluation.Result) ([]byte, error) {
-	grades := gradeNames(res)
+	grades := scheme.GradeNames(res.Grades, false)
 	d := reportData{
 		Title:  cmp.Or(sc.Name, sc.Code) + " · 评价结果",
 		Scheme: fmt.Sprintf("评价方案 %s 第 %d 版", res.SchemeCode, res.SchemeVersion),
 		Engine: "评价引擎版本 " + res.EngineVersion,
 	}
-	ordered := slices.Clone(res.Regions)
-	slices.SortStableFunc(ordered, func(a, b evaluation.RegionResult) int {
-		switch {
-		case a.Rank > 0 && b.Rank > 0:
-			return cmp.Or(cmp.Compare(a.Rank, b.Rank), strings.Compare(a.Code, b.Code))
-		case a.Rank > 0:
-			return -1
-		case b.Rank > 0:
-			return 1
-		}
-		return strings.Compare(a.Code, b.Code)
-	})
+	ordered := res.Ranked()
 	var graded, capped int
 	for _, r := range ordered {
 		row := reportRow{Code: r.Code, Name: r.Name, Kind: cmp.Or(r.Kind.Name(), string(r.Kind)),

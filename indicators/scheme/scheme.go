@@ -164,6 +164,19 @@ type Grade struct {
 	Min float64 `json:"min" yaml:"min"`
 }
 
+// GradeNames maps the codes of grades gs to their names: Chinese, or
+// English when en and the grade has an English name.
+func GradeNames(gs []Grade, en bool) map[string]string {
+	out := make(map[string]string, len(gs))
+	for _, g := range gs {
+		out[g.Code] = g.Name
+		if en && g.NameEn != "" {
+			out[g.Code] = g.NameEn
+		}
+	}
+	return out
+}
+
 // Rule is a policy rule: when the expression When holds for a region, its
 // Effects apply and the result records the rule, its basis and the values
 // it read.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"flag"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -235,4 +236,22 @@ func requireProblem(t *testing.T, errs []fault.FieldError, path, code string) fa
 	}
 	t.Fatalf("no problem %s at %q; got %+v", code, path, errs)
 	return fault.FieldError{}
+}
+
+func TestGradeNames(t *testing.T) {
+	gs := []Grade{{Code: "excellent", Name: "优秀", NameEn: "Excellent"}, {Code: "local", Name: "本地等次"}}
+	for _, tc := range []struct {
+		name string
+		en   bool
+		want map[string]string
+	}{
+		{"chinese", false, map[string]string{"excellent": "优秀", "local": "本地等次"}},
+		{"english, Chinese where there is no English name", true, map[string]string{"excellent": "Excellent", "local": "本地等次"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := GradeNames(gs, tc.en); !maps.Equal(got, tc.want) {
+				t.Errorf("GradeNames(en=%v) = %v, want %v", tc.en, got, tc.want)
+			}
+		})
+	}
 }

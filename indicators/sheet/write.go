@@ -1,7 +1,6 @@
 package sheet
 
 import (
-	"encoding/csv"
 	"fmt"
 	"io"
 	"math"
@@ -72,11 +71,10 @@ func WriteXLSX(w io.Writer, t Template) error {
 // UTF-8 with a byte-order mark and CRLF line ends, which is what makes Excel
 // on a Chinese Windows open it without garbling the Chinese.
 func WriteCSV(w io.Writer, t Template) error {
-	if _, err := io.WriteString(w, "\ufeff"); err != nil {
+	cw, err := textenc.ExcelCSV(w)
+	if err != nil {
 		return fmt.Errorf("sheet: write csv: %w", err)
 	}
-	cw := csv.NewWriter(w)
-	cw.UseCRLF = true
 	if err := cw.Write(byIndicatorHeaders); err != nil {
 		return fmt.Errorf("sheet: write csv: %w", err)
 	}

@@ -42,19 +42,8 @@ func (f *fixture) exportedRun(publish bool) (cycles.Cycle, string) {
 	f.call("admin", "PUT", "/api/v1/regions/140200", map[string]string{"name": hostileRegion, "kind": "prefecture_city", "parent_code": "140000"}, http.StatusOK)
 	f.call("admin", "PUT", "/api/v1/regions/149900", map[string]string{"name": hostileZone, "kind": "reform_zone", "parent_code": "140000"}, http.StatusOK)
 	sc := scheme.Default()
-	sc.Code = f.uniqueName("export-")
 	sc.Rules[0].Message = hostileMessage
-	st, err := f.schemes.Create(ctx, sc, "")
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	cy := f.newCycle()
-	if _, err := f.cycles.SetScheme(ctx, cy.ID, st.ID); err != nil {
-		f.t.Fatal(err)
-	}
-	if cy, err = f.cycles.Transition(ctx, cy.ID, cycles.Collecting); err != nil {
-		f.t.Fatal(err)
-	}
+	cy := f.collectingCycleOf(sc)
 	base := "/api/v1/cycles/" + cy.ID
 	var items []map[string]any
 	for i, region := range []string{"140100", "140200", "149900"} {

@@ -614,8 +614,11 @@ func defaultSchemeYAML(f *fixture) string {
 }
 
 // storedScheme stores a fresh copy of the default scheme under a new code.
-func (f *fixture) storedScheme() indicators.StoredScheme {
-	sc := scheme.Default()
+func (f *fixture) storedScheme() indicators.StoredScheme { return f.storedSchemeOf(scheme.Default()) }
+
+// storedSchemeOf stores sc under a new code.
+func (f *fixture) storedSchemeOf(sc scheme.Scheme) indicators.StoredScheme {
+	f.t.Helper()
 	sc.Code = f.uniqueName("scheme-")
 	st, err := f.schemes.Create(context.Background(), sc, "")
 	if err != nil {
@@ -626,11 +629,15 @@ func (f *fixture) storedScheme() indicators.StoredScheme {
 
 // collectingCycle returns a new cycle assessed with the default scheme and
 // open for data collection.
-func (f *fixture) collectingCycle() cycles.Cycle {
+func (f *fixture) collectingCycle() cycles.Cycle { return f.collectingCycleOf(scheme.Default()) }
+
+// collectingCycleOf returns a new cycle assessed with sc (stored under a
+// new code) and open for data collection.
+func (f *fixture) collectingCycleOf(sc scheme.Scheme) cycles.Cycle {
 	f.t.Helper()
 	ctx := context.Background()
 	cy := f.newCycle()
-	if _, err := f.cycles.SetScheme(ctx, cy.ID, f.storedScheme().ID); err != nil {
+	if _, err := f.cycles.SetScheme(ctx, cy.ID, f.storedSchemeOf(sc).ID); err != nil {
 		f.t.Fatal(err)
 	}
 	cy, err := f.cycles.Transition(ctx, cy.ID, cycles.Collecting)

@@ -482,23 +482,12 @@ func (f *fixture) gradedCycle() graded {
 	ctx := context.Background()
 	f.call("admin", "PUT", "/api/v1/regions/140200", map[string]any{"name": scriptRegion, "kind": "prefecture_city", "parent_code": "140000"}, http.StatusOK)
 	sc := scheme.Default()
-	sc.Code = f.uniqueName("graded-")
 	for i := range sc.Rules {
 		if sc.Rules[i].ID == "R1" {
 			sc.Rules[i].Message = hostileRule
 		}
 	}
-	st, err := f.schemes.Create(ctx, sc, "")
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	cy := f.newCycle()
-	if _, err := f.cycles.SetScheme(ctx, cy.ID, st.ID); err != nil {
-		f.t.Fatal(err)
-	}
-	if cy, err = f.cycles.Transition(ctx, cy.ID, cycles.Collecting); err != nil {
-		f.t.Fatal(err)
-	}
+	cy := f.collectingCycleOf(sc)
 	base := "/api/v1/cycles/" + cy.ID
 	strong := map[string]float64{"A1": 1, "A2": 9, "A3": 7, "A4": 1, "A5": 9, "B1": 450, "B2": 18, "B3": 9, "B4": 9,
 		"C1": 9, "C2": 5, "C3": 60, "C4": 98, "C5": 97, "D2": 98, "D3": 30, "F1": 0}

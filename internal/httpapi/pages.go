@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"cmp"
 	"crypto/rand"
 	"crypto/subtle"
 	"embed"
@@ -23,7 +24,7 @@ import (
 	"github.com/ipeval/ipeval/reports"
 )
 
-//go:embed templates/*.html
+//go:embed templates/*.html templates/partials/*.html
 var templateFS embed.FS
 
 //go:embed static
@@ -45,7 +46,7 @@ func newPages() (*pages, error) {
 		if base == "layout.html" {
 			continue
 		}
-		t, err := template.New("layout.html").ParseFS(templateFS, "templates/layout.html", n)
+		t, err := template.New("layout.html").ParseFS(templateFS, "templates/layout.html", "templates/partials/*.html", n)
 		if err != nil {
 			return nil, fmt.Errorf("parse %s: %w", base, err)
 		}
@@ -77,6 +78,50 @@ func (v view) LangURL() string {
 	q.Set("lang", v.Other())
 	return p + "?" + q.Encode()
 }
+
+// ProblemTable is what the "problems" template draws: rows in the page's
+// language. A value sheet's problems (indicators) name a column letter
+// and an indicator; others a column or, failing that, a field.
+func (v view) ProblemTable(rows []fault.FieldError, indicators bool) problemTable {
+	return problemTable{view: v, Rows: rows, Indicators: indicators}
+}
+
+// problemTable is a table of problems found in an input.
+type problemTable struct {
+	view
+	Rows       []fault.FieldError
+	Indicators bool
+}
+
+// formProblem is a refused form's problem as its page shows it: the
+// summary in the page's language and every problem found.
+type formProblem struct {
+	Problem  string
+	Problems []fault.FieldError
+}
+
+// formProblemOf is what a refused form shows on its own page, and the
+// status to answer with, when err is the user's to fix (bad input, a
+// conflict, a file too large or of the wrong type); ok is false for other
+// errors, which go to the error page.
+func formProblemOf(c *fiber.Ctx, err error) (fp formProblem, status int, ok bool) {
+	prob := problemFor(err)
+	switch prob.Status {
+	case fiber.StatusBadRequest, fiber.StatusConflict, fiber.StatusRequestEntityTooLarge, fiber.StatusUnsupportedMediaType:
+	default:
+		return fp, 0, false
+	}
+	fp.Problems = prob.Errors
+	if lang(c) == "en" {
+		fp.Problem = cmp.Or(prob.Detail, prob.Title)
+	} else {
+		fp.Problem = cmp.Or(prob.DetailZh, prob.Detail, prob.TitleZh)
+	}
+	return fp, prob.Status, true
+}
+
+// tr translates a message key into the language of c's page.
+func tr(c *fiber.Ctx, key string) string { return view{Lang: lang(c)}.T(key) }
 
 // T translates a message key into the page's language.
 func (v view) T(key string) string {

@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"cmp"
 	"fmt"
 	"strconv"
 	"strings"
@@ -12,7 +11,6 @@ import (
 	"github.com/ipeval/ipeval/indicators/scheme"
 	"github.com/ipeval/ipeval/internal/auth"
 	"github.com/ipeval/ipeval/internal/cycles"
-	"github.com/ipeval/ipeval/internal/fault"
 )
 
 // collectData is the data-collection page of one cycle: for a region its
@@ -26,9 +24,8 @@ type collectData struct {
 	Evidence     []indicators.Evidence
 	Indicators   []scheme.Indicator // those a file may be attached to
 	// Outcome of the form just posted.
-	Notice   string
-	Problem  string
-	Problems []fault.FieldError
+	Notice string
+	formProblem
 }
 
 // collectRow is one indicator of the region with its stored value.
@@ -55,7 +52,7 @@ func (s *Server) collectImport(c *fiber.Ctx, p auth.Principal) error {
 	if err != nil {
 		return s.collectFailed(c, p, err)
 	}
-	msg := fmt.Sprintf(view{Lang: lang(c)}.T("collect.imported"), res.Entries, res.Changed, res.Submitted)
+	msg := fmt.Sprintf(tr(c, "collect.imported"), res.Entries, res.Changed, res.Submitted)
 	return s.renderCollect(c, p, fiber.StatusOK, collectData{Notice: msg})
 }
 
@@ -65,26 +62,18 @@ func (s *Server) collectEvidence(c *fiber.Ctx, p auth.Principal) error {
 	if err != nil {
 		return s.collectFailed(c, p, err)
 	}
-	return s.renderCollect(c, p, fiber.StatusCreated, collectData{Notice: view{Lang: lang(c)}.T("collect.attached") + ev.FileName})
+	return s.renderCollect(c, p, fiber.StatusCreated, collectData{Notice: tr(c, "collect.attached") + ev.FileName})
 }
 
 // collectFailed shows a refused form on the page itself, with every
 // problem listed, when it is the user's to fix; other errors go to the
 // error page.
 func (s *Server) collectFailed(c *fiber.Ctx, p auth.Principal, err error) error {
-	prob := problemFor(err)
-	switch prob.Status {
-	case fiber.StatusBadRequest, fiber.StatusConflict, fiber.StatusRequestEntityTooLarge, fiber.StatusUnsupportedMediaType:
-	default:
+	fp, status, ok := formProblemOf(c, err)
+	if !ok {
 		return err
 	}
-	d := collectData{Problems: prob.Errors}
-	if lang(c) == "en" {
-		d.Problem = cmp.Or(prob.Detail, prob.Title)
-	} else {
-		d.Problem = cmp.Or(prob.DetailZh, prob.Detail, prob.TitleZh)
-	}
-	return s.renderCollect(c, p, prob.Status, d)
+	return s.renderCollect(c, p, status, collectData{formProblem: fp})
 }
 
 func (s *Server) renderCollect(c *fiber.Ctx, p auth.Principal, status int, d collectData) error {

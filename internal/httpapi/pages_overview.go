@@ -213,32 +213,18 @@ func defaultRun(list []runs.Run) string {
 	return ""
 }
 
-// gradeNames maps grade codes to their names in the page's language.
-func gradeNames(res evaluation.Result, en bool) map[string]string {
-	out := make(map[string]string, len(res.Grades))
-	for _, g := range res.Grades {
-		out[g.Code] = pick(en, g.Name, g.NameEn)
-	}
-	return out
-}
-
 // overviewRows lists every region, ranked ones first in rank order.
 func overviewRows(res evaluation.Result, lang string) []overviewRow {
-	name := gradeNames(res, lang == "en")
-	var ranked, rest []overviewRow
-	for _, r := range res.Regions {
+	name := scheme.GradeNames(res.Grades, lang == "en")
+	var rows []overviewRow
+	for _, r := range res.Ranked() {
 		row := overviewRow{Code: r.Code, Rank: r.Rank, Name: r.Name, Grade: name[r.Grade], Score: score(r.Score)}
 		if r.BandGrade != "" && r.BandGrade != r.Grade {
 			row.Capped = name[r.BandGrade]
 		}
-		if r.Rank > 0 {
-			ranked = append(ranked, row)
-		} else {
-			rest = append(rest, row)
-		}
+		rows = append(rows, row)
 	}
-	slices.SortStableFunc(ranked, func(a, b overviewRow) int { return a.Rank - b.Rank })
-	return append(ranked, rest...)
+	return rows
 }
 
 // diffData compares two runs of a cycle.
@@ -313,10 +299,9 @@ func (s *Server) diffPage(c *fiber.Ctx, p auth.Principal) error {
 			changes = append(changes, reports.ScoreChange{Name: r.Name, From: r.ScoreA.Value, To: r.ScoreB.Value})
 		}
 	}
-	v := view{Lang: lang(c)}
 	for _, in := range diff.Inputs {
 		d.Inputs = append(d.Inputs, diffInput{Region: names.region(in.RegionCode), Indicator: names.indicator(in.IndicatorCode),
-			A: inputValue(v, in.A), B: inputValue(v, in.B)})
+			A: inputValue(c, in.A), B: inputValue(c, in.B)})
 	}
 	if len(changes) > 0 {
 		b, err := reports.ScoreChangesOption(changes)
@@ -405,9 +390,9 @@ func (s *Server) diffNames(c *fiber.Ctx, en bool, from, to runs.Run) (diffNames,
 				n.indicators[ind.Code] = ind.Code + " " + pick(en, ind.Name, ind.NameEn)
 			}
 		}
-		for _, g := range sc.Grades {
-			if _, ok := n.grades[g.Code]; !ok {
-				n.grades[g.Code] = pick(en, g.Name, g.NameEn)
+		for code, name := range scheme.GradeNames(sc.Grades, en) {
+			if _, ok := n.grades[code]; !ok {
+				n.grades[code] = name
 			}
 		}
 	}
@@ -432,13 +417,13 @@ func rank(r int) string {
 
 // inputValue is a run's input value with its review status; nil is
 // absent from the run.
-func inputValue(v view, in *evaluation.Value) string {
+func inputValue(c *fiber.Ctx, in *evaluation.Value) string {
 	switch {
 	case in == nil:
 		return "—"
 	case in.NotApplicable:
-		return v.T("collect.na") + "（" + v.T("value."+string(in.Status)) + "）"
+		return tr(c, "collect.na") + "（" + tr(c, "value."+string(in.Status)) + "）"
 	default:
-		return strconv.FormatFloat(in.Number, 'f', -1, 64) + "（" + v.T("value."+string(in.Status)) + "）"
+		return strconv.FormatFloat(in.Number, 'f', -1, 64) + "（" + tr(c, "value."+string(in.Status)) + "）"
 	}
 }

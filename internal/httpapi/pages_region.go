@@ -112,7 +112,7 @@ func (s *Server) regionView(c *fiber.Ctx, p auth.Principal, ch runChoice, code s
 	}
 	en := lang(c) == "en"
 	d := regionData{Cycle: cy, Run: run, Region: *rr}
-	gradeName := gradeNames(res, en)
+	gradeName := scheme.GradeNames(res.Grades, en)
 	d.Grade, d.BandGrade = gradeName[rr.Grade], gradeName[rr.BandGrade]
 	for _, r := range res.Regions {
 		if r.Rank > 0 {
@@ -226,8 +226,7 @@ func (s *Server) regionValues(c *fiber.Ctx, p auth.Principal, cycleID string, sc
 	for _, v := range vals {
 		byCode[v.IndicatorCode] = v
 	}
-	t := view{Lang: lang(c)}
-	en := t.Lang == "en"
+	en := lang(c) == "en"
 	for _, ind := range sc.Indicators {
 		row := regionValue{Code: ind.Code, Name: pick(en, ind.Name, ind.NameEn), Unit: ind.Unit, Source: "region.reported", Status: "collect.missing"}
 		if ind.SurveySourced() {
@@ -237,7 +236,7 @@ func (s *Server) regionValues(c *fiber.Ctx, p auth.Principal, cycleID string, sc
 		switch {
 		case ok:
 			row.Status, row.Note, row.Changed = "value."+string(v.Status), v.Note, v.UpdatedAt.UTC().Format("2006-01-02 15:04")
-			row.Value = valueText(t, v)
+			row.Value = valueText(c, v)
 		case !sc.AppliesTo(ind, rr.Kind):
 			row.Status = "collect.na"
 		}
@@ -249,10 +248,10 @@ func (s *Server) regionValues(c *fiber.Ctx, p auth.Principal, cycleID string, sc
 // valueText is a stored value as the dashboard shows it: the number as
 // entered, or a survey index to two decimals with its confidence
 // interval, or the region's statement that the indicator does not apply.
-func valueText(t view, v indicators.Value) string {
+func valueText(c *fiber.Ctx, v indicators.Value) string {
 	switch {
 	case v.NotApplicable:
-		return t.T("collect.na")
+		return tr(c, "collect.na")
 	case v.Number == nil:
 		return ""
 	case v.CILower != nil && v.CIUpper != nil:
@@ -285,7 +284,7 @@ func (s *Server) trend(c *fiber.Ctx, p auth.Principal, code string) ([]reports.T
 				return nil, err
 			}
 			if rr, ok := res.Region(code); ok && rr.Score.Valid {
-				out = append(out, reports.TrendPoint{Year: cy.Year, Score: rr.Score.Value, Grade: gradeNames(res, false)[rr.Grade]})
+				out = append(out, reports.TrendPoint{Year: cy.Year, Score: rr.Score.Value, Grade: scheme.GradeNames(res.Grades, false)[rr.Grade]})
 			}
 		}
 	}

@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"cmp"
 	"net/url"
 	"strconv"
 
@@ -105,9 +104,7 @@ type surveyData struct {
 	CanUpload, CanSubmit bool
 	// Notice is the message key of what the form just posted did.
 	Notice string
-	// Problem and Problems are a refused form's.
-	Problem  string
-	Problems []fault.FieldError
+	formProblem
 }
 
 // surveyRegion is one region's quality summary and index, written out.
@@ -162,19 +159,11 @@ func (s *Server) backToSurvey(c *fiber.Ctx, q url.Values) error {
 // surveyFailed shows a refused form on the project page, when it is the
 // user's to fix; other errors go to the error page.
 func (s *Server) surveyFailed(c *fiber.Ctx, p auth.Principal, err error) error {
-	prob := problemFor(err)
-	switch prob.Status {
-	case fiber.StatusBadRequest, fiber.StatusConflict, fiber.StatusRequestEntityTooLarge, fiber.StatusUnsupportedMediaType:
-	default:
+	fp, status, ok := formProblemOf(c, err)
+	if !ok {
 		return err
 	}
-	d := surveyData{Problems: prob.Errors}
-	if lang(c) == "en" {
-		d.Problem = cmp.Or(prob.Detail, prob.Title)
-	} else {
-		d.Problem = cmp.Or(prob.DetailZh, prob.Detail, prob.TitleZh)
-	}
-	return s.renderSurvey(c, p, prob.Status, d)
+	return s.renderSurvey(c, p, status, surveyData{formProblem: fp})
 }
 
 func (s *Server) renderSurvey(c *fiber.Ctx, p auth.Principal, status int, d surveyData) error {

@@ -2,6 +2,7 @@ package textenc_test
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"unicode/utf8"
 
@@ -76,5 +77,19 @@ func TestGuardFormula(t *testing.T) {
 		if back := textenc.UnguardFormula(got); back != tc.in {
 			t.Errorf("UnguardFormula(%q) = %q, want %q", got, back, tc.in)
 		}
+	}
+}
+
+func TestExcelCSV(t *testing.T) {
+	var b strings.Builder
+	cw, err := textenc.ExcelCSV(&b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cw.WriteAll([][]string{{"地区", "得分"}, {"太原市", "91.5"}}); err != nil {
+		t.Fatal(err)
+	}
+	if want := "\ufeff地区,得分\r\n太原市,91.5\r\n"; b.String() != want {
+		t.Errorf("ExcelCSV wrote %q, want %q", b.String(), want)
 	}
 }

@@ -1,7 +1,6 @@
 package responsefile
 
 import (
-	"encoding/csv"
 	"fmt"
 	"io"
 	"strconv"
@@ -105,11 +104,10 @@ func WriteTemplate(w io.Writer, format string, q questionnaire.Questionnaire, re
 // writeCSV writes UTF-8 with a byte-order mark and CRLF line ends, which
 // is what makes Excel on a Chinese Windows open it without garbling.
 func writeCSV(w io.Writer, records [][]string) error {
-	if _, err := io.WriteString(w, "\ufeff"); err != nil {
+	cw, err := textenc.ExcelCSV(w)
+	if err != nil {
 		return fmt.Errorf("responsefile: write csv: %w", err)
 	}
-	cw := csv.NewWriter(w)
-	cw.UseCRLF = true
 	for _, rec := range records {
 		if err := cw.Write(rec); err != nil {
 			return fmt.Errorf("responsefile: write csv: %w", err)
