@@ -214,9 +214,12 @@ func ItemMeansOption(region string, items []ItemMean) ([]byte, error) {
 		charts.WithXAxisOpts(opts.XAxis{Type: "value", Min: 0, Max: 100}),
 		charts.WithYAxisOpts(opts.YAxis{Type: "category", Inverse: opts.Bool(true)}),
 	)
-	bar.SetXAxis(labels).
-		AddSeries(region, own, charts.WithItemStyleOpts(opts.ItemStyle{Color: gradeColours[1]})).
-		AddSeries("全省平均", province, charts.WithItemStyleOpts(opts.ItemStyle{Color: "#8c959f"}))
+	bar.SetXAxis(labels).AddSeries(region, own, charts.WithItemStyleOpts(opts.ItemStyle{Color: gradeColours[1]}))
+	// Province means withheld from the reader (too few regions) leave no
+	// empty series behind.
+	if slices.ContainsFunc(items, func(it ItemMean) bool { return it.Province != nil }) {
+		bar.AddSeries("全省平均", province, charts.WithItemStyleOpts(opts.ItemStyle{Color: "#8c959f"}))
+	}
 	bar.XYReversal()
 	return option(bar)
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/ipeval/ipeval/evaluation"
 	"github.com/ipeval/ipeval/indicators/scheme"
+	"github.com/ipeval/ipeval/internal/disclosure"
 )
 
 // The business-environment report (知识产权营商环境评价报告) of a run: a
@@ -117,20 +118,21 @@ func (l Layout) Check(size int) error {
 // Region is the edition of a report for one region: its front, the
 // region's page and its back, so that a city official reads the province
 // summary and ranking and only their own region's page. ok is false when
-// the report has no page for the region.
-func (r Report) Region(code string) (doc []byte, ok bool) {
-	if r.Layout.Check(len(r.HTML)) != nil {
-		return nil, false
+// the report has no page for the region; a layout that does not fit the
+// document is an error, not a missing page: the stored report is broken.
+func (r Report) Region(code string) (doc []byte, ok bool, err error) {
+	if err := r.Layout.Check(len(r.HTML)); err != nil {
+		return nil, false, err
 	}
 	for _, s := range r.Layout.Regions {
 		if s.Code == code {
 			out := make([]byte, 0, r.Layout.Front+(s.End-s.Start)+len(r.HTML)-r.Layout.Back)
 			out = append(out, r.HTML[:r.Layout.Front]...)
 			out = append(out, r.HTML[s.Start:s.End]...)
-			return append(out, r.HTML[r.Layout.Back:]...), true
+			return append(out, r.HTML[r.Layout.Back:]...), true, nil
 		}
 	}
-	return nil, false
+	return nil, false, nil
 }
 
 // RenderReport renders the business-environment report of a run. The
@@ -210,7 +212,7 @@ type regionView struct {
 	Rules                 []ruleView
 	Dimensions            []dimensionRow
 	Strengths, Weaknesses []indicatorRow
-	Compared              int // indicators placed among the regions
+	Compared, Few         int // indicators placed among the regions; reported ones too few regions reported to place
 	Sentences, Warnings   []string
 	Sensitivity           string
 	Radar                 string
@@ -241,6 +243,8 @@ type methodView struct {
 	Rules                                  []methodRule
 	Sensitivity                            *methodSensitivity
 	Warnings                               []string
+	// MinRegions is disclosure.MinRegionsForAggregate.
+	MinRegions int
 }
 
 type methodDimension struct{ Code, Name, NameEn, Weight string }
@@ -428,7 +432,7 @@ func regionViews(in ReportInput, order []evaluation.RegionResult, graded int, gr
 			}
 			rv.Dimensions = append(rv.Dimensions, row)
 		}
-		rv.Strengths, rv.Weaknesses, rv.Compared = pct.strengthsAndWeaknesses(sc, r, 3)
+		rv.Strengths, rv.Weaknesses, rv.Compared, rv.Few = pct.strengthsAndWeaknesses(sc, r, 3)
 		for _, s := range r.Explanation.Sentences {
 			rv.Sentences = append(rv.Sentences, s.Zh)
 		}
@@ -544,13 +548,19 @@ func newPercentiles(res evaluation.Result) percentiles {
 	return p
 }
 
+// tooFew stands where a figure is withheld because too few regions
+// reported the indicator.
+const tooFew = "参与比较的地区不足"
+
 // percentile places score among the other regions that reported the
 // indicator: the share of them it beats, a tie counting half, from 0 (the
-// lowest) to 100 (the highest). ok is false when no other region reported
-// it.
+// lowest) to 100 (the highest). ok is false when fewer than
+// disclosure.MinRegionsForAggregate regions reported it: among two or
+// three, a region's percentile is the order of the others, which its
+// edition of the report would give away.
 func (p percentiles) percentile(code string, score float64) (float64, bool) {
 	all := p.scores[code]
-	if len(all) < 2 {
+	if !disclosure.Enough(len(all)) {
 		return 0, false
 	}
 	lo, _ := slices.BinarySearch(all, score)
@@ -568,8 +578,9 @@ func (p percentiles) percentile(code string, score float64) (float64, bool) {
 // the middle (percentile over 50), and k weaknesses, below it, so that a
 // leader's "weakness" is never an indicator on which it beats most
 // regions. Ties go to the higher (strength) or lower (weakness) score,
-// then to scheme order. compared is the number of indicators placed.
-func (p percentiles) strengthsAndWeaknesses(sc scheme.Scheme, r evaluation.RegionResult, k int) (strengths, weaknesses []indicatorRow, compared int) {
+// then to scheme order. compared is the number of indicators placed, few
+// the number of reported ones too few regions reported to place.
+func (p percentiles) strengthsAndWeaknesses(sc scheme.Scheme, r evaluation.RegionResult, k int) (strengths, weaknesses []indicatorRow, compared, few int) {
 	type placed struct {
 		i          int // in r.Indicators, which is in scheme order
 		pct, score float64
@@ -581,6 +592,8 @@ func (p percentiles) strengthsAndWeaknesses(sc scheme.Scheme, r evaluation.Regio
 		}
 		if pc, ok := p.percentile(ir.Code, ir.Score.Value); ok {
 			all = append(all, placed{i: i, pct: pc, score: ir.Score.Value})
+		} else {
+			few++
 		}
 	}
 	row := func(x placed) indicatorRow {
@@ -608,16 +621,20 @@ func (p percentiles) strengthsAndWeaknesses(sc scheme.Scheme, r evaluation.Regio
 		}
 		weaknesses = append(weaknesses, row(x))
 	}
-	return strengths, weaknesses, len(all)
+	return strengths, weaknesses, len(all), few
 }
 
 // province is the typical value of an indicator among the regions that
 // reported it: the share answering yes for a yes/no indicator, else the
-// median.
+// median. Over fewer than disclosure.MinRegionsForAggregate regions it is
+// withheld: the median of three is another region's own value.
 func (p percentiles) province(ind scheme.Indicator) string {
 	raws := p.raws[ind.Code]
 	if len(raws) == 0 {
 		return "—"
+	}
+	if !disclosure.Enough(len(raws)) {
+		return tooFew
 	}
 	if ind.Normalisation.Method == scheme.MethodBinary {
 		yes := 0
@@ -657,7 +674,7 @@ func valueText(ind scheme.Indicator, x float64) string {
 
 func methodOf(in ReportInput, gradeName map[string]string) methodView {
 	sc, res := in.Scheme, in.Result
-	m := methodView{SchemeCode: sc.Code, SchemeVersion: strconv.Itoa(sc.Version), Description: sc.Description,
+	m := methodView{MinRegions: disclosure.MinRegionsForAggregate, SchemeCode: sc.Code, SchemeVersion: strconv.Itoa(sc.Version), Description: sc.Description,
 		Engine: res.EngineVersion, InputsHash: in.Run.InputsHash, ResultsHash: in.Run.ResultsHash,
 		Coverage: percent(sc.CoverageThreshold)}
 	switch res.Aggregation {

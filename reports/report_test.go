@@ -16,6 +16,7 @@ import (
 
 	"github.com/ipeval/ipeval/evaluation"
 	"github.com/ipeval/ipeval/indicators/scheme"
+	"github.com/ipeval/ipeval/internal/disclosure"
 	"github.com/ipeval/ipeval/internal/regions/kind"
 )
 
@@ -185,9 +186,9 @@ func TestReportGolden(t *testing.T) {
 // front, that region's page alone, the back.
 func TestReportRegionEdition(t *testing.T) {
 	rep := mustRender(t, smallRun(t, nil))
-	doc, ok := rep.Region("140200")
-	if !ok {
-		t.Fatal("no edition for 140200")
+	doc, ok, err := rep.Region("140200")
+	if !ok || err != nil {
+		t.Fatalf("no edition for 140200: %v", err)
 	}
 	s := string(doc)
 	if !strings.HasPrefix(s, "<!doctype html>") || !strings.HasSuffix(strings.TrimSpace(s), "</html>") {
@@ -205,21 +206,27 @@ func TestReportRegionEdition(t *testing.T) {
 	if !strings.Contains(s, "二、排名与等次") || !strings.Contains(s, "附录 评价方法") || !strings.Contains(s, "<td>太原市</td>") {
 		t.Error("the edition lacks the ranking or the appendix")
 	}
-	if _, ok := rep.Region("999999"); ok {
-		t.Error("an edition for a region not in the run")
+	if _, ok, err := rep.Region("999999"); ok || err != nil {
+		t.Errorf("an edition for a region not in the run: %v, %v", ok, err)
 	}
 	broken := rep
 	broken.Layout.Back++
-	if _, ok := broken.Region("140200"); ok {
-		t.Error("a layout that does not fit the document still cuts an edition")
+	if _, ok, err := broken.Region("140200"); ok || err == nil {
+		t.Errorf("a layout that does not fit the document: ok %v, error %v; want an error", ok, err)
 	}
 }
 
 // TestStrengthsAndWeaknesses picks a region's best and worst reported
 // indicators by percentile among the regions, not by raw score: a score
 // of 40 that beats everyone is a strength, a score of 90 that trails
-// everyone a weakness.
+// everyone a weakness. Among fewer than disclosure.MinRegionsForAggregate
+// regions nothing is placed and no province figure is shown: a
+// percentile among four is the others' order, the median of three one of
+// their values.
 func TestStrengthsAndWeaknesses(t *testing.T) {
+	if disclosure.MinRegionsForAggregate != 5 {
+		t.Fatalf("the table below is written for a threshold of 5, not %d", disclosure.MinRegionsForAggregate)
+	}
 	sc := scheme.Scheme{Indicators: []scheme.Indicator{
 		{Code: "P", Name: "甲", Unit: "个"}, {Code: "Q", Name: "乙", Unit: "%"}, {Code: "R", Name: "丙", Unit: "亿元"},
 		{Code: "S", Name: "丁", Unit: "个"}, {Code: "T", Name: "戊", Unit: "是/否", Normalisation: scheme.Normalisation{Method: scheme.MethodBinary}},
@@ -228,30 +235,28 @@ func TestStrengthsAndWeaknesses(t *testing.T) {
 		return evaluation.IndicatorResult{Code: code, Scored: true, Observed: true, Weight: 0.2,
 			Score: evaluation.Number{Value: score, Valid: true}, Raw: evaluation.Number{Value: raw, Valid: true}}
 	}
-	// Scores of the indicators P, Q, R, S, T for regions a (under test), b, c, d.
+	// Scores of the indicators P, Q, R, S, T for regions a (under test), b, c, d, f.
 	table := map[string][5]float64{
 		"a": {40, 90, 50, 70, 100},
 		"b": {10, 95, 60, 70, 0},
 		"c": {20, 99, 40, 70, 0},
 		"d": {30, 97, 55, 70, 100},
+		"f": {0, 100, 65, 70, 100},
 	}
-	var res evaluation.Result
-	for _, code := range []string{"a", "b", "c", "d"} {
-		r := evaluation.RegionResult{Code: code}
-		for j, ind := range sc.Indicators {
-			r.Indicators = append(r.Indicators, ir(ind.Code, table[code][j], table[code][j]/10))
+	result := func(codes ...string) evaluation.Result {
+		var res evaluation.Result
+		for _, code := range codes {
+			r := evaluation.RegionResult{Code: code}
+			for j, ind := range sc.Indicators {
+				r.Indicators = append(r.Indicators, ir(ind.Code, table[code][j], table[code][j]/10))
+			}
+			res.Regions = append(res.Regions, r)
 		}
-		res.Regions = append(res.Regions, r)
-	}
-	// An imputed value is never a strength, and is not among the peers.
-	imputed := ir("Q", 100, 10)
-	imputed.Observed, imputed.Imputed = false, true
-	res.Regions = append(res.Regions, evaluation.RegionResult{Code: "e", Indicators: []evaluation.IndicatorResult{imputed}})
-
-	p := newPercentiles(res)
-	s, w, n := p.strengthsAndWeaknesses(sc, res.Regions[0], 2)
-	if n != 5 {
-		t.Errorf("%d indicators compared, want 5", n)
+		// An imputed value is never a strength, and is not among the peers.
+		imputed := ir("Q", 100, 10)
+		imputed.Observed, imputed.Imputed = false, true
+		res.Regions = append(res.Regions, evaluation.RegionResult{Code: "e", Indicators: []evaluation.IndicatorResult{imputed}})
+		return res
 	}
 	got := func(rows []indicatorRow) string {
 		var out []string
@@ -260,28 +265,74 @@ func TestStrengthsAndWeaknesses(t *testing.T) {
 		}
 		return strings.Join(out, ",")
 	}
-	// P beats all three others (100); T ties d and beats b, c (83);
-	// S ties all (50); R beats c only (33); Q trails all (0).
-	if g := got(s); g != "P@100,T@83" {
-		t.Errorf("strengths %s, want P@100,T@83", g)
+
+	t.Run("four regions report", func(t *testing.T) {
+		res := result("a", "b", "c", "d")
+		p := newPercentiles(res)
+		for i, r := range res.Regions[:4] {
+			if s, w, n, few := p.strengthsAndWeaknesses(sc, r, 3); len(s) != 0 || len(w) != 0 || n != 0 || few != 5 {
+				t.Errorf("region %d: strengths %s, weaknesses %s, %d compared, %d too few; want none placed, 5 too few", i, got(s), got(w), n, few)
+			}
+		}
+		for _, ind := range sc.Indicators {
+			if got := p.province(ind); got != tooFew {
+				t.Errorf("%s: province figure %q over 4 regions, want %q", ind.Code, got, tooFew)
+			}
+		}
+	})
+
+	t.Run("five regions report", func(t *testing.T) {
+		res := result("a", "b", "c", "d", "f")
+		p := newPercentiles(res)
+		s, w, n, few := p.strengthsAndWeaknesses(sc, res.Regions[0], 2)
+		if n != 5 || few != 0 {
+			t.Errorf("%d indicators compared, %d too few; want 5 and 0", n, few)
+		}
+		// P beats all four others (100); T ties d and f and beats b, c
+		// (75); S ties all (50); R beats c only (25); Q trails all (0).
+		if g := got(s); g != "P@100,T@75" {
+			t.Errorf("strengths %s, want P@100,T@75", g)
+		}
+		if g := got(w); g != "Q@0,R@25" {
+			t.Errorf("weaknesses %s, want Q@0,R@25", g)
+		}
+		if len(s) != 2 || len(w) != 2 {
+			t.FailNow()
+		}
+		if s[0].Value != "4 个" || s[1].Value != "是" || w[0].Value != "9%" || w[1].Value != "5 亿元" {
+			t.Errorf("values with units: %q %q %q %q", s[0].Value, s[1].Value, w[0].Value, w[1].Value)
+		}
+		if s[0].Province != "中位数 2 个" || s[1].Province != "“是”占 60%" {
+			t.Errorf("province figures %q, %q", s[0].Province, s[1].Province)
+		}
+		// Only above the middle is a strength, only below it a weakness:
+		// d's lowest, Q, R and S, sit at 50, so d has no weakness; c beats
+		// most others only on Q, and ties only b on T (12.5, printed to
+		// the even 12). Equal percentiles go to the better score.
+		if s, w, _, _ := p.strengthsAndWeaknesses(sc, res.Regions[3], 3); got(s) != "T@75,P@75" || len(w) != 0 {
+			t.Errorf("d: strengths %s, weaknesses %s; want no weakness", got(s), got(w))
+		}
+		if s, w, _, _ := p.strengthsAndWeaknesses(sc, res.Regions[2], 3); got(s) != "Q@75" || got(w) != "R@0,T@12" {
+			t.Errorf("c: strengths %s, weaknesses %s", got(s), got(w))
+		}
+	})
+}
+
+// TestReportFewRegions renders a run in which fewer than
+// disclosure.MinRegionsForAggregate regions reported anything: no region
+// page places an indicator or shows a province median or share, and each
+// says why.
+func TestReportFewRegions(t *testing.T) {
+	in := smallRun(t, nil)
+	in.Result.Regions = in.Result.Regions[:disclosure.MinRegionsForAggregate-1]
+	html := string(mustRender(t, in).HTML)
+	if n := strings.Count(html, "参与比较的地区不足，不列优势指标"); n != len(in.Result.Regions) {
+		t.Errorf("%d region pages say too few regions compare, want %d", n, len(in.Result.Regions))
 	}
-	if g := got(w); g != "Q@0,R@33" {
-		t.Errorf("weaknesses %s, want Q@0,R@33", g)
-	}
-	if s[0].Value != "4 个" || s[1].Value != "是" || w[0].Value != "9%" || w[1].Value != "5 亿元" {
-		t.Errorf("values with units: %q %q %q %q", s[0].Value, s[1].Value, w[0].Value, w[1].Value)
-	}
-	if s[0].Province != "中位数 2.5 个" || s[1].Province != "“是”占 50%" {
-		t.Errorf("province figures %q, %q", s[0].Province, s[1].Province)
-	}
-	// Only above the middle is a strength, only below it a weakness: d's
-	// lowest, S, ties everyone (50), so d has no weakness; c beats the
-	// others only on Q. Equal percentiles go to the better score.
-	if s, w, _ := p.strengthsAndWeaknesses(sc, res.Regions[3], 3); got(s) != "T@83,Q@67,R@67" || len(w) != 0 {
-		t.Errorf("d: strengths %s, weaknesses %s; want no weakness", got(s), got(w))
-	}
-	if s, w, _ := p.strengthsAndWeaknesses(sc, res.Regions[2], 3); got(s) != "Q@100" || got(w) != "R@0,T@17,P@33" {
-		t.Errorf("c: strengths %s, weaknesses %s", got(s), got(w))
+	for _, leak := range []string{"中位数 ", "“是”占", `<th class="n">百分位</th>`} {
+		if strings.Contains(html, leak) {
+			t.Errorf("the report of %d regions shows %q", len(in.Result.Regions), leak)
+		}
 	}
 }
 

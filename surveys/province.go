@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/ipeval/ipeval/internal/auth"
+	"github.com/ipeval/ipeval/internal/disclosure"
 	"github.com/ipeval/ipeval/surveys/quality"
 )
 
@@ -13,8 +14,14 @@ type ProvinceIndex struct {
 	// Regions is the number of regions whose index counts (Counts).
 	Regions int `json:"regions"`
 	// Mean is the mean of those regions' indices, each region counting
-	// once whatever its sample; nil when no region counts.
+	// once whatever its sample; nil when no region counts, or when it is
+	// withheld.
 	Mean *float64 `json:"mean"`
+	// Withheld is set when the means are kept from the caller: a city
+	// official sees no mean over fewer than
+	// disclosure.MinRegionsForAggregate regions, as it would give away
+	// the other regions' indices.
+	Withheld bool `json:"withheld,omitempty"`
 	// Items are the items of the accepted projects' questionnaires, in
 	// questionnaire order.
 	Items []ProvinceItem `json:"items"`
@@ -26,7 +33,8 @@ type ProvinceItem struct {
 	Text   string `json:"text"`
 	TextEn string `json:"text_en,omitempty"`
 	// Mean is the mean of the item means of the regions that count and
-	// have one; Regions is their number.
+	// have one, nil when withheld as ProvinceIndex.Mean is; Regions is
+	// their number.
 	Mean    *float64 `json:"mean"`
 	Regions int      `json:"regions"`
 }
@@ -55,10 +63,13 @@ func RegionOf(indices []RegionIndex, code string) (RegionIndex, bool) {
 // ProvinceIndex returns the province-wide means of a cycle's accepted
 // survey projects. A region surveyed by several projects counts with its
 // latest index that counts, as acceptance leaves the latest such value.
-// It is an aggregate of every region, so a city official may read it
-// wherever CycleIndices shows it its own region (once the cycle is
-// published): like the province mean of the dimension scores it already
-// sees, it names no other region's result.
+// A city official may read it wherever CycleIndices shows it its own
+// region (once the cycle is published). The official knows their own
+// index, so a mean over few regions gives the others' away (with two,
+// the other's is 2×mean − own): a city official gets the means, overall
+// and per item, only where at least disclosure.MinRegionsForAggregate
+// regions count; otherwise they are nil and Withheld is set. Admins,
+// who see every region's index, always get them.
 func (s *Store) ProvinceIndex(ctx context.Context, by auth.Principal, cycleID string) (ProvinceIndex, error) {
 	db := s.db.WithContext(ctx)
 	ps, err := acceptedProjects(db, by, cycleID)
@@ -110,11 +121,17 @@ func (s *Store) ProvinceIndex(ctx context.Context, by auth.Principal, cycleID st
 		m := sum / float64(out.Regions)
 		out.Mean = &m
 	}
+	admin := by.Is(auth.RoleAdmin)
 	for i := range out.Items {
-		if n := out.Items[i].Regions; n > 0 {
+		if n := out.Items[i].Regions; n > 0 && (admin || disclosure.Enough(n)) {
 			m := itemSum[i] / float64(n)
 			out.Items[i].Mean = &m
+		} else if n > 0 {
+			out.Withheld = true
 		}
+	}
+	if !admin && out.Regions > 0 && !disclosure.Enough(out.Regions) {
+		out.Mean, out.Withheld = nil, true
 	}
 	return out, nil
 }

@@ -36,7 +36,9 @@ const testRegions = "code,name,kind,parent\n" +
 	"140100,太原市,prefecture_city,140000\n" +
 	"140200,大同市,prefecture_city,140000\n" +
 	"140300,阳泉市,prefecture_city,140000\n" +
-	"140400,长治市,prefecture_city,140000\n"
+	"140400,长治市,prefecture_city,140000\n" +
+	"140500,晋城市,prefecture_city,140000\n" +
+	"140600,朔州市,prefecture_city,140000\n"
 
 // testMax is the fixture's upload limit, low so that the over-limit case
 // needs no large file.
@@ -447,48 +449,102 @@ func TestCityIndices(t *testing.T) {
 
 // TestProvinceIndex averages the regions whose index counts — 140100
 // (91.67) and 140200 (66.67), not 140300 below its minimum sample — each
-// once, overall and per item, and shows the average to a city official
-// once the cycle is published.
+// once, overall and per item. Admins always get the means; a city
+// official, once the cycle is published, only when at least
+// disclosure.MinRegionsForAggregate regions count: with two, the mean
+// would give the other region's index away.
 func TestProvinceIndex(t *testing.T) {
 	f := newFixture(t, dbtest.New(t))
 	ctx := context.Background()
-	p := f.project(t)
-	f.upload(t, p.ID, answers(), "")
-	for _, tr := range []surveys.Transition{surveys.Submit, surveys.Accept} {
-		if _, _, err := f.store.Move(ctx, f.admin, p.ID, tr, ""); err != nil {
+	accept := func(t *testing.T, p surveys.Project, body string) {
+		t.Helper()
+		f.upload(t, p.ID, body, "")
+		for _, tr := range []surveys.Transition{surveys.Submit, surveys.Accept} {
+			if _, _, err := f.store.Move(ctx, f.admin, p.ID, tr, ""); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	status := func(t *testing.T, st cycles.Status) {
+		t.Helper()
+		if err := f.db.Model(&cycles.Cycle{}).Where("id = ?", f.cycle).Update("status", st).Error; err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, err := f.store.ProvinceIndex(ctx, f.city, f.cycle); !errors.Is(err, fault.ErrNotFound) {
-		t.Fatalf("a city official before publication: %v", err)
-	}
-	if _, err := f.store.ProvinceIndex(ctx, f.contractor, f.cycle); !errors.Is(err, fault.ErrForbidden) {
-		t.Fatalf("a contractor: %v", err)
-	}
-	want := (275.0/3 + 200.0/3) / 2
-	near := func(x *float64) bool { return x != nil && math.Abs(*x-want) < 1e-9 }
-	admin, err := f.store.ProvinceIndex(ctx, f.admin, f.cycle)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if admin.Regions != 2 || !near(admin.Mean) || len(admin.Items) != 6 {
-		t.Fatalf("province index %+v, want 2 regions with mean %.4f and 6 items", admin, want)
-	}
-	for _, it := range admin.Items {
-		if it.Text == "" || it.Regions != 2 || !near(it.Mean) {
-			t.Errorf("item %+v, want its text and the mean %.4f of 2 regions", it, want)
+	near := func(x *float64, want float64) bool { return x != nil && math.Abs(*x-want) < 1e-9 }
+	accept(t, f.project(t), answers())
+
+	t.Run("two regions", func(t *testing.T) {
+		if _, err := f.store.ProvinceIndex(ctx, f.city, f.cycle); !errors.Is(err, fault.ErrNotFound) {
+			t.Fatalf("a city official before publication: %v", err)
 		}
-	}
-	if admin.Items[0].Code != "convenience" || admin.Items[5].Code != "overall" {
-		t.Errorf("items %+v, want the questionnaire's order", admin.Items)
-	}
-	if err := f.db.Model(&cycles.Cycle{}).Where("id = ?", f.cycle).Update("status", cycles.Published).Error; err != nil {
-		t.Fatal(err)
-	}
-	city, err := f.store.ProvinceIndex(ctx, f.city, f.cycle)
-	if err != nil || city.Regions != 2 || !near(city.Mean) {
-		t.Fatalf("a city official after publication: %+v (%v)", city, err)
-	}
+		if _, err := f.store.ProvinceIndex(ctx, f.contractor, f.cycle); !errors.Is(err, fault.ErrForbidden) {
+			t.Fatalf("a contractor: %v", err)
+		}
+		want := (275.0/3 + 200.0/3) / 2
+		admin, err := f.store.ProvinceIndex(ctx, f.admin, f.cycle)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if admin.Regions != 2 || !near(admin.Mean, want) || admin.Withheld || len(admin.Items) != 6 {
+			t.Fatalf("province index %+v, want 2 regions with mean %.4f and 6 items", admin, want)
+		}
+		for _, it := range admin.Items {
+			if it.Text == "" || it.Regions != 2 || !near(it.Mean, want) {
+				t.Errorf("item %+v, want its text and the mean %.4f of 2 regions", it, want)
+			}
+		}
+		if admin.Items[0].Code != "convenience" || admin.Items[5].Code != "overall" {
+			t.Errorf("items %+v, want the questionnaire's order", admin.Items)
+		}
+		status(t, cycles.Published)
+		city, err := f.store.ProvinceIndex(ctx, f.city, f.cycle)
+		if err != nil || city.Regions != 2 || city.Mean != nil || !city.Withheld || len(city.Items) != 6 {
+			t.Fatalf("a city official after publication: %+v (%v), want the means withheld", city, err)
+		}
+		for _, it := range city.Items {
+			if it.Mean != nil {
+				t.Errorf("item %s: the city official gets the mean of %d regions", it.Code, it.Regions)
+			}
+		}
+	})
+
+	t.Run("five regions", func(t *testing.T) {
+		status(t, cycles.Collecting)
+		p, err := f.store.CreateProject(ctx, f.admin, f.cycle, surveys.ProjectInput{
+			OrganisationID: f.org, Name: "满意度调查（二）", Minimum: 3, Target: 10,
+			Regions:        []surveys.ProjectRegion{{Code: "140400"}, {Code: "140500"}, {Code: "140600"}},
+			FieldworkStart: "2026-09-01", FieldworkEnd: "2026-10-31",
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Every respondent answers 4 (75) in 140400 and 140500, 3 (50) in
+		// 140600.
+		var b strings.Builder
+		b.WriteString(header)
+		for i, region := range []string{"140400", "140400", "140400", "140500", "140500", "140500", "140600", "140600", "140600"} {
+			x := 4
+			if region == "140600" {
+				x = 3
+			}
+			b.WriteString(row(region, fmt.Sprintf("S%d", i), 300, x, x, x, x, x, x))
+		}
+		accept(t, p, b.String())
+		status(t, cycles.Published)
+		want := (275.0/3 + 200.0/3 + 75 + 75 + 50) / 5
+		for _, who := range []auth.Principal{f.admin, f.city} {
+			got, err := f.store.ProvinceIndex(ctx, who, f.cycle)
+			if err != nil || got.Regions != 5 || !near(got.Mean, want) || got.Withheld {
+				t.Fatalf("%s: %+v (%v), want 5 regions with mean %.4f", who.Username, got, err, want)
+			}
+			for _, it := range got.Items {
+				if it.Regions != 5 || !near(it.Mean, want) {
+					t.Errorf("%s: item %+v, want the mean %.4f of 5 regions", who.Username, it, want)
+				}
+			}
+		}
+	})
 }
 
 // TestLostUpload fails, rather than retries for ever, a batch whose file

@@ -558,8 +558,9 @@ func (s *Store) Publish(ctx context.Context, by auth.Principal, runID string) (R
 	if err != nil {
 		return Run{}, err
 	}
-	// The jobs are committed: if enqueueing fails, the sweeper enqueues
-	// them later.
+	// The jobs are committed. Enqueue logs a failure (with the queue's
+	// logger), and the sweeper enqueues the jobs later: publication has
+	// happened either way.
 	for _, j := range follow {
 		if s.queue != nil {
 			_ = s.queue.Enqueue(ctx, j)

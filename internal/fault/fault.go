@@ -24,6 +24,10 @@ var (
 	// ErrUnsupportedMedia is an upload whose content is not of an accepted
 	// type, or not of the type its name claims.
 	ErrUnsupportedMedia = errors.New("unsupported media type")
+	// ErrFailed is work of the server's that failed in a way the caller
+	// may be told about, such as a report whose rendering failed: answered
+	// 500 with the words given to With, never with the cause.
+	ErrFailed = errors.New("failed")
 )
 
 // FieldError is one problem with the input, located by field path or by

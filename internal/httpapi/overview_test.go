@@ -223,49 +223,81 @@ func TestRegionPage(t *testing.T) {
 	city := string(f.call("city", "GET", path+"140100", nil, http.StatusOK))
 	wantNoScript(t, city)
 
+	// Two regions reported: the province mean would give the other's index
+	// away to a city official (2×mean − own), so only admins see it.
 	t.Run("satisfaction against the province", func(t *testing.T) {
-		var sat struct {
+		type satChart struct {
 			XAxis  []struct{ Data []string } `json:"xAxis"`
 			Series []struct {
 				Type string
 				Data []struct{ Value any }
 			}
 		}
-		chartOption(t, city, "chart-satisfaction", &sat)
-		province := r1((*own.Mean + *other.Mean) / 2)
-		if len(sat.Series) != 2 || sat.Series[0].Type != "bar" || sat.Series[1].Type != "boxplot" ||
-			!slices.Equal(sat.XAxis[0].Data, []string{"太原市", "全省平均"}) {
-			t.Fatalf("satisfaction chart %+v", sat)
-		}
-		if got := []any{sat.Series[0].Data[0].Value, sat.Series[0].Data[1].Value}; got[0] != r1(*own.Mean) || got[1] != province {
-			t.Errorf("bars %v, want the index %v and the province mean %v", got, r1(*own.Mean), province)
-		}
-		m := r1(*own.Mean)
-		if want := fmt.Sprint([]any{r1(*own.CILow), m, m, m, r1(*own.CIHigh)}); fmt.Sprint(sat.Series[1].Data[0].Value) != want {
-			t.Errorf("error bar %v, want %s", sat.Series[1].Data[0].Value, want)
-		}
-		for _, want := range []string{fmt.Sprintf("%.1f", *own.Mean), fmt.Sprintf("[%.1f, %.1f]", *own.CILow, *own.CIHigh), fmt.Sprintf("%.1f", (*own.Mean+*other.Mean)/2)} {
-			if !strings.Contains(city, want) {
-				t.Errorf("the dashboard does not show %s", want)
-			}
-		}
-
-		var items struct {
+		type itemChart struct {
 			YAxis  []struct{ Data []string } `json:"yAxis"`
 			Series []struct {
 				Name string
 				Data []struct{ Value any }
 			}
 		}
-		chartOption(t, city, "chart-items", &items)
-		if len(items.Series) != 2 || items.Series[0].Name != "太原市" || len(items.YAxis[0].Data) != len(own.Items) {
-			t.Fatalf("item chart %+v, want 太原市 and the province over %d items", items, len(own.Items))
-		}
-		for i, im := range own.Items {
-			mine, theirs := *im.Mean, *other.Items[i].Mean
-			if items.Series[0].Data[i].Value != r1(mine) || items.Series[1].Data[i].Value != r1((mine+theirs)/2) {
-				t.Errorf("item %s: %v and %v, want %v and %v", im.Code, items.Series[0].Data[i].Value, items.Series[1].Data[i].Value, r1(mine), r1((mine+theirs)/2))
-			}
+		admin := string(f.call("admin", "GET", path+"140100", nil, http.StatusOK))
+		province := (*own.Mean + *other.Mean) / 2
+		for _, c := range []struct {
+			who, page string
+			shown     bool
+		}{{"city", city, false}, {"admin", admin, true}} {
+			t.Run(c.who, func(t *testing.T) {
+				var sat satChart
+				chartOption(t, c.page, "chart-satisfaction", &sat)
+				cats := []string{"太原市"}
+				if c.shown {
+					cats = append(cats, "全省平均")
+				}
+				if len(sat.Series) != 2 || sat.Series[0].Type != "bar" || sat.Series[1].Type != "boxplot" ||
+					!slices.Equal(sat.XAxis[0].Data, cats) || len(sat.Series[0].Data) != len(cats) {
+					t.Fatalf("satisfaction chart %+v, want bars %v", sat, cats)
+				}
+				if got := sat.Series[0].Data[0].Value; got != r1(*own.Mean) {
+					t.Errorf("bar %v, want the index %v", got, r1(*own.Mean))
+				}
+				if c.shown && sat.Series[0].Data[1].Value != r1(province) {
+					t.Errorf("province bar %v, want %v", sat.Series[0].Data[1].Value, r1(province))
+				}
+				m := r1(*own.Mean)
+				if want := fmt.Sprint([]any{r1(*own.CILow), m, m, m, r1(*own.CIHigh)}); fmt.Sprint(sat.Series[1].Data[0].Value) != want {
+					t.Errorf("error bar %v, want %s", sat.Series[1].Data[0].Value, want)
+				}
+				for _, want := range []string{fmt.Sprintf("%.1f", *own.Mean), fmt.Sprintf("[%.1f, %.1f]", *own.CILow, *own.CIHigh)} {
+					if !strings.Contains(c.page, want) {
+						t.Errorf("the dashboard does not show %s", want)
+					}
+				}
+				if shows := strings.Contains(c.page, fmt.Sprintf("<dd>%.1f</dd>", province)); shows != c.shown {
+					t.Errorf("the dashboard shows the province mean %.1f: %v, want %v", province, shows, c.shown)
+				}
+				if withheld := strings.Contains(c.page, "参与比较的地区不足"); withheld == c.shown {
+					t.Errorf("the dashboard says too few regions compare: %v, want %v", withheld, !c.shown)
+				}
+
+				var items itemChart
+				chartOption(t, c.page, "chart-items", &items)
+				series := 1
+				if c.shown {
+					series = 2
+				}
+				if len(items.Series) != series || items.Series[0].Name != "太原市" || len(items.YAxis[0].Data) != len(own.Items) {
+					t.Fatalf("item chart %+v, want %d series over %d items", items, series, len(own.Items))
+				}
+				for i, im := range own.Items {
+					mine, theirs := *im.Mean, *other.Items[i].Mean
+					if items.Series[0].Data[i].Value != r1(mine) {
+						t.Errorf("item %s: %v, want %v", im.Code, items.Series[0].Data[i].Value, r1(mine))
+					}
+					if c.shown && items.Series[1].Data[i].Value != r1((mine+theirs)/2) {
+						t.Errorf("item %s: province %v, want %v", im.Code, items.Series[1].Data[i].Value, r1((mine+theirs)/2))
+					}
+				}
+			})
 		}
 	})
 

@@ -513,6 +513,7 @@ var messages = map[string][2]string{
 	"region.ci":            {"95%置信区间", "95% confidence interval"},
 	"region.sample":        {"有效样本", "Valid responses"},
 	"region.province":      {"全省平均", "Province mean"},
+	"region.toofew":        {"参与比较的地区不足", "Too few regions to compare"},
 	"region.insufficient":  {"有效样本 %d 份，低于最低要求 %d 份：该指数未计入评价。", "%d valid responses, below the minimum of %d: the index was not used in the assessment."},
 	"region.nosurvey":      {"本周期尚无本地区已验收的满意度调查结果。", "No accepted satisfaction survey of this region in the cycle."},
 	"region.data":          {"数据填报情况", "Data completeness"},

@@ -190,8 +190,11 @@ func (s *Server) satisfaction(c *fiber.Ctx, p auth.Principal, cycleID string, rr
 			Province: "—", N: own.N, MinSample: own.MinSample, Counts: own.Counts()},
 		chart: reports.Satisfaction{Region: rr.Name, Index: mean, Low: *low, High: *high, Province: prov.Mean},
 	}
-	if prov.Mean != nil {
+	switch {
+	case prov.Mean != nil:
 		out.survey.Province = fmt.Sprintf("%.1f", *prov.Mean)
+	case prov.Withheld:
+		out.survey.Province = view{Lang: lang(c)}.T("region.toofew")
 	}
 	ownItem := make(map[string]*float64, len(own.Items))
 	for _, im := range own.Items {

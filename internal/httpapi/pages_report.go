@@ -7,7 +7,6 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/utils"
 
-	"github.com/ipeval/ipeval/evaluation/runs"
 	"github.com/ipeval/ipeval/internal/auth"
 	"github.com/ipeval/ipeval/internal/cycles"
 	"github.com/ipeval/ipeval/internal/fault"
@@ -22,7 +21,6 @@ const reportRefresh = "5"
 // reportPending is the page shown while a report is rendered.
 type reportPending struct {
 	Cycle cycles.Cycle
-	Run   runs.Run
 	Job   jobs.Job
 	// Again is the address to reload.
 	Again string
@@ -52,27 +50,23 @@ func (s *Server) regionReportPage(c *fiber.Ctx, p auth.Principal) error {
 
 // serveReport sends the stored report of the cycle's run, or, while a
 // published run's report is being rendered, a page that says so and
-// reloads itself (queuing the render if nothing has).
+// reloads itself. The archive decides who reads what, and when a reader's
+// visit queues a render.
 func (s *Server) serveReport(c *fiber.Ctx, p auth.Principal, code string) error {
 	ctx := c.UserContext()
-	cy, run, err := s.reportRun(c, p)
+	ch, err := s.reportRun(c, p)
 	if err != nil {
 		return err
 	}
-	doc, err := s.deps.Reports.Read(ctx, p, run, code)
+	doc, err := s.deps.Reports.Read(ctx, p, ch.Cycle.ID, ch.RunID, code)
 	if errors.Is(err, archive.ErrNotRendered) {
-		if run.PublishedAt == nil {
-			return fault.With(fault.ErrNotFound,
-				fmt.Sprintf("run %s has no report; POST /api/v1/runs/%s/report renders one", run.ID, run.ID),
-				fmt.Sprintf("评价运行 %s 尚未生成报告；可通过 POST /api/v1/runs/%s/report 生成", run.ID, run.ID), nil)
-		}
-		job, err := s.deps.Reports.Ensure(ctx, run)
+		job, err := s.deps.Reports.Ensure(ctx, p, ch.Cycle.ID, ch.RunID)
 		if err != nil {
 			return err
 		}
 		c.Set("Refresh", reportRefresh)
 		return s.render(c, fiber.StatusAccepted, "report_pending", "report.pending",
-			reportPending{Cycle: cy, Run: run, Job: job, Again: utils.CopyString(c.OriginalURL())})
+			reportPending{Cycle: ch.Cycle, Job: job, Again: utils.CopyString(c.OriginalURL())})
 	}
 	if err != nil {
 		return err
@@ -82,28 +76,17 @@ func (s *Server) serveReport(c *fiber.Ctx, p auth.Principal, code string) error 
 	return c.Send(doc.HTML)
 }
 
-// reportRun reads the cycle of the path's :id and the run whose report is
-// asked for: ?run=ID among the runs the caller may see, else the
-// published one.
-func (s *Server) reportRun(c *fiber.Ctx, p auth.Principal) (cycles.Cycle, runs.Run, error) {
-	ctx := c.UserContext()
-	cy, err := s.deps.Cycles.Get(ctx, param(c, "id"))
-	if err != nil {
-		return cy, runs.Run{}, err
+// reportRun chooses the run whose report is asked for as the other pages
+// of a cycle do (?run=ID), except that without ?run it is the published
+// run for admins too: the report is of published results.
+func (s *Server) reportRun(c *fiber.Ctx, p auth.Principal) (runChoice, error) {
+	ch, err := s.chooseRun(c, p)
+	if err != nil && ch.Cycle.ID == "" {
+		return ch, err
 	}
-	list, err := s.deps.Runs.List(ctx, p, cy.ID)
-	if err != nil {
-		return cy, runs.Run{}, err
+	if err != nil || (query(c, "run") == "" && !ch.Published) {
+		return ch, fault.With(fault.ErrNotFound, "the cycle has no published results yet, so it has no report",
+			"该考核周期尚无已发布的评价结果，暂无评价报告", nil)
 	}
-	want := query(c, "run")
-	for _, r := range list {
-		if (want == "" && r.PublishedAt != nil) || (want != "" && r.ID == want) {
-			return cy, r, nil
-		}
-	}
-	if want != "" {
-		return cy, runs.Run{}, fmt.Errorf("run %s of cycle %s: %w", want, cy.ID, fault.ErrNotFound)
-	}
-	return cy, runs.Run{}, fault.With(fault.ErrNotFound, "the cycle has no published results yet, so it has no report",
-		"该考核周期尚无已发布的评价结果，暂无评价报告", nil)
+	return ch, nil
 }

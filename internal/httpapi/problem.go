@@ -78,6 +78,7 @@ var errorTable = []kind{
 	{fault.ErrUnsupportedMedia, fiber.StatusUnsupportedMediaType, "unsupported-media-type", "Unsupported file type", "不支持的文件类型"},
 	{fault.ErrLocked, fiber.StatusLocked, "locked", "Account locked", "账户已锁定"},
 	{fault.ErrUnavailable, fiber.StatusServiceUnavailable, "unavailable", "Service unavailable", "服务暂不可用"},
+	{fault.ErrFailed, fiber.StatusInternalServerError, "failed", "Internal server error", "服务器内部错误"},
 }
 
 var unavailable = kind{fault.ErrUnavailable, fiber.StatusServiceUnavailable, "unavailable", "Service unavailable", "服务暂不可用"}

@@ -182,13 +182,30 @@ func TestReportPages(t *testing.T) {
 		if n := f.renderJobs(run.ID, jobs.StatusQueued); n != 1 {
 			t.Fatalf("opening the pages queued more jobs: %d queued", n)
 		}
-		// A render that failed is queued again by the next reader.
+		// A render that failed is not queued again by readers reloading
+		// the page: they are told, and an admin renders it again.
 		if err := f.db.Model(&jobs.Job{}).Where("kind = ?", archive.JobKind).Update("status", jobs.StatusFailed).Error; err != nil {
 			t.Fatal(err)
 		}
+		for _, c := range []struct{ who, path, want string }{
+			{"city", own, "省级管理员可通过 POST /api/v1/runs/" + run.ID + "/report 重新生成"},
+			{"city", own + "?lang=en", "a provincial manager can render it again with POST /api/v1/runs/" + run.ID + "/report"},
+			{"admin", province, "报告未能生成"},
+		} {
+			resp, body := f.do(f.as(c.who, request("GET", c.path, nil)))
+			if resp.StatusCode != http.StatusInternalServerError || resp.Header.Get("Refresh") != "" || !strings.Contains(string(body), c.want) {
+				t.Fatalf("GET %s as %s after a failed render: status %d, Refresh %q: %.500s", c.path, c.who, resp.StatusCode, resp.Header.Get("Refresh"), body)
+			}
+		}
+		if n := f.renderJobs(run.ID, jobs.StatusQueued); n != 0 {
+			t.Fatalf("reloading after a failed render queued %d jobs", n)
+		}
+		resp, b := f.do(f.as("city", request("POST", "/api/v1/runs/"+run.ID+"/report", nil)))
+		wantProblem(t, resp, b, http.StatusForbidden)
+		f.call("admin", "POST", "/api/v1/runs/"+run.ID+"/report", nil, http.StatusAccepted)
 		f.page("city", own, http.StatusAccepted)
 		if n := f.renderJobs(run.ID, jobs.StatusQueued); n != 1 {
-			t.Fatalf("after a failed render, %d jobs queued, want 1", n)
+			t.Fatalf("after the admin asked again, %d jobs queued, want 1", n)
 		}
 		if n := f.renderReports(); n != 1 {
 			t.Fatalf("%d jobs rendered", n)
@@ -245,6 +262,10 @@ func TestReportPages(t *testing.T) {
 		f.page("contractor", own, http.StatusForbidden)
 		f.page("admin", "/cycles/"+cy.ID+"/regions/999999/report", http.StatusNotFound)
 		f.page("admin", province+"?run=no-such-run", http.StatusNotFound)
+		// A run is read under its own cycle only.
+		other := f.sharedCycle()
+		f.page("admin", "/cycles/"+other.ID+"/report?run="+run.ID, http.StatusNotFound)
+		f.page("city", "/cycles/"+other.ID+"/regions/140100/report?run="+run.ID, http.StatusNotFound)
 	})
 
 	t.Run("a draft report of an unpublished run", func(t *testing.T) {
@@ -253,6 +274,10 @@ func TestReportPages(t *testing.T) {
 		var c struct{ CycleID string }
 		if err := f.db.Table("runs").Select("cycle_id").Where("id = ?", draftRun).Take(&c).Error; err != nil {
 			t.Fatal(err)
+		}
+		// Without ?run the report is the published run's, for admins too.
+		if body := f.page("admin", "/cycles/"+c.CycleID+"/report", http.StatusNotFound); !strings.Contains(body, "暂无评价报告") {
+			t.Errorf("an admin's report of a cycle with a draft run only: %.300s", body)
 		}
 		path := "/cycles/" + c.CycleID + "/report?run=" + draftRun
 		if body := f.page("admin", path, http.StatusNotFound); !strings.Contains(body, "尚未生成报告") {

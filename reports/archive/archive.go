@@ -23,6 +23,7 @@ import (
 
 	"github.com/hibiken/asynq"
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	"github.com/ipeval/ipeval/evaluation"
 	"github.com/ipeval/ipeval/evaluation/runs"
@@ -116,20 +117,91 @@ func (s *Store) Request(ctx context.Context, by auth.Principal, runID string) (j
 		return jobs.Job{}, fmt.Errorf("find run: %w", err)
 	}
 	if n == 0 {
-		return jobs.Job{}, fmt.Errorf("run %s: %w", runID, fault.ErrNotFound)
+		return jobs.Job{}, noRun(runID)
 	}
 	return s.enqueue(ctx, runID, by.UserID)
 }
 
-// Ensure queues the rendering of a published run's report that has none,
-// or only a draft, unless a render is already queued or running: a run
-// published without the hook (the demo data) gets its report the first
-// time somebody opens it. The job is the system's, not the reader's.
-func (s *Store) Ensure(ctx context.Context, r runs.Run) (jobs.Job, error) {
-	if r.PublishedAt == nil {
-		return jobs.Job{}, fmt.Errorf("ensure report of unpublished run %s: %w", r.ID, fault.ErrConflict)
+// noRun is the error of a run that is not there, or not for the caller:
+// both read alike, so that a run's existence leaks nothing.
+func noRun(runID string) error {
+	return fault.With(fault.ErrNotFound, fmt.Sprintf("run %s not found", runID), fmt.Sprintf("评价运行 %s 不存在", runID), nil)
+}
+
+// Ensure is what a reader of a run's report gets while Read finds none to
+// serve: the render job to wait for. It queues one — the system's, not
+// the reader's — only when the published run has never had one, so that a
+// run published without the hook (the demo data) gets its report the
+// first time somebody opens it, while reloading a page never piles up
+// jobs. A render that failed, or whose report is out of date, is an error
+// (fault.ErrFailed): rendering again is a provincial manager's decision
+// (Request). by, cycleID and runID are checked as Read checks them; an
+// unpublished run without a report is not found, with a word on how to
+// render one.
+func (s *Store) Ensure(ctx context.Context, by auth.Principal, cycleID, runID string) (jobs.Job, error) {
+	run, err := s.visibleRun(ctx, by, cycleID, runID)
+	if err != nil {
+		return jobs.Job{}, err
 	}
-	return s.enqueue(ctx, r.ID, "")
+	if run.PublishedAt == nil {
+		return jobs.Job{}, fault.With(ErrNotRendered,
+			fmt.Sprintf("run %s has no report; POST /api/v1/runs/%s/report renders one", run.ID, run.ID),
+			fmt.Sprintf("评价运行 %s 尚未生成报告；可通过 POST /api/v1/runs/%s/report 生成", run.ID, run.ID), nil)
+	}
+	var job jobs.Job
+	fresh := false
+	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		last, found, err := latestJob(tx, run.ID)
+		switch {
+		case err != nil:
+			return err
+		case !found:
+			job, fresh, err = submit(tx, s.queue, run.ID, "")
+			return err
+		case last.Status == jobs.StatusQueued || last.Status == jobs.StatusRunning:
+			job = last
+			return nil
+		case last.Status == jobs.StatusSucceeded:
+			// It may have finished since Read looked.
+			var n int64
+			if err := tx.Model(&Stored{}).Where("run_id = ? AND run_published_at IS NOT NULL", run.ID).Count(&n).Error; err != nil {
+				return fmt.Errorf("find report: %w", err)
+			}
+			if n > 0 {
+				job = last
+				return nil
+			}
+		}
+		return fault.With(fault.ErrFailed,
+			fmt.Sprintf("the report of run %s could not be rendered (job %s); a provincial manager can render it again with POST /api/v1/runs/%s/report", run.ID, last.ID, run.ID),
+			fmt.Sprintf("评价运行 %s 的报告未能生成（后台任务 %s）；省级管理员可通过 POST /api/v1/runs/%s/report 重新生成", run.ID, last.ID, run.ID), nil)
+	})
+	if err != nil {
+		return jobs.Job{}, err
+	}
+	if fresh {
+		// The job row is committed. Enqueue logs a failure, and the
+		// sweeper enqueues the job later.
+		_ = s.queue.Enqueue(ctx, job)
+	}
+	return job, nil
+}
+
+// latestJob is the newest render job of a run, whatever its status.
+func latestJob(tx *gorm.DB, runID string) (jobs.Job, bool, error) {
+	var js []jobs.Job
+	// The pattern narrows the search; decoding decides.
+	if err := tx.Where("kind = ? AND payload LIKE ?", JobKind, "%"+runID+"%").
+		Order("created_at DESC, id DESC").Find(&js).Error; err != nil {
+		return jobs.Job{}, false, fmt.Errorf("find report jobs: %w", err)
+	}
+	for _, j := range js {
+		var p payload
+		if j.Decode(&p) == nil && p.RunID == runID {
+			return j, true, nil
+		}
+	}
+	return jobs.Job{}, false, nil
 }
 
 func (s *Store) enqueue(ctx context.Context, runID, createdBy string) (jobs.Job, error) {
@@ -144,8 +216,8 @@ func (s *Store) enqueue(ctx context.Context, runID, createdBy string) (jobs.Job,
 		return jobs.Job{}, err
 	}
 	if fresh {
-		// The job row is committed: if enqueueing fails, the sweeper
-		// enqueues it later.
+		// The job row is committed. Enqueue logs a failure, and the
+		// sweeper enqueues the job later.
 		_ = s.queue.Enqueue(ctx, job)
 	}
 	return job, nil
@@ -272,9 +344,7 @@ func (s *Store) store(ctx context.Context, jobID, runID string, published *time.
 		}
 		switch {
 		case len(cur) == 0:
-			if err := tx.Create(&row).Error; err != nil {
-				return fmt.Errorf("store report: %w", err)
-			}
+			return put(tx, row)
 		case cur[0].SHA256 == row.SHA256:
 			row = cur[0]
 		default:
@@ -289,27 +359,45 @@ func (s *Store) store(ctx context.Context, jobID, runID string, published *time.
 	return row, err
 }
 
-// Read returns the report of run as by may read it: the province report
-// (code empty) for admins, a region's edition for admins and for that
-// region's city official once the run is published. run is as
-// runs.Store.List gave it to by. It fails with ErrNotRendered when the run
-// has no report yet, or only a draft while the run is published.
-func (s *Store) Read(ctx context.Context, by auth.Principal, run runs.Run, code string) (Document, error) {
+// put stores the first report of a run. Two jobs rendering the same run at
+// once both find no row: the later insert replaces the earlier one rather
+// than failing on the key, as the later of two sequential renders would.
+func put(tx *gorm.DB, row Stored) error {
+	err := tx.Clauses(clause.OnConflict{
+		Columns:   []clause.Column{{Name: "run_id"}},
+		DoUpdates: clause.AssignmentColumns([]string{"job_id", "sha256", "size", "rendered_at", "run_published_at", "layout", "body"}),
+	}).Create(&row).Error
+	if err != nil {
+		return fmt.Errorf("store report: %w", err)
+	}
+	return nil
+}
+
+// Read returns the report of a cycle's run as by may read it: the
+// province report (code empty) for admins, a region's edition for admins
+// and for that region's city official. A city official reads only a
+// published run; an admin any run of the cycle. It fails with
+// ErrNotRendered when the run has no report yet, or only a draft while the
+// run is published.
+func (s *Store) Read(ctx context.Context, by auth.Principal, cycleID, runID, code string) (Document, error) {
 	switch {
 	case code == "" && !by.Is(auth.RoleAdmin):
 		return Document{}, fault.With(fault.ErrForbidden, "the province report with every region's page is for provincial managers",
 			"全省报告（含各地区评价页）仅限省级管理员查看", nil)
 	case code != "" && !by.CanAccessRegion(code):
 		return Document{}, fault.With(fault.ErrForbidden, "you may read only your own region's report", "只能查看本地区的评价报告", nil)
-	case !by.Is(auth.RoleAdmin) && run.PublishedAt == nil:
-		return Document{}, fmt.Errorf("run %s: %w", run.ID, fault.ErrNotFound)
+	}
+	run, err := s.visibleRun(ctx, by, cycleID, runID)
+	if err != nil {
+		return Document{}, err
 	}
 	var rows []Stored
 	if err := s.db.WithContext(ctx).Where("run_id = ?", run.ID).Limit(1).Find(&rows).Error; err != nil {
 		return Document{}, fmt.Errorf("read report: %w", err)
 	}
 	if len(rows) == 0 || (run.PublishedAt != nil && rows[0].RunPublishedAt == nil) {
-		return Document{}, fmt.Errorf("run %s: %w", run.ID, ErrNotRendered)
+		return Document{}, fault.With(ErrNotRendered, fmt.Sprintf("run %s has no report yet", run.ID),
+			fmt.Sprintf("评价运行 %s 尚未生成报告", run.ID), nil)
 	}
 	st := rows[0]
 	doc := Document{Stored: st, Region: code, HTML: st.Body}
@@ -318,7 +406,10 @@ func (s *Store) Read(ctx context.Context, by auth.Principal, run runs.Run, code 
 		if err := json.Unmarshal([]byte(st.Layout), &layout); err != nil {
 			return Document{}, fmt.Errorf("decode layout of report of run %s: %w", run.ID, err)
 		}
-		html, ok := reports.Report{HTML: st.Body, Layout: layout}.Region(code)
+		html, ok, err := reports.Report{HTML: st.Body, Layout: layout}.Region(code)
+		if err != nil {
+			return Document{}, fmt.Errorf("report of run %s: %w", run.ID, err)
+		}
 		if !ok {
 			return Document{}, fault.With(fault.ErrNotFound, "the region is not in this run's report", "该地区不在本次评价报告中", nil)
 		}
@@ -326,6 +417,25 @@ func (s *Store) Read(ctx context.Context, by auth.Principal, run runs.Run, code 
 	}
 	doc.Body, doc.Layout = nil, ""
 	return doc, nil
+}
+
+// visibleRun reads a run of the cycle that by may read the report of:
+// admins any, city officials a published one. Any other run is not found,
+// so that an unpublished run's existence leaks nothing.
+func (s *Store) visibleRun(ctx context.Context, by auth.Principal, cycleID, runID string) (runs.Run, error) {
+	if !by.Is(auth.RoleAdmin, auth.RoleCity) {
+		return runs.Run{}, fault.With(fault.ErrForbidden, "reports are for provincial managers and city officials",
+			"评价报告仅限省级管理员和市级用户查看", nil)
+	}
+	var found []runs.Run
+	if err := s.db.WithContext(ctx).Select("id", "cycle_id", "published_at").Where("id = ? AND cycle_id = ?", runID, cycleID).
+		Limit(1).Find(&found).Error; err != nil {
+		return runs.Run{}, fmt.Errorf("find run: %w", err)
+	}
+	if len(found) == 0 || (!by.Is(auth.RoleAdmin) && found[0].PublishedAt == nil) {
+		return runs.Run{}, noRun(runID)
+	}
+	return found[0], nil
 }
 
 // Get returns what is stored of a run's report, without the document, for
@@ -339,7 +449,8 @@ func (s *Store) Get(ctx context.Context, by auth.Principal, runID string) (Store
 		return Stored{}, fmt.Errorf("read report: %w", err)
 	}
 	if len(rows) == 0 {
-		return Stored{}, fmt.Errorf("run %s: %w", runID, ErrNotRendered)
+		return Stored{}, fault.With(ErrNotRendered, fmt.Sprintf("run %s has no report yet", runID),
+			fmt.Sprintf("评价运行 %s 尚未生成报告", runID), nil)
 	}
 	return rows[0], nil
 }
