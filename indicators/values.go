@@ -134,7 +134,7 @@ func NewValueStore(db *gorm.DB, schemes *SchemeStore) *ValueStore {
 // Set writes one value; see SetBatch. Validation problems name the field
 // ("number") and the indicator code as column.
 func (s *ValueStore) Set(ctx context.Context, by auth.Principal, cycleID string, in ValueInput) (Value, error) {
-	out, err := s.set(ctx, by, cycleID, []ValueInput{in}, locator{single: true})
+	out, _, err := s.set(ctx, by, cycleID, []ValueInput{in}, locator{single: true}, false)
 	if err != nil {
 		return Value{}, err
 	}
@@ -156,7 +156,17 @@ func (s *ValueStore) Set(ctx context.Context, by auth.Principal, cycleID string,
 // A stale version is a conflict whose problem carries the current version
 // and value; the refused attempt is recorded as a "conflict" revision.
 func (s *ValueStore) SetBatch(ctx context.Context, by auth.Principal, cycleID string, items []ValueInput) ([]Value, error) {
-	return s.set(ctx, by, cycleID, items, locator{})
+	out, _, err := s.set(ctx, by, cycleID, items, locator{}, false)
+	return out, err
+}
+
+// SetForm is SetBatch for the values of a page's form, where items have no
+// row the user could look for: problems name the field ("number", "note")
+// and the indicator code, and conflicts list the indicators. With submit,
+// the written values are also submitted for review in the same transaction.
+// It returns the values and how many of them it submitted.
+func (s *ValueStore) SetForm(ctx context.Context, by auth.Principal, cycleID string, items []ValueInput, submit bool) ([]Value, int, error) {
+	return s.set(ctx, by, cycleID, items, locator{form: true}, submit)
 }
 
 // stale is one item refused for its version.
@@ -171,12 +181,13 @@ type stale struct {
 // the row and column of the cell.
 type locator struct {
 	single bool
+	form   bool // a page's form: the field and, set by the caller, the indicator
 	cell   func(i int) (row int, column string)
 }
 
 func (l locator) place(i int, field string) fault.FieldError {
 	switch {
-	case l.single:
+	case l.single, l.form:
 		return fault.FieldError{Field: field}
 	case l.cell != nil:
 		row, col := l.cell(i)
@@ -185,32 +196,36 @@ func (l locator) place(i int, field string) fault.FieldError {
 	return fault.FieldError{Row: i + 1, Field: fmt.Sprintf("items[%d].%s", i, field)}
 }
 
-func (s *ValueStore) set(ctx context.Context, by auth.Principal, cycleID string, items []ValueInput, loc locator) ([]Value, error) {
+func (s *ValueStore) set(ctx context.Context, by auth.Principal, cycleID string, items []ValueInput, loc locator, submit bool) ([]Value, int, error) {
 	if len(items) == 0 || len(items) > maxBatch {
-		return nil, fault.Invalid(fault.Field("items", "batch_size",
+		return nil, 0, fault.Invalid(fault.Field("items", "batch_size",
 			fmt.Sprintf("每批须有 1 至 %d 项", maxBatch), fmt.Sprintf("a batch takes 1 to %d items", maxBatch)))
 	}
 	items, err := prepare(by, items)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	var out []Value
 	var stales []stale
+	submitted := 0
 	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		_, sc, err := s.openCycle(tx, cycleID)
 		if err != nil {
 			return err
 		}
-		out, stales, err = setTx(tx, by, sc, cycleID, items, loc)
+		if out, stales, err = setTx(tx, by, sc, cycleID, items, loc); err != nil || !submit {
+			return err
+		}
+		out, submitted, err = submitAll(tx, by, sc, cycleID, out)
 		return err
 	})
 	if errors.Is(err, errStale) {
-		return nil, s.refuse(ctx, by, cycleID, stales, loc)
+		return nil, 0, s.refuse(ctx, by, cycleID, stales, loc)
 	}
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	return out, nil
+	return out, submitted, nil
 }
 
 // prepare authorises a write of items and returns them normalised: codes
@@ -810,6 +825,33 @@ func (s *ValueStore) History(ctx context.Context, by auth.Principal, valueID str
 	var out []Revision
 	if err := db.Where("value_id = ?", valueID).Order("id").Find(&out).Error; err != nil {
 		return nil, fmt.Errorf("read history: %w", err)
+	}
+	return out, nil
+}
+
+// Histories returns the revisions of every value of a region in a cycle,
+// oldest first, keyed by value id, in one query. Access is List's: admins
+// any region, city officials only their own, contractors nothing.
+func (s *ValueStore) Histories(ctx context.Context, by auth.Principal, cycleID, regionCode string) (map[string][]Revision, error) {
+	regionCode, err := readScope(by, regionCode)
+	if err != nil {
+		return nil, err
+	}
+	db := s.db.WithContext(ctx)
+	if _, err := getCycle(db, cycleID); err != nil {
+		return nil, err
+	}
+	ids := db.Model(&Value{}).Select("id").Where("cycle_id = ?", cycleID)
+	if regionCode != "" {
+		ids = ids.Where("region_code = ?", regionCode)
+	}
+	var revs []Revision
+	if err := db.Where("value_id IN (?)", ids).Order("id").Find(&revs).Error; err != nil {
+		return nil, fmt.Errorf("read histories: %w", err)
+	}
+	out := make(map[string][]Revision)
+	for _, r := range revs {
+		out[r.ValueID] = append(out[r.ValueID], r)
 	}
 	return out, nil
 }

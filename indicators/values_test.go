@@ -628,3 +628,54 @@ func TestCompleteness(t *testing.T) {
 		}
 	})
 }
+
+// TestHistories reads the revisions of a whole region at once, with List's
+// access rule, and SetForm writes and submits in one go, naming problems
+// by field and indicator rather than by item row.
+func TestHistories(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
+		f := newFixture(t, db)
+		ctx := context.Background()
+		a2 := f.set(t, taiyuan, indicators.ValueInput{RegionCode: "140100", IndicatorCode: "A2", Number: num(3)})
+		a2 = f.set(t, admin, indicators.ValueInput{RegionCode: "140100", IndicatorCode: "A2", Number: num(4), Version: a2.Version, Reason: "更正"})
+		vals, submitted, err := f.values.SetForm(ctx, taiyuan, f.cycle, []indicators.ValueInput{
+			{RegionCode: "140100", IndicatorCode: "B3", Number: num(2)}}, true)
+		if err != nil || submitted != 1 || vals[0].Status != indicators.StatusSubmitted {
+			t.Fatalf("SetForm with submit: %+v, %d, %v", vals, submitted, err)
+		}
+		dt := f.set(t, datong, indicators.ValueInput{RegionCode: "140200", IndicatorCode: "A2", Number: num(5)})
+
+		h, err := f.values.Histories(ctx, taiyuan, f.cycle, "140100")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := h[a2.ID]; len(got) != 2 || got[0].Username != "taiyuan" || got[1].Username != "admin" ||
+			*got[1].OldNumber != 3 || *got[1].NewNumber != 4 || got[1].Reason != "更正" {
+			t.Fatalf("A2 history: %+v", got)
+		}
+		if got := h[vals[0].ID]; len(got) != 2 || got[1].Action != indicators.ActionSubmit {
+			t.Fatalf("B3 history: %+v", got)
+		}
+		if _, ok := h[dt.ID]; ok || len(h) != 2 {
+			t.Fatalf("histories of 140100 hold %d values, another region's included: %v", len(h), ok)
+		}
+		if h, err := f.values.Histories(ctx, admin, f.cycle, "140200"); err != nil || len(h[dt.ID]) != 1 {
+			t.Fatalf("admin reads another region: %v, %v", h, err)
+		}
+		for _, tc := range []struct {
+			name string
+			by   auth.Principal
+		}{{"city, another region", datong}, {"contractor", contractor}} {
+			if _, err := f.values.Histories(ctx, tc.by, f.cycle, "140100"); !errors.Is(err, fault.ErrForbidden) {
+				t.Errorf("Histories by %s: %v, want forbidden", tc.name, err)
+			}
+		}
+
+		_, _, err = f.values.SetForm(ctx, taiyuan, f.cycle, []indicators.ValueInput{
+			{RegionCode: "140100", IndicatorCode: "C4", Number: num(101)}}, false)
+		var ve *fault.ValidationError
+		if !errors.As(err, &ve) || len(ve.Errors) != 1 || ve.Errors[0].Row != 0 || ve.Errors[0].Field != "number" || ve.Errors[0].Indicator != "C4" {
+			t.Fatalf("SetForm out of range: %v", err)
+		}
+	})
+}

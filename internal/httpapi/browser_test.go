@@ -200,4 +200,25 @@ func TestBrowserCollect(t *testing.T) {
 	if got := tab.Text(`tr[data-code="D1"] td.state`); got != "未填报" {
 		t.Errorf("survey-sourced D1 is %q, want 未填报", got)
 	}
+
+	// The values form: a changed field is saved as a draft with its history.
+	for _, act := range []chromedp.Action[chromedp.Void]{chromedp.SetValue(`#values input[name="v.A2"]`, "5"),
+		chromedp.SendKeys(`#values textarea[name="note.A2"]`, "新增网点")} {
+		if err := chromedp.Do(tab.Ctx, act); err != nil {
+			t.Fatalf("fill the form: %v", err)
+		}
+	}
+	if resp := tab.Submit(`#values button[type="submit"]`); resp.Status != http.StatusOK {
+		tab.Screenshot("collect-form.png")
+		t.Fatalf("save the form: status %d", resp.Status)
+	}
+	if got := tab.Text("main p.notice"); !strings.Contains(got, "已保存 1 项") {
+		t.Errorf("notice = %q, want 1 value saved", got)
+	}
+	if got := tab.Value(`#values input[name="v.A2"]`); got != "5" {
+		t.Errorf("A2 shows %q after saving, want 5", got)
+	}
+	if got := tab.TextContent(`tr[data-code="A2"] details`); !strings.Contains(got, "1 → 5") {
+		t.Errorf("A2's history = %q, want the change 1 → 5", got)
+	}
 }

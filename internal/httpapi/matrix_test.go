@@ -46,6 +46,7 @@ var allowed = map[string][]string{
 	"GET /cycles/:id/regions/:code/report":                {"admin", "city"},
 	"POST /cycles/:id/collect/import":                     {"admin", "city"},
 	"POST /cycles/:id/collect/evidence":                   {"admin", "city"},
+	"POST /cycles/:id/collect/values":                     {"admin", "city"},
 	"GET /surveys":                                        {"admin", "contractor"},
 	"GET /surveys/:id":                                    {"admin", "contractor"},
 	"POST /surveys/:id/upload":                            {"admin", "contractor"},
@@ -301,6 +302,10 @@ var samples = map[string]sample{
 	"POST /cycles/:id/collect/import": func(f *fixture, _ string) (*http.Request, int) {
 		return upload("POST", "/cycles/"+f.sharedCycle().ID+"/collect/import", map[string]string{"region_code": "140100"}, "file", "values.csv",
 			[]byte("地区代码,指标代码,数值\n140100,B3,2\n")), http.StatusOK
+	},
+	"POST /cycles/:id/collect/values": func(f *fixture, _ string) (*http.Request, int) {
+		return httptestBody(request("POST", "/cycles/"+f.sharedCycle().ID+"/collect/values", nil),
+			"region_code=140100&ver.B3=0&v.B3=2", "application/x-www-form-urlencoded"), http.StatusOK
 	},
 	"POST /cycles/:id/collect/evidence": func(f *fixture, _ string) (*http.Request, int) {
 		return upload("POST", "/cycles/"+f.sharedCycle().ID+"/collect/evidence",
