@@ -55,41 +55,16 @@ func (p *Prepared) Evaluate(opt Options) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	nr, ni, nd := len(p.regions), p.ni, len(p.scheme.Dimensions)
-	e := &run{
-		p: p, cfg: cfg,
-		res:       make([]RegionResult, nr),
-		inds:      make([]IndicatorResult, nr*ni),
-		dims:      make([]DimensionResult, nr*nd),
-		use:       make([]uint8, nr*ni),
-		val:       make([]float64, nr*ni),
-		score:     make([]float64, nr*ni),
-		stats:     make([]indStats, ni),
-		summaries: make([]IndicatorSummary, ni),
-		dimShare:  make([]float64, nd),
-		comp:      make([]float64, nr),
-		logComp:   make([]float64, nr),
-		band:      make([]int, nr),
-		final:     make([]int, nr),
-		xs:        make([]float64, 0, nr),
-		ys:        make([]float64, 0, nr),
-		who:       make([]int, 0, nr),
-		gsum:      make([]float64, p.ngroups),
-		gcount:    make([]int, p.ngroups),
-		wA:        make([]float64, nd),
-		wE:        make([]float64, nd),
-		wO:        make([]float64, nd),
-		dimAcc:    make([]float64, nd),
-	}
-	total := 0.0
-	for _, w := range cfg.dimW {
-		total += w
-	}
-	for d, w := range cfg.dimW {
-		if total > 0 {
-			e.dimShare[d] = w / total
-		}
-	}
+	// The column run holds what normalising needs; scoring, grading and
+	// the rules add the rest.
+	e := newColumnRun(p, cfg)
+	nr, ni, nd := p.nr, p.ni, len(p.scheme.Dimensions)
+	e.inds = make([]IndicatorResult, nr*ni)
+	e.dims = make([]DimensionResult, nr*nd)
+	e.comp, e.logComp = make([]float64, nr), make([]float64, nr)
+	e.band, e.final = make([]int, nr), make([]int, nr)
+	e.wA, e.wE, e.wO = make([]float64, nd), make([]float64, nd), make([]float64, nd)
+	e.dimAcc = make([]float64, nd)
 	for r, reg := range p.regions {
 		rr := &e.res[r]
 		rr.Code, rr.Name, rr.Kind, rr.Group = reg.Code, reg.Name, reg.Kind, reg.Group

@@ -123,6 +123,26 @@ func (q *Queue) SubmitTx(tx *gorm.DB, kind string, payload any, createdBy string
 	return job, nil
 }
 
+// SubmitOnceTx is SubmitTx unless a queued or running job of kind already
+// answers for this one — same says whether it does — in which case that
+// job (the oldest) is returned instead; fresh reports that a new job was
+// recorded, which the caller enqueues after tx commits. Callers that must
+// not let two transactions both find no job lock a row they share first.
+func (q *Queue) SubmitOnceTx(tx *gorm.DB, kind string, payload any, createdBy string, same func(Job) bool) (job Job, fresh bool, err error) {
+	var active []Job
+	if err := tx.Where("kind = ? AND status IN ?", kind, []Status{StatusQueued, StatusRunning}).
+		Order("created_at").Find(&active).Error; err != nil {
+		return Job{}, false, fmt.Errorf("find active %s jobs: %w", kind, err)
+	}
+	for _, j := range active {
+		if same(j) {
+			return j, false, nil
+		}
+	}
+	job, err = q.SubmitTx(tx, kind, payload, createdBy)
+	return job, err == nil, err
+}
+
 func encodePayload(payload any) (string, error) {
 	switch p := payload.(type) {
 	case nil:

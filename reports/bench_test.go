@@ -1,7 +1,6 @@
 package reports
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -59,18 +58,7 @@ func provinceRun(tb testing.TB, n int) ReportInput {
 		}
 		in.Values[reg.Code] = vals
 	}
-	prep, err := evaluation.Prepare(in)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	res, err := prep.Evaluate(evaluation.Options{})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	sens, err := prep.Sensitivity(context.Background(), evaluation.SensitivityOptions{Seed: 7}, nil)
-	if err != nil {
-		tb.Fatal(err)
-	}
+	res, sens := score(tb, in, evaluation.SensitivityOptions{Seed: 7})
 	at := time.Date(2026, 3, 31, 2, 0, 0, 0, time.UTC)
 	return ReportInput{Scheme: sc, Result: res, Sensitivity: &sens, Cycle: ReportCycle{Year: 2025, Name: "2025年度"},
 		Run: ReportRun{ID: "bench", CreatedAt: at, PublishedAt: &at}}

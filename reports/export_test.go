@@ -2,7 +2,6 @@ package reports
 
 import (
 	"bytes"
-	"context"
 	"encoding/csv"
 	"encoding/json"
 	"math"
@@ -57,18 +56,7 @@ func runData(tb testing.TB) RunData {
 	in.Values["140200"]["F1"] = evaluation.Value{Number: 120, Status: evaluation.StatusVerified}
 	in.Values["140300"]["B4"] = evaluation.Value{Number: 9, Status: evaluation.StatusSubmitted}
 	in.Values["149900"]["A3"] = evaluation.Value{NotApplicable: true, Status: evaluation.StatusVerified}
-	prep, err := evaluation.Prepare(in)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	res, err := prep.Evaluate(evaluation.Options{})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	sens, err := prep.Sensitivity(context.Background(), evaluation.SensitivityOptions{Seed: 7, Draws: 60}, func(int, int) {})
-	if err != nil {
-		tb.Fatal(err)
-	}
+	res, sens := score(tb, in, evaluation.SensitivityOptions{Seed: 7, Draws: 60})
 	at := time.Date(2025, 3, 1, 8, 0, 0, 0, time.UTC)
 	return RunData{Info: RunInfo{ID: "0190aaaa-run", CycleID: "cycle-1", CycleName: "2024 年度考核", CycleYear: 2024,
 		SchemeID: "scheme-1", SchemeVersion: 3, EngineVersion: evaluation.EngineVersion, Seed: 1<<62 + 12345,

@@ -419,7 +419,7 @@ func regionViews(in ReportInput, order []evaluation.RegionResult, graded int, gr
 				rv.Score, rv.Band, r.GradeRule, rv.Grade)
 		}
 		for _, fr := range r.Rules {
-			rv.Rules = append(rv.Rules, ruleView{ID: fr.ID, Effects: effectsText(fr.Effects, gradeName), Message: fr.Message, Basis: fr.Basis})
+			rv.Rules = append(rv.Rules, ruleView{ID: fr.ID, Effects: scheme.DescribeEffects(fr.Effects, gradeName), Message: fr.Message, Basis: fr.Basis})
 		}
 		for d, dim := range sc.Dimensions {
 			row := dimensionRow{Name: dim.Name, Score: "—", Weight: "—", Mean: score1(means[d])}
@@ -495,26 +495,6 @@ func sensitivityText(rs evaluation.RegionSensitivity, draws int, gradeName map[s
 		b.WriteString("本地区处于等次临界状态，结果对评价方法的选择较为敏感。")
 	}
 	return b.String()
-}
-
-// effectsText says in words what a fired rule does.
-func effectsText(effects []scheme.Effect, gradeName map[string]string) string {
-	var out []string
-	for _, e := range effects {
-		switch e.Type {
-		case scheme.EffectCapGrade:
-			out = append(out, "等次最高为“"+gradeName[e.Grade]+"”")
-		case scheme.EffectSetGrade:
-			out = append(out, "等次确定为“"+gradeName[e.Grade]+"”（一票否决）")
-		case scheme.EffectAwardIneligible:
-			out = append(out, "不得参与评选表彰")
-		case scheme.EffectFlag:
-			out = append(out, "提示复核")
-		default:
-			out = append(out, e.Type)
-		}
-	}
-	return strings.Join(out, "；")
 }
 
 // percentiles holds, per scored indicator, the sorted normalised scores of
@@ -742,7 +722,7 @@ func methodOf(in ReportInput, gradeName map[string]string) methodView {
 		m.Grades = append(m.Grades, methodGrade{Name: g.Name, NameEn: g.NameEn, Range: r})
 	}
 	for _, ru := range sc.Rules {
-		m.Rules = append(m.Rules, methodRule{ID: ru.ID, When: ru.When, Effects: effectsText(ru.Effects, gradeName), Basis: ru.Basis, Message: ru.Message})
+		m.Rules = append(m.Rules, methodRule{ID: ru.ID, When: ru.When, Effects: scheme.DescribeEffects(ru.Effects, gradeName), Basis: ru.Basis, Message: ru.Message})
 	}
 	if s := in.Sensitivity; s != nil {
 		m.Sensitivity = sensitivitySummary(*s)

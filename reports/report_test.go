@@ -68,18 +68,7 @@ func smallRun(tb testing.TB, names map[string]string) ReportInput {
 		}
 		in.Values[r.Code] = vals
 	}
-	prep, err := evaluation.Prepare(in)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	res, err := prep.Evaluate(evaluation.Options{})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	sens, err := prep.Sensitivity(context.Background(), evaluation.SensitivityOptions{Seed: 42, Draws: 200}, nil)
-	if err != nil {
-		tb.Fatal(err)
-	}
+	res, sens := score(tb, in, evaluation.SensitivityOptions{Seed: 42, Draws: 200})
 	published := time.Date(2026, 3, 31, 2, 0, 0, 0, time.UTC)
 	return ReportInput{Scheme: sc, Result: res, Sensitivity: &sens,
 		Cycle: ReportCycle{Year: 2025, Name: "2025年度知识产权公共服务考核评估"},
@@ -425,4 +414,22 @@ func TestReportWithoutSensitivity(t *testing.T) {
 	if _, err := RenderReport(empty); err != nil {
 		t.Fatalf("an empty run: %v", err)
 	}
+}
+
+// score evaluates in as a run does, with its sensitivity analysis.
+func score(tb testing.TB, in evaluation.Input, so evaluation.SensitivityOptions) (evaluation.Result, evaluation.SensitivityResult) {
+	tb.Helper()
+	prep, err := evaluation.Prepare(in)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	res, err := prep.Evaluate(evaluation.Options{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	sens, err := prep.Sensitivity(context.Background(), so, nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return res, sens
 }

@@ -707,26 +707,6 @@ func ruleIDs(r evaluation.RegionResult) string {
 	return strings.Join(ids, ", ")
 }
 
-// effectText says what a rule's effects do, in Chinese.
-func effectText(effects []scheme.Effect, grades map[string]string) string {
-	parts := make([]string, 0, len(effects))
-	for _, ef := range effects {
-		switch ef.Type {
-		case scheme.EffectCapGrade:
-			parts = append(parts, "等次不高于"+cmp.Or(grades[ef.Grade], ef.Grade))
-		case scheme.EffectSetGrade:
-			parts = append(parts, "等次定为"+cmp.Or(grades[ef.Grade], ef.Grade))
-		case scheme.EffectAwardIneligible:
-			parts = append(parts, "不得参与评选表彰")
-		case scheme.EffectFlag:
-			parts = append(parts, "提示")
-		default:
-			parts = append(parts, ef.Type)
-		}
-	}
-	return strings.Join(parts, "；")
-}
-
 // dataText says where an indicator's score came from, in Chinese.
 func dataText(ir evaluation.IndicatorResult) string {
 	switch {
@@ -979,7 +959,7 @@ func resultsReport(sc scheme.Scheme, res evaluation.Result) ([]byte, error) {
 		for _, fr := range r.Rules {
 			read, _ := json.Marshal(fr.Read)
 			d.Rules = append(d.Rules, reportRule{Region: r.Name + "（" + r.Code + "）", ID: fr.ID,
-				Basis: fr.Basis, Message: fr.Message, Effects: effectText(fr.Effects, grades), Read: string(read)})
+				Basis: fr.Basis, Message: fr.Message, Effects: scheme.DescribeEffects(fr.Effects, grades), Read: string(read)})
 		}
 		reg := reportRegion{Anchor: "region-" + r.Code, Code: r.Code, Name: r.Name}
 		for _, s := range r.Explanation.Sentences {

@@ -177,20 +177,11 @@ func (s *Store) Request(ctx context.Context, by auth.Principal, cycleID string, 
 		}
 		// Whatever its settings, a queued or running run of the cycle
 		// answers the request: one run at a time per cycle.
-		var active []jobs.Job
-		if err := tx.Where("kind = ? AND status IN ?", JobKind,
-			[]jobs.Status{jobs.StatusQueued, jobs.StatusRunning}).Order("created_at").Find(&active).Error; err != nil {
-			return fmt.Errorf("find running evaluation: %w", err)
-		}
-		for _, j := range active {
+		var err error
+		job, fresh, err = s.queue.SubmitOnceTx(tx, JobKind, json.RawMessage(body), by.UserID, func(j jobs.Job) bool {
 			var p payload
-			if j.Decode(&p) == nil && p.CycleID == cycleID {
-				job = j
-				return nil
-			}
-		}
-		job, err = s.queue.SubmitTx(tx, JobKind, json.RawMessage(body), by.UserID)
-		fresh = err == nil
+			return j.Decode(&p) == nil && p.CycleID == cycleID
+		})
 		return err
 	})
 	if err != nil {
@@ -422,9 +413,10 @@ func (s *Store) Get(ctx context.Context, by auth.Principal, runID string) (Run, 
 // every region in full. City officials, for a published run only, get the
 // province-wide ranking — every region's score, rank, grades and dimension
 // scores — and the detail (indicators, rules, path, explanation) of their
-// own region alone (DESIGN.md section 2).
+// own region alone (DESIGN.md section 2). The run comes without its
+// inputs, which no overview shows.
 func (s *Store) Overview(ctx context.Context, by auth.Principal, runID string) (Run, evaluation.Result, error) {
-	r, res, err := s.results(ctx, by, runID)
+	r, res, err := s.results(ctx, by, runID, "inputs")
 	if err != nil {
 		return Run{}, evaluation.Result{}, err
 	}
@@ -464,9 +456,10 @@ func rankingRow(rr evaluation.RegionResult) evaluation.RegionResult {
 		AwardEligible: rr.AwardEligible, Dimensions: rr.Dimensions}
 }
 
-// results reads a run the caller may see with its results, every region.
-func (s *Store) results(ctx context.Context, by auth.Principal, runID string) (Run, evaluation.Result, error) {
-	r, err := s.load(ctx, by, runID)
+// results reads a run the caller may see with its results, every region;
+// omit names columns the caller does not need (inputs can be megabytes).
+func (s *Store) results(ctx context.Context, by auth.Principal, runID string, omit ...string) (Run, evaluation.Result, error) {
+	r, err := s.load(ctx, by, runID, omit...)
 	if err != nil {
 		return Run{}, evaluation.Result{}, err
 	}
@@ -477,14 +470,19 @@ func (s *Store) results(ctx context.Context, by auth.Principal, runID string) (R
 	return r, res, nil
 }
 
-// load reads a run the caller may see: any for admins, a published one
-// for city officials; an unpublished run is not found for them.
-func (s *Store) load(ctx context.Context, by auth.Principal, runID string) (Run, error) {
+// load reads a run the caller may see, without the columns omit names:
+// any for admins, a published one for city officials; an unpublished run
+// is not found for them.
+func (s *Store) load(ctx context.Context, by auth.Principal, runID string, omit ...string) (Run, error) {
 	if !by.Is(auth.RoleAdmin, auth.RoleCity) {
 		return Run{}, forbidden()
 	}
 	var r Run
-	err := s.db.WithContext(ctx).Where("id = ?", runID).Take(&r).Error
+	q := s.db.WithContext(ctx)
+	if len(omit) > 0 {
+		q = q.Omit(omit...)
+	}
+	err := q.Where("id = ?", runID).Take(&r).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) || (err == nil && !by.Is(auth.RoleAdmin) && r.PublishedAt == nil) {
 		return Run{}, fmt.Errorf("run %s: %w", runID, fault.ErrNotFound)
 	}
@@ -584,7 +582,7 @@ func (s *Store) PublishedStamp(ctx context.Context) (string, error) {
 // Sensitivity returns the sensitivity analysis of a run, seen as Get sees
 // the run: a city official only its region of a published run.
 func (s *Store) Sensitivity(ctx context.Context, by auth.Principal, runID string) (evaluation.SensitivityResult, error) {
-	r, err := s.load(ctx, by, runID)
+	r, err := s.load(ctx, by, runID, "inputs", "results")
 	if err != nil {
 		return evaluation.SensitivityResult{}, err
 	}

@@ -19,12 +19,12 @@ import (
 	"github.com/ipeval/ipeval/indicators"
 	"github.com/ipeval/ipeval/indicators/scheme"
 	"github.com/ipeval/ipeval/internal/auth"
-	"github.com/ipeval/ipeval/internal/broker"
 	"github.com/ipeval/ipeval/internal/cycles"
 	"github.com/ipeval/ipeval/internal/dbtest"
 	"github.com/ipeval/ipeval/internal/fault"
 	"github.com/ipeval/ipeval/internal/regions"
 	"github.com/ipeval/ipeval/jobs"
+	"github.com/ipeval/ipeval/jobs/jobstest"
 )
 
 var taiyuan = auth.Principal{UserID: "u-ty", Username: "taiyuan", Role: auth.RoleCity, RegionCode: "140100"}
@@ -67,17 +67,8 @@ func newFixture(tb testing.TB, db *gorm.DB) fixture {
 	if _, err := cs.SetScheme(ctx, c.ID, st.ID); err != nil {
 		tb.Fatal(err)
 	}
-	emb, err := broker.StartEmbedded("")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(emb.Close)
-	opt, err := jobs.RedisOpt(emb.Addr())
-	if err != nil {
-		tb.Fatal(err)
-	}
-	q := jobs.NewQueue(db, opt, nil)
-	tb.Cleanup(func() { _ = q.Close() })
+	b := jobstest.Start(tb, db)
+	q, opt := b.Queue, b.Opt
 	u, _, err := auth.NewStore(db, nil).CreateUser(ctx, auth.NewUser{Username: "admin", DisplayName: "admin", Role: auth.RoleAdmin})
 	if err != nil {
 		tb.Fatal(err)

@@ -12,10 +12,12 @@ package scheme
 
 import (
 	"bytes"
+	"cmp"
 	_ "embed"
 	"encoding/json"
 	"fmt"
 	"math"
+	"strings"
 
 	"go.yaml.in/yaml/v3"
 
@@ -175,6 +177,28 @@ func GradeNames(gs []Grade, en bool) map[string]string {
 		}
 	}
 	return out
+}
+
+// DescribeEffects says in Chinese words what effects do, for reports: a
+// grade by its name in grades (its code when unnamed).
+func DescribeEffects(effects []Effect, grades map[string]string) string {
+	out := make([]string, 0, len(effects))
+	for _, e := range effects {
+		grade := cmp.Or(grades[e.Grade], e.Grade)
+		switch e.Type {
+		case EffectCapGrade:
+			out = append(out, "等次最高为“"+grade+"”")
+		case EffectSetGrade:
+			out = append(out, "等次确定为“"+grade+"”（一票否决）")
+		case EffectAwardIneligible:
+			out = append(out, "不得参与评选表彰")
+		case EffectFlag:
+			out = append(out, "提示复核")
+		default:
+			out = append(out, e.Type)
+		}
+	}
+	return strings.Join(out, "；")
 }
 
 // Rule is a policy rule: when the expression When holds for a region, its

@@ -255,3 +255,23 @@ func TestGradeNames(t *testing.T) {
 		})
 	}
 }
+
+func TestDescribeEffects(t *testing.T) {
+	names := map[string]string{"excellent": "优秀", "good": "良好"}
+	for _, tc := range []struct {
+		name    string
+		effects []Effect
+		want    string
+	}{
+		{"cap and awards", []Effect{{Type: EffectCapGrade, Grade: "good"}, {Type: EffectAwardIneligible}}, "等次最高为“良好”；不得参与评选表彰"},
+		{"veto", []Effect{{Type: EffectSetGrade, Grade: "poor"}}, "等次确定为“poor”（一票否决）"},
+		{"flag", []Effect{{Type: EffectFlag}}, "提示复核"},
+		{"none", nil, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := DescribeEffects(tc.effects, names); got != tc.want {
+				t.Errorf("DescribeEffects = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}

@@ -36,7 +36,7 @@ func TestEvidenceAPI(t *testing.T) {
 			if !strings.Contains(string(body), tc.want) {
 				t.Fatalf("problem lacks %q: %s", tc.want, body)
 			}
-			if n := f.storedEvidence(t); n != 0 {
+			if n := f.storedFiles(t, "evidence"); n != 0 {
 				t.Fatalf("a refused upload left %d files", n)
 			}
 		})
@@ -53,8 +53,8 @@ func TestEvidenceAPI(t *testing.T) {
 		ID, SHA256 string
 		MediaType  string `json:"media_type"`
 	}](t, body)
-	if ev.MediaType != "application/pdf" || len(ev.SHA256) != 64 || f.storedEvidence(t) != 1 {
-		t.Fatalf("uploaded %+v, %d files stored", ev, f.storedEvidence(t))
+	if ev.MediaType != "application/pdf" || len(ev.SHA256) != 64 || f.storedFiles(t, "evidence") != 1 {
+		t.Fatalf("uploaded %+v, %d files stored", ev, f.storedFiles(t, "evidence"))
 	}
 
 	resp, body = f.do(f.as("city", upload("POST", base, fields, "file", "太原市2025年预算.pdf", samplePDF)))
@@ -84,11 +84,12 @@ func TestEvidenceAPI(t *testing.T) {
 	f.call("admin", "GET", base+"/"+ev.ID, nil, http.StatusOK)
 }
 
-// storedEvidence counts the files in the fixture's evidence directory.
-func (f *fixture) storedEvidence(tb testing.TB) int {
+// storedFiles counts the files in one of the fixture's blob stores:
+// "evidence" or "surveys".
+func (f *fixture) storedFiles(tb testing.TB, store string) int {
 	tb.Helper()
 	n := 0
-	err := filepath.WalkDir(filepath.Join(f.dataDir, "evidence"), func(_ string, d fs.DirEntry, err error) error {
+	err := filepath.WalkDir(filepath.Join(f.dataDir, store), func(_ string, d fs.DirEntry, err error) error {
 		if err == nil && !d.IsDir() {
 			n++
 		}

@@ -30,6 +30,7 @@ import (
 	"github.com/ipeval/ipeval/internal/httpapi"
 	"github.com/ipeval/ipeval/internal/regions"
 	"github.com/ipeval/ipeval/jobs"
+	"github.com/ipeval/ipeval/jobs/jobstest"
 	"github.com/ipeval/ipeval/reports/archive"
 	"github.com/ipeval/ipeval/surveys"
 )
@@ -91,22 +92,13 @@ func newFixtureOn(tb testing.TB, db *gorm.DB, opts httpapi.Options) *fixture {
 		db = dbtest.New(tb)
 	}
 	ctx := context.Background()
-	emb, err := broker.StartEmbedded("")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(emb.Close)
-	opt, err := jobs.RedisOpt(emb.Addr())
-	if err != nil {
-		tb.Fatal(err)
-	}
 	f := &fixture{t: tb, db: db, auth: auth.NewStore(db, nil), cycles: cycles.NewStore(db), dataDir: tb.TempDir(), accounts: map[string]*account{}}
-	f.broker, f.redis = emb, opt
+	b := jobstest.Start(tb, db)
+	f.broker, f.redis, f.queue = b.Embedded, b.Opt, b.Queue
 	f.schemes = indicators.NewSchemeStore(db)
-	f.queue = jobs.NewQueue(db, opt, nil)
-	tb.Cleanup(func() { _ = f.queue.Close() })
 	regs := regions.NewStore(db)
-	if _, err := regs.ImportCSV(ctx, strings.NewReader(demoRegions)); err != nil {
+	var err error
+	if _, err = regs.ImportCSV(ctx, strings.NewReader(demoRegions)); err != nil {
 		tb.Fatal(err)
 	}
 	if f.org, err = f.auth.CreateOrganisation(ctx, demo.Contractor, "contractor"); err != nil {

@@ -5,10 +5,8 @@ import (
 	"context"
 	"encoding/csv"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"net/http"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -194,22 +192,6 @@ func (f *fixture) quality(who, projectID string) map[string]int {
 		out[ri.RegionCode] = ri.Responses
 	}
 	return out
-}
-
-// storedSurveyFiles counts the files in the fixture's survey blob store.
-func (f *fixture) storedSurveyFiles(tb testing.TB) int {
-	tb.Helper()
-	n := 0
-	err := filepath.WalkDir(filepath.Join(f.dataDir, "surveys"), func(_ string, d fs.DirEntry, err error) error {
-		if err == nil && !d.IsDir() {
-			n++
-		}
-		return err
-	})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return n
 }
 
 // problemDoc is a problem document with the members these tests read.
@@ -561,7 +543,7 @@ func TestSurveyUploadRefusals(t *testing.T) {
 	if len(big) <= fixtureUploadMax {
 		t.Fatalf("the large file is only %d bytes", len(big))
 	}
-	batches, jobsBefore, blobs := f.count("survey_batches"), f.count("jobs"), f.storedSurveyFiles(t)
+	batches, jobsBefore, blobs := f.count("survey_batches"), f.count("jobs"), f.storedFiles(t, "surveys")
 
 	for _, tc := range []struct {
 		name, who, project, file string
@@ -590,7 +572,7 @@ func TestSurveyUploadRefusals(t *testing.T) {
 			if tc.ext != nil && tc.ext(decode[problemDoc](t, body)) != "accepted" {
 				t.Fatalf("problem lacks the project status: %s", body)
 			}
-			if n := f.storedSurveyFiles(t); n != blobs {
+			if n := f.storedFiles(t, "surveys"); n != blobs {
 				t.Fatalf("a refused upload left %d files (had %d)", n, blobs)
 			}
 		})

@@ -227,19 +227,10 @@ func (s *Store) enqueue(ctx context.Context, runID, createdBy string) (jobs.Job,
 // or running; fresh says which. Two requests that race may both submit:
 // rendering is idempotent, so the second job stores nothing.
 func submit(tx *gorm.DB, queue *jobs.Queue, runID, createdBy string) (job jobs.Job, fresh bool, err error) {
-	var active []jobs.Job
-	if err := tx.Where("kind = ? AND status IN ?", JobKind, []jobs.Status{jobs.StatusQueued, jobs.StatusRunning}).
-		Order("created_at").Find(&active).Error; err != nil {
-		return jobs.Job{}, false, fmt.Errorf("find report job: %w", err)
-	}
-	for _, j := range active {
+	return queue.SubmitOnceTx(tx, JobKind, payload{RunID: runID}, createdBy, func(j jobs.Job) bool {
 		var p payload
-		if j.Decode(&p) == nil && p.RunID == runID {
-			return j, false, nil
-		}
-	}
-	job, err = queue.SubmitTx(tx, JobKind, payload{RunID: runID}, createdBy)
-	return job, err == nil, err
+		return j.Decode(&p) == nil && p.RunID == runID
+	})
 }
 
 // system is the principal a job acts as: it was authorised when queued.
