@@ -266,7 +266,7 @@ func TestAcceptFeedsEvaluation(t *testing.T) {
 		if err != nil || len(list) != 1 {
 			t.Fatalf("runs %+v, %v", list, err)
 		}
-		region, err := rs.Region(ctx, f.admin, list[0].ID, "140100")
+		_, region, err := rs.Region(ctx, f.admin, list[0].ID, "140100")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -500,17 +500,20 @@ func visible[T any](by auth.Principal, items []T, code func(T) string) []T {
 	return keep(items, func(it T) bool { return by.CanAccessRegion(code(it)) })
 }
 
-// Region returns one region's result of a run, with its explanation.
-func (s *Store) Region(ctx context.Context, by auth.Principal, runID, regionCode string) (evaluation.RegionResult, error) {
-	_, res, err := s.Get(ctx, by, runID)
+// Region returns a run (without its columns) and one region's result in
+// it, with its explanation: a region the caller may see, of a run the
+// caller may see.
+func (s *Store) Region(ctx context.Context, by auth.Principal, runID, regionCode string) (Run, evaluation.RegionResult, error) {
+	r, res, err := s.results(ctx, by, runID, "inputs", "sensitivity")
 	if err != nil {
-		return evaluation.RegionResult{}, err
+		return Run{}, evaluation.RegionResult{}, err
 	}
 	rr, ok := res.Region(regionCode)
-	if !ok {
-		return evaluation.RegionResult{}, fmt.Errorf("region %s in run %s: %w", regionCode, runID, fault.ErrNotFound)
+	if !ok || !by.CanAccessRegion(regionCode) {
+		return Run{}, evaluation.RegionResult{}, fmt.Errorf("region %s in run %s: %w", regionCode, runID, fault.ErrNotFound)
 	}
-	return *rr, nil
+	r.Results = ""
+	return r, *rr, nil
 }
 
 // Publish makes a run the cycle's result and moves the cycle from scoring

@@ -169,7 +169,7 @@ func TestRunIsReproducibleAndCapped(t *testing.T) {
 		if err != nil || sens.Draws != 1000 || len(sens.Regions) != 3 || uint64(first.Seed) != sens.Seed {
 			t.Fatalf("sensitivity: %d draws, %d regions, seed %d/%d, %v", sens.Draws, len(sens.Regions), first.Seed, sens.Seed, err)
 		}
-		ty, err := f.runs.Region(ctx, f.admin, first.ID, "140100")
+		_, ty, err := f.runs.Region(ctx, f.admin, first.ID, "140100")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -263,7 +263,7 @@ func TestPublish(t *testing.T) {
 		if err != nil || len(res.Regions) != 1 || res.Regions[0].Code != "140100" {
 			t.Fatalf("a city official sees %d regions of the published run (%v)", len(res.Regions), err)
 		}
-		if _, err := f.runs.Region(ctx, taiyuan, r.ID, "140200"); !errors.Is(err, fault.ErrNotFound) {
+		if _, _, err := f.runs.Region(ctx, taiyuan, r.ID, "140200"); !errors.Is(err, fault.ErrNotFound) {
 			t.Fatalf("a city official reads another region: %v", err)
 		}
 		// The overview shows the whole ranking, but only Taiyuan's detail.

@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/uuid"
+	lru "github.com/hashicorp/golang-lru/v2"
 	"gorm.io/gorm"
 
 	"github.com/ipeval/ipeval/internal/fault"
@@ -62,6 +63,8 @@ type Store struct {
 	// withHashSlot). It lives here rather than in a package variable so
 	// that each Store, and each test, has its own bound.
 	hashSlots chan struct{}
+	// tokens remembers verified API tokens by hash (see TokenCacheTTL).
+	tokens *lru.Cache[string, cachedToken]
 }
 
 // NewStore returns a Store on db. now is the clock (nil: the system clock
@@ -75,7 +78,11 @@ func NewStore(db *gorm.DB, now func() time.Time) *Store {
 	if now == nil {
 		now = func() time.Time { return time.Now().UTC() }
 	}
-	return &Store{db: db, now: now, hashSlots: make(chan struct{}, max(runtime.GOMAXPROCS(0), 2))}
+	tokens, err := lru.New[string, cachedToken](tokenCacheSize)
+	if err != nil { // only for a size below 1
+		panic(err)
+	}
+	return &Store{db: db, now: now, hashSlots: make(chan struct{}, max(runtime.GOMAXPROCS(0), 2)), tokens: tokens}
 }
 
 // clock returns the current time in UTC, truncated to the millisecond that
@@ -433,6 +440,7 @@ func (s *Store) replacePassword(ctx context.Context, u User, pw string) error {
 // and every token and session of theirs is refused; disabling also deletes
 // their sessions, while tokens are kept so that re-enabling restores them.
 func (s *Store) SetDisabled(ctx context.Context, userID string, disabled bool) error {
+	defer s.forgetTokens()
 	err := s.conn(ctx).Transaction(func(tx *gorm.DB) error {
 		err := updateUser(tx, userID, map[string]any{"disabled": disabled, "updated_at": s.clock()})
 		if err != nil || !disabled {

@@ -115,17 +115,21 @@ func (s *Store) TokenPrincipal(ctx context.Context, secret string) (Principal, e
 	if !ok || !validSecret(raw) {
 		return Principal{}, ErrInvalidToken
 	}
+	hash := secretHash(secret)
+	now := s.clock()
+	if c, ok := s.tokens.Get(hash); ok && now.Before(c.until) {
+		return c.p, nil
+	}
 	// Looking the hash up by index leaks nothing useful through timing:
 	// an attacker would need a preimage of SHA-256 to steer it.
 	var t Token
-	err := s.conn(ctx).Where("hash = ?", secretHash(secret)).Take(&t).Error
+	err := s.conn(ctx).Where("hash = ?", hash).Take(&t).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return Principal{}, ErrInvalidToken
 	}
 	if err != nil {
 		return Principal{}, fmt.Errorf("look up token: %w", err)
 	}
-	now := s.clock()
 	if t.RevokedAt != nil {
 		return Principal{}, fmt.Errorf("token %s revoked: %w", t.ID, ErrInvalidToken)
 	}
@@ -143,8 +147,38 @@ func (s *Store) TokenPrincipal(ctx context.Context, secret string) (Principal, e
 		}
 	}
 	p.TokenID = t.ID
+	s.tokens.Add(hash, cachedToken{p: p, until: earliest(t.ExpiresAt, now.Add(TokenCacheTTL))})
 	return p, nil
 }
+
+// TokenCacheTTL is how long a Store believes a token it has verified
+// without asking the database again, so that an API client's requests
+// cost no query for their credential. A revocation or a disabled user
+// takes effect at once on the Store that made the change (it forgets
+// every token), and within this time on other servers sharing the
+// database.
+const TokenCacheTTL = 2 * time.Second
+
+// tokenCacheSize bounds the tokens a Store remembers: far more than the
+// clients one province has.
+const tokenCacheSize = 4096
+
+// cachedToken is a verified token's principal and until when to believe it.
+type cachedToken struct {
+	p     Principal
+	until time.Time
+}
+
+func earliest(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
+// forgetTokens makes the next use of every token ask the database, after a
+// change that may refuse some of them.
+func (s *Store) forgetTokens() { s.tokens.Purge() }
 
 // userPrincipal loads user id and builds its Principal; a missing or
 // disabled user is refused with refusal.
@@ -167,6 +201,7 @@ func (s *Store) userPrincipal(ctx context.Context, id string, refusal error) (Pr
 // RevokeToken revokes a token. Revoking a revoked token is not an error, so
 // that a retried request succeeds; the first revocation time is kept.
 func (s *Store) RevokeToken(ctx context.Context, tokenID string) error {
+	defer s.forgetTokens()
 	res := s.conn(ctx).Model(&Token{}).Where("id = ? AND revoked_at IS NULL", tokenID).Update("revoked_at", s.clock())
 	if res.Error != nil {
 		return fmt.Errorf("revoke token %s: %w", tokenID, res.Error)
@@ -182,6 +217,7 @@ func (s *Store) RevokeToken(ctx context.Context, tokenID string) error {
 // RevokeUserTokens revokes every live token of the user and returns how many
 // it revoked.
 func (s *Store) RevokeUserTokens(ctx context.Context, userID string) (int64, error) {
+	defer s.forgetTokens()
 	res := s.conn(ctx).Model(&Token{}).Where("user_id = ? AND revoked_at IS NULL", userID).Update("revoked_at", s.clock())
 	if res.Error != nil {
 		return 0, fmt.Errorf("revoke tokens of user %s: %w", userID, res.Error)

@@ -201,3 +201,52 @@ func TestTokens(t *testing.T) {
 		})
 	})
 }
+
+// TestTokenCacheAcrossServers shows what the token cache costs another
+// server sharing the database: a token revoked, or a user disabled, there
+// is still believed here until TokenCacheTTL has passed since it was last
+// checked, and not a moment later; the server that made the change refuses
+// at once (TestTokens).
+func TestTokenCacheAcrossServers(t *testing.T) {
+	ctx := context.Background()
+	db := dbtest.New(t)
+	here, clock := newStore(t, db)
+	there := auth.NewStore(db, clock.Now)
+	addRegion(t, db, "140100", "太原市")
+	u := addUser(t, here, auth.NewUser{Username: "taiyuan", Role: auth.RoleCity, RegionCode: "140100"})
+
+	for _, change := range []struct {
+		name string
+		do   func(tok auth.Token) error
+	}{
+		{"revoked", func(tok auth.Token) error { return there.RevokeToken(ctx, tok.ID) }},
+		{"user disabled", func(auth.Token) error { return there.SetDisabled(ctx, u.ID, true) }},
+	} {
+		t.Run(change.name, func(t *testing.T) {
+			secret, tok, err := here.IssueToken(ctx, u.ID, change.name, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := here.TokenPrincipal(ctx, secret); err != nil {
+				t.Fatal(err)
+			}
+			if err := change.do(tok); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := there.TokenPrincipal(ctx, secret); !errors.Is(err, auth.ErrInvalidToken) {
+				t.Errorf("the server that made the change: %v, want ErrInvalidToken", err)
+			}
+			clock.Advance(auth.TokenCacheTTL - time.Millisecond)
+			if _, err := here.TokenPrincipal(ctx, secret); err != nil {
+				t.Errorf("within the cache time: %v, want the remembered principal", err)
+			}
+			clock.Advance(time.Millisecond)
+			if _, err := here.TokenPrincipal(ctx, secret); !errors.Is(err, auth.ErrInvalidToken) {
+				t.Errorf("after the cache time: %v, want ErrInvalidToken", err)
+			}
+			if err := there.SetDisabled(ctx, u.ID, false); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}

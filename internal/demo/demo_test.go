@@ -50,7 +50,7 @@ func TestLoad(t *testing.T) {
 			if err != nil || len(list) != 1 || list[0].PublishedAt == nil {
 				t.Fatalf("runs of %d: %+v, %v", cy.Year, list, err)
 			}
-			ty, err := store.Region(ctx, manager, list[0].ID, demo.Capped)
+			_, ty, err := store.Region(ctx, manager, list[0].ID, demo.Capped)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -1,6 +1,9 @@
 package httpapi
 
 import (
+	"encoding/json"
+	"fmt"
+
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/ipeval/ipeval/evaluation"
@@ -47,12 +50,48 @@ func (s *Server) getRun(c *fiber.Ctx, p auth.Principal) error {
 	return c.JSON(runView{Run: r, Results: res})
 }
 
+// runRegion answers one region's result of a run: what a region's
+// dashboard shows, and so the API's busiest read. Its JSON is kept in the
+// view cache and served from there without a query or an encoding.
+//
+// Nothing in such an entry goes stale: a run's results never change once
+// stored and a published run stays published (runs.Store.Publish). What
+// can change is an unpublished run becoming published, so an entry records
+// whether its run was published when read, and serves a city official,
+// who may see only published runs, only if it was. Who may see which
+// region is checked on every request, the same way the store checks it.
 func (s *Server) runRegion(c *fiber.Ctx, p auth.Principal) error {
-	rr, err := s.deps.Runs.Region(c.UserContext(), p, param(c, "id"), param(c, "code"))
+	runID, code := param(c, "id"), param(c, "code")
+	key := "api.region|" + runID + "|" + code
+	if s.views != nil && p.CanAccessRegion(code) {
+		if v, ok := s.views.Get(key, ""); ok {
+			if e := v.(encodedRegion); e.published || p.Is(auth.RoleAdmin) {
+				s.metrics.viewCache.WithLabelValues("hit").Inc()
+				c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+				return c.Send(e.body)
+			}
+		}
+		s.metrics.viewCache.WithLabelValues("miss").Inc()
+	}
+	run, rr, err := s.deps.Runs.Region(c.UserContext(), p, runID, code)
 	if err != nil {
 		return err
 	}
-	return c.JSON(rr)
+	body, err := json.Marshal(rr)
+	if err != nil {
+		return fmt.Errorf("encode region %s of run %s: %w", code, runID, err)
+	}
+	if s.views != nil {
+		s.views.Put(key, "", encodedRegion{body: body, published: run.PublishedAt != nil})
+	}
+	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+	return c.Send(body)
+}
+
+// encodedRegion is a region's result as runRegion answers it.
+type encodedRegion struct {
+	body      []byte
+	published bool
 }
 
 func (s *Server) publishRun(c *fiber.Ctx, p auth.Principal) error {

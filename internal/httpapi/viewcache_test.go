@@ -89,3 +89,41 @@ func (f *fixture) viewCacheHits() int {
 	n, _ := strconv.Atoi(m[1])
 	return n
 }
+
+// TestRegionResultCached shows who is served the cached JSON of a run's
+// region: an admin's read of an unpublished run fills the cache, yet a city
+// official still gets 404 for it, and after publication the official gets
+// exactly the admin's answer from the cache; another region stays 404 for
+// the official however it was cached.
+func TestRegionResultCached(t *testing.T) {
+	f := newFixture(t)
+	cy := f.scoringCycle()
+	run := f.scoredRunOf(cy.ID, false)
+	own, other := "/api/v1/runs/"+run+"/regions/140100", "/api/v1/runs/"+run+"/regions/140200"
+
+	want := f.call("admin", "GET", own, nil, http.StatusOK)
+	f.call("admin", "GET", other, nil, http.StatusOK)
+	hits := f.viewCacheHits()
+	if got := f.call("admin", "GET", own, nil, http.StatusOK); string(got) != string(want) || f.viewCacheHits() != hits+1 {
+		t.Fatalf("second admin read: a hit with the same answer expected (hits %d → %d)", hits, f.viewCacheHits())
+	}
+	f.call("city", "GET", own, nil, http.StatusNotFound)
+
+	f.call("admin", "POST", "/api/v1/runs/"+run+"/publish", nil, http.StatusOK)
+	// The entry says the run was unpublished when read: the first read
+	// after publication asks the store again, the second is a hit.
+	for i := range 2 {
+		hits = f.viewCacheHits()
+		if got := f.call("city", "GET", own, nil, http.StatusOK); string(got) != string(want) {
+			t.Errorf("the official's answer after publication differs from the admin's:\n%s\n%s", got, want)
+		}
+		if f.viewCacheHits() != hits+i {
+			t.Errorf("read %d after publication: cache hits %d → %d", i+1, hits, f.viewCacheHits())
+		}
+	}
+	hits = f.viewCacheHits()
+	f.call("city", "GET", other, nil, http.StatusNotFound)
+	if f.viewCacheHits() != hits {
+		t.Error("another region was served to the official from the cache")
+	}
+}
