@@ -1,4 +1,4 @@
-# ipeval: make run | build | test | lint | bench | fuzz | assets | clean
+# ipeval: make run | build | test | lint | bench | loadtest | fuzz | assets | clean
 
 VERSION     := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS     := -s -w -X main.version=$(VERSION)
@@ -29,8 +29,11 @@ lint:
 	go vet ./...
 	go run $(STATICCHECK) ./...
 
+# Every benchmark, then one table of the figures beside their references
+# (internal/benchtable). The API and survey figures need MariaDB and Redis
+# (IPEVAL_TEST_MYSQL_DSN, IPEVAL_TEST_REDIS), as in .ci/run.
 bench: assets
-	go test -run '^$$' -bench . -benchmem ./...
+	go test -run '^$$' -bench . -benchmem -timeout 60m ./... 2>&1 | go run ./internal/benchtable
 
 # Runs each fuzz target for FUZZTIME (go test fuzzes one target per run).
 fuzz:

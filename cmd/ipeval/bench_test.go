@@ -6,7 +6,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strconv"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -37,7 +42,7 @@ const (
 // Each reports req/s at full load, p50-ms and p99-ms at 500 requests/s,
 // and x-plain, its throughput over the plain handler's.
 func BenchmarkServeAPI(b *testing.B) {
-	s := startLive(b)
+	s := startLive(b, "")
 	plainApp := fiber.New(fiber.Config{DisableStartupMessage: true})
 	plainApp.Get("/", func(c *fiber.Ctx) error { return c.JSON(fiber.Map{"status": "ok"}) })
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -139,4 +144,57 @@ func (s *liveServer) writeTarget(tb testing.TB) loadgen.Target {
 			owned[c.Worker].Version = got.Items[0].Version
 			return nil
 		}}
+}
+
+// BenchmarkServeRSS builds ipeval and measures the resident memory of its
+// `serve` process: idle once started with the demo data (idle-MB), then
+// while the dashboard and the write loads of BenchmarkServeAPI run at once
+// (loaded-MB at their end, peak-MB the kernel's high-water mark).
+func BenchmarkServeRSS(b *testing.B) {
+	exe := filepath.Join(b.TempDir(), "ipeval")
+	build := exec.Command("go", "build", "-o", exe, ".")
+	if out, err := build.CombinedOutput(); err != nil {
+		b.Fatalf("go build: %v\n%s", err, out)
+	}
+	s := startLive(b, exe)
+	idle := rss(b, s.proc.Pid, "VmRSS")
+
+	var wg sync.WaitGroup
+	for _, target := range []loadgen.Target{s.dashboardTarget(b), s.writeTarget(b)} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res, err := loadgen.Run(context.Background(), target, loadgen.Config{Concurrency: benchConcurrency, Duration: benchDuration})
+			if err == nil && res.Failures > 0 {
+				err = fmt.Errorf("%d of %d requests failed; first: %s", res.Failures, res.Sent, res.FirstFailure)
+			}
+			if err != nil {
+				b.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	b.ReportMetric(idle, "idle-MB")
+	b.ReportMetric(rss(b, s.proc.Pid, "VmRSS"), "loaded-MB")
+	b.ReportMetric(rss(b, s.proc.Pid, "VmHWM"), "peak-MB")
+}
+
+// rss reads a memory figure of a process from /proc, in MiB.
+func rss(tb testing.TB, pid int, field string) float64 {
+	tb.Helper()
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		tb.Skipf("no /proc on this system: %v", err)
+	}
+	for line := range strings.Lines(string(status)) {
+		if rest, ok := strings.CutPrefix(line, field+":"); ok {
+			kb, err := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(rest), " kB"))
+			if err != nil {
+				tb.Fatalf("%s: %q", field, line)
+			}
+			return float64(kb) / 1024
+		}
+	}
+	tb.Fatalf("no %s in /proc/%d/status", field, pid)
+	return 0
 }

@@ -9,7 +9,9 @@ import (
 	"math"
 	"net/http"
 	"os"
+	"os/exec"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -21,14 +23,15 @@ import (
 // benchmarks and the load test, apart from the other tests' queues.
 const liveRedisDB = 13
 
-// liveServer is `ipeval serve --demo` running in this process on a free
-// loopback port, with API tokens for the demo's provincial manager and its
-// city official of 太原市, and the ids the load needs.
+// liveServer is `ipeval serve` with the demo data on a free loopback port, with API
+// tokens for the demo's provincial manager and its city official of 太原市,
+// and the ids the load needs.
 type liveServer struct {
 	base    string
 	backend string // "mysql+redis" or "embedded"
 	env     func(string) string
-	// pid is this process, which serves.
+	// proc is the server's process when it runs in one of its own.
+	proc        *os.Process
 	admin, city string // bearer tokens
 	cityRegion  string
 	// published is the newest published cycle and its run; collecting is
@@ -38,36 +41,61 @@ type liveServer struct {
 }
 
 // startLive starts the server on MySQL and Redis when the tests have them
-// (as production runs), else embedded, and stops it when tb ends.
-func startLive(tb testing.TB, extra ...string) *liveServer {
+// (as production runs), else embedded, and stops it when tb ends: in this
+// process, or, given the path of a built ipeval, in a process of its own.
+func startLive(tb testing.TB, exe string, extra ...string) *liveServer {
 	tb.Helper()
 	vars := map[string]string{"IPEVAL_DATA_DIR": tb.TempDir()}
 	backend := "embedded"
 	if os.Getenv(testenv.MySQLDSN) != "" || os.Getenv(testenv.RedisAddr) != "" || testenv.InCI() {
 		vars["IPEVAL_DB"] = dbtest.EmptyMySQL(tb)
 		vars["IPEVAL_REDIS"] = fmt.Sprintf("redis://%s/%d", testenv.Require(tb, testenv.RedisAddr), liveRedisDB)
-		vars["IPEVAL_MIGRATE"] = "true"
 		backend = "mysql+redis"
 	}
 	env := envOf(vars)
-	ctx, cancel := context.WithCancel(context.Background())
+	// The demo data is loaded before the server starts, so that what the
+	// server holds is what serving takes, not what loading left behind.
+	if backend != "embedded" {
+		cli(tb, env, "migrate")
+	}
+	cli(tb, env, "demo")
+	args := append([]string{"serve", "--addr", "127.0.0.1:0"}, extra...)
 	out := &output{}
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, append([]string{"serve", "--addr", "127.0.0.1:0", "--demo"}, extra...), env, out, io.Discard)
-	}()
-	tb.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
+	s := &liveServer{backend: backend, env: env, cityRegion: "140100"}
+	if exe == "" {
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- run(ctx, args, env, out, io.Discard) }()
+		tb.Cleanup(func() {
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil {
+					tb.Errorf("serve: %v", err)
+				}
+			case <-time.After(60 * time.Second):
+				tb.Error("serve did not stop")
+			}
+		})
+	} else {
+		cmd := exec.Command(exe, args...)
+		cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
+		for k, v := range vars {
+			cmd.Env = append(cmd.Env, k+"="+v)
+		}
+		cmd.Stdout, cmd.Stderr = out, io.Discard
+		if err := cmd.Start(); err != nil {
+			tb.Fatal(err)
+		}
+		s.proc = cmd.Process
+		tb.Cleanup(func() {
+			_ = cmd.Process.Signal(syscall.SIGTERM)
+			if err := cmd.Wait(); err != nil {
 				tb.Errorf("serve: %v", err)
 			}
-		case <-time.After(60 * time.Second):
-			tb.Error("serve did not stop")
-		}
-	})
-	s := &liveServer{base: out.waitFor(tb, listening, 120*time.Second)[1], backend: backend, env: env, cityRegion: "140100"}
+		})
+	}
+	s.base = out.waitFor(tb, listening, 120*time.Second)[1]
 	s.admin = strings.TrimSpace(cli(tb, env, "user", "token", "admin"))
 	s.city = strings.TrimSpace(cli(tb, env, "user", "token", "taiyuan"))
 
