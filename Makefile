@@ -7,7 +7,7 @@ LDFLAGS     := -s -w -X main.version=$(VERSION)
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 FUZZTIME    ?= 30s
 
-.PHONY: run build test lint bench fuzz assets clean
+.PHONY: run build test lint bench loadtest fuzz assets clean
 
 # Browser assets the binary embeds (reports/static/vendor), fetched from the
 # npm registry by the committed lockfile; never committed themselves.
@@ -34,6 +34,12 @@ lint:
 # (IPEVAL_TEST_MYSQL_DSN, IPEVAL_TEST_REDIS), as in .ci/run.
 bench: assets
 	go test -run '^$$' -bench . -benchmem -timeout 60m ./... 2>&1 | go run ./internal/benchtable
+
+# About a minute of mixed load on MySQL and Redis over loopback
+# (cmd/ipeval/load_test.go): prints its table, fails on any 5xx, failed
+# request or lost write.
+loadtest: assets
+	IPEVAL_LOADTEST=1 go test -count=1 -run '^TestLoad$$' -v -timeout 10m ./cmd/ipeval
 
 # Runs each fuzz target for FUZZTIME (go test fuzzes one target per run).
 fuzz:

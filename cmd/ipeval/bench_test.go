@@ -127,12 +127,12 @@ func (s *liveServer) writeTarget(tb testing.TB) loadgen.Target {
 	owned := values[:4*benchConcurrency]
 	return loadgen.Target{Method: "POST", URL: s.base + "/api/v1/cycles/" + s.collecting + "/values",
 		Header: map[string]string{"Authorization": "Bearer " + s.admin},
-		Body: func(c loadgen.Call) ([]byte, string) {
+		Prepare: func(c loadgen.Call, r *loadgen.Request) {
 			v := owned[c.Worker]
-			body, _ := json.Marshal(map[string]any{"items": []map[string]any{{
+			r.Body, _ = json.Marshal(map[string]any{"items": []map[string]any{{
 				"region_code": v.Region, "indicator_code": v.Indicator, "number": v.Number + float64(c.I%2), "version": v.Version,
 				"reason": "load " + strconv.Itoa(c.I)}}})
-			return body, "application/json"
+			r.ContentType = "application/json"
 		},
 		Check: func(c loadgen.Call, _ int, body []byte) error {
 			var got struct {

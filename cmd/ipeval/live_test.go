@@ -182,7 +182,7 @@ type liveValue struct {
 }
 
 // writableValues returns every region's reported indicators in the
-// collecting cycle, with their current versions.
+// collecting cycle that need no evidence file, with their current versions.
 func (s *liveServer) writableValues(tb testing.TB) []liveValue {
 	tb.Helper()
 	var cy struct {
@@ -192,16 +192,13 @@ func (s *liveServer) writableValues(tb testing.TB) []liveValue {
 	var sc struct {
 		Scheme struct {
 			Indicators []struct {
-				Code, Source string
-				Min, Max     *float64
+				Code, Source     string
+				Min, Max         *float64
+				EvidenceRequired bool `json:"evidence_required"`
 			}
 		}
 	}
 	s.get(tb, s.admin, "/api/v1/schemes/"+cy.SchemeID, &sc)
-	var regions struct {
-		Items []struct{ Code string }
-	}
-	s.get(tb, s.admin, "/api/v1/regions", &regions)
 	var stored struct {
 		Items []struct {
 			RegionCode    string `json:"region_code"`
@@ -215,9 +212,11 @@ func (s *liveServer) writableValues(tb testing.TB) []liveValue {
 		version[v.RegionCode+"/"+v.IndicatorCode] = v.Version
 	}
 	var out []liveValue
-	for _, r := range regions.Items {
+	for _, region := range s.assessedRegions(tb) {
 		for _, ind := range sc.Scheme.Indicators {
-			if strings.HasPrefix(ind.Source, "survey") {
+			// Survey-sourced values are not written by hand, and values
+			// that need evidence cannot be verified without a file.
+			if strings.HasPrefix(ind.Source, "survey") || ind.EvidenceRequired {
 				continue
 			}
 			// A whole number inside the bounds suits every indicator,
@@ -228,7 +227,24 @@ func (s *liveServer) writableValues(tb testing.TB) []liveValue {
 			} else if ind.Min != nil {
 				n = math.Ceil(*ind.Min) + 1
 			}
-			out = append(out, liveValue{Region: r.Code, Indicator: ind.Code, Number: n, Version: version[r.Code+"/"+ind.Code]})
+			out = append(out, liveValue{Region: region, Indicator: ind.Code, Number: n, Version: version[region+"/"+ind.Code]})
+		}
+	}
+	return out
+}
+
+// assessedRegions returns the codes of the regions assessed: all but the
+// province.
+func (s *liveServer) assessedRegions(tb testing.TB) []string {
+	tb.Helper()
+	var regions struct {
+		Items []struct{ Code, Kind string }
+	}
+	s.get(tb, s.admin, "/api/v1/regions", &regions)
+	var out []string
+	for _, r := range regions.Items {
+		if r.Kind != "province" {
+			out = append(out, r.Code)
 		}
 	}
 	return out

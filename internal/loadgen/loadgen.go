@@ -18,6 +18,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/url"
 	"slices"
@@ -34,8 +35,11 @@ type Target struct {
 	Method, URL string
 	// Header is sent with every request (for example Authorization).
 	Header map[string]string
-	// Body, when set, returns the body of a request and its content type.
-	Body func(c Call) (body []byte, contentType string)
+	// Prepare, when set, shapes each request before it is sent: given
+	// the call and a Request holding the Target's method, path (with
+	// query) and headers, it may change any of them and add a body. The
+	// host stays the URL's.
+	Prepare func(c Call, r *Request)
 	// Check, when set, is called with a 2xx answer's status and body and
 	// returns an error for an answer that is wrong although its status
 	// looks right; a nil Check accepts any 2xx.
@@ -137,6 +141,7 @@ func Run(ctx context.Context, target Target, cfg Config) (Result, error) {
 		MaxIdemponentCallAttempts: 1,
 	}
 	defer client.CloseIdleConnections()
+	sd := sender{client: client, t: target, origin: u.Scheme + "://" + u.Host, path: u.RequestURI(), timeout: timeout}
 
 	ctx, cancel := context.WithTimeout(ctx, cfg.Duration)
 	defer cancel()
@@ -158,7 +163,7 @@ func Run(ctx context.Context, target Target, cfg Config) (Result, error) {
 			defer fasthttp.ReleaseRequest(req)
 			defer fasthttp.ReleaseResponse(resp)
 			for c := range due {
-				local = append(local, send(client, target, Call{I: c.i, Worker: w}, c.due, req, resp, timeout))
+				local = append(local, sd.send(Call{I: c.i, Worker: w}, c.due, req, resp))
 			}
 			mu.Lock()
 			defer mu.Unlock()
@@ -181,7 +186,18 @@ func Run(ctx context.Context, target Target, cfg Config) (Result, error) {
 	return res, nil
 }
 
-// Call identifies one request to Body and Check.
+// Request is what Prepare may shape of a request.
+type Request struct {
+	Method string
+	// Path is the path and query, as "/api/v1/cycles?x=1".
+	Path   string
+	Header map[string]string
+	Body   []byte
+	// ContentType of Body.
+	ContentType string
+}
+
+// Call identifies one request to Prepare and Check.
 type Call struct {
 	// I counts requests from 0 over the whole load.
 	I int
@@ -229,36 +245,57 @@ func schedule(ctx context.Context, cfg Config, due chan<- call) {
 	}
 }
 
-func send(client *fasthttp.HostClient, t Target, c Call, due time.Time, req *fasthttp.Request, resp *fasthttp.Response, timeout time.Duration) outcome {
+// sender sends the requests of one Target.
+type sender struct {
+	client *fasthttp.HostClient
+	t      Target
+	// origin is the URL's scheme and host, path its path and query.
+	origin, path string
+	timeout      time.Duration
+}
+
+func (sd sender) send(c Call, due time.Time, req *fasthttp.Request, resp *fasthttp.Response) outcome {
+	t, timeout := sd.t, sd.timeout
 	req.Reset()
 	resp.Reset()
-	req.Header.SetMethod(t.Method)
-	req.SetRequestURI(t.URL)
-	for k, v := range t.Header {
-		req.Header.Set(k, v)
-	}
-	if t.Body != nil {
-		body, ct := t.Body(c)
-		req.SetBodyRaw(body)
-		req.Header.SetContentType(ct)
+	method, uri := t.Method, t.URL
+	if t.Prepare != nil {
+		r := Request{Method: t.Method, Path: sd.path, Header: maps.Clone(t.Header)}
+		t.Prepare(c, &r)
+		method, uri = r.Method, sd.origin+r.Path
+		req.Header.SetMethod(method)
+		req.SetRequestURI(uri)
+		for k, v := range r.Header {
+			req.Header.Set(k, v)
+		}
+		if r.Body != nil {
+			req.SetBodyRaw(r.Body)
+			req.Header.SetContentType(r.ContentType)
+		}
+	} else {
+		req.Header.SetMethod(method)
+		req.SetRequestURI(uri)
+		for k, v := range t.Header {
+			req.Header.Set(k, v)
+		}
 	}
 	from := due
 	if from.IsZero() {
 		from = time.Now()
 	}
-	err := client.DoTimeout(req, resp, timeout)
+	err := sd.client.DoTimeout(req, resp, timeout)
 	o := outcome{latency: time.Since(from)}
 	if err != nil {
-		o.err = fmt.Errorf("%s %s: %w", t.Method, t.URL, err)
+		o.err = fmt.Errorf("%s %s: %w", method, uri, err)
 		return o
 	}
 	o.status = resp.StatusCode()
 	switch {
 	case o.status < 200 || o.status > 299:
-		o.err = fmt.Errorf("%s %s: status %d: %.200s", t.Method, t.URL, o.status, resp.Body())
+		o.err = fmt.Errorf("%s %s: status %d: %.200s", method, uri, o.status, resp.Body())
 	case t.Check != nil:
 		if err := t.Check(c, o.status, resp.Body()); err != nil {
-			o.err = fmt.Errorf("%s %s: %w", t.Method, t.URL, err)
+			o.err = fmt.Errorf("%s %s: %w", method, uri, err)
 		}
 	}
 	return o

@@ -38,6 +38,9 @@ func TestRun(t *testing.T) {
 		if c.Get(fiber.HeaderContentType) != "text/plain" || c.Get("X-Who") != "tester" {
 			return c.SendStatus(fiber.StatusBadRequest)
 		}
+		if (c.Query("odd") == "1") != (string(c.Body()) != "" && (c.Body()[len(c.Body())-1]-'0')%2 == 1) {
+			return c.SendStatus(fiber.StatusBadRequest)
+		}
 		return c.Send(c.Body())
 	})
 	base := serve(t, app)
@@ -81,7 +84,12 @@ func TestRun(t *testing.T) {
 	t.Run("bodies, headers and checks", func(t *testing.T) {
 		before := posted.Load()
 		target := loadgen.Target{Method: "POST", URL: base + "/echo", Header: map[string]string{"X-Who": "tester"},
-			Body: func(c loadgen.Call) ([]byte, string) { return []byte(strconv.Itoa(c.I)), "text/plain" },
+			Prepare: func(c loadgen.Call, r *loadgen.Request) {
+				r.Body, r.ContentType = []byte(strconv.Itoa(c.I)), "text/plain"
+				if c.I%2 == 1 {
+					r.Path += "?odd=1"
+				}
+			},
 			Check: func(c loadgen.Call, status int, body []byte) error {
 				if string(body) != strconv.Itoa(c.I) {
 					return fmt.Errorf("request %d echoed %q", c.I, body)
