@@ -5,6 +5,10 @@ LDFLAGS     := -s -w -X main.version=$(VERSION)
 # staticcheck 2026.2.2; a release tag such as 2025.1.1 does not resolve
 # through the module proxy, so name its semver module version.
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+GOVULNCHECK := golang.org/x/vuln/cmd/govulncheck@v1.1.4
+# The Go vulnerability database govulncheck reads: a mirror or a file://
+# copy where the default host cannot be reached.
+GOVULNDB    ?= https://vuln.go.dev
 FUZZTIME    ?= 30s
 
 .PHONY: run build test lint bench loadtest fuzz assets clean
@@ -28,6 +32,13 @@ lint:
 	go mod tidy -diff
 	go vet ./...
 	go run $(STATICCHECK) ./...
+	@# govulncheck exits 3 on a vulnerability the code reaches: lint fails.
+	@# A database it cannot fetch is reported, not failed on, so that a
+	@# machine without that host can still lint.
+	@out="$$(go run $(GOVULNCHECK) -db '$(GOVULNDB)' ./... 2>&1)"; rc=$$?; echo "$$out"; \
+	if [ $$rc -ne 0 ] && echo "$$out" | grep -q 'fetching vulnerabilities'; then \
+		echo "govulncheck: NOT CHECKED: the vulnerability database $(GOVULNDB) cannot be reached; set GOVULNDB to a mirror or a file:// copy"; \
+	elif [ $$rc -ne 0 ]; then exit $$rc; fi
 
 # Every benchmark, then one table of the figures beside their references
 # (internal/benchtable). The API and survey figures need MariaDB and Redis
