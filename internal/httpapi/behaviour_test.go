@@ -1,9 +1,12 @@
 package httpapi_test
 
 import (
+	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -198,6 +201,62 @@ func TestObjectLevelChecks(t *testing.T) {
 	for _, j := range jobsOfCity.Items {
 		if j.ID == adminJob {
 			t.Fatal("city official sees the admin's job in its list")
+		}
+	}
+
+	// Every route open to city officials or contractors, addressed with
+	// another region's or organisation's object: refused (or the object
+	// left out), its secrets unshown, and nothing changed.
+	w := f.foreignObjects()
+	seen := map[string]bool{}
+	for _, r := range f.srv.App().GetRoutes(true) {
+		key := r.Method + " " + r.Path
+		if r.Method == http.MethodHead || seen[key] {
+			continue
+		}
+		seen[key] = true
+		if who := allowed[key]; !slices.Contains(who, "city") && !slices.Contains(who, "contractor") {
+			continue
+		}
+		build, ok := foreignSamples[key]
+		if !ok {
+			if _, ok := unscoped[key]; !ok {
+				t.Errorf("route %s is open to city officials or contractors but has no foreign-object sample nor a reason to need none", key)
+			}
+			continue
+		}
+		for i, c := range build(f, w) {
+			t.Run(fmt.Sprintf("%s #%d as %s", key, i+1, c.who), func(t *testing.T) {
+				f.t = t
+				before := f.snapshot(foreignTables)
+				resp, body := f.do(f.as(c.who, c.req))
+				switch {
+				case resp.StatusCode != c.want:
+					t.Fatalf("status %d, want %d: %.400s", resp.StatusCode, c.want, body)
+				case c.want != http.StatusOK && strings.HasPrefix(r.Path, "/api/"):
+					wantProblem(t, resp, body, c.want)
+				}
+				for _, s := range c.secrets {
+					if bytes.Contains(body, []byte(s)) {
+						t.Errorf("the answer shows %q of another region or organisation", s)
+					}
+				}
+				if r.Method != http.MethodGet {
+					if after := f.snapshot(foreignTables); after != before {
+						t.Errorf("a refused write changed the data:\nbefore %s\nafter  %s", before, after)
+					}
+				}
+			})
+		}
+	}
+	for key := range foreignSamples {
+		if !seen[key] {
+			t.Errorf("foreignSamples lists %s, which the router does not serve", key)
+		}
+	}
+	for key := range unscoped {
+		if !seen[key] {
+			t.Errorf("unscoped lists %s, which the router does not serve", key)
 		}
 	}
 }
