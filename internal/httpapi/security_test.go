@@ -3,16 +3,23 @@ package httpapi_test
 import (
 	"archive/zip"
 	"bytes"
+	"compress/flate"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"hash/crc32"
 	"html"
 	"io"
+	"io/fs"
 	"net/http"
+	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"gorm.io/gorm"
 
@@ -405,4 +412,264 @@ func stringsOf(v any) []string {
 		return out
 	}
 	return nil
+}
+
+// gigaBomb is an xlsx-named zip of about n KiB whose sheet1.xml inflates
+// to n MiB of zeros; sizes and checksum are honest, so only a reader that
+// bounds what it inflates escapes it. The deflate stream repeats one
+// flushed block of a compressed MiB, so that making it takes no time.
+func gigaBomb(tb testing.TB, n int) []byte {
+	tb.Helper()
+	const mib = 1 << 20
+	var block bytes.Buffer
+	fw, _ := flate.NewWriter(&block, flate.BestCompression)
+	zeros := make([]byte, mib)
+	_, _ = fw.Write(zeros)
+	_ = fw.Flush() // byte-aligned end, no final block: blocks can follow
+	var raw bytes.Buffer
+	crc := crc32.NewIEEE()
+	for range n {
+		raw.Write(block.Bytes())
+		crc.Write(zeros)
+	}
+	fw, _ = flate.NewWriter(&raw, flate.BestCompression)
+	_ = fw.Close() // an empty final block
+	var out bytes.Buffer
+	zw := zip.NewWriter(&out)
+	w, err := zw.CreateRaw(&zip.FileHeader{Name: "xl/worksheets/sheet1.xml", Method: zip.Deflate,
+		CRC32: crc.Sum32(), CompressedSize64: uint64(raw.Len()), UncompressedSize64: uint64(n) * mib})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	_, _ = w.Write(raw.Bytes())
+	if err := zw.Close(); err != nil {
+		tb.Fatal(err)
+	}
+	return out.Bytes()
+}
+
+// xmlBomb is a small xlsx whose part (xl/worksheets/sheet1.xml or
+// xl/sharedStrings.xml) defines the billion-laughs entities.
+func xmlBomb(tb testing.TB, part string) []byte {
+	tb.Helper()
+	var dtd strings.Builder
+	dtd.WriteString(`<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol0 "lol">`)
+	for i := 1; i < 10; i++ {
+		fmt.Fprintf(&dtd, `<!ENTITY lol%d "%s">`, i, strings.Repeat(fmt.Sprintf("&lol%d;", i-1), 10))
+	}
+	dtd.WriteString("]>")
+	const ns = `xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"`
+	sheet := `<worksheet ` + ns + `><sheetData><row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" t="inlineStr"><is><t>&lol9;</t></is></c></row></sheetData></worksheet>`
+	shared := `<sst ` + ns + ` count="1"><si><t>&lol9;</t></si></sst>`
+	if part == "xl/sharedStrings.xml" {
+		shared = dtd.String() + shared
+	} else {
+		sheet = dtd.String() + sheet
+	}
+	var out bytes.Buffer
+	zw := zip.NewWriter(&out)
+	for name, body := range map[string]string{
+		"[Content_Types].xml":        `<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/></Types>`,
+		"_rels/.rels":                `<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>`,
+		"xl/workbook.xml":            `<?xml version="1.0"?><workbook ` + ns + ` xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets><sheet name="指标数据" sheetId="1" r:id="rId1"/></sheets></workbook>`,
+		"xl/_rels/workbook.xml.rels": `<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/><Relationship Id="rId2" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings" Target="sharedStrings.xml"/></Relationships>`,
+		"xl/worksheets/sheet1.xml":   sheet,
+		"xl/sharedStrings.xml":       shared,
+	} {
+		w, err := zw.Create(name)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		_, _ = w.Write([]byte(body))
+	}
+	if err := zw.Close(); err != nil {
+		tb.Fatal(err)
+	}
+	return out.Bytes()
+}
+
+// TestHostileUploads sends every upload route hostile files — zip and XML
+// bombs, names that climb out of a directory, files over the limit or cut
+// short — and checks that each is refused with a problem (or, for a survey
+// batch read by a job, fails with a message), quickly, without holding
+// the inflated content in memory, storing nothing and writing nothing
+// outside the data directory; a hostile name that is accepted is stored as
+// its base name.
+func TestHostileUploads(t *testing.T) {
+	f := newFixture(t)
+	cy := f.collectingCycle()
+	evidence := "/api/v1/cycles/" + cy.ID + "/evidence"
+	values := "/api/v1/cycles/" + cy.ID + "/values/import"
+	project := f.surveyProject(cy.ID, f.org, "140100")
+	batches := "/api/v1/survey-projects/" + project + "/batches"
+	fields := map[string]string{"region_code": "140100", "indicator_code": "F1"}
+	valuesCSV := []byte("地区代码,指标代码,数值\n140100,A2,1\n")
+	xlsx := xlsxFile(t, [][]string{strings.Split(surveyHeader, ","), strings.Split(goodRows("140100", "t", 1)[0], ",")})
+	outside := filepath.Dir(f.dataDir)
+	filesOutside := func() []string {
+		var names []string
+		_ = filepath.WalkDir(outside, func(path string, d fs.DirEntry, err error) error {
+			if err == nil && !d.IsDir() && !strings.HasPrefix(path, f.dataDir+string(filepath.Separator)) {
+				names = append(names, path)
+			}
+			return nil
+		})
+		return names
+	}
+	before := filesOutside()
+
+	type upload struct {
+		name     string
+		req      func() *http.Request
+		status   int    // the refusal, or 201/202 when accepted
+		batchErr string // for an accepted survey batch: its failure names this
+	}
+	var cases []upload
+	// The values import takes 16 MiB and gets a bomb of 1 GiB; the
+	// fixture's evidence and survey limit is 256 KiB, which holds one
+	// of 200 MiB.
+	cases = append(cases, upload{"values import: 1 GiB zip bomb", func() *http.Request {
+		return uploadReq(values, nil, "a.xlsx", gigaBomb(t, 1024))
+	}, http.StatusBadRequest, ""})
+	for _, bomb := range []struct {
+		name, batchErr string
+		data           []byte
+	}{
+		{"zip bomb", "unzipped", gigaBomb(t, 200)},
+		{"XML bomb in the sheet", "xlsx", xmlBomb(t, "xl/worksheets/sheet1.xml")},
+		{"XML bomb in the shared strings", "xlsx", xmlBomb(t, "xl/sharedStrings.xml")},
+		{"truncated workbook", "xlsx", xlsx[:len(xlsx)*2/3]},
+	} {
+		cases = append(cases,
+			upload{"values import: " + bomb.name, func() *http.Request {
+				return uploadReq(values, nil, "a.xlsx", bomb.data)
+			}, http.StatusBadRequest, ""},
+			upload{"survey batch: " + bomb.name, func() *http.Request {
+				return uploadReq(batches, nil, "b.xlsx", bomb.data)
+			}, http.StatusAccepted, bomb.batchErr},
+		)
+	}
+	// Evidence is stored, never opened: a workbook holding an XML bomb is
+	// a file like any other, but a zip without a workbook, or one cut
+	// short, is no workbook.
+	for _, bomb := range []struct {
+		name   string
+		data   []byte
+		status int
+	}{
+		{"zip bomb", gigaBomb(t, 200), http.StatusUnsupportedMediaType},
+		{"XML bomb", xmlBomb(t, "xl/sharedStrings.xml"), http.StatusCreated},
+		{"truncated workbook", xlsx[:len(xlsx)*2/3], http.StatusUnsupportedMediaType},
+	} {
+		cases = append(cases, upload{"evidence: " + bomb.name, func() *http.Request {
+			return uploadReq(evidence, fields, "a.xlsx", bomb.data)
+		}, bomb.status, ""})
+	}
+	for _, name := range []string{"../../etc/passwd", `..\..\win.ini`, "/etc/passwd", `C:\Windows\evil`, "..", "../", "a\u202egpj.exe"} {
+		cases = append(cases,
+			upload{"evidence named " + strconv.Quote(name), func() *http.Request {
+				return uploadReq(evidence, fields, name+".pdf", f.uniquePDF())
+			}, http.StatusCreated, ""},
+			upload{"survey batch named " + strconv.Quote(name), func() *http.Request {
+				return uploadReq(batches, nil, name+".csv", f.uniqueSurveyFile())
+			}, http.StatusAccepted, ""},
+			upload{"values import named " + strconv.Quote(name), func() *http.Request {
+				return uploadReq(values, nil, name+".csv", valuesCSV)
+			}, http.StatusOK, ""},
+		)
+	}
+	cases = append(cases,
+		upload{"evidence over the limit", func() *http.Request {
+			return uploadReq(evidence, fields, "big.pdf", append(bytes.Clone(samplePDF), make([]byte, fixtureUploadMax)...))
+		}, http.StatusRequestEntityTooLarge, ""},
+		upload{"survey batch over the limit", func() *http.Request {
+			return uploadReq(batches, nil, "big.csv", surveyFile(goodRows("140100", "big", fixtureUploadMax/40)...))
+		}, http.StatusRequestEntityTooLarge, ""},
+		upload{"values import over the limit", func() *http.Request {
+			return uploadReq(values, nil, "big.csv", append(bytes.Clone(valuesCSV), bytes.Repeat([]byte("140100,A2,1\n"), 17<<20/12)...))
+		}, http.StatusRequestEntityTooLarge, ""},
+		upload{"regions import over the limit", func() *http.Request {
+			body := "code,name,kind,parent\n" + strings.Repeat("149901,某县,county,140100\n", 5<<20/25)
+			return httptestBody(request("POST", "/api/v1/regions/import", nil), body, "text/csv")
+		}, http.StatusRequestEntityTooLarge, ""},
+		upload{"regions import cut short", func() *http.Request {
+			return httptestBody(request("POST", "/api/v1/regions/import", nil), "code,name,kind,parent\n149901,\"某县", "text/csv")
+		}, http.StatusBadRequest, ""},
+	)
+
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f.t = t
+			stored := map[string]int64{}
+			for _, table := range []string{"evidence_files", "indicator_values", "survey_responses", "regions"} {
+				stored[table] = f.count(table)
+			}
+			var mem runtime.MemStats
+			runtime.ReadMemStats(&mem)
+			allocated := mem.TotalAlloc
+			start := time.Now()
+			resp, body := f.do(f.as("admin", tc.req()))
+			if resp.StatusCode != tc.status {
+				t.Fatalf("status %d, want %d: %.300s", resp.StatusCode, tc.status, body)
+			}
+			if tc.status >= 400 {
+				wantProblem(t, resp, body, tc.status)
+			}
+			if tc.status == http.StatusAccepted {
+				b := f.ingest(decode[surveys.Batch](t, body).ID)
+				if tc.batchErr != "" && (b.Status != surveys.BatchFailed || !strings.Contains(strings.ToLower(b.Error), tc.batchErr)) {
+					t.Fatalf("batch is %s with error %q, want failed naming %s", b.Status, b.Error, tc.batchErr)
+				}
+				body, _ = json.Marshal(b)
+			}
+			if d := time.Since(start); d > 5*time.Second {
+				t.Errorf("took %v", d)
+			}
+			runtime.ReadMemStats(&mem)
+			if a := mem.TotalAlloc - allocated; a > 256<<20 {
+				t.Errorf("allocated %d MiB", a>>20)
+			}
+			if tc.status >= 400 || tc.batchErr != "" {
+				for table, n := range stored {
+					if f.count(table) != n {
+						t.Errorf("a refused upload stored rows in %s", table)
+					}
+				}
+			}
+			var named struct {
+				FileName string `json:"file_name"`
+			}
+			if json.Unmarshal(body, &named) == nil && named.FileName != "" {
+				if strings.ContainsAny(named.FileName, "/\\\x00\u202e") || named.FileName == ".." {
+					t.Errorf("stored file name %q", named.FileName)
+				}
+			}
+		})
+	}
+	// A NUL in a file name breaks the multipart header: the server
+	// refuses the request before any handler runs.
+	t.Run("file name with a NUL byte", func(t *testing.T) {
+		f.t = t
+		n := f.count("evidence_files")
+		resp, err := f.srv.App().Test(f.as("admin", uploadReq(evidence, fields, "a\x00b.pdf", f.uniquePDF())), -1)
+		if err == nil {
+			defer resp.Body.Close()
+			if resp.StatusCode < 400 || resp.StatusCode >= 500 {
+				t.Fatalf("status %d, want a 4xx refusal", resp.StatusCode)
+			}
+		} else if !strings.Contains(err.Error(), "multipart") {
+			t.Fatalf("refused with %v, want a malformed multipart body", err)
+		}
+		if f.count("evidence_files") != n {
+			t.Fatal("a file with a NUL in its name was stored")
+		}
+	})
+	f.t = t
+	if after := filesOutside(); !slices.Equal(after, before) {
+		t.Errorf("files written outside the data directory: %q", after)
+	}
+}
+
+func uploadReq(path string, fields map[string]string, name string, data []byte) *http.Request {
+	return upload("POST", path, fields, "file", name, data)
 }
