@@ -59,7 +59,9 @@ func detectEvidence(name string, data []byte) (string, error) {
 	}
 	detected := mimetype.Detect(data)
 	for _, m := range want.media {
-		if detected.Is(m) {
+		// A zip container is recognised by its first member; one cut
+		// short has lost its central directory and opens nowhere.
+		if detected.Is(m) && (want.zipPart == "" || zipHas(data, want.zipPart)) {
 			return want.media[0], nil
 		}
 	}

@@ -190,7 +190,10 @@ func newRuleEnv(s Scheme) ruleEnv {
 // compile type-checks when as a boolean expression over the environment and
 // records what it reads; a problem comes back as a FieldError without a path.
 func (e ruleEnv) compile(when string) (CompiledRule, *fault.FieldError) {
-	program, err := expr.Compile(when, expr.Env(e.vars), expr.AsBool())
+	// now() would make a rule's answer depend on the hour of the run, so
+	// that the same inputs could score differently: rules see the region's
+	// inputs and nothing else.
+	program, err := expr.Compile(when, expr.Env(e.vars), expr.AsBool(), expr.DisableBuiltin("now"))
 	if err != nil {
 		return CompiledRule{}, exprProblem(err)
 	}

@@ -3,6 +3,7 @@ package scheme
 import (
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/ipeval/ipeval/internal/regions/kind"
 )
@@ -150,4 +151,80 @@ func BenchmarkRuleR1(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// TestRuleClockRefused refuses a condition that reads the clock: a rule's
+// answer depends on the region's inputs alone.
+func TestRuleClockRefused(t *testing.T) {
+	sc := Default()
+	sc.Rules[0].When = `now().Hour() < 12`
+	if _, err := sc.CompileRules(); err == nil {
+		t.Fatal("a rule reading the clock compiled")
+	}
+}
+
+// FuzzRuleExpression compiles arbitrary conditions as the default scheme's
+// rule and evaluates those that compile against arbitrary inputs: no panic,
+// an answer within a second, the same answer twice, and nothing read but
+// the scheme's indicators, the region's kind and code.
+func FuzzRuleExpression(f *testing.F) {
+	for _, when := range []string{
+		`F1 <= 0 && kind in ["prefecture_city", "reform_zone"]`,
+		`missing("A2") || not_applicable("C2")`,
+		`value("B1") / (A2 - A2) > 1`,
+		`in_kinds("county", "park") and code startsWith "14"`,
+		`$env["F1"] > 0`,
+		`len(repeat(repeat("x", 1000000), 1000000)) > 0`,
+		`reduce(1..1000, reduce(1..1000, #acc + 1, 0) + #acc, 0) > 0`,
+		`all(1..100000000, # > 0)`,
+		`now().Hour() < 12`,
+		`let x = F1; x ** x ** x > 1e308`,
+		`F9 > 0`,
+		`1`,
+	} {
+		f.Add(when, uint8(0), 0.0, 5.0, false)
+	}
+	known := map[string]bool{nameKind: true, nameCode: true}
+	for _, ind := range Default().Indicators {
+		known[ind.Code] = true
+	}
+	f.Fuzz(func(t *testing.T, when string, k uint8, f1, a2 float64, a2Missing bool) {
+		sc := Default()
+		sc.Rules[0].When = when
+		rules, err := sc.CompileRules()
+		if err != nil {
+			return
+		}
+		kinds := []kind.Kind{kind.Province, kind.PrefectureCity, kind.ReformZone, kind.County, kind.PilotPark}
+		in := RuleInput{RegionCode: "140100", Kind: kinds[int(k)%len(kinds)],
+			Values: map[string]Value{"F1": {Number: f1}, "A2": {Number: a2, Missing: a2Missing}}}
+		type answer struct {
+			fired bool
+			read  map[string]any
+			err   error
+		}
+		eval := func() answer {
+			done := make(chan answer, 1)
+			go func() {
+				fired, read, err := rules[0].Eval(in)
+				done <- answer{fired, read, err}
+			}()
+			select {
+			case a := <-done:
+				return a
+			case <-time.After(time.Second):
+				t.Fatalf("%q took over a second", when)
+				return answer{}
+			}
+		}
+		first, second := eval(), eval()
+		if first.fired != second.fired || (first.err == nil) != (second.err == nil) {
+			t.Fatalf("%q answered %v (%v), then %v (%v)", when, first.fired, first.err, second.fired, second.err)
+		}
+		for name := range first.read {
+			if !known[name] {
+				t.Fatalf("%q read %q, which is no indicator, kind or code", when, name)
+			}
+		}
+	})
 }

@@ -298,7 +298,7 @@ func parseCSV(data []byte) (File, error) {
 	r.FieldsPerRecord = -1
 	r.LazyQuotes = false
 	r.ReuseRecord = true
-	p := &parser{csv: true}
+	p := &parser{}
 	for {
 		rec, err := r.Read()
 		if err == io.EOF {
@@ -384,7 +384,6 @@ type parser struct {
 	entries  []Entry
 	seen     map[[2]string]int // {region, indicator} → index in entries
 	errs     []fault.FieldError
-	csv      bool // notes may carry WriteCSV's formula guard
 }
 
 type gridCol struct {
@@ -561,9 +560,8 @@ func (p *parser) colLetter(field string) string {
 func (p *parser) indicatorRow(n int, cells []string) {
 	region, ind := p.col(cells, fRegionCode), p.col(cells, fIndicatorCode)
 	value, na, note := p.col(cells, fValue), p.col(cells, fNotApplicable), p.col(cells, fNote)
-	if p.csv {
-		note = textenc.UnguardFormula(note)
-	}
+	// Both writers guard the note (WriteCSV and WriteXLSX); take it off.
+	note = textenc.UnguardFormula(note)
 	if value == "" && na == "" && note == "" {
 		return
 	}
@@ -736,7 +734,7 @@ func readMeta(f *excelize.File) *Meta {
 	if err != nil || kv["format"] != metaFormat {
 		return nil
 	}
-	m := Meta{CycleID: kv["cycle_id"], CycleName: kv["cycle_name"], SchemeCode: kv["scheme_code"],
+	m := Meta{CycleID: kv["cycle_id"], CycleName: textenc.UnguardFormula(kv["cycle_name"]), SchemeCode: kv["scheme_code"],
 		Layout: Layout(kv["layout"]), RegionCode: kv["region_code"]}
 	if m.Layout != ByIndicator && m.Layout != ByRegion {
 		return nil

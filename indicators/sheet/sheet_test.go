@@ -910,6 +910,31 @@ func TestWriteXLSXUnknownLayout(t *testing.T) {
 	}
 }
 
+// TestXLSXGuardsText shows a note starting with = guarded in the workbook
+// as in the CSV (an edited cell would otherwise become a formula); the
+// round trip tests show it read back intact.
+func TestXLSXGuardsText(t *testing.T) {
+	x := openXLSX(t, writeXLSX(t, fixture(t, sheet.ByIndicator)))
+	rows, err := x.GetRows("指标数据")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var notes []string
+	for _, r := range rows {
+		for _, c := range r {
+			if strings.HasPrefix(c, "=") {
+				t.Errorf("cell %q starts as a formula", c)
+			}
+			if strings.HasSuffix(c, "=SUM(A1)") || strings.HasSuffix(c, "=quoted") {
+				notes = append(notes, c)
+			}
+		}
+	}
+	if !slices.Equal(notes, []string{"'=SUM(A1)", "''=quoted"}) && !slices.Equal(notes, []string{"''=quoted", "'=SUM(A1)"}) {
+		t.Errorf("guarded notes %q, want '=SUM(A1) and ''=quoted", notes)
+	}
+}
+
 func TestCSVHasBOM(t *testing.T) {
 	data := writeCSV(t, fixture(t, sheet.ByIndicator))
 	if !bytes.HasPrefix(data, []byte("\ufeff地区代码,地区名称,指标代码")) {

@@ -413,8 +413,12 @@ func (b *book) byIndicator(t Template) {
 		if r.has && r.cur.Version > 0 {
 			version = r.cur.Version
 		}
-		cells := []any{r.region.Code, r.region.Name, r.ind.Code, r.ind.Name, r.ind.Unit, rangeText(r.ind),
-			evidenceText(r.ind), r.value(), r.naText(), r.note(), statusName(r.cur, r.has), version}
+		// Texts users wrote are guarded as in the CSV: a cell edited in
+		// Excel would otherwise turn "=HYPERLINK(…)" into a live formula.
+		// Parse takes the guard off the note again.
+		cells := []any{r.region.Code, textenc.GuardFormula(r.region.Name), r.ind.Code, textenc.GuardFormula(r.ind.Name),
+			textenc.GuardFormula(r.ind.Unit), rangeText(r.ind), evidenceText(r.ind), r.value(), r.naText(),
+			textenc.GuardFormula(r.note()), statusName(r.cur, r.has), version}
 		for c, v := range cells {
 			b.set(sh, c+1, row, v)
 		}
@@ -520,7 +524,7 @@ func (b *book) byRegion(t Template) {
 	b.do(b.f.SetRowHeight(sh, secondRow, 66))
 	b.gridHeader(sh, inds)
 	for j, ind := range inds {
-		b.set(sh, colFirstInd+j, secondRow, nameWithUnit(ind))
+		b.set(sh, colFirstInd+j, secondRow, textenc.GuardFormula(nameWithUnit(ind)))
 	}
 	if len(inds) > 0 {
 		b.style(sh, colFirstInd, secondRow, colFirstInd+len(inds)-1, secondRow, st.names)
@@ -532,7 +536,7 @@ func (b *book) byRegion(t Template) {
 		row := firstData + i
 		for _, s := range []string{sh, versionsSheet} {
 			b.set(s, 1, row, r.Code)
-			b.set(s, 2, row, r.Name)
+			b.set(s, 2, row, textenc.GuardFormula(r.Name))
 			b.set(s, colRegionKind, row, r.Kind.Name())
 		}
 		b.style(sh, 1, row, colRegionKind, row, st.readOnly)
@@ -625,7 +629,7 @@ func (b *book) meta(m Meta) {
 	rows := [][2]string{
 		{"format", metaFormat},
 		{"cycle_id", m.CycleID},
-		{"cycle_name", m.CycleName},
+		{"cycle_name", textenc.GuardFormula(m.CycleName)}, // user text: guarded as on the data sheet
 		{"year", strconv.Itoa(m.Year)},
 		{"scheme_code", m.SchemeCode},
 		{"scheme_version", strconv.Itoa(m.SchemeVersion)},

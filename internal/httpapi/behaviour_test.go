@@ -1,14 +1,19 @@
 package httpapi_test
 
 import (
+	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"gorm.io/gorm"
 
+	"github.com/ipeval/ipeval/internal/auth"
 	"github.com/ipeval/ipeval/internal/database"
 	"github.com/ipeval/ipeval/internal/dbtest"
 	"github.com/ipeval/ipeval/internal/httpapi"
@@ -149,6 +154,34 @@ func TestTokens(t *testing.T) {
 		resp, body := f.do(req)
 		wantProblem(t, resp, body, http.StatusUnauthorized)
 	})
+	t.Run("expired", func(t *testing.T) {
+		f.t = t
+		issued := decode[struct {
+			Token string
+			Info  struct{ ID string }
+		}](t, f.call("city", "POST", "/api/v1/tokens", map[string]any{"name": "short", "expires_in_days": 1}, 201))
+		req := request("GET", "/api/v1/me", nil)
+		req.Header.Set("Authorization", "Bearer "+issued.Token)
+		if resp, _ := f.do(req); resp.StatusCode != 200 {
+			t.Fatalf("fresh token refused: %d", resp.StatusCode)
+		}
+		// The token's time runs out: a second past its expiry it is refused.
+		if err := f.db.Model(&auth.Token{}).Where("id = ?", issued.Info.ID).Update("expires_at", time.Now().UTC().Add(-time.Second)).Error; err != nil {
+			t.Fatal(err)
+		}
+		req = request("GET", "/api/v1/me", nil)
+		req.Header.Set("Authorization", "Bearer "+issued.Token)
+		resp, body := f.do(req)
+		wantProblem(t, resp, body, http.StatusUnauthorized)
+		before := f.count("cycles")
+		req = request("POST", "/api/v1/cycles", map[string]int{"year": 2090})
+		req.Header.Set("Authorization", "Bearer "+issued.Token)
+		resp, body = f.do(req)
+		wantProblem(t, resp, body, http.StatusUnauthorized)
+		if f.count("cycles") != before {
+			t.Fatal("a write with an expired token was stored")
+		}
+	})
 	t.Run("another user's token is not found", func(t *testing.T) {
 		f.t = t
 		issued := decode[struct{ Info struct{ ID string } }](t, f.call("city", "POST", "/api/v1/tokens", map[string]string{"name": "mine"}, 201))
@@ -168,6 +201,62 @@ func TestObjectLevelChecks(t *testing.T) {
 	for _, j := range jobsOfCity.Items {
 		if j.ID == adminJob {
 			t.Fatal("city official sees the admin's job in its list")
+		}
+	}
+
+	// Every route open to city officials or contractors, addressed with
+	// another region's or organisation's object: refused (or the object
+	// left out), its secrets unshown, and nothing changed.
+	w := f.foreignObjects()
+	seen := map[string]bool{}
+	for _, r := range f.srv.App().GetRoutes(true) {
+		key := r.Method + " " + r.Path
+		if r.Method == http.MethodHead || seen[key] {
+			continue
+		}
+		seen[key] = true
+		if who := allowed[key]; !slices.Contains(who, "city") && !slices.Contains(who, "contractor") {
+			continue
+		}
+		build, ok := foreignSamples[key]
+		if !ok {
+			if _, ok := unscoped[key]; !ok {
+				t.Errorf("route %s is open to city officials or contractors but has no foreign-object sample nor a reason to need none", key)
+			}
+			continue
+		}
+		for i, c := range build(f, w) {
+			t.Run(fmt.Sprintf("%s #%d as %s", key, i+1, c.who), func(t *testing.T) {
+				f.t = t
+				before := f.snapshot(foreignTables)
+				resp, body := f.do(f.as(c.who, c.req))
+				switch {
+				case resp.StatusCode != c.want:
+					t.Fatalf("status %d, want %d: %.400s", resp.StatusCode, c.want, body)
+				case c.want != http.StatusOK && strings.HasPrefix(r.Path, "/api/"):
+					wantProblem(t, resp, body, c.want)
+				}
+				for _, s := range c.secrets {
+					if bytes.Contains(body, []byte(s)) {
+						t.Errorf("the answer shows %q of another region or organisation", s)
+					}
+				}
+				if r.Method != http.MethodGet {
+					if after := f.snapshot(foreignTables); after != before {
+						t.Errorf("a refused write changed the data:\nbefore %s\nafter  %s", before, after)
+					}
+				}
+			})
+		}
+	}
+	for key := range foreignSamples {
+		if !seen[key] {
+			t.Errorf("foreignSamples lists %s, which the router does not serve", key)
+		}
+	}
+	for key := range unscoped {
+		if !seen[key] {
+			t.Errorf("unscoped lists %s, which the router does not serve", key)
 		}
 	}
 }
@@ -226,6 +315,72 @@ func TestSessionsAndCSRF(t *testing.T) {
 	}
 	resp, body = f.do(withSession(request("GET", "/api/v1/me", nil)))
 	wantProblem(t, resp, body, http.StatusUnauthorized)
+}
+
+// TestSessionTimeouts ages sessions in the database as time would: one
+// left idle for longer than auth.SessionIdleTimeout, one older than
+// auth.SessionMaxAge though in use. Each is refused at the HTTP level and
+// forgotten, and a session in use within the timeout goes on working.
+func TestSessionTimeouts(t *testing.T) {
+	f := newFixture(t)
+	signIn := func() *http.Cookie {
+		session, _ := f.formSession("city")
+		return session
+	}
+	me := func(session *http.Cookie) (*http.Response, []byte) {
+		req := request("GET", "/api/v1/me", nil)
+		req.AddCookie(session)
+		return f.do(req)
+	}
+	for _, tc := range []struct {
+		name   string
+		ageing map[string]any
+		want   int
+	}{
+		{"idle within the timeout", map[string]any{"last_seen_at": time.Now().UTC().Add(-auth.SessionIdleTimeout + time.Minute)}, http.StatusOK},
+		{"idle past the timeout", map[string]any{"last_seen_at": time.Now().UTC().Add(-auth.SessionIdleTimeout - time.Second)}, http.StatusUnauthorized},
+		{"in use but past its maximum age", map[string]any{"created_at": time.Now().UTC().Add(-auth.SessionMaxAge - time.Minute),
+			"expires_at": time.Now().UTC().Add(-time.Minute)}, http.StatusUnauthorized},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f.t = t
+			// One session at a time, so that the one to age is the only row.
+			if err := f.db.Exec("DELETE FROM sessions").Error; err != nil {
+				t.Fatal(err)
+			}
+			session := signIn()
+			if resp, body := me(session); resp.StatusCode != http.StatusOK {
+				t.Fatalf("fresh session refused: %d %s", resp.StatusCode, body)
+			}
+			var ids []string
+			if err := f.db.Table("sessions").Pluck("id", &ids).Error; err != nil || len(ids) != 1 {
+				t.Fatalf("sessions %v (%v), want one", ids, err)
+			}
+			id := ids[0]
+			if err := f.db.Table("sessions").Where("id = ?", id).Updates(tc.ageing).Error; err != nil {
+				t.Fatal(err)
+			}
+			resp, body := me(session)
+			if tc.want == http.StatusOK {
+				if resp.StatusCode != http.StatusOK {
+					t.Fatalf("session in use refused: %d %s", resp.StatusCode, body)
+				}
+				return
+			}
+			wantProblem(t, resp, body, tc.want)
+			var left int64
+			f.db.Table("sessions").Where("id = ?", id).Count(&left)
+			if left != 0 {
+				t.Fatal("the ended session is still stored")
+			}
+			// A page sends the browser back to the sign-in page.
+			req := request("GET", "/", nil)
+			req.AddCookie(session)
+			if resp, _ := f.do(req); resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), "/login") {
+				t.Fatalf("page with an ended session: %d to %q", resp.StatusCode, resp.Header.Get("Location"))
+			}
+		})
+	}
 }
 
 func TestLoginLockoutAndAudit(t *testing.T) {

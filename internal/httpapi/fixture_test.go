@@ -70,6 +70,9 @@ type fixture struct {
 	// graded is a published cycle with graded regions and two runs; see
 	// gradedCycle.
 	graded *graded
+	// foreign holds objects of another region and organisation; see
+	// foreignObjects.
+	foreign *foreignWorld
 }
 
 const fixturePassword = "Fixture-Pass-2026!"

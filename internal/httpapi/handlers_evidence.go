@@ -146,10 +146,18 @@ func sendFile(c *fiber.Ctx, mediaType, name string, data []byte) error {
 
 // disposition is an attachment header naming the file: RFC 6266's
 // filename* for the real (often Chinese) name, and a plain ASCII filename
-// for clients that read only that.
+// for clients that read only that. A name built from user text (a cycle
+// named "=HYPERLINK(\"http://x\")") may hold a slash; it becomes "_" in
+// both, so that no download header carries a path.
 func disposition(name string) string {
+	name = strings.Map(func(r rune) rune {
+		if r == '/' || r == '\\' {
+			return '_'
+		}
+		return r
+	}, name)
 	ascii := strings.Map(func(r rune) rune {
-		if r < 0x20 || r > 0x7e || r == '"' || r == '\\' {
+		if r < 0x20 || r > 0x7e || r == '"' {
 			return '_'
 		}
 		return r

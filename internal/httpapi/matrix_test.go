@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"os"
@@ -23,6 +24,7 @@ import (
 	"github.com/ipeval/ipeval/internal/auth"
 	"github.com/ipeval/ipeval/internal/cycles"
 	"github.com/ipeval/ipeval/jobs"
+	"github.com/ipeval/ipeval/surveys"
 	"github.com/ipeval/ipeval/surveys/questionnaire"
 )
 
@@ -735,4 +737,298 @@ func (f *fixture) scoredRunOf(cycleID string, publish bool) string {
 		}
 	}
 	return id
+}
+
+// foreignWorld holds objects of region 140200 and of the second
+// organisation, each carrying a secret that no answer to the city official
+// of 140100 or to the first organisation's contractor may show.
+type foreignWorld struct {
+	cycle, value, evidence string // a collecting cycle, 140200's A2 and F1 evidence in it
+	reported, run          string // a published cycle with its report, and its run
+	token, job             string // city2's API token and job
+	project, batch         string // a project of org2 and its valid batch
+}
+
+// Secrets the foreign objects carry: a value note, an evidence file name,
+// a project name and a batch file name.
+const (
+	secretNote    = "机密备注-大同"
+	secretFile    = "机密佐证-大同.pdf"
+	secretProject = "机密项目-另一机构"
+	secretBatch   = "机密答卷-另一机构.csv"
+)
+
+// foreignObjects builds the foreign world once per fixture.
+func (f *fixture) foreignObjects() foreignWorld {
+	f.t.Helper()
+	if f.foreign != nil {
+		return *f.foreign
+	}
+	var w foreignWorld
+	cy := f.collectingCycle()
+	w.cycle = cy.ID
+	b := f.call("admin", "POST", "/api/v1/cycles/"+cy.ID+"/values", map[string]any{"items": []map[string]any{
+		{"region_code": "140200", "indicator_code": "A2", "number": 4, "note": secretNote}}}, http.StatusOK)
+	w.value = decode[struct{ Items []struct{ ID string } }](f.t, b).Items[0].ID
+	f.call("admin", "POST", "/api/v1/cycles/"+cy.ID+"/values/submit", map[string]any{"region_code": "140200"}, http.StatusOK)
+	resp, b := f.do(f.as("admin", upload("POST", "/api/v1/cycles/"+cy.ID+"/evidence",
+		map[string]string{"region_code": "140200", "indicator_code": "F1"}, "file", secretFile, f.uniquePDF())))
+	if resp.StatusCode != http.StatusCreated {
+		f.t.Fatalf("upload evidence: %d %s", resp.StatusCode, b)
+	}
+	w.evidence = decode[indicators.Evidence](f.t, b).ID
+	w.reported = f.reportedCycle().ID
+	w.run = f.publishedRun(w.reported).ID
+	_, tok, err := f.auth.IssueToken(context.Background(), f.accounts["city2"].user.ID, "city2's", 24*time.Hour)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	w.token, w.job = tok.ID, f.finishedJob("city2")
+	in := surveyInput(f.org2.ID, "140100", "140200")
+	in["name"] = secretProject
+	w.project = decode[surveys.Project](f.t, f.call("admin", "POST", "/api/v1/cycles/"+f.sharedCycle().ID+"/survey-projects", in, http.StatusCreated)).ID
+	bv := f.surveyBatch("admin", w.project, secretBatch, f.uniqueSurveyFile(), nil)
+	if bv.Status != surveys.BatchValid {
+		f.t.Fatalf("foreign batch is %s: %+v", bv.Status, bv.Problems)
+	}
+	w.batch = bv.ID
+	f.foreign = &w
+	return w
+}
+
+// foreignCase is one request by a city official or contractor for an
+// object of another region or organisation: the status that refuses it (or
+// 200 for a list or view that must leave the object out), and the texts
+// the answer must not show.
+type foreignCase struct {
+	who     string
+	req     *http.Request
+	want    int
+	secrets []string
+}
+
+var everySecret = []string{secretNote, secretFile, secretProject, secretBatch}
+
+// foreignSamples addresses, for each route a city official or contractor
+// may call that reaches objects of one region or organisation, another
+// region's or organisation's object.
+var foreignSamples = map[string]func(f *fixture, w foreignWorld) []foreignCase{
+	"GET /cycles/:id/collect": func(_ *fixture, w foreignWorld) []foreignCase {
+		// The page falls back to the official's own region.
+		return []foreignCase{{"city", request("GET", "/cycles/"+w.cycle+"/collect?region=140200", nil), http.StatusOK, everySecret}}
+	},
+	"GET /cycles/:id/regions/:code": func(_ *fixture, w foreignWorld) []foreignCase {
+		return []foreignCase{{"city", request("GET", "/cycles/"+w.reported+"/regions/140200", nil), http.StatusForbidden, nil}}
+	},
+	"GET /cycles/:id/report": func(_ *fixture, w foreignWorld) []foreignCase {
+		return []foreignCase{{"city", request("GET", "/cycles/"+w.reported+"/report", nil), http.StatusForbidden, []string{`id="region-140200"`}}}
+	},
+	"GET /cycles/:id/regions/:code/report": func(_ *fixture, w foreignWorld) []foreignCase {
+		return []foreignCase{{"city", request("GET", "/cycles/"+w.reported+"/regions/140200/report", nil), http.StatusForbidden, []string{`id="region-140200"`}}}
+	},
+	"POST /cycles/:id/collect/import": func(_ *fixture, w foreignWorld) []foreignCase {
+		return []foreignCase{{"city", upload("POST", "/cycles/"+w.cycle+"/collect/import", map[string]string{"region_code": "140200"}, "file", "values.csv",
+			[]byte("地区代码,指标代码,数值\n140200,B3,2\n")), http.StatusForbidden, nil}}
+	},
+	"POST /cycles/:id/collect/values": func(_ *fixture, w foreignWorld) []foreignCase {
+		return []foreignCase{{"city", httptestBody(request("POST", "/cycles/"+w.cycle+"/collect/values", nil),
+			"region_code=140200&ver.A2=2&v.A2=9&note.A2=x", "application/x-www-form-urlencoded"), http.StatusForbidden, nil}}
+	},
+	"POST /cycles/:id/collect/evidence": func(f *fixture, w foreignWorld) []foreignCase {
+		return []foreignCase{{"city", upload("POST", "/cycles/"+w.cycle+"/collect/evidence",
+			map[string]string{"region_code": "140200", "indicator_code": "F1"}, "file", "a.pdf", f.uniquePDF()), http.StatusForbidden, nil}}
+	},
+	"DELETE /api/v1/tokens/:id": func(_ *fixture, w foreignWorld) []foreignCase {
+		return []foreignCase{
+			{"city", request("DELETE", "/api/v1/tokens/"+w.token, nil), http.StatusNotFound, nil},
+			{"contractor", request("DELETE", "/api/v1/tokens/"+w.token, nil), http.StatusNotFound, nil},
+		}
+	},
+	"GET /api/v1/cycles/:id/values": func(_ *fixture, w foreignWorld) []foreignCase {
+		return []foreignCase{
+			{"city", request("GET", "/api/v1/cycles/"+w.cycle+"/values?region=140200", nil), http.StatusForbidden, everySecret},
+			{"city", request("GET", "/api/v1/cycles/"+w.cycle+"/values", nil), http.StatusOK, append([]string{`"140200"`}, everySecret...)},
+		}
+	},
+	"POST /api/v1/cycles/:id/values": func(_ *fixture, w foreignWorld) []foreignCase {
+		return []foreignCase{{"city", request("POST", "/api/v1/cycles/"+w.cycle+"/values", map[string]any{"items": []map[string]any{
+			{"region_code": "140200", "indicator_code": "A2", "number": 9, "version": 2}}}), http.StatusForbidden, nil}}
+	},
+	"POST /api/v1/cycles/:id/values/submit": func(_ *fixture, w foreignWorld) []foreignCase {
+		return []foreignCase{{"city", request("POST", "/api/v1/cycles/"+w.cycle+"/values/submit", map[string]any{"region_code": "140200"}), http.StatusForbidden, nil}}
+	},
+	"GET /api/v1/cycles/:id/values/:value/history": func(_ *fixture, w foreignWorld) []foreignCase {
+		return []foreignCase{{"city", request("GET", "/api/v1/cycles/"+w.cycle+"/values/"+w.value+"/history", nil), http.StatusNotFound, everySecret}}
+	},
+	"GET /api/v1/cycles/:id/values/template": func(_ *fixture, w foreignWorld) []foreignCase {
+		return []foreignCase{{"city", request("GET", "/api/v1/cycles/"+w.cycle+"/values/template?region=140200&format=csv", nil), http.StatusForbidden, everySecret}}
+	},
+	"POST /api/v1/cycles/:id/values/import": func(_ *fixture, w foreignWorld) []foreignCase {
+		return []foreignCase{{"city", upload("POST", "/api/v1/cycles/"+w.cycle+"/values/import", nil, "file", "values.csv",
+			[]byte("地区代码,指标代码,数值\n140200,A2,9\n")), http.StatusForbidden, nil}}
+	},
+	"GET /api/v1/cycles/:id/evidence": func(_ *fixture, w foreignWorld) []foreignCase {
+		return []foreignCase{
+			{"city", request("GET", "/api/v1/cycles/"+w.cycle+"/evidence?region=140200", nil), http.StatusForbidden, everySecret},
+			{"city", request("GET", "/api/v1/cycles/"+w.cycle+"/evidence", nil), http.StatusOK, everySecret},
+		}
+	},
+	"POST /api/v1/cycles/:id/evidence": func(f *fixture, w foreignWorld) []foreignCase {
+		return []foreignCase{{"city", upload("POST", "/api/v1/cycles/"+w.cycle+"/evidence",
+			map[string]string{"region_code": "140200", "indicator_code": "F1"}, "file", "a.pdf", f.uniquePDF()), http.StatusForbidden, nil}}
+	},
+	"GET /api/v1/cycles/:id/evidence/:evidence": func(_ *fixture, w foreignWorld) []foreignCase {
+		return []foreignCase{{"city", request("GET", "/api/v1/cycles/"+w.cycle+"/evidence/"+w.evidence, nil), http.StatusNotFound, append([]string{"%PDF"}, everySecret...)}}
+	},
+	"POST /api/v1/cycles/:id/evidence/:evidence/withdraw": func(_ *fixture, w foreignWorld) []foreignCase {
+		return []foreignCase{{"city", request("POST", "/api/v1/cycles/"+w.cycle+"/evidence/"+w.evidence+"/withdraw", nil), http.StatusNotFound, everySecret}}
+	},
+	"GET /api/v1/cycles/:id/completeness": func(_ *fixture, w foreignWorld) []foreignCase {
+		return []foreignCase{{"city", request("GET", "/api/v1/cycles/"+w.cycle+"/completeness", nil), http.StatusOK, []string{`"140200"`}}}
+	},
+	"GET /api/v1/runs/:id": func(_ *fixture, w foreignWorld) []foreignCase {
+		return []foreignCase{{"city", request("GET", "/api/v1/runs/"+w.run, nil), http.StatusOK, []string{`"140200"`}}}
+	},
+	"GET /api/v1/runs/:id/regions/:code": func(_ *fixture, w foreignWorld) []foreignCase {
+		return []foreignCase{{"city", request("GET", "/api/v1/runs/"+w.run+"/regions/140200", nil), http.StatusNotFound, []string{`"score"`}}}
+	},
+	"GET /api/v1/runs/:id/sensitivity": func(_ *fixture, w foreignWorld) []foreignCase {
+		return []foreignCase{{"city", request("GET", "/api/v1/runs/"+w.run+"/sensitivity", nil), http.StatusOK, []string{`"140200"`}}}
+	},
+	"GET /api/v1/runs/:id/workbook": func(_ *fixture, w foreignWorld) []foreignCase {
+		return []foreignCase{{"city", request("GET", "/api/v1/runs/"+w.run+"/workbook?region=140200", nil), http.StatusForbidden, nil}}
+	},
+	"GET /api/v1/runs/:id/handover": func(_ *fixture, w foreignWorld) []foreignCase {
+		return []foreignCase{
+			{"city", request("GET", "/api/v1/runs/"+w.run+"/handover?format=json&region=140200", nil), http.StatusForbidden, nil},
+			{"city", request("GET", "/api/v1/runs/"+w.run+"/handover?format=json", nil), http.StatusOK, []string{`"140200"`}},
+		}
+	},
+	"GET /api/v1/cycles/:id/survey-indices": func(_ *fixture, w foreignWorld) []foreignCase {
+		return []foreignCase{{"city", request("GET", "/api/v1/cycles/"+w.reported+"/survey-indices", nil), http.StatusOK, []string{`"140200"`}}}
+	},
+	"GET /api/v1/jobs": func(_ *fixture, w foreignWorld) []foreignCase {
+		return []foreignCase{
+			{"city", request("GET", "/api/v1/jobs", nil), http.StatusOK, []string{w.job}},
+			{"contractor", request("GET", "/api/v1/jobs", nil), http.StatusOK, []string{w.job}},
+		}
+	},
+	"GET /api/v1/jobs/:id": func(_ *fixture, w foreignWorld) []foreignCase {
+		return []foreignCase{
+			{"city", request("GET", "/api/v1/jobs/"+w.job, nil), http.StatusNotFound, nil},
+			{"contractor", request("GET", "/api/v1/jobs/"+w.job, nil), http.StatusNotFound, nil},
+		}
+	},
+	"GET /api/v1/jobs/:id/result": func(_ *fixture, w foreignWorld) []foreignCase {
+		return []foreignCase{
+			{"city", request("GET", "/api/v1/jobs/"+w.job+"/result", nil), http.StatusNotFound, []string{"a,b"}},
+			{"contractor", request("GET", "/api/v1/jobs/"+w.job+"/result", nil), http.StatusNotFound, []string{"a,b"}},
+		}
+	},
+	"GET /surveys": func(_ *fixture, _ foreignWorld) []foreignCase {
+		return []foreignCase{{"contractor", request("GET", "/surveys", nil), http.StatusOK, everySecret}}
+	},
+	"GET /surveys/:id": func(_ *fixture, w foreignWorld) []foreignCase {
+		return []foreignCase{
+			{"contractor", request("GET", "/surveys/"+w.project, nil), http.StatusForbidden, everySecret},
+			{"contractor", request("GET", "/surveys/"+w.project+"?batch="+w.batch, nil), http.StatusForbidden, everySecret},
+		}
+	},
+	"POST /surveys/:id/upload": func(f *fixture, w foreignWorld) []foreignCase {
+		return []foreignCase{{"contractor", upload("POST", "/surveys/"+w.project+"/upload", nil, "file", "答卷.csv", f.uniqueSurveyFile()), http.StatusForbidden, nil}}
+	},
+	"POST /surveys/:id/submit": func(_ *fixture, w foreignWorld) []foreignCase {
+		return []foreignCase{{"contractor", request("POST", "/surveys/"+w.project+"/submit", nil), http.StatusForbidden, nil}}
+	},
+	"GET /api/v1/organisations/:id": func(f *fixture, _ foreignWorld) []foreignCase {
+		return []foreignCase{{"contractor", request("GET", "/api/v1/organisations/"+f.org2.ID, nil), http.StatusNotFound, []string{f.org2.Name}}}
+	},
+	"GET /api/v1/survey-projects": func(_ *fixture, w foreignWorld) []foreignCase {
+		return []foreignCase{{"contractor", request("GET", "/api/v1/survey-projects", nil), http.StatusOK, append([]string{w.project}, everySecret...)}}
+	},
+	"GET /api/v1/survey-projects/:id": func(_ *fixture, w foreignWorld) []foreignCase {
+		return []foreignCase{{"contractor", request("GET", "/api/v1/survey-projects/"+w.project, nil), http.StatusForbidden, everySecret}}
+	},
+	"PUT /api/v1/survey-projects/:id/mapping": func(_ *fixture, w foreignWorld) []foreignCase {
+		return []foreignCase{{"contractor", request("PUT", "/api/v1/survey-projects/"+w.project+"/mapping",
+			map[string]any{"columns": map[string]string{"地市": "region"}}), http.StatusForbidden, everySecret}}
+	},
+	"POST /api/v1/survey-projects/:id/submit": func(_ *fixture, w foreignWorld) []foreignCase {
+		return []foreignCase{{"contractor", request("POST", "/api/v1/survey-projects/"+w.project+"/submit", nil), http.StatusForbidden, everySecret}}
+	},
+	"GET /api/v1/survey-projects/:id/template": func(_ *fixture, w foreignWorld) []foreignCase {
+		return []foreignCase{{"contractor", request("GET", "/api/v1/survey-projects/"+w.project+"/template?format=csv", nil), http.StatusForbidden, everySecret}}
+	},
+	"POST /api/v1/survey-projects/:id/batches": func(f *fixture, w foreignWorld) []foreignCase {
+		return []foreignCase{{"contractor", upload("POST", "/api/v1/survey-projects/"+w.project+"/batches", nil, "file", "答卷.csv", f.uniqueSurveyFile()), http.StatusForbidden, everySecret}}
+	},
+	"GET /api/v1/survey-projects/:id/batches": func(_ *fixture, w foreignWorld) []foreignCase {
+		return []foreignCase{{"contractor", request("GET", "/api/v1/survey-projects/"+w.project+"/batches", nil), http.StatusForbidden, everySecret}}
+	},
+	"GET /api/v1/survey-projects/:id/quality": func(_ *fixture, w foreignWorld) []foreignCase {
+		return []foreignCase{{"contractor", request("GET", "/api/v1/survey-projects/"+w.project+"/quality", nil), http.StatusForbidden, everySecret}}
+	},
+	"GET /api/v1/survey-batches/:id": func(_ *fixture, w foreignWorld) []foreignCase {
+		return []foreignCase{{"contractor", request("GET", "/api/v1/survey-batches/"+w.batch, nil), http.StatusForbidden, everySecret}}
+	},
+	"GET /api/v1/survey-batches/:id/report": func(_ *fixture, w foreignWorld) []foreignCase {
+		return []foreignCase{{"contractor", request("GET", "/api/v1/survey-batches/"+w.batch+"/report?format=csv", nil), http.StatusForbidden, everySecret}}
+	},
+	"POST /api/v1/survey-batches/:id/withdraw": func(_ *fixture, w foreignWorld) []foreignCase {
+		return []foreignCase{{"contractor", request("POST", "/api/v1/survey-batches/"+w.batch+"/withdraw", nil), http.StatusForbidden, everySecret}}
+	},
+}
+
+// unscoped names the routes a city official or contractor may call that
+// reach no object of one region or organisation, with the reason.
+var unscoped = map[string]string{
+	"GET /":                         "the home page links the caller's own work",
+	"GET /login":                    "public",
+	"POST /login":                   "signs the caller in",
+	"POST /logout":                  "ends the caller's own session",
+	"GET /docs":                     "public",
+	"GET /healthz":                  "public",
+	"GET /readyz":                   "public",
+	"GET /metrics":                  "public",
+	"GET /openapi.json":             "public",
+	"GET /static/:file":             "public",
+	"GET /static/vendor/:file":      "public",
+	"GET /static/vendor/maps/:file": "public",
+	"GET /cycles/:id/overview":      "the province's published ranking, shown to every city official by design",
+	"POST /api/v1/auth/login":       "signs the caller in",
+	"POST /api/v1/auth/logout":      "ends the caller's own session",
+	"GET /api/v1/me":                "the caller",
+	"PUT /api/v1/me/password":       "the caller's own password",
+	"GET /api/v1/tokens":            "the caller's own tokens, listed by user id",
+	"POST /api/v1/tokens":           "issues the caller's own token",
+	"GET /api/v1/regions":           "reference data shared by all",
+	"GET /api/v1/regions/:code":     "reference data shared by all",
+	"GET /api/v1/cycles":            "reference data shared by all",
+	"GET /api/v1/cycles/:id":        "reference data shared by all",
+	"GET /api/v1/schemes":           "the published method, shared by all",
+	"GET /api/v1/schemes/:id":       "the published method, shared by all",
+	"GET /api/v1/cycles/:id/runs":   "the cycle's published run, the same for every city official",
+}
+
+// foreignTables are the tables, with the columns compared, that a refused
+// write to a foreign object must leave as they were. A token's use and a
+// job's progress change by themselves, so only their identity and
+// revocation count.
+var foreignTables = map[string]string{"indicator_values": "*", "indicator_value_revisions": "*", "evidence_files": "*",
+	"survey_projects": "*", "survey_batches": "*", "survey_responses": "*", "api_tokens": "id, revoked_at", "jobs": "id"}
+
+// snapshot is the content of tables (name to columns), for comparing
+// before and after.
+func (f *fixture) snapshot(tables map[string]string) string {
+	f.t.Helper()
+	var b strings.Builder
+	for _, table := range slices.Sorted(maps.Keys(tables)) {
+		var rows []map[string]any
+		if err := f.db.Table(table).Select(tables[table]).Order("id").Find(&rows).Error; err != nil {
+			f.t.Fatal(err)
+		}
+		j, _ := json.Marshal(rows)
+		b.WriteString(table + ":" + string(j) + "\n")
+	}
+	return b.String()
 }

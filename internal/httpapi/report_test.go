@@ -61,6 +61,17 @@ func (f *fixture) renderReports() int {
 func (f *fixture) fullCycle() cycles.Cycle {
 	f.t.Helper()
 	cy := f.collectingCycle()
+	f.verifiedValues(cy.ID)
+	f.publish(cy.ID)
+	f.renderReports()
+	return cy
+}
+
+// verifiedValues stores, verified, every value of the default scheme's
+// indicators for the three regions of a collecting cycle: 太原市 strongest
+// but without funding, 大同市 weakest.
+func (f *fixture) verifiedValues(cycleID string) {
+	f.t.Helper()
 	now := time.Now().UTC()
 	for i, r := range []struct {
 		code     string
@@ -80,15 +91,12 @@ func (f *fixture) fullCycle() cycles.Cycle {
 			if ind.Integer {
 				x = math.Round(x)
 			}
-			if err := f.db.Create(&indicators.Value{ID: f.uniqueName("v-"), CycleID: cy.ID, RegionCode: r.code, IndicatorCode: ind.Code,
+			if err := f.db.Create(&indicators.Value{ID: f.uniqueName("v-"), CycleID: cycleID, RegionCode: r.code, IndicatorCode: ind.Code,
 				Number: &x, Status: indicators.StatusVerified, Version: 1, UpdatedBy: "u-admin", UpdatedAt: now, CreatedAt: now}).Error; err != nil {
 				f.t.Fatal(err)
 			}
 		}
 	}
-	f.publish(cy.ID)
-	f.renderReports()
-	return cy
 }
 
 // publishedRun is the published run of a cycle.
