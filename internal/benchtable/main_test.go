@@ -78,6 +78,7 @@ func TestFormat(t *testing.T) {
 		{1.278, "p99-ms", "1.28 ms"},
 		{41.43, "idle-MB", "41 MB"},
 		{0.4856, "x-plain", "0.49× (x-plain)"},
+		{0.0045, "x-plain", "1/222 (x-plain)"},
 		{999, "allocs/op", "999 allocs/op"},
 	} {
 		if got := format(c.v, c.unit); got != c.want {

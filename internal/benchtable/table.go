@@ -102,7 +102,7 @@ func writeTable(w io.Writer, r *results, machine string) {
 	fmt.Fprintln(w, "|---|---|---|---|---|---|")
 	named := map[string]bool{}
 	for _, rw := range rows {
-		named[rw.value.bench] = true
+		named[rw.value.bench], named[rw.refVal.bench] = true, true
 		v, ok := rw.value.value(r)
 		if !ok {
 			fmt.Fprintf(w, "| %s | not measured | %s |  |  | %s |\n", rw.figure, rw.ref, rw.target)
@@ -122,7 +122,7 @@ func writeTable(w io.Writer, r *results, machine string) {
 	}
 	var others []string
 	for _, name := range r.order {
-		if !named[name] && !strings.HasPrefix(name, "BenchmarkServeAPI/plain") {
+		if !named[name] {
 			others = append(others, name)
 		}
 	}
@@ -177,8 +177,10 @@ func formatRatio(x float64) string {
 		return fmt.Sprintf("%.0f×", x)
 	case x >= 0.1:
 		return fmt.Sprintf("%.2f×", x)
+	case x > 0:
+		return "1/" + thousands(1/x)
 	}
-	return fmt.Sprintf("%.3f×", x)
+	return "0×"
 }
 
 // thousands writes a number rounded to a whole, with thousands separated.
