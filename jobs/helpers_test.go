@@ -6,10 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
-	"os/exec"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -21,6 +18,7 @@ import (
 	"github.com/ipeval/ipeval/internal/broker"
 	"github.com/ipeval/ipeval/internal/dbtest"
 	"github.com/ipeval/ipeval/internal/testenv"
+	"github.com/ipeval/ipeval/internal/testproc"
 	"github.com/ipeval/ipeval/jobs"
 )
 
@@ -90,51 +88,8 @@ func realRedis(t *testing.T) *testBroker {
 // throwawayRedis starts redis-server without persistence on a free port.
 func throwawayRedis(t *testing.T) *testBroker {
 	t.Helper()
-	testenv.Require(t, testenv.RedisAddr)
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		t.Skip("redis-server not on PATH")
-	}
-	port := freePort(t)
-	var cmd *exec.Cmd
-	start := func() {
-		cmd = exec.Command(bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no")
-		if err := cmd.Start(); err != nil {
-			t.Fatalf("start redis-server: %v", err)
-		}
-		eventually(t, 10*time.Second, "redis-server up", func() bool {
-			c, err := net.Dial("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
-			if err == nil {
-				c.Close()
-			}
-			return err == nil
-		})
-	}
-	stop := func() {
-		if cmd == nil {
-			return
-		}
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		cmd = nil
-	}
-	start()
-	t.Cleanup(stop)
-	return &testBroker{
-		opt:     redisOpt(t, net.JoinHostPort("127.0.0.1", strconv.Itoa(port))),
-		stop:    stop,
-		restart: func() { stop(); start() },
-	}
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	r := testproc.StartRedis(t)
+	return &testBroker{opt: redisOpt(t, r.Addr), stop: r.Kill, restart: r.Restart}
 }
 
 func redisOpt(t *testing.T, addr string) asynq.RedisConnOpt {

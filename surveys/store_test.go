@@ -602,12 +602,18 @@ func bigAnswers(n, bad int) string {
 // upload limit.
 func (f fixture) bigStore(tb testing.TB) *surveys.Store {
 	tb.Helper()
+	return f.bigStoreOn(tb, f.queue)
+}
+
+// bigStoreOn is bigStore submitting its jobs to q.
+func (f fixture) bigStoreOn(tb testing.TB, q *jobs.Queue) *surveys.Store {
+	tb.Helper()
 	files, err := blobs.New(tb.TempDir())
 	if err != nil {
 		tb.Fatal(err)
 	}
 	values := indicators.NewValueStore(f.db, indicators.NewSchemeStore(f.db))
-	return surveys.NewStore(f.db, f.queue, values, files, []byte("test-contact-key-0123456789abcdefgh"), 0)
+	return surveys.NewStore(f.db, q, values, files, []byte("test-contact-key-0123456789abcdefgh"), 0)
 }
 
 // uploadOnly uploads a file to a project through st and returns its
@@ -835,6 +841,67 @@ func TestInterruptedIngestResumes(t *testing.T) {
 			t.Fatalf("%d responses stored after two deliveries, want %d", n, bigRows)
 		}
 		sameIndices(t, f.indices(t, twice.ID), want)
+	})
+}
+
+// TestIngestSurvivesBrokerRestart restarts the broker, empty, while a
+// worker ingests a large batch and a second upload waits in the broker's
+// queue: the running ingestion finishes, the sweeper hands the lost one to
+// the broker again, and each batch is stored once — its responses once,
+// its project's indices as a clean ingestion's — by one attempt.
+func TestIngestSurvivesBrokerRestart(t *testing.T) {
+	jobstest.EachMode(t, func(t *testing.T, db *gorm.DB, b jobstest.Broker) {
+		f := newFixture(t, db)
+		ctx := context.Background()
+		st := f.bigStoreOn(t, b.Queue)
+		file := bigAnswers(bigRows, -1)
+		clean := f.project(t)
+		_, job := f.uploadOnly(t, st, clean.ID, file, "")
+		if _, err := st.Handler(nil)(ctx, job, func(int, string) {}); err != nil {
+			t.Fatal(err)
+		}
+		want := f.indices(t, clean.ID)
+		small := f.project(t)
+		f.upload(t, small.ID, answers(), "")
+		wantSmall := f.indices(t, small.ID)
+
+		reg := jobs.NewRegistry()
+		reg.Register(surveys.JobKind, st.Handler(nil))
+		jobstest.Work(t, db, b, reg, 1) // one at a time: the second job waits in the broker
+		p, q := f.project(t), f.project(t)
+		big, bigJob := f.uploadOnly(t, st, p.ID, file, "")
+		jobstest.WaitFor(t, b.Queue, bigJob.ID, "report progress", 20*time.Second, func(j jobs.Job) bool {
+			return j.Status == jobs.StatusRunning && j.Progress > 0
+		})
+		waiting, waitingJob := f.uploadOnly(t, st, q.ID, answers(), "")
+
+		b.Restart()
+		if v, err := f.store.GetBatch(ctx, f.admin, big.ID); err != nil || v.Status != surveys.BatchLoading {
+			t.Fatalf("the batch was %s (%v) when the broker came back, want loading: make the file larger", v.Status, err)
+		}
+
+		for _, c := range []struct {
+			batch, job string
+			project    string
+			rows       int
+			want       map[string]string
+		}{
+			{big.ID, bigJob.ID, p.ID, bigRows, want},
+			{waiting.ID, waitingJob.ID, q.ID, 0, wantSmall},
+		} {
+			done := jobstest.Wait(t, b.Queue, c.job, 30*time.Second)
+			if done.Status != jobs.StatusSucceeded || done.Attempts != 1 {
+				t.Fatalf("job %s: %s after %d attempts (%s), want succeeded at the first", c.job, done.Status, done.Attempts, done.Error)
+			}
+			v, err := f.store.GetBatch(ctx, f.admin, c.batch)
+			if err != nil || v.Status != surveys.BatchValid {
+				t.Fatalf("batch %+v, %v", v.Batch, err)
+			}
+			if c.rows > 0 && (v.ValidRows != c.rows || f.batchResponses(t, c.batch) != int64(c.rows)) {
+				t.Fatalf("batch of %d rows: %d valid, %d stored", c.rows, v.ValidRows, f.batchResponses(t, c.batch))
+			}
+			sameIndices(t, f.indices(t, c.project), c.want)
+		}
 	})
 }
 

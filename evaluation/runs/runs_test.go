@@ -454,6 +454,90 @@ func TestRunSurvivesWorkerShutdown(t *testing.T) {
 	})
 }
 
+// TestRunSurvivesBrokerRestart restarts the broker, empty, twice: while a
+// run waits in its queue, and while a worker is in the run's sensitivity
+// analysis, which the test holds there until the broker is back. The
+// sweeper hands the lost task to the broker again, the running job
+// finishes, and the job stores one run, by one attempt, equal to a run of
+// the same settings that nothing interrupted.
+func TestRunSurvivesBrokerRestart(t *testing.T) {
+	jobstest.EachMode(t, func(t *testing.T, db *gorm.DB, b jobstest.Broker) {
+		f := newFixture(t, db)
+		ctx := context.Background()
+		rs := runs.NewStore(db, b.Queue, indicators.NewSchemeStore(db))
+		set := runs.Settings{Draws: 5000, SwapNormalisation: true, ToggleImputation: true}
+		clean, err := rs.Request(ctx, f.admin, f.cycle, set)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := rs.Handler()(ctx, clean, func(int, string) {})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The job ran here, not in a worker: let the next request start
+		// another.
+		if err := db.Model(&jobs.Job{}).Where("id = ?", clean.ID).Updates(map[string]any{"status": jobs.StatusSucceeded, "result": out}).Error; err != nil {
+			t.Fatal(err)
+		}
+		want := f.runOf(t, clean.ID)
+
+		job, err := rs.Request(ctx, f.admin, f.cycle, set)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.Restart() // the task is gone; the row stays queued
+
+		// The production handler, held in its sensitivity analysis (a few
+		// milliseconds here) until the broker is back.
+		inAnalysis, resume := make(chan struct{}), make(chan struct{})
+		var once sync.Once
+		reg := jobs.NewRegistry()
+		reg.Register(runs.JobKind, func(ctx context.Context, job jobs.Job, progress jobs.Progress) (string, error) {
+			return rs.Handler()(ctx, job, func(pct int, msg string) {
+				progress(pct, msg)
+				if msg == "sensitivity analysis" {
+					once.Do(func() { close(inAnalysis) })
+					select {
+					case <-resume:
+					case <-ctx.Done():
+					}
+				}
+			})
+		})
+		jobstest.Work(t, db, b, reg, 1)
+		select {
+		case <-inAnalysis:
+		case <-time.After(20 * time.Second):
+			t.Fatal("the lost run was not started again")
+		}
+		b.Restart()
+		time.Sleep(300 * time.Millisecond) // the worker's heartbeats and the sweeper meet the empty broker
+		close(resume)
+
+		done := jobstest.Wait(t, b.Queue, job.ID, 30*time.Second)
+		if done.Status != jobs.StatusSucceeded || done.Attempts != 1 {
+			t.Fatalf("job: %s after %d attempts (%s), want succeeded at the first", done.Status, done.Attempts, done.Error)
+		}
+		got := f.runOf(t, job.ID)
+		if got.Results != want.Results || got.Sensitivity != want.Sensitivity || got.ResultsHash != want.ResultsHash {
+			t.Fatal("the run differs from the uninterrupted run")
+		}
+	})
+}
+
+// runOf returns the one run a job stored, failing unless there is exactly one.
+func (f fixture) runOf(tb testing.TB, jobID string) runs.Run {
+	tb.Helper()
+	var rs []runs.Run
+	if err := f.db.Where("job_id = ?", jobID).Find(&rs).Error; err != nil {
+		tb.Fatal(err)
+	}
+	if len(rs) != 1 {
+		tb.Fatalf("job %s stored %d runs, want 1", jobID, len(rs))
+	}
+	return rs[0]
+}
+
 // TestRunUsesItsSnapshot changes a value while a run is scoring: the run
 // stores what it read when it started.
 func TestRunUsesItsSnapshot(t *testing.T) {

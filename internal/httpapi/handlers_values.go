@@ -3,6 +3,7 @@ package httpapi
 import (
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -38,6 +39,13 @@ func (s *Server) setValues(c *fiber.Ctx, p auth.Principal) error {
 	var req valueBatch
 	if err := decodeJSON(c, &req); err != nil {
 		return err
+	}
+	if len(req.Items) == 1 {
+		// Named before the write, so that every attempt on a value — a
+		// refused one too, such as the loser of two concurrent edits — is
+		// found in the audit log by the value's object.
+		it := req.Items[0]
+		setAuditObject(c, "cycle:"+param(c, "id")+":"+strings.TrimSpace(it.RegionCode)+":"+strings.TrimSpace(it.IndicatorCode))
 	}
 	vs, err := s.deps.Values.SetBatch(c.UserContext(), p, param(c, "id"), req.Items)
 	if err != nil {
