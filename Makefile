@@ -11,7 +11,7 @@ GOVULNCHECK := golang.org/x/vuln/cmd/govulncheck@v1.1.4
 GOVULNDB    ?= https://vuln.go.dev
 FUZZTIME    ?= 30s
 
-.PHONY: run build test lint bench loadtest fuzz assets clean
+.PHONY: run build test lint bench loadtest fuzz fuzz-brief assets clean
 
 # Browser assets the binary embeds (reports/static/vendor), fetched from the
 # npm registry by the committed lockfile; never committed themselves.
@@ -59,6 +59,18 @@ fuzz:
 	while IFS=: read -r file fn; do \
 		fn=$${fn#func }; echo "== $$(dirname $$file) $$fn"; \
 		go test -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZTIME) "$$(dirname $$file)"; \
+	done
+
+# The parsers of user input that CI fuzzes briefly on every change, from
+# their committed seed corpora (testdata/fuzz): survey CSV and XLSX, the
+# values workbook, the scheme loader and the rule expressions.
+FUZZ_BRIEF := ./surveys/responsefile:FuzzReadCSV ./surveys/responsefile:FuzzReadXLSX \
+	./indicators/sheet:FuzzParse ./indicators/scheme:FuzzParse ./indicators/scheme:FuzzRuleExpression
+
+fuzz-brief:
+	@set -e; for t in $(FUZZ_BRIEF); do \
+		pkg=$${t%%:*}; fn=$${t#*:}; echo "== $$pkg $$fn"; \
+		timeout 300 go test -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZTIME) "$$pkg"; \
 	done
 
 assets: $(VENDOR)/echarts.min.js $(VENDOR)/maps/shanxi.js
