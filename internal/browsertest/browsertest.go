@@ -54,6 +54,14 @@ func Start(t *testing.T, exe string) context.Context {
 	ctx, cancelTimeout := context.WithTimeout(context.Background(), Timeout)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
 	browserCtx, cancelBrowser := chromedp.NewContext(allocCtx)
+	if err := chromedp.Do(browserCtx); err != nil {
+		// No browser to close gracefully: chromedp.Cancel would wait for
+		// one forever.
+		cancelBrowser()
+		cancelAlloc()
+		cancelTimeout()
+		t.Fatalf("start %s: %v\n%s", exe, err, out.String())
+	}
 	t.Cleanup(func() {
 		// Close Chromium gracefully, so that no child process still writes
 		// in the profile when the temporary directory is removed.
@@ -67,9 +75,6 @@ func Start(t *testing.T, exe string) context.Context {
 			t.Logf("chromium output:\n%s", out.String())
 		}
 	})
-	if err := chromedp.Do(browserCtx); err != nil {
-		t.Fatalf("start %s: %v\n%s", exe, err, out.String())
-	}
 	return browserCtx
 }
 
