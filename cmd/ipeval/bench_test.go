@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -42,7 +40,7 @@ const (
 // Each reports req/s at full load, p50-ms and p99-ms at 500 requests/s,
 // and x-plain, its throughput over the plain handler's.
 func BenchmarkServeAPI(b *testing.B) {
-	s := startLive(b, "")
+	s := startLive(b, false)
 	plainApp := fiber.New(fiber.Config{DisableStartupMessage: true})
 	plainApp.Get("/", func(c *fiber.Ctx) error { return c.JSON(fiber.Map{"status": "ok"}) })
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -146,18 +144,13 @@ func (s *liveServer) writeTarget(tb testing.TB) loadgen.Target {
 		}}
 }
 
-// BenchmarkServeRSS builds ipeval and measures the resident memory of its
-// `serve` process: idle once started with the demo data (idle-MB), then
+// BenchmarkServeRSS measures the resident memory of `ipeval serve` in a
+// process of its own: idle once started with the demo data (idle-MB), then
 // while the dashboard and the write loads of BenchmarkServeAPI run at once
 // (loaded-MB at their end, peak-MB the kernel's high-water mark).
 func BenchmarkServeRSS(b *testing.B) {
-	exe := filepath.Join(b.TempDir(), "ipeval")
-	build := exec.Command("go", "build", "-o", exe, ".")
-	if out, err := build.CombinedOutput(); err != nil {
-		b.Fatalf("go build: %v\n%s", err, out)
-	}
-	s := startLive(b, exe)
-	idle := rss(b, s.proc.Pid, "VmRSS")
+	s := startLive(b, true)
+	idle := rss(b, s.pid, "VmRSS")
 
 	var wg sync.WaitGroup
 	for _, target := range []loadgen.Target{s.dashboardTarget(b), s.writeTarget(b)} {
@@ -175,8 +168,8 @@ func BenchmarkServeRSS(b *testing.B) {
 	}
 	wg.Wait()
 	b.ReportMetric(idle, "idle-MB")
-	b.ReportMetric(rss(b, s.proc.Pid, "VmRSS"), "loaded-MB")
-	b.ReportMetric(rss(b, s.proc.Pid, "VmHWM"), "peak-MB")
+	b.ReportMetric(rss(b, s.pid, "VmRSS"), "loaded-MB")
+	b.ReportMetric(rss(b, s.pid, "VmHWM"), "peak-MB")
 }
 
 // rss reads a memory figure of a process from /proc, in MiB.

@@ -27,6 +27,7 @@ import (
 	"github.com/ipeval/ipeval/jobs"
 	"github.com/ipeval/ipeval/jobs/jobstest"
 	"github.com/ipeval/ipeval/surveys"
+	"github.com/ipeval/ipeval/surveys/questionnaire"
 )
 
 // childEnv, set to 1, makes the test binary run the command line it was
@@ -55,13 +56,16 @@ type process struct {
 	exited chan struct{}
 }
 
-// startIpeval runs `ipeval args...` as a child process; it is killed, if
-// still running, when the test ends, and its output is logged if the test
-// failed.
-func startIpeval(t *testing.T, args ...string) *process {
+// startIpeval runs `ipeval args...` as a child process with vars added to
+// its environment; it is killed, if still running, when the test ends,
+// and its output is logged if the test failed.
+func startIpeval(t testing.TB, vars map[string]string, args ...string) *process {
 	t.Helper()
 	p := &process{cmd: exec.Command(os.Args[0], args...), out: &output{}, exited: make(chan struct{})}
 	p.cmd.Env = append(os.Environ(), childEnv+"=1")
+	for k, v := range vars {
+		p.cmd.Env = append(p.cmd.Env, k+"="+v)
+	}
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -77,7 +81,7 @@ func startIpeval(t *testing.T, args ...string) *process {
 }
 
 // signal sends sig and waits for the process to end.
-func (p *process) signal(t *testing.T, sig syscall.Signal) {
+func (p *process) signal(t testing.TB, sig syscall.Signal) {
 	t.Helper()
 	select {
 	case <-p.exited:
@@ -148,14 +152,14 @@ func TestWorkerKilledMidJob(t *testing.T) {
 		}
 		return p
 	}
-	file := surveyFile(faultRows)
+	file := surveyFile(faultRows, []string{"140100", "140200", "140300"}, "2026-09-15")
 	clean := project()
 	if _, err := store.IngestNow(ctx, contractor, clean.ID, "clean.csv", strings.NewReader(file)); err != nil {
 		t.Fatal(err)
 	}
 	want := projectIndices(t, store, admin, clean.ID)
 
-	first := startIpeval(t, append([]string{"worker"}, args...)...)
+	first := startIpeval(t, nil, append([]string{"worker"}, args...)...)
 	p := project()
 	b, _, err := store.Upload(ctx, contractor, p.ID, "answers.csv", strings.NewReader(file), "")
 	if err != nil {
@@ -185,7 +189,7 @@ func TestWorkerKilledMidJob(t *testing.T) {
 		t.Fatalf("the killed worker's task has no backdated lease: %v, %v", score, err)
 	}
 
-	second := startIpeval(t, append([]string{"worker"}, args...)...)
+	second := startIpeval(t, nil, append([]string{"worker"}, args...)...)
 	done := jobstest.Wait(t, queue, *b.JobID, 40*time.Second)
 	if done.Status != jobs.StatusSucceeded || done.Attempts != 2 {
 		t.Fatalf("job %s after %d attempts (%s), want succeeded at the second", done.Status, done.Attempts, done.Error)
@@ -228,14 +232,21 @@ func currentCycle(t *testing.T, db *gorm.DB) string {
 	return id
 }
 
-// surveyFile is a survey export of n respondents over three cities, with
-// varied answers and durations.
-func surveyFile(n int) string {
+// surveyFile is a survey export of n respondents of the default
+// questionnaire spread over regions, all submitted on day (2006-01-02).
+// Answers differ from item to item and the times are unhurried, so that
+// every row is valid and no quality screen removes one.
+func surveyFile(n int, regions []string, day string) string {
+	q := questionnaire.Default()
 	var b strings.Builder
-	b.WriteString("region,respondent_type,respondent_id,phone,seconds,submitted_at,convenience,efficiency,information,consultation,attitude,overall\n")
+	b.WriteString("region,respondent_type,respondent_id,phone,seconds,submitted_at")
+	for _, it := range q.Items {
+		b.WriteString("," + it.Code)
+	}
+	b.WriteByte('\n')
 	for i := range n {
-		fmt.Fprintf(&b, "%d,enterprise,K%06d,,%d,2026-09-15 10:00:00", 140100+100*(i%3), i, 60+i%500)
-		for j := range 6 {
+		fmt.Fprintf(&b, "%s,%s,K%06d,,%d,%s 10:00:00", regions[i%len(regions)], q.RespondentTypes[i%len(q.RespondentTypes)].Code, i, 60+i%500, day)
+		for j := range q.Items {
 			fmt.Fprintf(&b, ",%d", 1+(i*7+j*3)%5)
 		}
 		b.WriteByte('\n')

@@ -9,7 +9,6 @@ import (
 	"math"
 	"net/http"
 	"os"
-	"os/exec"
 	"strings"
 	"syscall"
 	"testing"
@@ -30,8 +29,8 @@ type liveServer struct {
 	base    string
 	backend string // "mysql+redis" or "embedded"
 	env     func(string) string
-	// proc is the server's process when it runs in one of its own.
-	proc        *os.Process
+	// pid is the server's process when it runs in one of its own.
+	pid         int
 	admin, city string // bearer tokens
 	cityRegion  string
 	// published is the newest published cycle and its run; collecting is
@@ -42,8 +41,9 @@ type liveServer struct {
 
 // startLive starts the server on MySQL and Redis when the tests have them
 // (as production runs), else embedded, and stops it when tb ends: in this
-// process, or, given the path of a built ipeval, in a process of its own.
-func startLive(tb testing.TB, exe string, extra ...string) *liveServer {
+// process, or in a process of its own (the test binary run as ipeval,
+// see TestMain).
+func startLive(tb testing.TB, ownProcess bool, extra ...string) *liveServer {
 	tb.Helper()
 	vars := map[string]string{"IPEVAL_DATA_DIR": tb.TempDir()}
 	backend := "embedded"
@@ -62,7 +62,7 @@ func startLive(tb testing.TB, exe string, extra ...string) *liveServer {
 	args := append([]string{"serve", "--addr", "127.0.0.1:0"}, extra...)
 	out := &output{}
 	s := &liveServer{backend: backend, env: env, cityRegion: "140100"}
-	if exe == "" {
+	if !ownProcess {
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)
 		go func() { done <- run(ctx, args, env, out, io.Discard) }()
@@ -78,22 +78,9 @@ func startLive(tb testing.TB, exe string, extra ...string) *liveServer {
 			}
 		})
 	} else {
-		cmd := exec.Command(exe, args...)
-		cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
-		for k, v := range vars {
-			cmd.Env = append(cmd.Env, k+"="+v)
-		}
-		cmd.Stdout, cmd.Stderr = out, io.Discard
-		if err := cmd.Start(); err != nil {
-			tb.Fatal(err)
-		}
-		s.proc = cmd.Process
-		tb.Cleanup(func() {
-			_ = cmd.Process.Signal(syscall.SIGTERM)
-			if err := cmd.Wait(); err != nil {
-				tb.Errorf("serve: %v", err)
-			}
-		})
+		proc := startIpeval(tb, vars, args...)
+		tb.Cleanup(func() { proc.signal(tb, syscall.SIGTERM) })
+		s.pid, out = proc.cmd.Process.Pid, proc.out
 	}
 	s.base = out.waitFor(tb, listening, 120*time.Second)[1]
 	s.admin = strings.TrimSpace(cli(tb, env, "user", "token", "admin"))

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -12,7 +11,6 @@ import (
 	"net/http"
 	"os"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -21,7 +19,6 @@ import (
 
 	"github.com/ipeval/ipeval/internal/loadgen"
 	"github.com/ipeval/ipeval/internal/testenv"
-	"github.com/ipeval/ipeval/surveys/questionnaire"
 )
 
 // The load test's shape (make loadtest): about a minute in all.
@@ -48,7 +45,7 @@ func TestLoad(t *testing.T) {
 	}
 	testenv.Require(t, testenv.MySQLDSN)
 	testenv.Require(t, testenv.RedisAddr)
-	s := startLive(t, "", "--workers", "2")
+	s := startLive(t, false, "--workers", "2")
 	if s.backend != "mysql+redis" {
 		t.Fatalf("the load test runs on MySQL and Redis, not %s", s.backend)
 	}
@@ -250,13 +247,12 @@ func (s *liveServer) reviewTarget(writers []*valueWriter) loadgen.Target {
 // version.
 func (s *liveServer) checkNoLostWrites(t *testing.T, writers []*valueWriter) {
 	t.Helper()
-	var stored struct {
-		Items []struct {
-			ID      string   `json:"id"`
-			Number  *float64 `json:"number"`
-			Version int      `json:"version"`
-		}
+	type storedValue struct {
+		ID      string   `json:"id"`
+		Number  *float64 `json:"number"`
+		Version int      `json:"version"`
 	}
+	var stored struct{ Items []storedValue }
 	s.get(t, s.admin, "/api/v1/cycles/"+s.collecting+"/values", &stored)
 	acked := 0
 	for _, w := range writers {
@@ -266,15 +262,13 @@ func (s *liveServer) checkNoLostWrites(t *testing.T, writers []*valueWriter) {
 		}
 		acked += len(w.acked)
 		last := w.acked[len(w.acked)-1]
-		i := slices.IndexFunc(stored.Items, func(v struct {
-			ID      string   `json:"id"`
-			Number  *float64 `json:"number"`
-			Version int      `json:"version"`
-		}) bool {
-			return v.ID == w.id
-		})
-		if i < 0 || stored.Items[i].Version != last.version || *stored.Items[i].Number != last.number {
-			t.Errorf("value %s/%s: stored %+v, last acknowledged %+v", w.Region, w.Indicator, stored.Items[i], last)
+		i := slices.IndexFunc(stored.Items, func(v storedValue) bool { return v.ID == w.id })
+		if i < 0 {
+			t.Errorf("value %s/%s: not stored, last acknowledged %+v", w.Region, w.Indicator, last)
+			continue
+		}
+		if got := stored.Items[i]; got.Version != last.version || *got.Number != last.number {
+			t.Errorf("value %s/%s: stored %+v, last acknowledged %+v", w.Region, w.Indicator, got, last)
 			continue
 		}
 		var history struct {
@@ -372,7 +366,7 @@ func (s *liveServer) waitForJob(t *testing.T, ctx context.Context, id string) er
 
 // surveyProject commissions a survey of the collecting cycle from the demo
 // contractor and generates its upload: loadSurveyRows responses spread
-// over the regions, as CSV.
+// over the assessed regions, as CSV.
 func (s *liveServer) surveyProject(t *testing.T) (string, []byte) {
 	t.Helper()
 	var cy struct{ Year int }
@@ -388,28 +382,8 @@ func (s *liveServer) surveyProject(t *testing.T) (string, []byte) {
 	var p struct{ ID string }
 	s.post(t, s.admin, "/api/v1/cycles/"+s.collecting+"/survey-projects", map[string]any{"organisation_id": orgs.Items[i].ID,
 		"name": "负载测试调查", "fieldwork_start": fmt.Sprintf("%d-09-01", cy.Year), "fieldwork_end": fmt.Sprintf("%d-10-31", cy.Year)}, &p)
-	regions := s.assessedRegions(t)
-
-	q := questionnaire.Default()
-	var buf bytes.Buffer
-	w := csv.NewWriter(&buf)
-	header := []string{"region", "respondent_type", "respondent_id", "seconds", "submitted_at"}
-	for _, it := range q.Items {
-		header = append(header, it.Code)
-	}
-	_ = w.Write(header)
-	rng := rand.New(rand.NewPCG(3, 5))
-	start := time.Date(cy.Year, 9, 1, 9, 0, 0, 0, time.FixedZone("CST", 8*3600))
-	for n := range loadSurveyRows {
-		row := []string{regions[n%len(regions)], q.RespondentTypes[rng.IntN(len(q.RespondentTypes))].Code,
-			"L" + strconv.Itoa(n), strconv.Itoa(150 + rng.IntN(240)), start.Add(time.Duration(rng.IntN(50*24*60)) * time.Minute).Format("2006-01-02 15:04:05")}
-		for range q.Items {
-			row = append(row, strconv.Itoa(3+rng.IntN(3)))
-		}
-		_ = w.Write(row)
-	}
-	w.Flush()
-	return p.ID, buf.Bytes()
+	file := surveyFile(loadSurveyRows, s.assessedRegions(t), fmt.Sprintf("%d-09-15", cy.Year))
+	return p.ID, []byte(file)
 }
 
 // uploadSurvey uploads the file as the demo contractor and waits until its

@@ -64,14 +64,13 @@ func (s *Server) runRegion(c *fiber.Ctx, p auth.Principal) error {
 	runID, code := param(c, "id"), param(c, "code")
 	key := "api.region|" + runID + "|" + code
 	if s.views != nil && p.CanAccessRegion(code) {
-		if v, ok := s.views.Get(key, ""); ok {
-			if e := v.(encodedRegion); e.published || p.Is(auth.RoleAdmin) {
-				s.metrics.viewCache.WithLabelValues("hit").Inc()
-				c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
-				return c.Send(e.body)
-			}
+		v, ok := s.views.Get(key, "")
+		ok = ok && (v.(encodedRegion).published || p.Is(auth.RoleAdmin))
+		s.countView(ok)
+		if ok {
+			c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+			return c.Send(v.(encodedRegion).body)
 		}
-		s.metrics.viewCache.WithLabelValues("miss").Inc()
 	}
 	run, rr, err := s.deps.Runs.Region(c.UserContext(), p, runID, code)
 	if err != nil {

@@ -187,16 +187,25 @@ func cachedView[T any](s *Server, c *fiber.Ctx, p auth.Principal, ch runChoice, 
 		return zero, err
 	}
 	key := strings.Join([]string{page, ch.Cycle.ID, string(ch.Cycle.Status), ch.RunID, lang(c), string(p.Role), p.RegionCode}, "|")
-	if v, ok := s.views.Get(key, stamp); ok {
-		s.metrics.viewCache.WithLabelValues("hit").Inc()
+	v, ok := s.views.Get(key, stamp)
+	s.countView(ok)
+	if ok {
 		return v.(T), nil
 	}
-	s.metrics.viewCache.WithLabelValues("miss").Inc()
-	v, err := build()
+	built, err := build()
 	if err == nil {
-		s.views.Put(key, stamp, v)
+		s.views.Put(key, stamp, built)
 	}
-	return v, err
+	return built, err
+}
+
+// countView counts a lookup in the view cache for the metrics.
+func (s *Server) countView(hit bool) {
+	result := "miss"
+	if hit {
+		result = "hit"
+	}
+	s.metrics.viewCache.WithLabelValues(result).Inc()
 }
 
 // defaultRun is the run a page opens with: the published one, else the
