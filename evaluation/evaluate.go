@@ -31,6 +31,9 @@ type run struct {
 	summaries []IndicatorSummary
 	warnings  []Warning
 	dimShare  []float64 // dimension weights divided by their sum (scheme level)
+	// bad lists, per region, the indicators whose numbers overflowed in
+	// this run (nil until one does)
+	bad [][]string
 
 	// per region, for the path to the next grade
 	comp    []float64 // composite before clamping
@@ -79,6 +82,10 @@ func (p *Prepared) Evaluate(opt Options) (Result, error) {
 	for r := range nr {
 		e.fill(r)
 		e.aggregate(r)
+		e.checkRegion(r)
+	}
+	for j := range e.summaries {
+		checkSummary(&e.summaries[j])
 	}
 	e.rank()
 	for r := range nr {
@@ -86,6 +93,9 @@ func (p *Prepared) Evaluate(opt Options) (Result, error) {
 	}
 	if !opt.NoPaths {
 		e.paths()
+		for r := range e.res {
+			checkPath(e.res[r].Path)
+		}
 	}
 	if !opt.NoExplanations {
 		graded := 0
@@ -366,6 +376,7 @@ func (e *run) grade(r int) {
 	rr.AwardEligible = true
 	for _, fr := range p.fired[r] {
 		fr.Read = maps.Clone(fr.Read)
+		checkRead(fr.Read)
 		rr.Rules = append(rr.Rules, fr)
 		for _, ef := range fr.Effects {
 			if ef.Type == scheme.EffectAwardIneligible {

@@ -147,7 +147,7 @@ func (e *run) explain(t *text, r, graded int) {
 		aggZh, aggEn = "加权几何平均", "weighted geometric mean"
 	}
 	switch rr.Status {
-	case StatusNoWeight:
+	case StatusNoWeight, StatusUnscorable:
 		t.Z("未计算得分：", rr.Error.Message, "。").E("No score: ", rr.Error.MessageEn, ".").emit(TopicScore)
 	case StatusInsufficientData:
 		t.Z("已核实数据仅覆盖适用权重的 ").E("Verified data cover only ").P(rr.Coverage).
@@ -165,7 +165,7 @@ func (e *run) explain(t *text, r, graded int) {
 		t.Z("；已核实数据覆盖适用权重的 ").E(" graded regions; verified data cover ").P(rr.Coverage).
 			Z("。").E(" of the applicable weight.").emit(TopicScore)
 	}
-	if rr.Status != StatusNoWeight {
+	if rr.Status != StatusNoWeight && rr.Status != StatusUnscorable {
 		e.explainDimensions(t, rr)
 		e.explainLosses(t, rr)
 	}

@@ -96,6 +96,9 @@ type Prepared struct {
 	group   []int  // peer group index of each region
 	ngroups int
 	fired   [][]FiredRule // per region, in scheme order
+	// unscorable lists, per region, the indicators whose values lie beyond
+	// ±scheme.MaxMagnitude, in scheme order; nil when there are none
+	unscorable [][]string
 }
 
 // Evaluate scores in with opt; it is Prepare followed by Prepared.Evaluate.
@@ -187,7 +190,14 @@ func Prepare(in Input) (*Prepared, error) {
 			case v.NotApplicable:
 				*c = cell{state: cellNAMark}
 			default:
-				if fe := ind.CheckValue(v.Number); fe != nil {
+				fe := ind.CheckValue(v.Number)
+				if fe != nil && fe.Code == scheme.CodeOutOfScale {
+					// Such a value is refused wherever values enter, but
+					// one already stored must cost its region, not the run.
+					p.markUnscorable(r, j)
+					continue
+				}
+				if fe != nil {
 					fe.Field, fe.Indicator = "values["+rc+"]["+ind.Code+"]", ind.Code
 					errs = append(errs, *fe)
 					continue
@@ -213,6 +223,16 @@ func Prepare(in Input) (*Prepared, error) {
 		return nil, err
 	}
 	return p, nil
+}
+
+// markUnscorable records that the value of indicator j for region r is
+// beyond ±scheme.MaxMagnitude; its cell stays absent.
+func (p *Prepared) markUnscorable(r, j int) {
+	if p.unscorable == nil {
+		p.unscorable = make([][]string, p.nr)
+	}
+	// Indicators are walked in scheme order, so the list is in it too.
+	p.unscorable[r] = append(p.unscorable[r], p.scheme.Indicators[j].Code)
 }
 
 // groupRegions numbers the peer groups of group_mean imputation: Group when

@@ -145,6 +145,13 @@ func (e *run) normalise(j int) {
 	}
 	e.ys = ys
 	st.describe(ys)
+	if !st.finite() {
+		// The values overflow together (their range, mean or spread):
+		// none of them can be normalised.
+		for _, r := range who {
+			e.markUnscorable(r, c.ind.Code)
+		}
+	}
 	switch c.method {
 	case scheme.MethodRank:
 		st.sorted = slices.Clone(ys)

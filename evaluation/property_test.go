@@ -137,9 +137,9 @@ func checkInvariants(t *testing.T, name string, res Result) {
 		rr := &res.Regions[k]
 		what := name + " region " + rr.Code
 		switch rr.Status {
-		case StatusNoWeight:
+		case StatusNoWeight, StatusUnscorable:
 			if rr.Score.Valid || rr.Grade != "" || rr.Rank != 0 || rr.Error == nil {
-				t.Errorf("%s: no_weight with score %+v grade %q rank %d error %v", what, rr.Score, rr.Grade, rr.Rank, rr.Error)
+				t.Errorf("%s: %s with score %+v grade %q rank %d error %v", what, rr.Status, rr.Score, rr.Grade, rr.Rank, rr.Error)
 			}
 			continue
 		case StatusInsufficientData:

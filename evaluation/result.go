@@ -54,6 +54,10 @@ const (
 	// StatusNoWeight: no weight is left for the region (nothing applies, or
 	// nothing that applies has a usable value); no score, rank or grade.
 	StatusNoWeight = "no_weight"
+	// StatusUnscorable: a value of the region cannot be scored (beyond
+	// ±scheme.MaxMagnitude, or a computation with it overflowed); Error
+	// names the indicators. No score, rank or grade.
+	StatusUnscorable = "unscorable"
 )
 
 // Result is one evaluation. Identical inputs give an identical Result,
@@ -169,13 +173,15 @@ type RegionResult struct {
 	Name  string    `json:"name"`
 	Kind  kind.Kind `json:"kind"`
 	Group string    `json:"group,omitempty"`
-	// Status is StatusOK, StatusInsufficientData or StatusNoWeight.
+	// Status is StatusOK, StatusInsufficientData, StatusNoWeight or
+	// StatusUnscorable.
 	Status string   `json:"status"`
 	Error  *Problem `json:"error,omitempty"`
 	// Coverage is the share of the region's applicable weight backed by
 	// verified values, in [0, 1].
 	Coverage float64 `json:"coverage"`
-	// Score is the composite score (0–100); null when Status is no_weight.
+	// Score is the composite score (0–100); null when Status is no_weight
+	// or unscorable.
 	Score Number `json:"score"`
 	// Rank among graded regions, 1 best; equal scores share a rank and the
 	// next rank is skipped (1, 2, 2, 4). 0 when not ranked.

@@ -758,6 +758,10 @@ func (w *sensWorker) aggregate() {
 	}
 	geometric := pl.agg[b2i(ds.other)] == scheme.AggregationGeometric
 	for r := range nr {
+		if len(pl.p.unscorable) > 0 && len(pl.p.unscorable[r]) > 0 {
+			w.status[r], w.score[r] = leanNoWeight, 0 // never ranked, as in Evaluate
+			continue
+		}
 		sumA, sumE := 0.0, 0.0
 		for d, v := range ds.dimW {
 			if w.wA[d*nr+r] > 0 {

@@ -146,11 +146,7 @@ func checkNormalisation(p *problems, path string, ind Indicator) {
 			p.add(path+"."+name, "missing_bound", n.Method+" 方法必须设置 "+name, n.Method+" requires "+name)
 			return false
 		}
-		if !finite(*v) {
-			p.add(path+"."+name, "not_finite", "必须是有限数值", "must be a finite number")
-			return false
-		}
-		return true
+		return checkBound(p, path+"."+name, *v)
 	}
 	unused := func(name string, v *float64) {
 		if v != nil {
@@ -218,14 +214,8 @@ func checkKinds(p *problems, path string, kinds []kind.Kind) {
 func knownKind(k string) bool { return kind.Kind(k).Name() != "" }
 
 func checkRange(p *problems, path string, ind Indicator) {
-	minOK := ind.Min == nil || finite(*ind.Min)
-	maxOK := ind.Max == nil || finite(*ind.Max)
-	if !minOK {
-		p.add(path+".min", "not_finite", "必须是有限数值", "must be a finite number")
-	}
-	if !maxOK {
-		p.add(path+".max", "not_finite", "必须是有限数值", "must be a finite number")
-	}
+	minOK := ind.Min == nil || checkBound(p, path+".min", *ind.Min)
+	maxOK := ind.Max == nil || checkBound(p, path+".max", *ind.Max)
 	if minOK && maxOK && ind.Min != nil && ind.Max != nil && *ind.Min > *ind.Max {
 		p.add(path+".max", "range_reversed", "不能小于最小值（min）", "must not be less than min")
 	}
@@ -354,8 +344,24 @@ func checkNames(p *problems, prefix, zh, en string) {
 	}
 }
 
-// checkWeight reports a weight that is negative or not finite and returns
-// whether it may be summed.
+// checkBound reports a bound of an indicator that is not finite or beyond
+// ±MaxMagnitude, which values may never pass either (a max of 1e308 would
+// otherwise promise values the engine cannot score), and returns whether
+// it is usable.
+func checkBound(p *problems, path string, v float64) bool {
+	if !finite(v) {
+		p.add(path, "not_finite", "必须是有限数值", "must be a finite number")
+		return false
+	}
+	if fe := CheckMagnitude(v); fe != nil {
+		p.add(path, fe.Code, fe.Message, fe.MessageEn)
+		return false
+	}
+	return true
+}
+
+// checkWeight reports a weight that is negative, not finite or beyond
+// MaxMagnitude and returns whether it may be summed.
 func checkWeight(p *problems, path string, w float64) bool {
 	switch {
 	case !finite(w):
@@ -363,6 +369,12 @@ func checkWeight(p *problems, path string, w float64) bool {
 		return false
 	case w < 0:
 		p.add(path, "negative_weight", "权重不能为负数", "weight must not be negative")
+		return false
+	case w > MaxMagnitude:
+		// Weights are relative; the bound keeps their sums finite even
+		// when the sensitivity analysis scales them up.
+		fe := CheckMagnitude(w)
+		p.add(path, fe.Code, fe.Message, fe.MessageEn)
 		return false
 	}
 	return true

@@ -8,9 +8,35 @@ import (
 	"github.com/ipeval/ipeval/internal/fault"
 )
 
+// MaxMagnitude bounds every number the engine scores: a reported value and
+// each bound of a scheme (min, max, goalposts, frontier) lies in
+// [-MaxMagnitude, MaxMagnitude]. 10¹⁵ is about a hundred times a province's
+// yearly output in yuan and far beyond any count, yet below 2⁵³, so every
+// whole number up to it is exact in a float64, and sums of squares of such
+// values over any number of regions stay about 10²⁷⁰ short of overflow.
+// Beyond it a value cannot be scored meaningfully: it is a typo or a probe.
+const MaxMagnitude = 1e15
+
+// maxMagnitudeText is MaxMagnitude as messages state it.
+const maxMagnitudeText = "1e15"
+
+// CodeOutOfScale is the FieldError code of a number beyond MaxMagnitude.
+const CodeOutOfScale = "out_of_scale"
+
+// CheckMagnitude returns a FieldError when x is beyond ±MaxMagnitude (or
+// not a number), or nil; the caller fills in where.
+func CheckMagnitude(x float64) *fault.FieldError {
+	if math.Abs(x) <= MaxMagnitude {
+		return nil
+	}
+	return &fault.FieldError{Code: CodeOutOfScale,
+		Message:   "数值的绝对值不能超过 " + maxMagnitudeText + "（10 的 15 次方），超出此范围无法有意义地计分",
+		MessageEn: "the magnitude of a value must not exceed " + maxMagnitudeText + " (10^15); beyond it a value cannot be scored meaningfully"}
+}
+
 // CheckValue judges one reported number against the indicator: it must be
-// finite, 0 or 1 for a binary indicator, whole for a count, and inside
-// [Min, Max]. It returns the first problem, or nil. The FieldError carries
+// finite, within ±MaxMagnitude, 0 or 1 for a binary indicator, whole for a
+// count, and inside [Min, Max]. It returns the first problem, or nil. The FieldError carries
 // the code and messages only; the caller knows the row, column or field and
 // fills them in.
 func (i Indicator) CheckValue(x float64) *fault.FieldError {
@@ -20,6 +46,8 @@ func (i Indicator) CheckValue(x float64) *fault.FieldError {
 	switch {
 	case math.IsNaN(x) || math.IsInf(x, 0):
 		return fail("not_finite", "数值必须是有限数（不能是 NaN 或无穷大）", "value must be a finite number (not NaN or infinity)")
+	case math.Abs(x) > MaxMagnitude:
+		return CheckMagnitude(x)
 	case i.Normalisation.Method == MethodBinary && x != 0 && x != 1:
 		return fail("not_binary", "是/否指标只能填 1（是）或 0（否）", "a yes/no indicator takes 1 (yes) or 0 (no)")
 	case i.Integer && x != math.Trunc(x):
