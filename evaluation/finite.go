@@ -26,6 +26,12 @@ func unscorableProblem(codes []string) *Problem {
 			list)}
 }
 
+// unscorableRegion reports whether Prepare found region r unscorable: a
+// value out of scale or a rule that failed for it.
+func (p *Prepared) unscorableRegion(r int) bool {
+	return len(p.unscorable) > 0 && len(p.unscorable[r]) > 0 || len(p.ruleFailed) > 0 && len(p.ruleFailed[r]) > 0
+}
+
 // markUnscorable records that indicator code makes region r unscorable in
 // this run.
 func (e *run) markUnscorable(r int, code string) {
@@ -60,11 +66,20 @@ func (e *run) unscorableCodes(r int) []string {
 	return out
 }
 
-// setUnscorable gives region r no score, rank or grade, and a Problem
-// naming codes; every number of its result is left finite.
-func (e *run) setUnscorable(r int, codes []string) {
+// ruleProblem names the rules that could not be evaluated for a region.
+func ruleProblem(ids []string) *Problem {
+	return &Problem{Code: "rule_failed",
+		Message: fmt.Sprintf("规则 %s 无法对该地区求值（超出计算资源预算），该地区不计算得分、不排名、不评定等次；请简化该规则",
+			strings.Join(ids, "、")),
+		MessageEn: fmt.Sprintf("rule %s could not be evaluated for this region (it exceeded its resource budget), so the region gets no score, rank or grade; simplify the rule",
+			strings.Join(ids, ", "))}
+}
+
+// setUnscorable gives region r no score, rank or grade, and problem; every
+// number of its result is left finite.
+func (e *run) setUnscorable(r int, problem *Problem) {
 	rr := &e.res[r]
-	rr.Status, rr.Error, rr.Score = StatusUnscorable, unscorableProblem(codes), Number{}
+	rr.Status, rr.Error, rr.Score = StatusUnscorable, problem, Number{}
 	e.comp[r], e.logComp[r], e.band[r], e.final[r] = 0, 0, -1, -1
 	if !finite(rr.Coverage) {
 		rr.Coverage = 0
@@ -89,8 +104,9 @@ func finiteOr(n Number) Number {
 }
 
 // checkRegion makes region r unscorable, after its aggregation, when
-// Prepare or normalising found it so or when any of its numbers is not
-// finite; the indicators whose numbers overflowed are named.
+// Prepare or normalising found it so, when any of its numbers is not
+// finite (the indicators whose numbers overflowed are named), or when a
+// rule could not be evaluated for it (the rules are named).
 func (e *run) checkRegion(r int) {
 	rr := &e.res[r]
 	codes := e.unscorableCodes(r)
@@ -116,8 +132,12 @@ func (e *run) checkRegion(r int) {
 			}
 		}
 	}
-	if len(codes) > 0 || !whole {
-		e.setUnscorable(r, codes)
+	switch {
+	case len(codes) > 0 || !whole:
+		e.setUnscorable(r, unscorableProblem(codes))
+	case len(e.p.ruleFailed) > 0 && len(e.p.ruleFailed[r]) > 0:
+		// Grading without a rule that may veto would be wrong.
+		e.setUnscorable(r, ruleProblem(e.p.ruleFailed[r]))
 	}
 }
 

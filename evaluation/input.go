@@ -99,6 +99,9 @@ type Prepared struct {
 	// unscorable lists, per region, the indicators whose values lie beyond
 	// ±scheme.MaxMagnitude, in scheme order; nil when there are none
 	unscorable [][]string
+	// ruleFailed lists, per region, the rules that could not be evaluated
+	// for it, in scheme order; nil when there are none
+	ruleFailed [][]string
 }
 
 // Evaluate scores in with opt; it is Prepare followed by Prepared.Evaluate.
@@ -266,18 +269,23 @@ func (p *Prepared) evalRules(rules []scheme.CompiledRule) error {
 	}
 	reads := ruleReads(p.scheme, rules)
 	for r := range p.regions {
-		fired, err := p.regionRules(rules, reads, r)
-		if err != nil {
-			return err
-		}
+		fired, failed := p.regionRules(rules, reads, r)
 		p.fired[r] = fired
+		if len(failed) > 0 {
+			if p.ruleFailed == nil {
+				p.ruleFailed = make([][]string, len(p.regions))
+			}
+			p.ruleFailed[r] = failed
+		}
 	}
 	return nil
 }
 
 // regionRules evaluates the rules for region r, handing them the
-// indicators at reads as evalRules describes.
-func (p *Prepared) regionRules(rules []scheme.CompiledRule, reads []int, r int) ([]FiredRule, error) {
+// indicators at reads as evalRules describes. It returns the rules that
+// fired and the ids of those that failed (ran out of their budget, say),
+// which cost the region its grade, not the run.
+func (p *Prepared) regionRules(rules []scheme.CompiledRule, reads []int, r int) (fired []FiredRule, failed []string) {
 	reg := p.regions[r]
 	in := scheme.RuleInput{RegionCode: reg.Code, Kind: reg.Kind, Values: make(map[string]scheme.Value, len(reads))}
 	for _, j := range reads {
@@ -293,18 +301,18 @@ func (p *Prepared) regionRules(rules []scheme.CompiledRule, reads []int, r int) 
 		}
 		in.Values[p.scheme.Indicators[j].Code] = v
 	}
-	var fired []FiredRule
 	for _, rule := range rules {
 		ok, read, err := rule.Eval(in)
 		if err != nil {
-			return nil, fmt.Errorf("evaluate rule %s for region %s: %w", rule.ID, reg.Code, err)
+			failed = append(failed, rule.ID)
+			continue
 		}
 		if ok {
 			fired = append(fired, FiredRule{ID: rule.ID, Basis: rule.Basis, BasisEn: rule.BasisEn,
 				Message: rule.Message, MessageEn: rule.MessageEn, Effects: rule.Effects, Read: read})
 		}
 	}
-	return fired, nil
+	return fired, failed
 }
 
 // ruleReads returns the indexes of the indicators whose codes occur as a

@@ -679,10 +679,9 @@ func (w *sensWorker) columns() error {
 		e.res[r].Warnings = e.res[r].Warnings[:0]
 	}
 	for _, r := range pl.ruleRegs {
-		fired, err := w.prep.regionRules(pl.rules, pl.ruleReads, r)
-		if err != nil {
-			return err
-		}
+		// A rule that fails in a draw is left out of that draw; the
+		// nominal run reports the rules that fail on the data as given.
+		fired, _ := w.prep.regionRules(pl.rules, pl.ruleReads, r)
 		for b := range pl.ng {
 			f, _ := w.prep.applyRules(fired, b)
 			w.fin[r*pl.ng+b] = int8(f)
@@ -758,7 +757,7 @@ func (w *sensWorker) aggregate() {
 	}
 	geometric := pl.agg[b2i(ds.other)] == scheme.AggregationGeometric
 	for r := range nr {
-		if len(pl.p.unscorable) > 0 && len(pl.p.unscorable[r]) > 0 {
+		if pl.p.unscorableRegion(r) {
 			w.status[r], w.score[r] = leanNoWeight, 0 // never ranked, as in Evaluate
 			continue
 		}

@@ -252,19 +252,19 @@ func (s *Store) evaluate(ctx context.Context, cycleID string, set Settings, jobI
 	progress(20, "scoring")
 	prep, err := evaluation.Prepare(in)
 	if err != nil {
-		return Run{}, err
+		return Run{}, cannotSucceed(err)
 	}
 	res, err := prep.Evaluate(evaluation.Options{})
 	if err != nil {
-		return Run{}, err
+		return Run{}, cannotSucceed(err)
 	}
 	inputs, err := json.Marshal(in)
 	if err != nil {
-		return Run{}, fmt.Errorf("encode inputs: %w", err)
+		return Run{}, cannotSucceed(fmt.Errorf("encode inputs: %w", err))
 	}
 	results, err := json.Marshal(res)
 	if err != nil {
-		return Run{}, fmt.Errorf("encode results: %w", err)
+		return Run{}, cannotSucceed(fmt.Errorf("encode results: %w", err))
 	}
 	// The seed comes from the inputs, so that a rerun on the same inputs
 	// draws the same numbers and stores the same intervals.
@@ -274,11 +274,11 @@ func (s *Store) evaluate(ctx context.Context, cycleID string, set Settings, jobI
 		progress(30+60*done/max(total, 1), "sensitivity analysis")
 	})
 	if err != nil {
-		return Run{}, err
+		return Run{}, cannotSucceed(err)
 	}
 	sensitivity, err := json.Marshal(sens)
 	if err != nil {
-		return Run{}, fmt.Errorf("encode sensitivity: %w", err)
+		return Run{}, cannotSucceed(fmt.Errorf("encode sensitivity: %w", err))
 	}
 	progress(95, "storing")
 	run := Run{ID: uuid.Must(uuid.NewV7()).String(), CycleID: cycleID, JobID: jobID, SchemeID: st.ID,

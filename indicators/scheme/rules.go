@@ -10,6 +10,7 @@ import (
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
 	"github.com/expr-lang/expr/builtin"
+	"github.com/expr-lang/expr/conf"
 	"github.com/expr-lang/expr/file"
 	"github.com/expr-lang/expr/parser"
 	"github.com/expr-lang/expr/vm"
@@ -125,7 +126,8 @@ func (c CompiledRule) Eval(in RuleInput) (fired bool, read map[string]any, err e
 		}
 		return false
 	}
-	out, err := expr.Run(c.program, env)
+	machine := vm.VM{MemoryBudget: RuleMemoryBudget}
+	out, err := machine.Run(c.program, env)
 	if err != nil {
 		return false, read, fmt.Errorf("rule %s: %w", c.ID, err)
 	}
@@ -193,13 +195,24 @@ func (e ruleEnv) compile(when string) (CompiledRule, *fault.FieldError) {
 	// now() would make a rule's answer depend on the hour of the run, so
 	// that the same inputs could score differently: rules see the region's
 	// inputs and nothing else.
-	program, err := expr.Compile(when, expr.Env(e.vars), expr.AsBool(), expr.DisableBuiltin("now"))
+	// Walk the tree as written, and before compiling it: the compiled
+	// program is optimised (a literal list becomes a set), which would hide
+	// the literals to check, and the optimiser evaluates constant parts,
+	// which must be bounded first.
+	cfg := conf.CreateNew()
+	cfg.MaxNodes = maxRuleNodes
+	tree, err := parser.ParseWithConfig(when, cfg)
 	if err != nil {
+		if strings.Contains(err.Error(), "exceeds maximum allowed nodes") {
+			return CompiledRule{}, tooCostly(fmt.Sprintf("表达式最多包含 %d 个语法节点", maxRuleNodes),
+				fmt.Sprintf("an expression may have at most %d syntax nodes", maxRuleNodes))
+		}
 		return CompiledRule{}, exprProblem(err)
 	}
-	// Walk the tree as written: the compiled program is optimised (a
-	// literal list becomes a set), which would hide the literals to check.
-	tree, err := parser.Parse(when)
+	if fe := checkCost(&tree.Node); fe != nil {
+		return CompiledRule{}, fe
+	}
+	program, err := expr.Compile(when, expr.Env(e.vars), expr.AsBool(), expr.DisableBuiltin("now"), expr.MaxNodes(maxRuleNodes))
 	if err != nil {
 		return CompiledRule{}, exprProblem(err)
 	}
