@@ -176,6 +176,7 @@ var statusLabels = map[string]string{
 	evaluation.StatusOK:               "已评定 graded",
 	evaluation.StatusInsufficientData: "数据不足 insufficient data",
 	evaluation.StatusNoWeight:         "无可计分数据 nothing to score",
+	evaluation.StatusUnscorable:       "数值无法计分 value cannot be scored",
 }
 
 func (wb *workbook) results(s *sheet) error {

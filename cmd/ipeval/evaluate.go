@@ -696,6 +696,7 @@ var regionStatusText = map[string]string{
 	evaluation.StatusOK:               "已评定",
 	evaluation.StatusInsufficientData: "数据不足，不评等次",
 	evaluation.StatusNoWeight:         "无可计分指标",
+	evaluation.StatusUnscorable:       "数值无法计分",
 }
 
 // ruleIDs lists the fired rules' ids.
