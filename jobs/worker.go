@@ -275,13 +275,20 @@ func (w *Worker) begin(ctx context.Context, job Job) (bool, error) {
 // English and, where known, Chinese. Only texts built from our own messages
 // qualify: the detail of a *fault.Detailed, or a *fault.ValidationError.
 // Anything else — a driver's or the OS's error — is replaced by a pointer
-// to the server log, which has the full error under the job id.
+// to the server log, which has the full error under the job id, saying
+// also whether the job will not be retried (asynq.SkipRetry).
 func publicError(err error, id string) (en, zh string) {
 	if d, ok := errors.AsType[*fault.Detailed](err); ok && d.Detail != "" {
 		return d.Detail, d.DetailZh
 	}
 	if v, ok := errors.AsType[*fault.ValidationError](err); ok {
 		return v.Error(), ""
+	}
+	if errors.Is(err, asynq.SkipRetry) {
+		// The handler knows the job can never succeed: say so, so that no
+		// one waits for a retry or simply submits it again.
+		return fmt.Sprintf("job failed and is not retried: it cannot succeed as submitted; details are in the server log (job id %s)", id),
+			fmt.Sprintf("任务失败且不再重试：按所提交的内容无法完成；详情见服务器日志（任务编号 %s）", id)
 	}
 	return fmt.Sprintf("job failed; details are in the server log (job id %s)", id), ""
 }

@@ -7,7 +7,9 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"github.com/ipeval/ipeval/internal/auth"
 	"github.com/ipeval/ipeval/internal/fault"
+	"github.com/ipeval/ipeval/jobs"
 )
 
 // cannotSucceed marks an error of the engine on a snapshot as permanent:
@@ -27,4 +29,33 @@ func cannotSucceed(err error) error {
 			"评价引擎无法对本周期的数据计分，本次运行不再重试（详情见服务器日志）", nil), err)
 	}
 	return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
+}
+
+// maxFailures is how many failed run jobs of a cycle Failures returns.
+const maxFailures = 10
+
+// Failures returns the run jobs of a cycle that failed, newest first (at
+// most maxFailures): a failed run stores no run, so the run list would
+// not otherwise show that it was tried, nor why it failed. Each job's
+// Error and Message carry the caller-safe reason. Only admins, who alone
+// request runs, see them.
+func (s *Store) Failures(ctx context.Context, by auth.Principal, cycleID string) ([]jobs.Job, error) {
+	if !by.Is(auth.RoleAdmin) {
+		return nil, forbidden()
+	}
+	// The payload is our own JSON of the cycle id; it is matched in Go, not
+	// in SQL, and the scan is bounded.
+	var failed []jobs.Job
+	if err := s.db.WithContext(ctx).Where("kind = ? AND status = ?", JobKind, jobs.StatusFailed).
+		Order("created_at DESC, id DESC").Limit(20 * maxFailures).Find(&failed).Error; err != nil {
+		return nil, fmt.Errorf("list failed runs: %w", err)
+	}
+	out := []jobs.Job{}
+	for _, j := range failed {
+		var p payload
+		if j.Decode(&p) == nil && p.CycleID == cycleID && len(out) < maxFailures {
+			out = append(out, j)
+		}
+	}
+	return out, nil
 }
