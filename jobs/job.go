@@ -67,7 +67,9 @@ type Job struct {
 	Status   Status `json:"status" gorm:"size:16"`
 	Progress int    `json:"progress"`
 	// Message is the latest human-readable note: progress text while
-	// running, the reason of the last failure while queued for a retry.
+	// running, the reason of the last failure while queued for a retry,
+	// and once failed the reason in Chinese when known (Error has it in
+	// English).
 	Message string `json:"message"`
 	// Attempts counts how often a worker started the job, including starts
 	// that a shutdown or a vanished worker interrupted.

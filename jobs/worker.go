@@ -236,7 +236,9 @@ func (w *Worker) process(ctx context.Context, task *asynq.Task) error {
 		cols["error"] = ""
 		log.Info("job handed back at shutdown")
 	case errors.Is(herr, asynq.SkipRetry) || retried >= maxRetry:
-		if message == "" {
+		// A failed job's message is its reason in Chinese, when known,
+		// rather than the progress it had reached.
+		if message == "" || errZh != "" {
 			message = textenc.Clip(errZh, maxMessage)
 		}
 		cols["status"], cols["message"], cols["finished_at"] = StatusFailed, message, t

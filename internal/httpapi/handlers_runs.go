@@ -9,6 +9,7 @@ import (
 	"github.com/ipeval/ipeval/evaluation"
 	"github.com/ipeval/ipeval/evaluation/runs"
 	"github.com/ipeval/ipeval/internal/auth"
+	"github.com/ipeval/ipeval/jobs"
 )
 
 // runView is a run with its results.
@@ -34,12 +35,26 @@ func (s *Server) requestRun(c *fiber.Ctx, p auth.Principal) error {
 	return c.Status(fiber.StatusAccepted).JSON(job)
 }
 
+// runList is a cycle's runs and, for admins, its failed run jobs, which
+// store no run but must not fail unseen: each carries its reason.
+type runList struct {
+	Items      []runs.Run `json:"items"`
+	FailedJobs []jobs.Job `json:"failed_jobs,omitempty"`
+}
+
 func (s *Server) listRuns(c *fiber.Ctx, p auth.Principal) error {
-	rs, err := s.deps.Runs.List(c.UserContext(), p, param(c, "id"))
+	ctx, cycleID := c.UserContext(), param(c, "id")
+	rs, err := s.deps.Runs.List(ctx, p, cycleID)
 	if err != nil {
 		return err
 	}
-	return c.JSON(listOf(rs))
+	out := runList{Items: listOf(rs).Items}
+	if p.Is(auth.RoleAdmin) {
+		if out.FailedJobs, err = s.deps.Runs.Failures(ctx, p, cycleID); err != nil {
+			return err
+		}
+	}
+	return c.JSON(out)
 }
 
 func (s *Server) getRun(c *fiber.Ctx, p auth.Principal) error {

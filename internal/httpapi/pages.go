@@ -509,6 +509,7 @@ var messages = map[string][2]string{
 	"overview.published":   {"已发布的评价结果", "Published results"},
 	"overview.unpublished": {"未发布：仅管理员可见", "Not published: visible to managers only"},
 	"overview.run":         {"评价运行", "Run"},
+	"overview.failed":      {"以下评价运行失败，未保存结果：", "These runs failed and stored no results:"},
 	"overview.show":        {"查看", "Show"},
 	"overview.ranking":     {"排名", "Ranking"},
 	"overview.rank":        {"名次", "Rank"},

@@ -15,6 +15,7 @@ import (
 	"github.com/ipeval/ipeval/internal/auth"
 	"github.com/ipeval/ipeval/internal/cycles"
 	"github.com/ipeval/ipeval/internal/fault"
+	"github.com/ipeval/ipeval/jobs"
 	"github.com/ipeval/ipeval/reports"
 )
 
@@ -34,6 +35,9 @@ type overviewData struct {
 	// Draws is the number of draws of the sensitivity analysis.
 	Draws int
 	Rows  []overviewRow
+	// FailedJobs are the cycle's failed run jobs, for admins: they store
+	// no run, so only their reasons tell that a run was tried.
+	FailedJobs []jobs.Job
 }
 
 // overviewRow is one region of the ranking table.
@@ -53,7 +57,7 @@ type overviewRow struct {
 func (s *Server) overviewPage(c *fiber.Ctx, p auth.Principal) error {
 	ch, err := s.chooseRun(c, p)
 	if err != nil {
-		return err
+		return s.noRunYet(c, p, ch, err)
 	}
 	d, err := cachedView(s, c, p, ch, "overview", func() (overviewData, error) { return s.overview(c, p, ch) })
 	if err != nil {
@@ -61,7 +65,27 @@ func (s *Server) overviewPage(c *fiber.Ctx, p auth.Principal) error {
 	}
 	// The runs to choose from change with every new run, published or not.
 	d.Runs = ch.Runs
+	if p.Is(auth.RoleAdmin) {
+		if d.FailedJobs, err = s.deps.Runs.Failures(c.UserContext(), p, ch.Cycle.ID); err != nil {
+			return err
+		}
+	}
 	return s.render(c, fiber.StatusOK, "overview", "overview.title", d)
+}
+
+// noRunYet adds, for an admin, the reason of the latest failed run to the
+// error of a cycle with no run to show.
+func (s *Server) noRunYet(c *fiber.Ctx, p auth.Principal, ch runChoice, err error) error {
+	if ch.Cycle.ID == "" || len(ch.Runs) > 0 || !p.Is(auth.RoleAdmin) {
+		return err
+	}
+	failed, ferr := s.deps.Runs.Failures(c.UserContext(), p, ch.Cycle.ID)
+	if ferr != nil || len(failed) == 0 {
+		return err
+	}
+	j := failed[0]
+	return fault.With(fault.ErrNotFound, "the cycle has no run yet; its latest run failed: "+j.Error,
+		"该考核周期尚无评价结果；最近一次评价运行失败："+cmp.Or(j.Message, j.Error), nil)
 }
 
 // overview builds the overview of the chosen run.

@@ -198,7 +198,7 @@ func (s *Server) routeTable() []route {
 
 		// Evaluation runs.
 		{Method: post, Path: "/api/v1/cycles/:id/runs", Name: "runs.request", Tag: "runs", Summary: "Evaluate a cycle in scoring (a job; a second request while one runs returns it)", SummaryZh: "运行评价（后台任务）", Access: admin, Object: "cycle", Body: runs.Settings{}, OptionalBody: true, Response: jobs.Job{}, Status: fiber.StatusAccepted, Handler: s.requestRun},
-		{Method: get, Path: "/api/v1/cycles/:id/runs", Name: "runs.list", Tag: "runs", Summary: "Runs of a cycle (city officials: the published one)", SummaryZh: "评价运行列表", Access: adminOrCity, Response: list[runs.Run]{}, Handler: s.listRuns},
+		{Method: get, Path: "/api/v1/cycles/:id/runs", Name: "runs.list", Tag: "runs", Summary: "Runs of a cycle (city officials: the published one)", SummaryZh: "评价运行列表", Access: adminOrCity, Response: runList{}, Handler: s.listRuns},
 		{Method: get, Path: "/api/v1/runs/:id", Name: "runs.get", Tag: "runs", Summary: "A run with its results (city officials: their region of the published run)", SummaryZh: "评价结果", Access: adminOrCity, Response: runView{}, Handler: s.getRun},
 		{Method: get, Path: "/api/v1/runs/:id/regions/:code", Name: "runs.region", Tag: "runs", Summary: "One region's result with its explanation", SummaryZh: "地区评价结果与说明", Access: adminOrCity, Response: evaluation.RegionResult{}, Handler: s.runRegion},
 		{Method: get, Path: "/api/v1/runs/:id/sensitivity", Name: "runs.sensitivity", Tag: "runs", Summary: "Sensitivity analysis of a run: rank intervals and grade probabilities", SummaryZh: "敏感性分析（排名区间与等次概率）", Access: adminOrCity, Response: evaluation.SensitivityResult{}, Handler: s.runSensitivity},
