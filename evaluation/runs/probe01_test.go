@@ -15,12 +15,23 @@ import (
 	"github.com/ipeval/ipeval/jobs/jobstest"
 )
 
-// workRuns runs the run jobs of db on b, as the worker process does.
-func workRuns(t *testing.T, db *gorm.DB, b jobstest.Broker, rs *runs.Store) {
+// runStored writes x straight into the table as the value of id, as if
+// stored before today's checks, and runs the cycle through a worker as in
+// production; it returns the store and the finished job.
+func runStored(t *testing.T, f fixture, b jobstest.Broker, id string, x float64) (*runs.Store, jobs.Job) {
 	t.Helper()
+	if err := f.db.Model(&indicators.Value{}).Where("id = ?", id).Update("number", x).Error; err != nil {
+		t.Fatal(err)
+	}
+	rs := runs.NewStore(f.db, b.Queue, indicators.NewSchemeStore(f.db))
 	reg := jobs.NewRegistry()
 	reg.Register(runs.JobKind, rs.Handler())
-	jobstest.Work(t, db, b, reg, 1)
+	jobstest.Work(t, f.db, b, reg, 1)
+	job, err := rs.Request(context.Background(), f.admin, f.cycle, runs.Settings{Draws: 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rs, jobstest.Wait(t, b.Queue, job.ID, 30*time.Second)
 }
 
 // TestProbe01PoisonStoredBeforeBound: a value of 1e308 stored before
@@ -31,21 +42,11 @@ func workRuns(t *testing.T, db *gorm.DB, b jobstest.Broker, rs *runs.Store) {
 func TestProbe01PoisonStoredBeforeBound(t *testing.T) {
 	jobstest.EachMode(t, func(t *testing.T, db *gorm.DB, b jobstest.Broker) {
 		f := newFixture(t, db)
-		ctx := context.Background()
-		if err := db.Model(&indicators.Value{}).Where("id = ?", "140200-B1").Update("number", 1e308).Error; err != nil {
-			t.Fatal(err)
-		}
-		rs := runs.NewStore(db, b.Queue, indicators.NewSchemeStore(db))
-		workRuns(t, db, b, rs)
-		job, err := rs.Request(ctx, f.admin, f.cycle, runs.Settings{Draws: 20})
-		if err != nil {
-			t.Fatal(err)
-		}
-		done := jobstest.Wait(t, b.Queue, job.ID, 30*time.Second)
+		rs, done := runStored(t, f, b, "140200-B1", 1e308)
 		if done.Status != jobs.StatusSucceeded || done.Attempts != 1 {
 			t.Fatalf("job %s after %d attempts: %s", done.Status, done.Attempts, done.Error)
 		}
-		_, res, err := rs.Get(ctx, f.admin, f.runOf(t, job.ID).ID)
+		_, res, err := rs.Get(context.Background(), f.admin, f.runOf(t, done.ID).ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -70,21 +71,12 @@ func TestProbe01PermanentFailureShown(t *testing.T) {
 	jobstest.EachMode(t, func(t *testing.T, db *gorm.DB, b jobstest.Broker) {
 		f := newFixture(t, db)
 		ctx := context.Background()
-		if err := db.Model(&indicators.Value{}).Where("id = ?", "140200-A2").Update("number", 2.5).Error; err != nil {
-			t.Fatal(err)
-		}
-		rs := runs.NewStore(db, b.Queue, indicators.NewSchemeStore(db))
-		workRuns(t, db, b, rs)
-		job, err := rs.Request(ctx, f.admin, f.cycle, runs.Settings{Draws: 20})
-		if err != nil {
-			t.Fatal(err)
-		}
-		done := jobstest.Wait(t, b.Queue, job.ID, 30*time.Second)
+		rs, done := runStored(t, f, b, "140200-A2", 2.5)
 		if done.Status != jobs.StatusFailed || done.Attempts != 1 || !strings.Contains(done.Error, "whole number") {
 			t.Fatalf("job %s after %d attempts (%q), want failed at once with the reason", done.Status, done.Attempts, done.Error)
 		}
 		failed, err := rs.Failures(ctx, f.admin, f.cycle)
-		if err != nil || len(failed) != 1 || failed[0].ID != job.ID || failed[0].Error != done.Error {
+		if err != nil || len(failed) != 1 || failed[0].ID != done.ID || failed[0].Error != done.Error {
 			t.Fatalf("failures %+v, %v; want the job with its reason", failed, err)
 		}
 		if _, err := rs.Failures(ctx, taiyuan, f.cycle); err == nil {

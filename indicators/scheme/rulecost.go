@@ -38,8 +38,8 @@ var unboundedBuiltins = map[string]bool{"repeat": true, "reduce": true}
 // walks the tree after its children (ast.Walk's order), so a predicate's
 // inner predicates are measured before it.
 type costChecker struct {
-	height  map[*ast.PredicateNode]int // nesting height of predicates seen
-	problem *fault.FieldError
+	height map[*ast.PredicateNode]int // nesting height of predicates seen
+	firstProblem
 }
 
 func checkCost(root *ast.Node) *fault.FieldError {
@@ -50,12 +50,6 @@ func checkCost(root *ast.Node) *fault.FieldError {
 
 func tooCostly(zh, en string) *fault.FieldError {
 	return &fault.FieldError{Code: "too_costly", Message: "表达式计算量可能无上限：" + zh, MessageEn: "the expression's cost could be unbounded: " + en}
-}
-
-func (c *costChecker) fail(fe *fault.FieldError) {
-	if c.problem == nil {
-		c.problem = fe
-	}
 }
 
 // Visit implements ast.Visitor.

@@ -258,12 +258,15 @@ type walker struct {
 	reads    map[string]bool
 	usesKind bool
 	usesCode bool
-	problem  *fault.FieldError
+	firstProblem
 }
 
-func (w *walker) fail(fe *fault.FieldError) {
-	if w.problem == nil {
-		w.problem = fe
+// firstProblem keeps the first problem a tree walk finds.
+type firstProblem struct{ problem *fault.FieldError }
+
+func (f *firstProblem) fail(fe *fault.FieldError) {
+	if f.problem == nil {
+		f.problem = fe
 	}
 }
 
