@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -40,6 +41,16 @@ func TestProbe01PoisonValueRefused(t *testing.T) {
 			for _, want := range []string{`"row":3`, `"code":"out_of_scale"`, "1e15"} {
 				if !strings.Contains(string(b), want) {
 					t.Errorf("problem lacks %s: %s", want, b)
+				}
+			}
+		})
+		t.Run("page form", func(t *testing.T) {
+			fields := url.Values{"region_code": {"140100"}, "ver.A2": {"0"}, "v.A2": {"3"}, "ver.B1": {"0"}, "v.B1": {"1e308"}}
+			req := httptestBody(request("POST", "/cycles/"+cy.ID+"/collect/values", nil), fields.Encode(), "application/x-www-form-urlencoded")
+			page := f.pageAs("city", req, http.StatusBadRequest)
+			for _, want := range []string{"<td>B1</td>", "1e15", "未保存任何内容"} {
+				if !strings.Contains(page, want) {
+					t.Errorf("refused form lacks %q", want)
 				}
 			}
 		})
