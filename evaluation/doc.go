@@ -83,6 +83,15 @@
 // the other dimensions. When nothing is left at all the region has status
 // no_weight and a per-region error: no score, rank or grade (never NaN).
 //
+// No number that is not finite ever leaves the engine. A value beyond
+// ±scheme.MaxMagnitude (10¹⁵), which no entry path accepts but a file or
+// an older database may hold, and any number that overflows while a region
+// is scored, make that region unscorable: status unscorable, a per-region
+// error naming the indicator, no score, rank or grade; the run and the
+// other regions are scored as usual. A rule that cannot be evaluated for a
+// region (it exceeds its budget, scheme.RuleMemoryBudget) does the same,
+// naming the rule.
+//
 // Arithmetic aggregation is the weighted mean, indicator → dimension →
 // composite. Geometric aggregation is the weighted geometric mean of
 // (score + 1), minus 1, at both levels: a score of 0 is allowed and still
