@@ -24,6 +24,7 @@ func migrations() []*gormigrate.Migration {
 		m0006Surveys(),
 		m0007Reports(),
 		m0008ScoringPeriods(),
+		m0009PurgedFiles(),
 	}
 }
 
