@@ -114,7 +114,9 @@ func (f fixture) purgedAt(tb testing.TB, id string) *time.Time {
 	return ev.PurgedAt
 }
 
-func pdf(text string) []byte { return []byte("%PDF-1.7\n% " + text + "\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n") }
+func pdf(text string) []byte {
+	return []byte("%PDF-1.7\n% " + text + "\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n")
+}
 
 // TestProbe12ResidualInformation: the content of a withdrawn evidence file
 // is removed once the retention has passed, not before; its row stays,
