@@ -21,6 +21,7 @@ import (
 	"github.com/ipeval/ipeval/internal/fault"
 	"github.com/ipeval/ipeval/internal/regions"
 	"github.com/ipeval/ipeval/internal/retention"
+	"github.com/ipeval/ipeval/surveys"
 )
 
 const testRegions = "code,name,kind,parent\n" +
@@ -193,6 +194,53 @@ func TestProbe12ResidualInformation(t *testing.T) {
 			if sum, ok := want[e.Object]; !ok || !strings.Contains(e.Detail, sum) || e.Result != audit.Success {
 				t.Errorf("audit entry %+v, want one per purged file with its hash", e)
 			}
+		}
+	})
+}
+
+// TestProbe12ResidualInformationSurveyBatch: the file of a refused survey
+// batch is removed once the retention has passed; the batch stays, with
+// its problems, marked purged, and the purge is audited.
+func TestProbe12ResidualInformationSurveyBatch(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
+		f := newFixture(t, db)
+		ctx := context.Background()
+		start := time.Now().UTC()
+		org, err := auth.NewStore(db, nil).CreateOrganisation(ctx, "调查中心", auth.OrgKindContractor)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sv := surveys.NewStore(db, nil, indicators.NewValueStore(db, indicators.NewSchemeStore(db)), f.files,
+			[]byte("test-contact-key-0123456789abcdefgh"), 1<<20)
+		p, err := sv.CreateProject(ctx, admin, f.cycle, surveys.ProjectInput{OrganisationID: org.ID, Name: "满意度调查",
+			Minimum: 1, Target: 10, Regions: []surveys.ProjectRegion{{Code: "140100"}},
+			FieldworkStart: "2026-09-01", FieldworkEnd: "2026-10-31"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		contractor := auth.Principal{UserID: "u-survey", Username: "survey", Role: auth.RoleContractor, OrganisationID: org.ID}
+		bad := "region,respondent_type,respondent_id,phone,seconds,submitted_at,convenience,efficiency,information,consultation,attitude,overall\n" +
+			"999999,enterprise,R1,,300,2026-09-15 10:00:00,9,9,9,9,9,9\n"
+		b, err := sv.IngestNow(ctx, contractor, p.ID, "answers.csv", strings.NewReader(bad))
+		if err != nil || b.Status != surveys.BatchInvalid {
+			t.Fatalf("refused batch: %s (%v), want invalid", b.Status, err)
+		}
+
+		pr := retention.New(db, f.files, 30*24*time.Hour, nil)
+		pr.Now = func() time.Time { return start.Add(31 * 24 * time.Hour) }
+		if n, err := pr.PurgeOnce(ctx); err != nil || n != 1 {
+			t.Fatalf("purge: %d (%v), want the refused batch", n, err)
+		}
+		if f.stored(t, b.SHA256) {
+			t.Error("the refused batch's file is still on disk")
+		}
+		v, err := sv.GetBatch(ctx, contractor, b.ID)
+		if err != nil || v.PurgedAt == nil || len(v.Problems) == 0 {
+			t.Fatalf("purged batch %+v (%v), want it on record, purged, with its problems", v.Batch, err)
+		}
+		entries, err := audit.NewLog(db).List(ctx, audit.Filter{Action: retention.Action, Object: "survey_batch:" + b.ID})
+		if err != nil || len(entries) != 1 || !strings.Contains(entries[0].Detail, b.SHA256) {
+			t.Fatalf("audit %+v (%v), want one entry with the hash", entries, err)
 		}
 	})
 }
