@@ -39,6 +39,10 @@ type Evidence struct {
 	UploadedAt    time.Time  `json:"uploaded_at"`
 	WithdrawnAt   *time.Time `json:"withdrawn_at"`
 	WithdrawnBy   string     `json:"withdrawn_by,omitempty"`
+
+	// PurgedAt is when the content of a withdrawn file was removed, after
+	// the retention period (package retention); the row stays.
+	PurgedAt *time.Time `json:"purged_at,omitempty"`
 }
 
 // TableName is the evidence_files table of migration 0004.
@@ -190,6 +194,11 @@ func (s *EvidenceStore) Open(ctx context.Context, by auth.Principal, cycleID, id
 	ev, err := s.get(s.db.WithContext(ctx), by, cycleID, id)
 	if err != nil {
 		return ev, nil, err
+	}
+	if ev.PurgedAt != nil {
+		return ev, nil, fault.With(fault.ErrNotFound,
+			"the file was withdrawn and its content removed after the retention period; its record stays",
+			"该佐证材料已撤回，内容已在保留期满后清除（记录保留）", map[string]any{"purged_at": ev.PurgedAt})
 	}
 	data, err := s.blobs.Get(ev.SHA256)
 	if err != nil {

@@ -83,7 +83,7 @@ func (s *Store) store(ctx context.Context, by auth.Principal, projectID, name st
 	if err != nil {
 		return Batch{}, false, err
 	}
-	if err := uploadable(p); err != nil {
+	if err := editable(db, p); err != nil {
 		return Batch{}, false, err
 	}
 	format, err := responsefile.FormatOf(name)
@@ -116,7 +116,7 @@ func (s *Store) store(ctx context.Context, by auth.Principal, projectID, name st
 		if err != nil {
 			return err
 		}
-		if err := uploadable(p); err != nil {
+		if err := editable(tx, p); err != nil {
 			return err
 		}
 		var same []Batch
@@ -520,7 +520,7 @@ func (s *Store) load(ctx context.Context, l *loading, progress jobs.Progress) (B
 	if err != nil {
 		return b, err
 	}
-	if err := uploadable(p); err != nil {
+	if err := editable(l.db, p); err != nil {
 		return s.refuse(l, responsefile.Summary{}, err)
 	}
 	sq, err := getQuestionnaire(l.db, p.QuestionnaireID)
@@ -616,7 +616,7 @@ func (s *Store) finish(l *loading, q questionnaire.Questionnaire, sum responsefi
 		if err := l.own(tx); err != nil {
 			return err
 		}
-		if err := uploadable(p); err != nil {
+		if err := editable(tx, p); err != nil {
 			fileErr = err
 			return errRefused
 		}
@@ -1071,8 +1071,12 @@ func (s *Store) Withdraw(ctx context.Context, by auth.Principal, id string) (Bat
 		if !by.Is(auth.RoleAdmin, auth.RoleContractor) {
 			return forbidden()
 		}
-		// The project's lock first, then every read, so that on MySQL
-		// they see what was committed before the lock.
+		// The cycle's and the project's locks first (as lockProject), then
+		// every read, so that on MySQL they see what was committed before
+		// the lock.
+		if err := lockCycleOf(tx, "SELECT cycle_id FROM survey_projects WHERE id = (SELECT project_id FROM survey_batches WHERE id = ?)", id); err != nil {
+			return err
+		}
 		if err := tx.Exec("UPDATE survey_projects SET status = status WHERE id = (SELECT project_id FROM survey_batches WHERE id = ?)", id).Error; err != nil {
 			return fmt.Errorf("lock survey project: %w", err)
 		}
@@ -1086,7 +1090,7 @@ func (s *Store) Withdraw(ctx context.Context, by auth.Principal, id string) (Bat
 		if err != nil {
 			return err
 		}
-		if err := uploadable(p); err != nil {
+		if err := editable(tx, p); err != nil {
 			return err
 		}
 		if err := tx.Where("id = ?", id).Take(&b).Error; err != nil {

@@ -129,6 +129,11 @@ type Batch struct {
 	ProcessedAt *time.Time `json:"processed_at"`
 	WithdrawnAt *time.Time `json:"withdrawn_at"`
 	WithdrawnBy string     `json:"withdrawn_by"`
+
+	// PurgedAt is when the file of a refused, withdrawn or replaced batch
+	// was removed, after the retention period (package retention); the
+	// batch and its report stay.
+	PurgedAt *time.Time `json:"purged_at,omitempty"`
 }
 
 // TableName is the survey_batches table of migration 0006.

@@ -328,11 +328,15 @@ func getProject(db *gorm.DB, by auth.Principal, id string) (Project, error) {
 	return p, p.decode()
 }
 
-// lockProject starts a write on a project: the no-op UPDATE takes the
-// project's row lock (the database lock on SQLite) before anything is
-// read, so that uploads, withdrawals and transitions of one project queue
-// behind each other.
+// lockProject starts a write on a project: the no-op UPDATEs take the
+// row locks of its cycle and then of the project (the database lock on
+// SQLite) before anything is read, so that uploads, withdrawals and
+// transitions of one project queue behind each other, and a transition
+// of the cycle waits for them (see editable).
 func lockProject(tx *gorm.DB, by auth.Principal, id string) (Project, error) {
+	if err := lockCycleOf(tx, "SELECT cycle_id FROM survey_projects WHERE id = ?", id); err != nil {
+		return Project{}, err
+	}
 	if err := tx.Exec("UPDATE survey_projects SET status = status WHERE id = ?", id).Error; err != nil {
 		return Project{}, fmt.Errorf("lock survey project: %w", err)
 	}
@@ -348,7 +352,7 @@ func (s *Store) SetMapping(ctx context.Context, by auth.Principal, id string, m 
 		if p, err = lockProject(tx, by, id); err != nil {
 			return err
 		}
-		if err := uploadable(p); err != nil {
+		if err := editable(tx, p); err != nil {
 			return err
 		}
 		sq, err := getQuestionnaire(tx, p.QuestionnaireID)
@@ -452,6 +456,9 @@ func (s *Store) Move(ctx context.Context, by auth.Principal, id string, t Transi
 		case Submit:
 			if !p.Submittable() {
 				return projectConflict(p, "only an open or returned project is submitted", "只有进行中或被退回的项目可以提交")
+			}
+			if err := editable(tx, p); err != nil {
+				return err
 			}
 			to = ProjectSubmitted
 		case Accept, Return, Lock:

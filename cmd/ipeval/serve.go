@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -18,6 +19,7 @@ import (
 	"github.com/ipeval/ipeval/internal/config"
 	"github.com/ipeval/ipeval/internal/database"
 	"github.com/ipeval/ipeval/internal/httpapi"
+	"github.com/ipeval/ipeval/internal/retention"
 	"github.com/ipeval/ipeval/jobs"
 	"github.com/ipeval/ipeval/reports"
 	"github.com/ipeval/ipeval/reports/archive"
@@ -157,6 +159,10 @@ type jobRuntime struct {
 // startJobs connects to Redis (or starts the embedded broker), registers
 // every job kind and starts workers (when workers > 0) and the sweeper.
 func startJobs(ctx context.Context, cfg *config.Config, svc services, log *slog.Logger, workers int) (*jobRuntime, error) {
+	purger, err := newPurger(cfg, svc, log)
+	if err != nil {
+		return nil, err
+	}
 	rt := &jobRuntime{brokerName: "redis"}
 	addr := strings.TrimSpace(cfg.Redis)
 	if addr == "" {
@@ -193,9 +199,27 @@ func startJobs(ctx context.Context, cfg *config.Config, svc services, log *slog.
 	sweeper := jobs.NewSweeper(svc.db, opt, reg, log, sweepInterval)
 	go func() {
 		defer close(rt.sweepDone)
+		// The purge of dead uploads runs beside the sweeper, wherever jobs
+		// run: in serve and in every worker (a purge is a guarded update).
+		var wg sync.WaitGroup
+		wg.Go(func() { purger.Run(sctx, retention.DefaultInterval) })
 		sweeper.Run(sctx)
+		wg.Wait()
 	}()
 	return rt, nil
+}
+
+// newPurger returns the remover of dead uploads' content after
+// --retention-days.
+func newPurger(cfg *config.Config, svc services, log *slog.Logger) (*retention.Purger, error) {
+	if cfg.RetentionDays < 1 || cfg.RetentionDays > 3650 {
+		return nil, fmt.Errorf("--retention-days must be between 1 and 3650, got %d", cfg.RetentionDays)
+	}
+	files, err := blobs.New(cfg.EvidencePath())
+	if err != nil {
+		return nil, err
+	}
+	return retention.New(svc.db, files, time.Duration(cfg.RetentionDays)*24*time.Hour, log), nil
 }
 
 // registry lists every job kind ipeval runs, with its handler.

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/hibiken/asynq"
 	"gorm.io/gorm"
 
 	"github.com/ipeval/ipeval/evaluation"
@@ -52,6 +53,10 @@ type Run struct {
 	CreatedAt   time.Time  `json:"created_at"`
 	PublishedAt *time.Time `json:"published_at"`
 	PublishedBy string     `json:"published_by,omitempty"`
+
+	// ScoringPeriod is the cycle's scoring period the run was requested
+	// in; only a run of the cycle's current period is published.
+	ScoringPeriod int `json:"scoring_period"`
 }
 
 // TableName is the runs table of migration 0005.
@@ -62,6 +67,10 @@ func (Run) TableName() string { return "runs" }
 type payload struct {
 	CycleID  string   `json:"cycle_id"`
 	Settings Settings `json:"settings"`
+
+	// ScoringPeriod is the cycle's scoring period at the request: the run
+	// is stored only while the cycle is still in it.
+	ScoringPeriod int `json:"scoring_period"`
 }
 
 // Settings are the choices an admin makes for a run's sensitivity analysis
@@ -152,32 +161,24 @@ func (s *Store) Request(ctx context.Context, by auth.Principal, cycleID string, 
 	if err := st.Validate(); err != nil {
 		return jobs.Job{}, err
 	}
-	body, err := json.Marshal(payload{CycleID: cycleID, Settings: st})
-	if err != nil {
-		return jobs.Job{}, err
-	}
 	var job jobs.Job
 	fresh := false
-	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		// The no-op update locks the cycle, so that two requests cannot
-		// both find no job and both submit one.
-		if err := tx.Exec("UPDATE cycles SET status = status WHERE id = ?", cycleID).Error; err != nil {
-			return fmt.Errorf("lock cycle: %w", err)
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		// The cycle's lock: two requests cannot both find no job and both
+		// submit one.
+		c, err := lockCycle(tx, cycleID)
+		if err != nil {
+			return err
 		}
-		var c cycles.Cycle
-		if err := tx.Where("id = ?", cycleID).Take(&c).Error; err != nil {
-			if errors.Is(err, gorm.ErrRecordNotFound) {
-				return fmt.Errorf("cycle %s: %w", cycleID, fault.ErrNotFound)
-			}
-			return fmt.Errorf("get cycle: %w", err)
+		if err := scorable(c); err != nil {
+			return err
 		}
-		if c.Status != cycles.Scoring {
-			return fault.With(fault.ErrConflict, fmt.Sprintf("a cycle is evaluated while scoring; it is %s", c.Status),
-				fmt.Sprintf("考核周期须处于评分阶段才能运行评价（当前状态：%s）", c.Status), map[string]any{"cycle_status": c.Status})
+		body, err := json.Marshal(payload{CycleID: cycleID, ScoringPeriod: c.ScoringPeriod, Settings: st})
+		if err != nil {
+			return err
 		}
 		// Whatever its settings, a queued or running run of the cycle
 		// answers the request: one run at a time per cycle.
-		var err error
 		job, fresh, err = s.queue.SubmitOnceTx(tx, JobKind, json.RawMessage(body), by.UserID, func(j jobs.Job) bool {
 			var p payload
 			return j.Decode(&p) == nil && p.CycleID == cycleID
@@ -217,7 +218,7 @@ func (s *Store) Handler() jobs.Handler {
 		if job.CreatedBy != nil {
 			createdBy = *job.CreatedBy
 		}
-		run, err := s.evaluate(ctx, p.CycleID, p.Settings, &job.ID, createdBy, progress)
+		run, err := s.evaluate(ctx, p.CycleID, p.ScoringPeriod, p.Settings, &job.ID, createdBy, progress)
 		if err != nil {
 			return "", err
 		}
@@ -236,16 +237,16 @@ func (s *Store) RunNow(ctx context.Context, by auth.Principal, cycleID string) (
 	if err := s.db.WithContext(ctx).Where("id = ?", cycleID).Take(&c).Error; err != nil {
 		return Run{}, fmt.Errorf("get cycle: %w", err)
 	}
-	if c.Status != cycles.Scoring {
-		return Run{}, fault.With(fault.ErrConflict, fmt.Sprintf("a cycle is evaluated while scoring; it is %s", c.Status),
-			fmt.Sprintf("考核周期须处于评分阶段才能运行评价（当前状态：%s）", c.Status), map[string]any{"cycle_status": c.Status})
+	if err := scorable(c); err != nil {
+		return Run{}, err
 	}
-	return s.evaluate(ctx, cycleID, Settings{}, nil, by.UserID, func(int, string) {})
+	return s.evaluate(ctx, cycleID, c.ScoringPeriod, Settings{}, nil, by.UserID, func(int, string) {})
 }
 
-// evaluate scores a snapshot of the cycle and stores the run.
-func (s *Store) evaluate(ctx context.Context, cycleID string, set Settings, jobID *string, createdBy string, progress jobs.Progress) (Run, error) {
-	in, st, err := s.snapshot(ctx, cycleID)
+// evaluate scores a snapshot of the cycle and stores the run, if the cycle
+// is still in the scoring period the run was requested in.
+func (s *Store) evaluate(ctx context.Context, cycleID string, period int, set Settings, jobID *string, createdBy string, progress jobs.Progress) (Run, error) {
+	in, st, err := s.snapshot(ctx, cycleID, period)
 	if err != nil {
 		return Run{}, err
 	}
@@ -284,9 +285,9 @@ func (s *Store) evaluate(ctx context.Context, cycleID string, set Settings, jobI
 	run := Run{ID: uuid.Must(uuid.NewV7()).String(), CycleID: cycleID, JobID: jobID, SchemeID: st.ID,
 		SchemeVersion: st.Version, EngineVersion: evaluation.EngineVersion, Seed: int64(seed), InputsHash: inputsHash,
 		Inputs: string(inputs), ResultsHash: digest(results), Results: string(results), Sensitivity: string(sensitivity),
-		Regions: len(res.Regions), CreatedBy: createdBy, CreatedAt: time.Now().UTC().Truncate(time.Millisecond)}
-	if err := s.db.WithContext(ctx).Create(&run).Error; err != nil {
-		return Run{}, fmt.Errorf("store run: %w", err)
+		Regions: len(res.Regions), ScoringPeriod: period, CreatedBy: createdBy, CreatedAt: time.Now().UTC().Truncate(time.Millisecond)}
+	if err := storeRun(s.db.WithContext(ctx), &run); err != nil {
+		return Run{}, err
 	}
 	return run, nil
 }
@@ -297,8 +298,9 @@ func runResult(id string) (string, error) {
 }
 
 // snapshot reads everything a run scores, in one read transaction so that
-// a value changed meanwhile is either wholly in or wholly out.
-func (s *Store) snapshot(ctx context.Context, cycleID string) (evaluation.Input, indicators.StoredScheme, error) {
+// a value changed meanwhile is either wholly in or wholly out, from a
+// cycle still in the scoring period of the run.
+func (s *Store) snapshot(ctx context.Context, cycleID string, period int) (evaluation.Input, indicators.StoredScheme, error) {
 	var in evaluation.Input
 	var st indicators.StoredScheme
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
@@ -306,8 +308,11 @@ func (s *Store) snapshot(ctx context.Context, cycleID string) (evaluation.Input,
 		if err := tx.Where("id = ?", cycleID).Take(&c).Error; err != nil {
 			return fmt.Errorf("get cycle: %w", err)
 		}
-		if c.SchemeID == nil {
-			return fault.With(fault.ErrConflict, "the cycle has no scheme", "考核周期尚未指定评价方案", nil)
+		if err := inPeriod(c, period); err != nil {
+			return err
+		}
+		if err := scorable(c); err != nil {
+			return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
 		}
 		if err := tx.Where("id = ?", *c.SchemeID).Take(&st).Error; err != nil {
 			return fmt.Errorf("get scheme: %w", err)
@@ -533,14 +538,15 @@ func (s *Store) Publish(ctx context.Context, by auth.Principal, runID string) (R
 			return fmt.Errorf("get run: %w", err)
 		}
 		at := time.Now().UTC().Truncate(time.Millisecond)
-		res := tx.Model(&cycles.Cycle{}).Where("id = ? AND status = ?", r.CycleID, cycles.Scoring).
+		// Only a run of the cycle's current scoring period: one computed
+		// before the cycle was reopened may rest on values since changed.
+		res := tx.Model(&cycles.Cycle{}).Where("id = ? AND status = ? AND scoring_period = ?", r.CycleID, cycles.Scoring, r.ScoringPeriod).
 			Updates(map[string]any{"status": cycles.Published, "updated_at": at})
 		if res.Error != nil {
 			return fmt.Errorf("publish cycle: %w", res.Error)
 		}
 		if res.RowsAffected == 0 {
-			return fault.With(fault.ErrConflict, "a run is published while its cycle is scoring",
-				"考核周期须处于评分阶段才能发布评价结果", nil)
+			return unpublishable(tx, r)
 		}
 		r.PublishedAt, r.PublishedBy = &at, by.UserID
 		if err := tx.Model(&Run{}).Where("id = ?", r.ID).

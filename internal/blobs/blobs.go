@@ -13,6 +13,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/ipeval/ipeval/internal/fault"
 )
@@ -76,8 +77,14 @@ func (s *Store) PutReader(r io.Reader, maxBytes int64) (string, int64, error) {
 	sum := hex.EncodeToString(h.Sum(nil))
 	path := s.path(sum)
 	// A stored copy of the right size is kept (Get and Open check the
-	// content); any other is replaced.
+	// content); any other is replaced. The kept copy's time is refreshed:
+	// Remove spares a file put again lately, whose new owner's row may not
+	// be committed yet.
 	if fi, err := os.Stat(path); err == nil && fi.Size() == n {
+		t := time.Now()
+		if err := os.Chtimes(path, t, t); err != nil {
+			return "", 0, fmt.Errorf("touch blob: %w", err)
+		}
 		return sum, n, nil
 	}
 	if err := tmp.Sync(); err != nil {
@@ -138,6 +145,32 @@ func (s *Store) Open(sum string) (*os.File, error) {
 		return nil, fmt.Errorf("read blob: %w", err)
 	}
 	return f, nil
+}
+
+// Remove deletes the content stored under sum, unless it was put (or put
+// again) after notSince: an upload of the same bytes may be under way,
+// its row not yet committed. It reports whether the content is gone, as
+// it is when it was never stored. The caller checks that no live object
+// refers to sum.
+func (s *Store) Remove(sum string, notSince time.Time) (bool, error) {
+	if !valid(sum) {
+		return false, fmt.Errorf("blob %q: %w", sum, os.ErrNotExist)
+	}
+	path := s.path(sum)
+	fi, err := os.Stat(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return true, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("stat blob: %w", err)
+	}
+	if fi.ModTime().After(notSince) {
+		return false, nil
+	}
+	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return false, fmt.Errorf("remove blob: %w", err)
+	}
+	return true, nil
 }
 
 func (s *Store) path(sum string) string { return filepath.Join(s.dir, sum[:2], sum) }

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ipeval/ipeval/internal/fault"
 )
@@ -92,5 +93,41 @@ func TestPutReaderLimit(t *testing.T) {
 	got, err := io.ReadAll(f)
 	if err != nil || string(got) != data {
 		t.Fatalf("open reads %d bytes (%v), want the content from its start", len(got), err)
+	}
+}
+
+// TestRemoveSparesContentPutAgain: Remove deletes content put before its
+// fence, spares content put (or put again) after it, and counts content
+// that is not there as gone.
+func TestRemoveSparesContentPutAgain(t *testing.T) {
+	s, err := New(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, err := s.Put([]byte("withdrawn evidence"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-2 * time.Hour)
+	if err := os.Chtimes(s.path(sum), old, old); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Put([]byte("withdrawn evidence")); err != nil { // an upload of the same bytes
+		t.Fatal(err)
+	}
+	if gone, err := s.Remove(sum, time.Now().Add(-time.Hour)); err != nil || gone {
+		t.Fatalf("content put again within the fence: gone %v (%v), want kept", gone, err)
+	}
+	if _, err := s.Get(sum); err != nil {
+		t.Fatalf("content kept: %v", err)
+	}
+	if gone, err := s.Remove(sum, time.Now().Add(time.Minute)); err != nil || !gone {
+		t.Fatalf("content older than the fence: gone %v (%v)", gone, err)
+	}
+	if _, err := s.Get(sum); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("removed content read back: %v", err)
+	}
+	if gone, err := s.Remove(sum, time.Now()); err != nil || !gone {
+		t.Fatalf("absent content: gone %v (%v), want gone", gone, err)
 	}
 }

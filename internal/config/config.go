@@ -38,6 +38,9 @@ type Config struct {
 	// ContactKey is the secret that survey contacts are hashed with; empty
 	// means a key file in the data directory.
 	ContactKey string
+	// RetentionDays is how long the content of a withdrawn or refused
+	// upload is kept before it is removed (package retention).
+	RetentionDays int
 }
 
 // setting is one flag with its environment variable and default.
@@ -61,6 +64,7 @@ var settings = []setting{
 	{"evidence-dir", "IPEVAL_EVIDENCE_DIR", "", "directory for evidence files (default <data-dir>/evidence); shared by every serve replica"},
 	{"upload-max-mb", "IPEVAL_UPLOAD_MAX_MB", "20", "largest evidence file, in MiB (1–100)"},
 	{"survey-upload-max-mb", "IPEVAL_SURVEY_UPLOAD_MAX_MB", "100", "largest survey upload, in MiB (1–1024)"},
+	{"retention-days", "IPEVAL_RETENTION_DAYS", "30", "days the content of withdrawn, refused and replaced uploads is kept before it is removed (1–3650)"},
 	{"contact-key", "IPEVAL_CONTACT_KEY", "", "secret for hashing survey contacts, at least 32 characters (default: <data-dir>/contact.key, created on first use); the same for every serve and worker"},
 }
 
@@ -120,6 +124,9 @@ func Bind(fs *flag.FlagSet, getenv func(string) string, names ...string) (*Confi
 			fs.IntVar(&c.SurveyUploadMaxMB, n, c.SurveyUploadMaxMB, usage)
 		case "contact-key":
 			fs.StringVar(&c.ContactKey, n, def, usage)
+		case "retention-days":
+			c.RetentionDays, err = strconv.Atoi(def)
+			fs.IntVar(&c.RetentionDays, n, c.RetentionDays, usage)
 		case "trusted-proxies":
 			c.TrustedProxies = splitList(def)
 			fs.Func(n, usage, func(v string) error { c.TrustedProxies = splitList(v); return nil })
@@ -163,9 +170,9 @@ func CommandSettings(command string) []string {
 	switch command {
 	case "serve":
 		return []string{"addr", "db", "redis", "data-dir", "log-format", "workers", "demo", "migrate", "secure-cookies", "trusted-proxies", "upload-max-mb", "evidence-dir",
-			"survey-upload-max-mb", "contact-key"}
+			"survey-upload-max-mb", "contact-key", "retention-days"}
 	case "worker":
-		return []string{"db", "redis", "data-dir", "log-format", "concurrency", "evidence-dir", "contact-key"}
+		return []string{"db", "redis", "data-dir", "log-format", "concurrency", "evidence-dir", "contact-key", "retention-days"}
 	case "migrate":
 		return []string{"db", "data-dir", "log-format"}
 	case "store":

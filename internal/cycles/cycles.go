@@ -65,6 +65,11 @@ type Cycle struct {
 	SchemeID  *string   `json:"scheme_id"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
+
+	// ScoringPeriod counts the cycle's entries into scoring: a run is of
+	// the period it was requested in, and is stored and published only
+	// while the cycle is still in that period (package evaluation/runs).
+	ScoringPeriod int `json:"scoring_period"`
 }
 
 // Store reads and writes cycles.
@@ -157,8 +162,21 @@ func (s *Store) Transition(ctx context.Context, id string, to Status) (Cycle, er
 			fmt.Sprintf("考核周期不能从 %s 变更为 %s", c.Status, to),
 			map[string]any{"from": c.Status, "to": to, "allowed": allowed})
 	}
-	res := s.db.WithContext(ctx).Model(&Cycle{}).Where("id = ? AND status = ?", id, c.Status).
-		Updates(map[string]any{"status": to, "updated_at": time.Now().UTC()})
+	if c.SchemeID == nil && (to == Collecting || to == Scoring) {
+		return c, fault.With(fault.ErrConflict,
+			"the cycle has no scheme: set its scheme (PUT /api/v1/cycles/{id}/scheme) before it leaves draft",
+			"考核周期尚未指定评价方案，须先指定方案才能进入数据填报", map[string]any{"from": c.Status, "to": to, "missing": "scheme_id"})
+	}
+	cols := map[string]any{"status": to, "updated_at": time.Now().UTC()}
+	if to == Scoring {
+		// A new scoring period: runs requested before it (before a
+		// reopening) are of an earlier one.
+		cols["scoring_period"] = gorm.Expr("scoring_period + 1")
+	}
+	// The guard on scheme_id keeps a cycle without a scheme from moving on
+	// even if the read above is stale.
+	res := s.db.WithContext(ctx).Model(&Cycle{}).Where("id = ? AND status = ? AND scheme_id IS NOT NULL", id, c.Status).
+		Updates(cols)
 	if res.Error != nil {
 		return c, fmt.Errorf("transition cycle: %w", res.Error)
 	}

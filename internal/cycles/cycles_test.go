@@ -8,6 +8,8 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/ipeval/ipeval/indicators"
+	"github.com/ipeval/ipeval/indicators/scheme"
 	"github.com/ipeval/ipeval/internal/cycles"
 	"github.com/ipeval/ipeval/internal/dbtest"
 	"github.com/ipeval/ipeval/internal/fault"
@@ -24,13 +26,20 @@ func TestTransitions(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
 		ctx := context.Background()
 		s := cycles.NewStore(db)
+		sch, err := indicators.NewSchemeStore(db).Create(ctx, scheme.Default(), "")
+		if err != nil {
+			t.Fatal(err)
+		}
 		year := 2000
-		// at creates a cycle and walks it to state.
+		// at creates a cycle with a scheme and walks it to state.
 		at := func(t *testing.T, state cycles.Status) cycles.Cycle {
 			t.Helper()
 			year++
 			c, err := s.Create(ctx, cycles.Input{Year: year})
 			if err != nil {
+				t.Fatal(err)
+			}
+			if c, err = s.SetScheme(ctx, c.ID, sch.ID); err != nil {
 				t.Fatal(err)
 			}
 			for _, st := range all[1:] {

@@ -23,6 +23,8 @@ func migrations() []*gormigrate.Migration {
 		m0005Runs(),
 		m0006Surveys(),
 		m0007Reports(),
+		m0008ScoringPeriods(),
+		m0009PurgedFiles(),
 	}
 }
 

@@ -238,7 +238,11 @@ var samples = map[string]sample{
 		return request("PUT", "/api/v1/cycles/"+f.newCycle().ID+"/scheme", map[string]string{"scheme_id": f.storedScheme().ID}), http.StatusOK
 	},
 	"POST /api/v1/cycles/:id/transitions": func(f *fixture, _ string) (*http.Request, int) {
-		return request("POST", "/api/v1/cycles/"+f.newCycle().ID+"/transitions", map[string]string{"to": "collecting"}), http.StatusOK
+		cy := f.newCycle() // with a scheme: none cannot leave draft
+		if _, err := f.cycles.SetScheme(context.Background(), cy.ID, f.storedScheme().ID); err != nil {
+			f.t.Fatal(err)
+		}
+		return request("POST", "/api/v1/cycles/"+cy.ID+"/transitions", map[string]string{"to": "collecting"}), http.StatusOK
 	},
 	"GET /api/v1/schemes": json200("GET", "/api/v1/schemes", nil),
 	"POST /api/v1/schemes": func(f *fixture, _ string) (*http.Request, int) {
