@@ -17,6 +17,7 @@ import (
 
 	"github.com/ipeval/ipeval/internal/fault"
 	"github.com/ipeval/ipeval/internal/textenc"
+	"github.com/ipeval/ipeval/internal/textguard"
 )
 
 // Limits on an upload. The caller limits its bytes; these keep what those
@@ -406,6 +407,14 @@ func (p *parser) fail(fe fault.FieldError) {
 func headerKey(s string) string { return strings.ToLower(s) }
 
 func (p *parser) row(n int, cells []string) error {
+	if !p.clean(n, cells) {
+		if p.header == 0 {
+			// A header or title row with such a cell cannot be matched
+			// for sure; say why rather than "no header found".
+			return fault.Invalid(p.errs...)
+		}
+		return nil
+	}
 	if p.header == 0 {
 		if n > headerScan {
 			return errNoHeader()
@@ -436,6 +445,22 @@ func (p *parser) row(n int, cells []string) error {
 			fmt.Sprintf("文件中的数值超过 %d 个", maxEntries), map[string]any{"max_values": maxEntries})
 	}
 	return nil
+}
+
+// clean reports whether every cell of row n passes textguard, recording a
+// problem for each that does not; such a row is not read further, so that
+// neither its entries nor messages quoting it carry the characters. Text,
+// not Line: a note may span lines (Alt+Enter in a cell).
+func (p *parser) clean(n int, cells []string) bool {
+	ok := true
+	for i, c := range cells {
+		if fe := textguard.Check("", c, textguard.Text); fe != nil {
+			fe.Row, fe.Column = n, colName(i+1)
+			p.fail(*fe)
+			ok = false
+		}
+	}
+	return ok
 }
 
 // findHeader recognises the header row: a row naming the indicator code
