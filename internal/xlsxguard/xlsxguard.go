@@ -20,6 +20,7 @@ package xlsxguard
 
 import (
 	"archive/zip"
+	"errors"
 	"io"
 	"path"
 	"strings"
@@ -66,7 +67,9 @@ func tooLarge(l Limits) error {
 // fault.ErrBadRequest problem in Chinese and English.
 func Check(ra io.ReaderAt, size int64, l Limits) error {
 	zr, err := zip.NewReader(ra, size)
-	if err != nil || len(zr.File) > MaxEntries {
+	// An insecure name (with GODEBUG zipinsecurepath=0) is judged below
+	// with the others, after backslashes are read as slashes.
+	if err != nil && (zr == nil || !errors.Is(err, zip.ErrInsecurePath)) || len(zr.File) > MaxEntries {
 		return NotWorkbook()
 	}
 	streamed := l.Streamed

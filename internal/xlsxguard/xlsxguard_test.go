@@ -84,6 +84,8 @@ func TestCheck(t *testing.T) {
 		{"unknown method", zipOf(t, workbook, part{name: "xl/x.xml", data: []byte("x"), method: 99}), limits, false, false},
 		{"duplicate part", zipOf(t, workbook, sheet, part{name: "XL/Worksheets/Sheet1.xml", data: []byte("<other/>"), method: zip.Deflate}), limits, false, false},
 		{"climbing name", zipOf(t, workbook, part{name: "../evil.xml", data: []byte("x"), method: zip.Deflate}), limits, false, false},
+		{"Windows separators", zipOf(t, part{name: `xl\workbook.xml`, data: []byte("<workbook/>"), method: zip.Deflate}), limits, false, true},
+		{"climbing Windows name", zipOf(t, workbook, part{name: `xl\..\..\evil.xml`, data: []byte("x"), method: zip.Deflate}), limits, false, false},
 		{"absolute name", zipOf(t, workbook, part{name: "/xl/evil.xml", data: []byte("x"), method: zip.Deflate}), limits, false, false},
 		{"wrong CRC", zipOf(t, workbook, part{name: "xl/worksheets/sheet1.xml", data: []byte("<worksheet/>"), crc: &wrong}), limits, false, false},
 		{"longer than declared", zipOf(t, workbook, part{name: "xl/worksheets/sheet1.xml", data: []byte("<worksheet/>"), size: &short}), limits, false, false},
