@@ -18,6 +18,7 @@ import (
 	"github.com/ipeval/ipeval/internal/cycles"
 	"github.com/ipeval/ipeval/internal/fault"
 	"github.com/ipeval/ipeval/internal/regions"
+	"github.com/ipeval/ipeval/internal/textguard"
 )
 
 // Status is the review state of an indicator value.
@@ -414,6 +415,9 @@ func checkItems(sc scheme.Scheme, kinds map[string]regions.Kind, items []ValueIn
 		if utf8.RuneCountInString(in.Reason) > maxText {
 			add("reason", "too_long", fmt.Sprintf("修改原因不超过 %d 字", maxText), fmt.Sprintf("reason must be at most %d characters", maxText))
 		}
+		for _, fe := range textguard.Fields(textguard.Text, "note", in.Note, "reason", in.Reason) {
+			add(fe.Field, fe.Code, fe.Message, fe.MessageEn)
+		}
 		if in.Version < 0 {
 			add("version", "invalid_version", "版本号不能为负数", "version must not be negative")
 		}
@@ -708,6 +712,9 @@ func (s *ValueStore) Review(ctx context.Context, by auth.Principal, cycleID, val
 	case utf8.RuneCountInString(comment) > maxText:
 		return Value{}, fault.Invalid(fault.Field("comment", "too_long",
 			fmt.Sprintf("审核意见不超过 %d 字", maxText), fmt.Sprintf("comment must be at most %d characters", maxText)))
+	}
+	if fe := textguard.Check("comment", comment, textguard.Text); fe != nil {
+		return Value{}, fault.Invalid(*fe)
 	}
 	var out Value
 	var conflict *Value

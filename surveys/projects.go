@@ -20,6 +20,7 @@ import (
 	"github.com/ipeval/ipeval/internal/cycles"
 	"github.com/ipeval/ipeval/internal/fault"
 	"github.com/ipeval/ipeval/internal/regions"
+	"github.com/ipeval/ipeval/internal/textguard"
 	"github.com/ipeval/ipeval/surveys/quality"
 	"github.com/ipeval/ipeval/surveys/questionnaire"
 	"github.com/ipeval/ipeval/surveys/responsefile"
@@ -142,6 +143,7 @@ func (s *Store) checkProject(db *gorm.DB, in ProjectInput, q questionnaire.Quest
 	if p.Name == "" || len([]rune(p.Name)) > 120 {
 		bad("name", "invalid_name", "项目名称不能为空，且不超过 120 字", "the name is required, at most 120 characters")
 	}
+	errs = append(errs, textguard.Fields(textguard.Line, "name", p.Name)...)
 	var org auth.Organisation
 	switch err := db.Where("id = ?", in.OrganisationID).Take(&org).Error; {
 	case errors.Is(err, gorm.ErrRecordNotFound) || in.OrganisationID == "":
@@ -434,6 +436,9 @@ func (s *Store) Move(ctx context.Context, by auth.Principal, id string, t Transi
 	if utf8.RuneCountInString(reason) > maxReason {
 		return Project{}, nil, fault.Invalid(fault.Field("reason", "too_long",
 			fmt.Sprintf("理由不超过 %d 字", maxReason), fmt.Sprintf("the reason takes at most %d characters", maxReason)))
+	}
+	if fe := textguard.Check("reason", reason, textguard.Text); fe != nil {
+		return Project{}, nil, fault.Invalid(*fe)
 	}
 	var p Project
 	var acc *Acceptance

@@ -41,6 +41,7 @@ func (s Scheme) Validate() error {
 	s.checkIndicators(&p, dims)
 	grades := s.checkGrades(&p)
 	s.checkRules(&p, grades)
+	s.checkText(&p)
 	return fault.Invalid(p...)
 }
 

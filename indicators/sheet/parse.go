@@ -1,7 +1,6 @@
 package sheet
 
 import (
-	"archive/zip"
 	"bytes"
 	"encoding/csv"
 	"errors"
@@ -17,6 +16,8 @@ import (
 
 	"github.com/ipeval/ipeval/internal/fault"
 	"github.com/ipeval/ipeval/internal/textenc"
+	"github.com/ipeval/ipeval/internal/textguard"
+	"github.com/ipeval/ipeval/internal/xlsxguard"
 )
 
 // Limits on an upload. The caller limits its bytes; these keep what those
@@ -42,7 +43,6 @@ const (
 	// about 9 MiB.
 	unzipSizeLimit    = 64 << 20
 	unzipXMLSizeLimit = 16 << 20
-	maxZipEntries     = 10000
 )
 
 // Parse reads an upload; name's extension (.xlsx or .csv, case-insensitive)
@@ -73,51 +73,9 @@ func errNotXLSX() error {
 	return fault.With(fault.ErrBadRequest, "the file is not an xlsx workbook", "文件不是有效的 Excel（xlsx）工作簿", nil)
 }
 
-func errTooLarge() error {
-	return fault.With(fault.ErrBadRequest, "the workbook is too large when unzipped",
-		"工作簿解压后过大", map[string]any{"max_unzipped_bytes": unzipSizeLimit})
-}
-
 func errUnreadable(sheet string) error {
 	return fault.With(fault.ErrBadRequest, fmt.Sprintf("worksheet %q cannot be read", sheet),
 		fmt.Sprintf("无法读取工作表“%s”", sheet), map[string]any{"sheet": sheet})
-}
-
-// checkZip looks at the zip directory before excelize unpacks anything: a
-// zip that is not a workbook, or that claims to unpack to more than the
-// limits (a zip bomb), is refused without decompressing a byte. Declared
-// sizes can lie, but archive/zip stops reading an entry past its declared
-// size, so they bound what excelize reads. Holding every part to the
-// in-memory limit also keeps excelize from spilling parts to temporary
-// files, which it does not remove when opening fails half-way.
-func checkZip(data []byte) error {
-	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
-	if err != nil && zr == nil {
-		return errNotXLSX()
-	}
-	if len(zr.File) > maxZipEntries {
-		return errNotXLSX()
-	}
-	var total uint64
-	workbook := false
-	for _, f := range zr.File {
-		if f.UncompressedSize64 > unzipXMLSizeLimit {
-			return errTooLarge()
-		}
-		if total += f.UncompressedSize64; total > unzipSizeLimit {
-			return errTooLarge()
-		}
-		if f.Method != zip.Store && f.Method != zip.Deflate {
-			return errNotXLSX()
-		}
-		if strings.EqualFold(strings.ReplaceAll(f.Name, `\`, "/"), "xl/workbook.xml") {
-			workbook = true
-		}
-	}
-	if !workbook {
-		return errNotXLSX()
-	}
-	return nil
 }
 
 // guard turns a panic inside excelize on a malformed workbook into a 400:
@@ -136,7 +94,10 @@ func parseXLSX(data []byte) (File, error) {
 	if !bytes.HasPrefix(data, []byte("PK\x03\x04")) {
 		return File{}, errNotXLSX()
 	}
-	if err := checkZip(data); err != nil {
+	// Every part is held to the in-memory limit, sheets too: excelize
+	// spills a larger part to a temporary file, which it does not remove
+	// when opening fails half-way.
+	if err := xlsxguard.Check(bytes.NewReader(data), int64(len(data)), xlsxguard.Limits{Total: unzipSizeLimit, Part: unzipXMLSizeLimit}); err != nil {
 		return File{}, err
 	}
 	var f *excelize.File
@@ -406,6 +367,14 @@ func (p *parser) fail(fe fault.FieldError) {
 func headerKey(s string) string { return strings.ToLower(s) }
 
 func (p *parser) row(n int, cells []string) error {
+	if !p.clean(n, cells) {
+		if p.header == 0 {
+			// A header or title row with such a cell cannot be matched
+			// for sure; say why rather than "no header found".
+			return fault.Invalid(p.errs...)
+		}
+		return nil
+	}
 	if p.header == 0 {
 		if n > headerScan {
 			return errNoHeader()
@@ -436,6 +405,22 @@ func (p *parser) row(n int, cells []string) error {
 			fmt.Sprintf("文件中的数值超过 %d 个", maxEntries), map[string]any{"max_values": maxEntries})
 	}
 	return nil
+}
+
+// clean reports whether every cell of row n passes textguard, recording a
+// problem for each that does not; such a row is not read further, so that
+// neither its entries nor messages quoting it carry the characters. Text,
+// not Line: a note may span lines (Alt+Enter in a cell).
+func (p *parser) clean(n int, cells []string) bool {
+	ok := true
+	for i, c := range cells {
+		if fe := textguard.Check("", c, textguard.Text); fe != nil {
+			fe.Row, fe.Column = n, colName(i+1)
+			p.fail(*fe)
+			ok = false
+		}
+	}
+	return ok
 }
 
 // findHeader recognises the header row: a row naming the indicator code

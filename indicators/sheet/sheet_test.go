@@ -21,6 +21,7 @@ import (
 	"github.com/ipeval/ipeval/indicators/sheet"
 	"github.com/ipeval/ipeval/internal/fault"
 	"github.com/ipeval/ipeval/internal/regions/kind"
+	"github.com/ipeval/ipeval/internal/textguard"
 )
 
 const (
@@ -953,6 +954,7 @@ func FuzzParse(f *testing.F) {
 	f.Add(writeXLSX(f, fixture(f, sheet.ByRegion)), false)
 	f.Add(writeCSV(f, fixture(f, sheet.ByIndicator)), true)
 	f.Add([]byte("region_code,A1,C4\n140100,是,85%\n"), true)
+	f.Add([]byte("region_code,A1,C4\n140100\u202e,是,8\x1b5%\n"), true)
 	f.Add([]byte("PK\x03\x04"), false)
 	f.Fuzz(func(t *testing.T, data []byte, csv bool) {
 		name := "upload.xlsx"
@@ -972,6 +974,11 @@ func FuzzParse(f *testing.F) {
 		for _, e := range file.Entries {
 			if e.Row < 1 || e.Column == "" || e.RegionCode == "" || e.IndicatorCode == "" || e.Version < 0 {
 				t.Fatalf("bad entry %+v", e)
+			}
+			for _, s := range []string{e.RegionCode, e.IndicatorCode, e.Value, e.Note} {
+				if _, r, bad := textguard.Find(s, textguard.Text); bad {
+					t.Fatalf("entry %+v holds %U", e, r)
+				}
 			}
 		}
 	})

@@ -15,6 +15,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/ipeval/ipeval/internal/fault"
+	"github.com/ipeval/ipeval/internal/textguard"
 )
 
 // Credential policy.
@@ -143,6 +144,7 @@ func (s *Store) CreateOrganisation(ctx context.Context, name, kind string) (Orga
 			fmt.Sprintf("机构名称须为 1–%d 个字符", maxOrganisationName),
 			fmt.Sprintf("name must be 1-%d characters", maxOrganisationName)))
 	}
+	errs = append(errs, textguard.Fields(textguard.Line, "name", name)...)
 	if kind != OrgKindContractor && kind != OrgKindAuthority {
 		errs = append(errs, fault.Field("kind", "invalid",
 			"机构类型须为 contractor（第三方调查机构）或 authority（主管部门）",
@@ -279,6 +281,7 @@ func (s *Store) validateNewUser(ctx context.Context, nu NewUser) ([]fault.FieldE
 			fmt.Sprintf("显示名称不能超过 %d 个字符", maxDisplayName),
 			fmt.Sprintf("display name must be at most %d characters", maxDisplayName)))
 	}
+	errs = append(errs, textguard.Fields(textguard.Line, "display_name", nu.DisplayName)...)
 	if !nu.Role.Valid() {
 		errs = append(errs, fault.Field("role", "invalid",
 			"角色须为 admin、contractor 或 city", "role must be admin, contractor or city"))

@@ -14,6 +14,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/ipeval/ipeval/internal/fault"
+	"github.com/ipeval/ipeval/internal/textguard"
 )
 
 // TokenPrefix starts every API token secret, so that a leaked token is easy
@@ -72,6 +73,7 @@ func (s *Store) IssueToken(ctx context.Context, userID, name string, ttl time.Du
 			fmt.Sprintf("令牌名称须为 1–%d 个字符", maxTokenName),
 			fmt.Sprintf("token name must be 1-%d characters", maxTokenName)))
 	}
+	errs = append(errs, textguard.Fields(textguard.Line, "name", name)...)
 	if ttl < MinTokenTTL || ttl > MaxTokenTTL {
 		minDays, maxDays := int(MinTokenTTL/(24*time.Hour)), int(MaxTokenTTL/(24*time.Hour))
 		errs = append(errs, fault.Field("expires_in_days", "out_of_range",

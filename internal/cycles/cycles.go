@@ -15,6 +15,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/ipeval/ipeval/internal/fault"
+	"github.com/ipeval/ipeval/internal/textguard"
 )
 
 // Status is the state of a cycle.
@@ -121,6 +122,7 @@ func (s *Store) Create(ctx context.Context, in Input) (Cycle, error) {
 	if utf8.RuneCountInString(in.Name) > 191 {
 		errs = append(errs, fault.Field("name", "invalid_name", "名称不超过191字", "name must be at most 191 characters"))
 	}
+	errs = append(errs, textguard.Fields(textguard.Line, "name", in.Name)...)
 	if err := fault.Invalid(errs...); err != nil {
 		return Cycle{}, err
 	}

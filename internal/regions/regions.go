@@ -20,6 +20,7 @@ import (
 	"github.com/ipeval/ipeval/internal/fault"
 	"github.com/ipeval/ipeval/internal/regions/kind"
 	"github.com/ipeval/ipeval/internal/textenc"
+	"github.com/ipeval/ipeval/internal/textguard"
 )
 
 // Kind classifies a region; it lives in package kind, which has no storage.
@@ -112,6 +113,7 @@ func (in Input) check(known map[string]bool) []fault.FieldError {
 	if n := utf8.RuneCountInString(strings.TrimSpace(in.Name)); n == 0 || n > 128 {
 		errs = append(errs, fault.Field("name", "invalid_name", "名称不能为空且不超过128字", "name must be 1-128 characters"))
 	}
+	errs = append(errs, textguard.Fields(textguard.Line, "name", in.Name)...)
 	if !in.Kind.Valid() {
 		errs = append(errs, fault.Field("kind", "unknown_kind", "未知的地区类型："+string(in.Kind), "unknown region kind: "+string(in.Kind)))
 	}

@@ -49,6 +49,7 @@ func (q Questionnaire) Validate() error {
 	q.checkTypes(&p)
 	items := q.checkItems(&p)
 	q.checkAttention(&p, items, scaleOK)
+	q.checkText(&p)
 	return fault.Invalid(p...)
 }
 

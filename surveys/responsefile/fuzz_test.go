@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ipeval/ipeval/internal/textguard"
 	"github.com/ipeval/ipeval/surveys/questionnaire"
 	"github.com/ipeval/ipeval/surveys/responsefile"
 )
@@ -35,6 +36,9 @@ func fuzzRead(t *testing.T, format string, content []byte) {
 			if !rules.Project[r.Region] {
 				t.Fatalf("region %q outside the project emitted", r.Region)
 			}
+			if _, c, bad := textguard.Find(r.RespondentID, textguard.Text); bad {
+				t.Fatalf("row %d: respondent id with %U emitted", r.Row, c)
+			}
 			return nil
 		}, nil)
 	if emitted != sum.Valid || sum.Valid > sum.Rows || len(sum.Problems) > sum.ProblemCount || len(sum.Problems) > 50 {
@@ -53,6 +57,7 @@ func FuzzReadCSV(f *testing.F) {
 		"\ufeff" + canonicalHeader + "\r\n" + goodRow + "\r" + goodRow,
 		canonicalHeader + "\n" + strings.Replace(goodRow, ",5,4,3", ",5 非常满意,满意(4),\"3\"", 1),
 		canonicalHeader + "\n" + strings.Replace(goodRow, ",5,4,3", ",6,4.5,x", 1),
+		canonicalHeader + "\n" + strings.Replace(goodRow, ",5,4,3", ",5\x1b,4\u202e,3", 1),
 		canonicalHeader + "\n\"unclosed,\n" + goodRow,
 		"序号,所用时间,1、所属地区,2、身份,3、服务便捷性,4、服务效率,5、信息资源获取,6、咨询解答质量,7、服务态度,8、总体满意度,9、本题请选择“不满意”\n1,2分5秒,太原市,企业,5,4,3,2,1,5,2",
 		strings.ReplaceAll(canonicalHeader+"\n"+goodRow, ",", "\t"),

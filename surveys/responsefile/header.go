@@ -12,6 +12,7 @@ import (
 
 	"github.com/ipeval/ipeval/internal/fault"
 	"github.com/ipeval/ipeval/internal/textenc"
+	"github.com/ipeval/ipeval/internal/textguard"
 	"github.com/ipeval/ipeval/surveys/questionnaire"
 )
 
@@ -586,9 +587,13 @@ func (m Mapping) Validate(q questionnaire.Questionnaire) error {
 		name := m.Columns[h]
 		field := "columns[" + h + "]"
 		hc := textenc.Clip(h, 60)
+		// Text: a header written with Alt+Enter holds a line break.
+		guard := textguard.Check(field, h, textguard.Text)
 		switch _, known := mt.targets[name]; {
 		case trim(h) == "":
 			errs = append(errs, fault.Field(field, "empty_header", "列名不能为空", "the column name is empty"))
+		case guard != nil:
+			errs = append(errs, *guard)
 		case name == "":
 		case !known:
 			errs = append(errs, fault.Field(field, "unknown_target",

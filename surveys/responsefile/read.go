@@ -10,6 +10,7 @@ import (
 
 	"github.com/ipeval/ipeval/internal/fault"
 	"github.com/ipeval/ipeval/internal/textenc"
+	"github.com/ipeval/ipeval/internal/textguard"
 	"github.com/ipeval/ipeval/surveys/questionnaire"
 )
 
@@ -316,6 +317,12 @@ func (rr *rowReader) check(n int, cells []string) bool {
 				return rr.fe(n, c, "cell_too_long",
 					fmt.Sprintf("单元格超过 %d 字节", maxCell), fmt.Sprintf("the cell is longer than %d bytes", maxCell))
 			})
+			continue
+		}
+		// Text, not Line: a spreadsheet cell may hold a line break, which
+		// the cell parsers trim or refuse as they would any white space.
+		if fe := textguard.Check(c.target.name, s, textguard.Text); fe != nil {
+			rr.problem(func() fault.FieldError { return rr.fe(n, c, fe.Code, fe.Message, fe.MessageEn) })
 			continue
 		}
 		switch c.target.kind {

@@ -1,7 +1,6 @@
 package responsefile
 
 import (
-	"archive/zip"
 	"bytes"
 	"errors"
 	"fmt"
@@ -11,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/xuri/excelize/v2"
+
+	"github.com/ipeval/ipeval/internal/xlsxguard"
 )
 
 // Limits on a workbook. An xlsx is a zip of XML; a sheet of a million
@@ -19,13 +20,6 @@ import (
 const (
 	unzipSizeLimit    = 2 << 30
 	unzipXMLSizeLimit = 16 << 20
-	maxZipEntries     = 10000
-	// maxRatio bounds how much a large part may expand: worksheet XML
-	// compresses 10–60 times, a zip bomb about 1000 times.
-	maxRatio      = 250
-	ratioFloor    = 1 << 20 // parts smaller than this are not judged by ratio
-	xlsxSheetPart = "xl/worksheets/"
-	xlsxSSTPart   = "xl/sharedstrings.xml"
 )
 
 func errNotXLSX() error {
@@ -36,11 +30,6 @@ func errNotXLSX() error {
 func errCSVAsXLSX() error {
 	return errBad("the file is a text (CSV) file, not an xlsx workbook; upload it with the .csv extension",
 		"该文件是文本（CSV）文件而不是 xlsx 工作簿，请以 .csv 扩展名上传", nil)
-}
-
-func errZipBomb() error {
-	return errBad("the workbook expands to more than the allowed size when unzipped",
-		"工作簿解压后超过允许的大小", map[string]any{"max_unzipped_bytes": unzipSizeLimit})
 }
 
 // guard turns a panic inside excelize on a malformed workbook into a 400:
@@ -70,55 +59,6 @@ func (s seekReaderAt) ReadAt(p []byte, off int64) (int, error) {
 	return n, err
 }
 
-// checkZip looks at the zip before excelize unpacks it. It refuses a file
-// that is not a workbook, that claims to unpack to more than the limits
-// or unpacks suspiciously well (a zip bomb), and then inflates every part
-// once to check its CRC and size: excelize ignores a read error inside a
-// part and would silently read a damaged sheet as a shorter one.
-func checkZip(ra io.ReaderAt, size int64) error {
-	zr, err := zip.NewReader(ra, size)
-	if err != nil {
-		return errNotXLSX()
-	}
-	if len(zr.File) > maxZipEntries {
-		return errNotXLSX()
-	}
-	var total uint64
-	workbook := false
-	for _, f := range zr.File {
-		name := strings.ToLower(strings.ReplaceAll(f.Name, `\`, "/"))
-		if f.Method != zip.Store && f.Method != zip.Deflate {
-			return errNotXLSX()
-		}
-		if total += f.UncompressedSize64; total > unzipSizeLimit {
-			return errZipBomb()
-		}
-		streamed := strings.HasPrefix(name, xlsxSheetPart) || name == xlsxSSTPart
-		if !streamed && f.UncompressedSize64 > unzipXMLSizeLimit {
-			return errZipBomb()
-		}
-		if f.UncompressedSize64 > ratioFloor && f.UncompressedSize64 > maxRatio*max(f.CompressedSize64, 1) {
-			return errZipBomb()
-		}
-		workbook = workbook || name == "xl/workbook.xml"
-	}
-	if !workbook {
-		return errNotXLSX()
-	}
-	for _, f := range zr.File {
-		rc, err := f.Open()
-		if err != nil {
-			return errNotXLSX()
-		}
-		_, err = io.Copy(io.Discard, rc)
-		_ = rc.Close()
-		if err != nil {
-			return errNotXLSX()
-		}
-	}
-	return nil
-}
-
 // readXLSX reads the first sheet of a workbook, streaming its rows.
 func readXLSX(r io.ReadSeeker, size int64, rr *rowReader) error {
 	if size <= 0 {
@@ -138,7 +78,7 @@ func readXLSX(r io.ReadSeeker, size int64, rr *rowReader) error {
 	if !ok {
 		ra = seekReaderAt{r}
 	}
-	if err := checkZip(ra, size); err != nil {
+	if err := xlsxguard.Check(ra, size, xlsxguard.Limits{Total: unzipSizeLimit, Part: unzipXMLSizeLimit, Streamed: unzipSizeLimit}); err != nil {
 		return err
 	}
 	if _, err := r.Seek(0, io.SeekStart); err != nil {
