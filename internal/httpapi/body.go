@@ -53,7 +53,12 @@ func (r route) takesFile() bool {
 // streams a file needs the length up front (411 without it), so that what
 // its handler reads is bounded by it. Compressed request bodies are
 // refused: a small one may inflate without bound.
-func (s *Server) admitBody(c *fiber.Ctx, r route, p auth.Principal) error {
+func (s *Server) admitBody(c *fiber.Ctx, r route, p auth.Principal) (err error) {
+	if !p.Authenticated() {
+		// Refused at the door, like a caller without access: there is
+		// nothing to audit, and auditing it would let anyone fill the log.
+		defer func() { c.Locals(skipAuditKey, err != nil) }()
+	}
 	h := &c.Request().Header
 	if enc := strings.TrimSpace(string(h.Peek(fiber.HeaderContentEncoding))); enc != "" && !strings.EqualFold(enc, "identity") {
 		return fault.With(fault.ErrUnsupportedMedia, "request bodies are accepted uncompressed only (no Content-Encoding)",

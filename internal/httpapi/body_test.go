@@ -12,8 +12,9 @@ import (
 // caller may send depends on who they are and what the route takes, a
 // body of unknown length is read only up to that limit, an upload must
 // state its length and a compressed body is refused — each answered with a
-// problem document and nothing stored. TestProbe09BodiesBeforeIdentity
-// (cmd/ipeval) shows on a real server that the refused bodies are not held.
+// problem document, nothing stored and, for an anonymous caller, nothing
+// audited. TestProbe09BodiesBeforeIdentity (cmd/ipeval) shows on a real
+// server that the refused bodies are not held.
 func TestProbe09BodyLimits(t *testing.T) {
 	f := newFixture(t)
 	cycle := f.collectingCycle()
@@ -43,7 +44,7 @@ func TestProbe09BodyLimits(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f.t = t
-			before := f.count("cycles")
+			before, audited := f.count("cycles"), f.count("audit_log")
 			req := request(tt.method, tt.path, nil)
 			req.Header.Set("Content-Type", tt.contentType)
 			if tt.encoding != "" {
@@ -66,6 +67,11 @@ func TestProbe09BodyLimits(t *testing.T) {
 			wantProblem(t, resp, body, tt.status)
 			if f.count("cycles") != before {
 				t.Error("a refused body stored a cycle")
+			}
+			// A caller without a credential refused at the door leaves no
+			// trace in the append-only log, which anyone could fill else.
+			if n := f.count("audit_log") - audited; tt.who == "" && n != 0 {
+				t.Errorf("%d audit entries for an anonymous body refused", n)
 			}
 		})
 	}
