@@ -57,7 +57,11 @@ func (s *Server) admitBody(c *fiber.Ctx, r route, p auth.Principal) (err error) 
 	if !p.Authenticated() {
 		// Refused at the door, like a caller without access: there is
 		// nothing to audit, and auditing it would let anyone fill the log.
-		defer func() { c.Locals(skipAuditKey, err != nil) }()
+		defer func() {
+			if err != nil {
+				c.Locals(skipAuditKey, true)
+			}
+		}()
 	}
 	h := &c.Request().Header
 	if enc := strings.TrimSpace(string(h.Peek(fiber.HeaderContentEncoding))); enc != "" && !strings.EqualFold(enc, "identity") {
