@@ -22,6 +22,9 @@ import (
 // is well under 1 MiB; anything much larger is not a filled-in template.
 const maxImportBytes = 16 << 20
 
+// MaxImportBytes is the largest spreadsheet Import accepts.
+func (s *ValueStore) MaxImportBytes() int64 { return maxImportBytes }
+
 // Template formats.
 const (
 	FormatXLSX = "xlsx"

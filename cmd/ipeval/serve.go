@@ -45,9 +45,9 @@ func serve(ctx context.Context, e env, args []string) error {
 	if err := noArgs(fs); err != nil {
 		return err
 	}
-	// The server buffers a request body before it authenticates the
-	// caller, so the limit is also what an anonymous client can make it
-	// hold per request.
+	// An upload reaches the server only from an authenticated caller and
+	// is streamed to a temporary file (httpapi admitBody); evidence files
+	// are then read whole, so their limit stays modest.
 	if cfg.UploadMaxMB < 1 || cfg.UploadMaxMB > 100 {
 		return fmt.Errorf("--upload-max-mb must be between 1 and 100, got %d", cfg.UploadMaxMB)
 	}

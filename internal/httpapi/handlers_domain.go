@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"bytes"
 	"errors"
 	"strconv"
 	"strings"
@@ -70,7 +69,7 @@ func (s *Server) importRegions(c *fiber.Ctx, _ auth.Principal) error {
 	if !strings.HasPrefix(ct, "text/csv") && !strings.HasPrefix(ct, fiber.MIMEOctetStream) {
 		return fiber.NewError(fiber.StatusUnsupportedMediaType, "Content-Type must be text/csv")
 	}
-	n, err := s.deps.Regions.ImportCSV(c.UserContext(), bytes.NewReader(c.Body()))
+	n, err := s.deps.Regions.ImportCSV(c.UserContext(), bodyReader(c))
 	if err != nil {
 		return err
 	}

@@ -44,7 +44,7 @@ func (s *Server) addEvidence(c *fiber.Ctx, p auth.Principal) error {
 // attachUpload attaches the file of a multipart form (region_code,
 // indicator_code, file); the API and the collection page share it.
 func (s *Server) attachUpload(c *fiber.Ctx, p auth.Principal) (indicators.Evidence, bool, error) {
-	name, data, err := formFile(c, "file")
+	name, data, err := formFile(c, "file", s.deps.Evidence.MaxBytes())
 	if err != nil {
 		return indicators.Evidence{}, false, err
 	}
@@ -75,9 +75,10 @@ func (s *Server) withdrawEvidence(c *fiber.Ctx, p auth.Principal) error {
 	return c.JSON(ev)
 }
 
-// formFile reads the named file of a multipart form, with its base name.
-// The body is already within the server's limit; the store applies its own.
-func formFile(c *fiber.Ctx, field string) (string, []byte, error) {
+// formFile reads the named file of a multipart form, with its base name:
+// at most one byte more than limit, enough for the store to refuse it with
+// its own explanation without the server holding the whole file.
+func formFile(c *fiber.Ctx, field string, limit int64) (string, []byte, error) {
 	fh, err := formUpload(c, field)
 	if err != nil {
 		return "", nil, err
@@ -87,7 +88,7 @@ func formFile(c *fiber.Ctx, field string) (string, []byte, error) {
 		return "", nil, err
 	}
 	defer f.Close()
-	data, err := io.ReadAll(f)
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
 	if err != nil {
 		return "", nil, err
 	}
@@ -95,7 +96,10 @@ func formFile(c *fiber.Ctx, field string) (string, []byte, error) {
 }
 
 // formUpload returns the named file of a multipart form, for a caller
-// that streams it rather than read it whole.
+// that streams it rather than read it whole. Fasthttp reads the form from
+// the request's stream, bounded by its length (admitBody), keeping at most
+// 8 KiB of it in memory and the rest in temporary files that it removes
+// when the request ends.
 func formUpload(c *fiber.Ctx, field string) (*multipart.FileHeader, error) {
 	if !isMultipart(c) {
 		return nil, fiber.NewError(fiber.StatusUnsupportedMediaType, "Content-Type must be multipart/form-data")

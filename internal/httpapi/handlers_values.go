@@ -126,7 +126,7 @@ func (s *Server) importValues(c *fiber.Ctx, p auth.Principal) error {
 // importUpload imports the file of a multipart form; the API and the
 // collection page share it.
 func (s *Server) importUpload(c *fiber.Ctx, p auth.Principal, submit bool) (indicators.ImportResult, error) {
-	name, data, err := formFile(c, "file")
+	name, data, err := formFile(c, "file", s.deps.Values.MaxImportBytes())
 	if err != nil {
 		return indicators.ImportResult{}, err
 	}

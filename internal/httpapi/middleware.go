@@ -60,6 +60,7 @@ func (s *Server) requestContext(c *fiber.Ctx) error {
 			_ = c.SendStatus(fiber.StatusInternalServerError)
 		}
 	}
+	settleBody(c)
 	status := c.Response().StatusCode()
 	route := c.Route().Path
 	elapsed := time.Since(start)
@@ -172,12 +173,14 @@ func (s *Server) authenticate(c *fiber.Ctx) (auth.Principal, error) {
 	return auth.Principal{}, nil
 }
 
+// authorize admits the caller to the route, then its body (admitBody),
+// and only then checks the CSRF token, which may be read from the body.
 func (s *Server) authorize(c *fiber.Ctx, r route, p auth.Principal, authErr error) error {
 	if r.Access.isPublic() {
 		if authErr != nil && database.IsUnavailable(authErr) {
 			return authErr
 		}
-		return nil
+		return s.admitBody(c, r, p)
 	}
 	if authErr != nil {
 		if r.Page && errors.Is(authErr, fault.ErrUnauthenticated) {
@@ -193,6 +196,9 @@ func (s *Server) authorize(c *fiber.Ctx, r route, p auth.Principal, authErr erro
 	}
 	if !r.Access.allows(p) {
 		return fault.With(fault.ErrForbidden, "your role may not use this route", "您的角色无权访问此功能", nil)
+	}
+	if err := s.admitBody(c, r, p); err != nil {
+		return err
 	}
 	if p.SessionID != "" && unsafeMethod(c.Method()) && !validCSRF(c, p.CSRFToken) {
 		return fault.With(fault.ErrForbidden, "missing or invalid CSRF token", "缺少或无效的 CSRF 令牌", map[string]any{"code": "csrf"})

@@ -108,6 +108,7 @@ var httpTitlesZh = map[int]string{
 	fiber.StatusTooManyRequests:       "请求过于频繁，请稍后再试",
 	fiber.StatusUnsupportedMediaType:  "不支持的内容类型",
 	fiber.StatusBadRequest:            "请求无效",
+	fiber.StatusLengthRequired:        "须提供请求体长度",
 }
 
 // statusOf is the HTTP status that err will be answered with.

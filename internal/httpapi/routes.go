@@ -167,7 +167,7 @@ func (s *Server) routeTable() []route {
 		// Regions and cycles.
 		{Method: get, Path: "/api/v1/regions", Name: "regions.list", Tag: "regions", Summary: "List regions", SummaryZh: "地区列表", Access: signedIn, Response: list[regions.Region]{}, Handler: s.listRegions},
 		{Method: post, Path: "/api/v1/regions", Name: "regions.create", Tag: "regions", Summary: "Create a region", SummaryZh: "新增地区", Access: admin, Object: "region", Body: regions.Input{}, Response: regions.Region{}, Status: fiber.StatusCreated, Handler: s.createRegion},
-		{Method: post, Path: "/api/v1/regions/import", Name: "regions.import", Tag: "regions", Summary: "Import regions from CSV (all or nothing)", SummaryZh: "从 CSV 导入地区（全部成功或全部不保存）", Access: admin, Object: "regions", Response: importResult{}, Handler: s.importRegions},
+		{Method: post, Path: "/api/v1/regions/import", Name: "regions.import", Tag: "regions", Summary: "Import regions from CSV (all or nothing)", SummaryZh: "从 CSV 导入地区（全部成功或全部不保存）", Access: admin, Object: "regions", Consumes: "text/csv", Response: importResult{}, Handler: s.importRegions},
 		{Method: get, Path: "/api/v1/regions/:code", Name: "regions.get", Tag: "regions", Summary: "A region", SummaryZh: "地区详情", Access: signedIn, Response: regions.Region{}, Handler: s.getRegion},
 		{Method: put, Path: "/api/v1/regions/:code", Name: "regions.update", Tag: "regions", Summary: "Update a region", SummaryZh: "修改地区", Access: admin, Object: "region", Body: regions.Input{}, Response: regions.Region{}, Handler: s.updateRegion},
 		{Method: get, Path: "/api/v1/cycles", Name: "cycles.list", Tag: "cycles", Summary: "List assessment cycles", SummaryZh: "考核周期列表", Access: signedIn, Response: list[cycles.Cycle]{}, Handler: s.listCycles},

@@ -60,7 +60,8 @@ type Options struct {
 	SecureCookies bool
 	// LoginRate is the number of login attempts allowed per client IP per minute.
 	LoginRate int
-	// BodyLimit caps any request body, in bytes.
+	// BodyLimit caps the body of an upload from an authenticated caller,
+	// in bytes; other bodies get far smaller limits (see bodyLimit).
 	BodyLimit int
 	// TrustedProxies lists the reverse proxies (IPs or CIDRs) whose
 	// X-Forwarded-For header names the client; from anyone else it is ignored.
@@ -117,6 +118,10 @@ func New(deps Deps, opts Options) (*Server, error) {
 		DisableStartupMessage: true,
 		EnableIPValidation:    true,
 	}
+	// Bodies stay in the connection until a handler reads them, which it
+	// does only once the caller is known (see admitBody); fasthttp's own
+	// reading of a multipart form would take all of it before that.
+	cfg.StreamRequestBody, cfg.DisablePreParseMultipartForm = true, true
 	if len(opts.TrustedProxies) > 0 {
 		cfg.ProxyHeader = fiber.HeaderXForwardedFor
 		cfg.EnableTrustedProxyCheck = true
