@@ -51,9 +51,6 @@ func pastCycle(ctx context.Context, tx *gorm.DB, sch indicators.StoredScheme, ma
 				continue
 			}
 			x := plausible(ind, s, rng)
-			if ind.Code == "F1" && r.Code == Capped && lastPast {
-				x = 0
-			}
 			if fe := ind.CheckValue(x); fe != nil {
 				return cy, fmt.Errorf("demo value %s of %s: %s", ind.Code, r.Code, fe.MessageEn)
 			}
@@ -66,6 +63,20 @@ func pastCycle(ctx context.Context, tx *gorm.DB, sch indicators.StoredScheme, ma
 		return cy, err
 	}
 	store := runs.NewStore(tx, nil, indicators.NewSchemeStore(tx))
+	if lastPast {
+		// The office's first run of that year scored the Capped region's
+		// funding as reported; a check found the figure was the year
+		// before's, so collection was reopened, the value corrected to 0
+		// and the cycle scored again. The first run stays unpublished:
+		// the run diff shows what the correction changed, and it is the
+		// demo's run that city officials may not see.
+		if _, err := store.RunNow(ctx, manager, cy.ID); err != nil {
+			return cy, fmt.Errorf("demo trial run %d: %w", year, err)
+		}
+		if err := correctFunding(ctx, tx, cys, manager, cy.ID, at.AddDate(0, 0, 14)); err != nil {
+			return cy, err
+		}
+	}
 	run, err := store.RunNow(ctx, manager, cy.ID)
 	if err != nil {
 		return cy, fmt.Errorf("demo run %d: %w", year, err)
@@ -129,4 +140,30 @@ func verifiedValue(tx *gorm.DB, manager auth.Principal, cycleID, region, code st
 		return fmt.Errorf("demo revision: %w", err)
 	}
 	return nil
+}
+
+// correctFunding reopens collection of a cycle in scoring, sets the Capped
+// region's funding (F1) to 0 as a reviewed correction with its revision,
+// and moves the cycle back to scoring.
+func correctFunding(ctx context.Context, tx *gorm.DB, cys *cycles.Store, manager auth.Principal, cycleID string, at time.Time) error {
+	if _, err := cys.Transition(ctx, cycleID, cycles.Collecting); err != nil {
+		return err
+	}
+	var v indicators.Value
+	if err := tx.Where("cycle_id = ? AND region_code = ? AND indicator_code = ?", cycleID, Capped, "F1").Take(&v).Error; err != nil {
+		return fmt.Errorf("demo funding value: %w", err)
+	}
+	old, zero := v.Number, 0.0
+	rev := indicators.Revision{ValueID: v.ID, Version: v.Version + 1, At: at, UserID: manager.UserID, Username: manager.Username,
+		Action: indicators.ActionSet, OldNumber: old, NewNumber: &zero, OldNote: v.Note, NewNote: v.Note,
+		OldStatus: v.Status, NewStatus: indicators.StatusVerified,
+		Reason: "演示数据：复核发现误填上年资金数，更正为本年未安排资金"}
+	if err := tx.Model(&v).Updates(map[string]any{"number": zero, "version": rev.Version, "updated_at": at}).Error; err != nil {
+		return fmt.Errorf("demo funding correction: %w", err)
+	}
+	if err := tx.Create(&rev).Error; err != nil {
+		return fmt.Errorf("demo revision: %w", err)
+	}
+	_, err := cys.Transition(ctx, cycleID, cycles.Scoring)
+	return err
 }
