@@ -98,7 +98,7 @@ func userAdd(ctx context.Context, e env, args []string) error {
 	var username, role, region, org, name string
 	svc, fs, done, err := withStore(ctx, e, "user add", args, func(fs *flag.FlagSet) {
 		fs.StringVar(&username, "username", "", "login name")
-		fs.StringVar(&role, "role", "", "admin, contractor or city")
+		fs.StringVar(&role, "role", "", "admin, secadmin, auditor, contractor or city")
 		fs.StringVar(&region, "region", "", "region code (city users)")
 		fs.StringVar(&org, "org", "", "organisation name or id (contractors); created if new")
 		fs.StringVar(&name, "name", "", "display name")
@@ -170,8 +170,6 @@ func userList(ctx context.Context, e env, args []string) error {
 		state := "active"
 		if u.Disabled {
 			state = "disabled"
-		} else if u.LockedUntil != nil && u.LockedUntil.After(time.Now()) {
-			state = "locked"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", u.Username, u.Role, deref(u.RegionCode), deref(u.OrganisationID), state)
 	}
@@ -213,12 +211,19 @@ func userRevoke(ctx context.Context, e env, args []string) error {
 
 func userPasswd(ctx context.Context, e env, args []string) error {
 	return withUser(ctx, e, "user passwd", args, nil, func(svc services, u auth.User) error {
-		pw, err := svc.auth.ResetPassword(ctx, u.Username)
+		pw, revoked, err := svc.auth.ResetPassword(ctx, u.Username)
 		if err != nil {
 			return err
 		}
-		svc.cliAudit(ctx, e, "users.reset_password", "user:"+u.ID, u.Username)
+		detail := u.Username
+		if len(revoked) > 0 {
+			detail += "; revoked API tokens: " + strings.Join(revoked, ", ")
+		}
+		svc.cliAudit(ctx, e, "users.reset_password", "user:"+u.ID, detail)
 		fmt.Fprintf(e.stdout, "new password for %s (shown once): %s\n", u.Username, pw)
+		if len(revoked) > 0 {
+			fmt.Fprintf(e.stdout, "revoked %d API token(s) of %s\n", len(revoked), u.Username)
+		}
 		return nil
 	})
 }
