@@ -76,10 +76,12 @@ func withStore(ctx context.Context, e env, name string, args []string, extra fun
 
 func user(ctx context.Context, e env, args []string) error {
 	if len(args) == 0 {
-		return fmt.Errorf("user needs a subcommand: add, list, token, revoke, passwd: %w", errUsage)
+		return fmt.Errorf("user needs a subcommand: init, add, list, token, revoke, passwd: %w", errUsage)
 	}
 	sub, args := args[0], args[1:]
 	switch sub {
+	case "init":
+		return userInit(ctx, e, args)
 	case "add":
 		return userAdd(ctx, e, args)
 	case "list":
@@ -130,6 +132,37 @@ func userAdd(ctx context.Context, e env, args []string) error {
 	}
 	svc.cliAudit(ctx, e, "users.create", "user:"+u.ID, u.Username)
 	fmt.Fprintf(e.stdout, "created %s %s (%s)\npassword (shown once): %s\n", u.Role, u.Username, u.ID, pw)
+	return nil
+}
+
+// userInit creates the first users of an empty database: one assessment
+// manager, one security administrator and one auditor, because no account
+// may hold two of these roles (等保2.0 三权分立). Further users are added by
+// the security administrator.
+func userInit(ctx context.Context, e env, args []string) error {
+	svc, fs, done, err := withStore(ctx, e, "user init", args, nil)
+	if err != nil {
+		return err
+	}
+	defer done()
+	if err := noArgs(fs); err != nil {
+		return err
+	}
+	us, err := svc.auth.ListUsers(ctx)
+	if err != nil {
+		return err
+	}
+	if len(us) > 0 {
+		return fmt.Errorf("user init: the database already has users; add one with `ipeval user add`: %w", errUsage)
+	}
+	for _, r := range []auth.Role{auth.RoleAdmin, auth.RoleSecAdmin, auth.RoleAuditor} {
+		u, pw, err := svc.auth.CreateUser(ctx, auth.NewUser{Username: string(r), Role: r})
+		if err != nil {
+			return explain(err)
+		}
+		svc.cliAudit(ctx, e, "users.create", "user:"+u.ID, u.Username)
+		fmt.Fprintf(e.stdout, "created %s %s (%s)\npassword (shown once): %s\n", u.Role, u.Username, u.ID, pw)
+	}
 	return nil
 }
 

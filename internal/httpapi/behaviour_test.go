@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -201,6 +202,19 @@ func TestObjectLevelChecks(t *testing.T) {
 	f.call("contractor", "GET", "/api/v1/jobs/"+adminJob, nil, 404)
 	f.call("admin", "GET", "/api/v1/jobs/"+f.finishedJob("city"), nil, 200)
 	f.call("contractor", "GET", "/api/v1/organisations/"+f.org2.ID, nil, 404)
+	// The security administrator and the auditor see their own jobs only,
+	// and the security administrator, alone, revokes another user's token.
+	f.call("secadmin", "GET", "/api/v1/jobs/"+adminJob, nil, 404)
+	f.call("auditor", "GET", "/api/v1/jobs/"+adminJob+"/result", nil, 404)
+	f.call("auditor", "GET", "/api/v1/jobs/"+f.finishedJob("auditor"), nil, 200)
+	f.call("secadmin", "GET", "/api/v1/organisations/"+f.org2.ID, nil, 200)
+	for who, want := range map[string]int{"admin": 404, "auditor": 404, "city2": 404, "secadmin": 204} {
+		_, tok, err := f.auth.IssueToken(context.Background(), f.accounts["city"].user.ID, "spare", 24*time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.call(who, "DELETE", "/api/v1/tokens/"+tok.ID, nil, want)
+	}
 	jobsOfCity := decode[struct{ Items []struct{ ID string } }](t, f.call("city", "GET", "/api/v1/jobs", nil, 200))
 	for _, j := range jobsOfCity.Items {
 		if j.ID == adminJob {
