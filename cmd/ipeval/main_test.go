@@ -107,7 +107,7 @@ func serveAndUse(t *testing.T, getenv func(string) string, extra ...string) {
 		t.Fatalf("/healthz: %v %v", resp, err)
 	}
 	for _, name := range []string{"admin", "secadmin", "auditor"} {
-		if !regexp.MustCompile(`(?m)^\s+`+name+`\s+\S{12,}`).MatchString(out.String()) {
+		if !regexp.MustCompile(`(?m)^\s+` + name + `\s+\S{12,}`).MatchString(out.String()) {
 			t.Fatalf("demo did not print the %s password:\n%s", name, out.String())
 		}
 	}
