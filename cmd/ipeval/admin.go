@@ -76,10 +76,12 @@ func withStore(ctx context.Context, e env, name string, args []string, extra fun
 
 func user(ctx context.Context, e env, args []string) error {
 	if len(args) == 0 {
-		return fmt.Errorf("user needs a subcommand: add, list, token, revoke, passwd: %w", errUsage)
+		return fmt.Errorf("user needs a subcommand: init, add, list, token, revoke, passwd: %w", errUsage)
 	}
 	sub, args := args[0], args[1:]
 	switch sub {
+	case "init":
+		return userInit(ctx, e, args)
 	case "add":
 		return userAdd(ctx, e, args)
 	case "list":
@@ -98,7 +100,7 @@ func userAdd(ctx context.Context, e env, args []string) error {
 	var username, role, region, org, name string
 	svc, fs, done, err := withStore(ctx, e, "user add", args, func(fs *flag.FlagSet) {
 		fs.StringVar(&username, "username", "", "login name")
-		fs.StringVar(&role, "role", "", "admin, contractor or city")
+		fs.StringVar(&role, "role", "", "admin, secadmin, auditor, contractor or city")
 		fs.StringVar(&region, "region", "", "region code (city users)")
 		fs.StringVar(&org, "org", "", "organisation name or id (contractors); created if new")
 		fs.StringVar(&name, "name", "", "display name")
@@ -130,6 +132,37 @@ func userAdd(ctx context.Context, e env, args []string) error {
 	}
 	svc.cliAudit(ctx, e, "users.create", "user:"+u.ID, u.Username)
 	fmt.Fprintf(e.stdout, "created %s %s (%s)\npassword (shown once): %s\n", u.Role, u.Username, u.ID, pw)
+	return nil
+}
+
+// userInit creates the first users of an empty database: one assessment
+// manager, one security administrator and one auditor, because no account
+// may hold two of these roles (等保2.0 三权分立). Further users are added by
+// the security administrator.
+func userInit(ctx context.Context, e env, args []string) error {
+	svc, fs, done, err := withStore(ctx, e, "user init", args, nil)
+	if err != nil {
+		return err
+	}
+	defer done()
+	if err := noArgs(fs); err != nil {
+		return err
+	}
+	us, err := svc.auth.ListUsers(ctx)
+	if err != nil {
+		return err
+	}
+	if len(us) > 0 {
+		return fmt.Errorf("user init: the database already has users; add one with `ipeval user add`: %w", errUsage)
+	}
+	for _, r := range []auth.Role{auth.RoleAdmin, auth.RoleSecAdmin, auth.RoleAuditor} {
+		u, pw, err := svc.auth.CreateUser(ctx, auth.NewUser{Username: string(r), Role: r})
+		if err != nil {
+			return explain(err)
+		}
+		svc.cliAudit(ctx, e, "users.create", "user:"+u.ID, u.Username)
+		fmt.Fprintf(e.stdout, "created %s %s (%s)\npassword (shown once): %s\n", u.Role, u.Username, u.ID, pw)
+	}
 	return nil
 }
 
@@ -170,8 +203,6 @@ func userList(ctx context.Context, e env, args []string) error {
 		state := "active"
 		if u.Disabled {
 			state = "disabled"
-		} else if u.LockedUntil != nil && u.LockedUntil.After(time.Now()) {
-			state = "locked"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", u.Username, u.Role, deref(u.RegionCode), deref(u.OrganisationID), state)
 	}
@@ -213,12 +244,19 @@ func userRevoke(ctx context.Context, e env, args []string) error {
 
 func userPasswd(ctx context.Context, e env, args []string) error {
 	return withUser(ctx, e, "user passwd", args, nil, func(svc services, u auth.User) error {
-		pw, err := svc.auth.ResetPassword(ctx, u.Username)
+		pw, revoked, err := svc.auth.ResetPassword(ctx, u.Username)
 		if err != nil {
 			return err
 		}
-		svc.cliAudit(ctx, e, "users.reset_password", "user:"+u.ID, u.Username)
+		detail := u.Username
+		if len(revoked) > 0 {
+			detail += "; revoked API tokens: " + strings.Join(revoked, ", ")
+		}
+		svc.cliAudit(ctx, e, "users.reset_password", "user:"+u.ID, detail)
 		fmt.Fprintf(e.stdout, "new password for %s (shown once): %s\n", u.Username, pw)
+		if len(revoked) > 0 {
+			fmt.Fprintf(e.stdout, "revoked %d API token(s) of %s\n", len(revoked), u.Username)
+		}
 		return nil
 	})
 }

@@ -54,7 +54,7 @@ Usage:
   ipeval serve [flags]          HTTP API, pages and in-process workers
   ipeval worker [flags]         job workers only (needs --redis)
   ipeval migrate [status]       apply migrations, or list their state
-  ipeval user add|list|token|revoke|passwd ...
+  ipeval user init|add|list|token|revoke|passwd ...
   ipeval scheme validate FILE   check a scheme (YAML or JSON) and list every problem
   ipeval scheme default         print the default Shanxi scheme as YAML
   ipeval evaluate [flags]       score scheme, regions and values files; no server or database

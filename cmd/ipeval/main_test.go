@@ -106,18 +106,23 @@ func serveAndUse(t *testing.T, getenv func(string) string, extra ...string) {
 	if resp, err := http.Get(base + "/healthz"); err != nil || resp.StatusCode != 200 {
 		t.Fatalf("/healthz: %v %v", resp, err)
 	}
-	if !regexp.MustCompile(`(?m)^\s+admin\s+\S{12,}`).MatchString(out.String()) {
-		t.Fatalf("demo did not print the admin password:\n%s", out.String())
+	for _, name := range []string{"admin", "secadmin", "auditor"} {
+		if !regexp.MustCompile(`(?m)^\s+` + name + `\s+\S{12,}`).MatchString(out.String()) {
+			t.Fatalf("demo did not print the %s password:\n%s", name, out.String())
+		}
 	}
 
 	// The command line works on the same database while the server runs.
-	token := strings.TrimSpace(cli(t, getenv, "user", "token", "admin"))
+	tokens := map[string]string{}
+	for _, name := range []string{"admin", "secadmin", "auditor"} {
+		tokens[name] = strings.TrimSpace(cli(t, getenv, "user", "token", name))
+	}
 	added := cli(t, getenv, "user", "add", "--username", "jinzhong", "--role", "city", "--region", "140700")
 	if !strings.Contains(added, "password (shown once)") {
 		t.Fatalf("user add printed %q", added)
 	}
 
-	api := func(method, path string, body any) (int, []byte) {
+	api := func(who, method, path string, body any) (int, []byte) {
 		t.Helper()
 		var r io.Reader
 		if body != nil {
@@ -125,7 +130,7 @@ func serveAndUse(t *testing.T, getenv func(string) string, extra ...string) {
 			r = bytes.NewReader(b)
 		}
 		req, _ := http.NewRequest(method, base+path, r)
-		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set("Authorization", "Bearer "+tokens[who])
 		if body != nil {
 			req.Header.Set("Content-Type", "application/json")
 		}
@@ -137,14 +142,14 @@ func serveAndUse(t *testing.T, getenv func(string) string, extra ...string) {
 		b, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, b
 	}
-	if code, body := api("GET", "/readyz", nil); code != 200 {
+	if code, body := api("admin", "GET", "/readyz", nil); code != 200 {
 		t.Fatalf("/readyz: %d %s", code, body)
 	}
-	code, body := api("GET", "/api/v1/users", nil)
+	code, body := api("secadmin", "GET", "/api/v1/users", nil)
 	if code != 200 || !strings.Contains(string(body), "jinzhong") {
 		t.Fatalf("user added from the CLI not visible to the API: %d %s", code, body)
 	}
-	code, body = api("POST", "/api/v1/audit/exports", map[string]string{})
+	code, body = api("auditor", "POST", "/api/v1/audit/exports", map[string]string{})
 	if code != http.StatusAccepted {
 		t.Fatalf("start export: %d %s", code, body)
 	}
@@ -156,10 +161,10 @@ func serveAndUse(t *testing.T, getenv func(string) string, extra ...string) {
 			t.Fatalf("export job ended %q", job.Status)
 		}
 		time.Sleep(50 * time.Millisecond)
-		_, body = api("GET", "/api/v1/jobs/"+job.ID, nil)
+		_, body = api("auditor", "GET", "/api/v1/jobs/"+job.ID, nil)
 		_ = json.Unmarshal(body, &job)
 	}
-	code, body = api("GET", "/api/v1/jobs/"+job.ID+"/result", nil)
+	code, body = api("auditor", "GET", "/api/v1/jobs/"+job.ID+"/result", nil)
 	if code != 200 || !strings.Contains(string(body), "users.create") || !strings.Contains(string(body), "tokens.create") {
 		t.Fatalf("export file: %d %q", code, body)
 	}
@@ -195,6 +200,8 @@ func TestCommandLine(t *testing.T) {
 		{[]string{"serve", "--addr", "127.0.0.1:0", "extra"}, errUsage, ""},
 		{[]string{"serve", "--addr", "127.0.0.1:0", "--upload-max-mb", "0"}, nil, ""},
 		{[]string{"serve", "--addr", "127.0.0.1:0", "--upload-max-mb", "101"}, nil, ""},
+		{[]string{"user", "init"}, nil, "created secadmin secadmin"},
+		{[]string{"user", "init"}, errUsage, ""},
 		{[]string{"user", "add", "--username", "c1", "--role", "city", "--org", "某机构"}, errUsage, ""},
 		{[]string{"user", "add", "--username", "boss", "--role", "admin"}, nil, "password (shown once)"},
 		{[]string{"user", "add", "--username", "boss", "--role", "admin"}, nil, ""},

@@ -20,10 +20,20 @@ import (
 // Role is what a user is allowed to do, as described in DESIGN.md section 2.
 type Role string
 
-// The three roles. A user has exactly one.
+// The roles. A user has exactly one, so that no account holds two of the
+// administrative roles, which 等保2.0 level 3 keeps apart (系统、安全、审计
+// 管理员三权分立).
 const (
-	// RoleAdmin is the provincial manager, who may do everything.
+	// RoleAdmin is the provincial assessment manager: schemes, cycles,
+	// regions, indicator data, surveys, runs and publication. It manages
+	// neither users nor the audit log.
 	RoleAdmin Role = "admin"
+	// RoleSecAdmin is the security administrator: users, organisations,
+	// password resets and login throttles; nothing about assessment data.
+	RoleSecAdmin Role = "secadmin"
+	// RoleAuditor is the audit administrator, who reads and exports the
+	// audit log and nothing else.
+	RoleAuditor Role = "auditor"
 	// RoleContractor is a third-party survey contractor, bound to an
 	// organisation and limited to the survey projects assigned to it.
 	RoleContractor Role = "contractor"
@@ -32,7 +42,12 @@ const (
 )
 
 // Roles lists every role, in the order they are shown to people.
-func Roles() []Role { return []Role{RoleAdmin, RoleContractor, RoleCity} }
+func Roles() []Role {
+	return []Role{RoleAdmin, RoleSecAdmin, RoleAuditor, RoleContractor, RoleCity}
+}
+
+// roleNames is the list of role names for messages.
+const roleNames = "admin、secadmin、auditor、contractor 或 city"
 
 // ParseRole turns a role name (case-insensitive, surrounding spaces ignored)
 // into a Role, so that the CLI and the API reject unknown roles the same way.
@@ -40,8 +55,8 @@ func ParseRole(s string) (Role, error) {
 	r := Role(strings.ToLower(strings.TrimSpace(s)))
 	if !r.Valid() {
 		return "", fault.Invalid(fault.Field("role", "invalid",
-			fmt.Sprintf("未知角色 %q，应为 admin、contractor 或 city", s),
-			fmt.Sprintf("unknown role %q: want admin, contractor or city", s)))
+			fmt.Sprintf("未知角色 %q，应为 %s", s, roleNames),
+			fmt.Sprintf("unknown role %q: want one of admin, secadmin, auditor, contractor, city", s)))
 	}
 	return r, nil
 }
@@ -82,8 +97,6 @@ type User struct {
 	// server, not even in an admin's user listing.
 	PasswordHash      string     `json:"-" gorm:"size:255;not null"`
 	PasswordChangedAt time.Time  `json:"password_changed_at"`
-	FailedLogins      int        `json:"failed_logins" gorm:"not null"`
-	LockedUntil       *time.Time `json:"locked_until"`
 	LastLoginAt       *time.Time `json:"last_login_at"`
 	Disabled          bool       `json:"disabled" gorm:"not null"`
 	CreatedAt         time.Time  `json:"created_at"`
@@ -199,9 +212,6 @@ var (
 	// ErrInvalidCredentials: unknown user, wrong password or disabled user.
 	ErrInvalidCredentials = fault.With(fault.ErrUnauthenticated,
 		"invalid username or password", "用户名或密码错误", nil)
-	// ErrAccountLocked: too many failed logins; wait for LockoutDuration.
-	ErrAccountLocked = fault.With(fault.ErrLocked,
-		"account locked after too many failed logins, try again later", "登录失败次数过多，账户已临时锁定，请稍后再试", nil)
 	// ErrInvalidToken: unknown, malformed, revoked or expired API token, or
 	// one whose user is disabled.
 	ErrInvalidToken = fault.With(fault.ErrUnauthenticated,

@@ -4,43 +4,51 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"gorm.io/gorm"
 
 	"github.com/ipeval/ipeval/internal/fault"
 )
 
-// Authenticate checks a username and password. Unknown users, wrong
-// passwords and disabled users all get ErrInvalidCredentials, so that the
-// answer does not reveal which usernames exist. A locked account gets
-// ErrAccountLocked without its password being checked, so that guessing
-// cannot continue during the lockout.
+// Authenticate checks a username and password from client (the caller's
+// IP address). Unknown users, wrong passwords and disabled users all get
+// ErrInvalidCredentials after the same argon2 work, so that the answer does
+// not reveal which usernames exist.
 //
-// Each wrong password counts towards MaxFailedLogins; the count is kept in
-// the database and incremented there, so that parallel guesses against one
-// account all count. Reaching the limit locks the account for
-// LockoutDuration and starts the count again. A successful login clears both.
+// Guessing is slowed by the throttle (see FreeFailures), keyed on the name
+// as typed and the client's network, so that an unknown name is slowed
+// exactly like a real one and a stranger slowing a name from one network
+// does not keep its owner out from another. A throttled attempt gets
+// ErrThrottled without its password being checked. A right password clears
+// the name's throttle.
 //
 // When too many passwords are being checked at once and ctx ends before a
 // turn comes, the error wraps fault.ErrUnavailable and nothing is counted.
-func (s *Store) Authenticate(ctx context.Context, username, password string) (User, error) {
+func (s *Store) Authenticate(ctx context.Context, username, password, client string) (User, error) {
+	network := ClientNetwork(client)
+	if err := s.throttle.begin(username, network, s.clock()); err != nil {
+		return User{}, err
+	}
 	var u User
 	err := s.conn(ctx).Where("username = ?", normaliseUsername(username)).Take(&u).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		if err := s.withHashSlot(ctx, func() { equalizeTiming(password) }); err != nil {
+			s.throttle.cancel(username, network)
 			return User{}, fmt.Errorf("authenticate: %w", err)
 		}
 		return User{}, ErrInvalidCredentials
 	}
 	if err != nil {
+		s.throttle.cancel(username, network)
 		return User{}, fmt.Errorf("authenticate: %w", err)
 	}
-	if err := s.checkPassword(ctx, u, password); err != nil {
+	if err := s.verifyPassword(ctx, u, password, network); err != nil {
 		return User{}, err
 	}
 
 	now := s.clock()
-	columns := map[string]any{"failed_logins": 0, "locked_until": nil, "last_login_at": now}
+	columns := map[string]any{"last_login_at": now}
 	if needsRehash(u.PasswordHash) {
 		// The policy parameters were raised since this hash was made; the
 		// plaintext is at hand only now. Upgrading is worth a second turn at
@@ -54,7 +62,7 @@ func (s *Store) Authenticate(ctx context.Context, username, password string) (Us
 	if err := s.conn(ctx).Model(&User{}).Where("id = ?", u.ID).UpdateColumns(columns).Error; err != nil {
 		return User{}, fmt.Errorf("record login of %s: %w", u.Username, err)
 	}
-	u.FailedLogins, u.LockedUntil, u.LastLoginAt = 0, nil, &now
+	u.LastLoginAt = &now
 	return u, nil
 }
 
@@ -64,17 +72,25 @@ func (s *Store) Authenticate(ctx context.Context, username, password string) (Us
 // need it: to them all refusals look alike on purpose.
 var errWrongPassword = errors.New("wrong password")
 
-// checkPassword is the password check that Authenticate and ChangePassword
-// share, so that a password guessed through either is refused during a
-// lockout and counts towards it. It leaves a successful check unrecorded:
-// signing in and changing the password each clear the count their own way.
-func (s *Store) checkPassword(ctx context.Context, u User, password string) error {
-	if u.LockedUntil != nil && u.LockedUntil.After(s.clock()) {
-		return fmt.Errorf("user %s until %s: %w", u.Username, u.LockedUntil.Format("15:04:05Z07:00"), ErrAccountLocked)
+// checkPassword is ChangePassword's check of the current password: it is
+// throttled under the user's name like a sign-in, so that a password
+// guessed through either is slowed by the same count.
+func (s *Store) checkPassword(ctx context.Context, u User, password, client string) error {
+	network := ClientNetwork(client)
+	if err := s.throttle.begin(u.Username, network, s.clock()); err != nil {
+		return err
 	}
+	return s.verifyPassword(ctx, u, password, network)
+}
+
+// verifyPassword checks password against u's hash after the throttle let
+// the attempt through, and settles the throttle's count: cleared by a right
+// password of an enabled user, undone when no hash slot came free.
+func (s *Store) verifyPassword(ctx context.Context, u User, password, network string) error {
 	var ok bool
 	var verr error
 	if err := s.withHashSlot(ctx, func() { ok, verr = VerifyPassword(u.PasswordHash, password) }); err != nil {
+		s.throttle.cancel(u.Username, network)
 		return fmt.Errorf("check password of %s: %w", u.Username, err)
 	}
 	if verr != nil {
@@ -83,34 +99,29 @@ func (s *Store) checkPassword(ctx context.Context, u User, password string) erro
 		return fmt.Errorf("user %s: %w: %w: %w", u.Username, verr, errWrongPassword, ErrInvalidCredentials)
 	}
 	if !ok {
-		if err := s.recordFailedLogin(ctx, u.ID); err != nil {
-			return err
-		}
 		return fmt.Errorf("user %s: %w: %w", u.Username, errWrongPassword, ErrInvalidCredentials)
 	}
 	if u.Disabled {
 		return fmt.Errorf("user %s is disabled: %w", u.Username, ErrInvalidCredentials)
 	}
+	s.throttle.clear(u.Username)
 	return nil
 }
 
-// recordFailedLogin counts one wrong password in a single statement, so
-// that concurrent attempts cannot overwrite each other's count. locked_until
-// is assigned first because MySQL evaluates assignments left to right, each
-// seeing the ones before it; SQLite sees only the old row. Written in this
-// order, both read the old failed_logins in both CASEs.
-func (s *Store) recordFailedLogin(ctx context.Context, userID string) error {
-	lockUntil := s.clock().Add(LockoutDuration)
-	err := s.conn(ctx).Exec(
-		`UPDATE users SET
-			locked_until = CASE WHEN failed_logins + 1 >= ? THEN ? ELSE locked_until END,
-			failed_logins = CASE WHEN failed_logins + 1 >= ? THEN 0 ELSE failed_logins + 1 END
-		WHERE id = ?`,
-		MaxFailedLogins, lockUntil, MaxFailedLogins, userID).Error
-	if err != nil {
-		return fmt.Errorf("record failed login: %w", err)
-	}
-	return nil
+// ClearThrottle forgets every failed attempt for username, so that it may
+// sign in again at once from anywhere: the security administrator's
+// "unlocking". It reports until when the name was slowed (zero if it was
+// not). Unknown names are cleared alike.
+func (s *Store) ClearThrottle(username string) time.Time {
+	until := s.throttle.until(username, s.clock())
+	s.throttle.clear(username)
+	return until
+}
+
+// ThrottledUntil reports until when sign-in attempts for username are
+// slowed from at least one network, or the zero time.
+func (s *Store) ThrottledUntil(username string) time.Time {
+	return s.throttle.until(username, s.clock())
 }
 
 // errHashBusy is the refusal when no argon2 slot came free in time.

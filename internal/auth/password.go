@@ -13,6 +13,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/trustelem/zxcvbn"
 	"golang.org/x/crypto/argon2"
 
 	"github.com/ipeval/ipeval/internal/fault"
@@ -156,29 +157,28 @@ func decodeHash(encoded string) (argonParams, []byte, []byte, error) {
 	return p, salt, key, nil
 }
 
-// commonPasswords are among the most used passwords that are long enough to
-// pass the length rule, including the usual Chinese ones. Compared in lower
-// case. Read-only.
-var commonPasswords = []string{
-	"123456789012", "1234567890123", "12345678901234", "123456789abc", "1234567890ab",
-	"1234567890qwe", "1qaz2wsx3edc", "1qaz@wsx3edc", "1q2w3e4r5t6y", "1q2w3e4r5t6y7u",
-	"a1b2c3d4e5f6", "abc123456789", "abcd12345678", "abcd1234abcd", "abcdefghijkl",
-	"admin1234567", "admin@123456", "administrator", "administrator1", "aa1234567890",
-	"iloveyou1234", "letmein12345", "p@ssw0rd1234", "p@ssword1234", "passw0rd1234",
-	"password1234", "password123!", "password@123", "password12345", "passwordpassword",
-	"qwer1234qwer", "qwerty123456", "qwertyuiop12", "qwertyuiop123", "qwe123qwe123",
-	"qwe123456789", "zaq12wsxcde3", "zxcvbnm12345", "zxcvbnm123456", "welcome12345",
-	"woaini131452", "woaini1314520", "woaini520520", "5201314woaini", "a123456789012",
-	"aa123456789!", "abc@12345678", "admin@1234567", "changeme1234", "qazwsxedc123",
-	"qazwsxedcrfv", "1qazxsw23edc", "asdfghjkl123", "asdf1234asdf", "ipeval123456",
-}
+// MinPasswordGuesses is the least number of guesses the strength estimator
+// (zxcvbn) must expect an attacker to need: 10^10, its highest score, far
+// beyond what the sign-in throttle lets through online, and costly offline
+// against argon2id.
+const MinPasswordGuesses = 1e10
+
+// maxEstimatedRunes bounds what the estimator reads: its matching grows
+// faster than the password's length, and 64 characters that resist
+// guessing are not made weak by what follows.
+const maxEstimatedRunes = 64
 
 // CheckPassword applies the password policy and reports every rule pw
 // breaks: at least MinPasswordLength characters, at most MaxPasswordLength,
 // at least MinPasswordClasses of lower case, upper case, digits and symbols
 // (any other character, including Chinese, counts as a symbol), not
-// containing the username, and not one of the most common passwords.
-func CheckPassword(pw, username string) error {
+// containing the username (userInputs[0]) forwards or backwards, and, when
+// those pass, at least MinPasswordGuesses by the zxcvbn estimator, which
+// knows common passwords (the usual Chinese ones such as woaini1314 too),
+// words, names, keyboard patterns, repeats, sequences, dates and l33t
+// spellings, and is told userInputs (username, display name, …) as words
+// to avoid.
+func CheckPassword(pw string, userInputs ...string) error {
 	var errs []fault.FieldError
 	add := func(code, zh, en string) { errs = append(errs, fault.Field("password", code, zh, en)) }
 
@@ -199,13 +199,51 @@ func CheckPassword(pw, username string) error {
 			fmt.Sprintf("password must mix at least %d of lower case, upper case, digits and symbols", MinPasswordClasses))
 	}
 	lower := strings.ToLower(pw)
-	if u := strings.ToLower(strings.TrimSpace(username)); u != "" && strings.Contains(lower, u) {
+	// The estimator matches whole dictionary entries, so a display name
+	// counts as itself, its words and its words run together.
+	var inputs []string
+	for _, in := range userInputs {
+		words := strings.Fields(strings.ToLower(in))
+		if len(words) > 0 {
+			inputs = append(inputs, strings.Join(words, " "), strings.Join(words, ""))
+		}
+		if len(words) > 1 {
+			inputs = append(inputs, words...)
+		}
+	}
+	if u := firstLower(userInputs); u != "" && (strings.Contains(lower, u) || strings.Contains(lower, reverse(u))) {
 		add("contains_username", "密码不能包含用户名", "password must not contain the username")
 	}
-	if slices.Contains(commonPasswords, lower) {
-		add("too_common", "密码过于常见，请换一个", "password is too common")
+	if len(errs) == 0 {
+		// Only a password that passes the simple rules is estimated, so
+		// that each problem is reported once, by the rule that names it.
+		est := pw
+		if n > maxEstimatedRunes {
+			est = string([]rune(pw)[:maxEstimatedRunes])
+		}
+		if zxcvbn.PasswordStrength(est, inputs).Guesses < MinPasswordGuesses {
+			add("too_guessable",
+				"密码容易被猜中（常见密码、单词、姓名、键盘序列、重复或日期等），请换一个更随机的密码",
+				"password is too easy to guess (a common password, word, name, keyboard pattern, repetition or date); choose a more random one")
+		}
 	}
 	return fault.Invalid(errs...)
+}
+
+// firstLower is the first of ss in lower case without surrounding spaces,
+// or "".
+func firstLower(ss []string) string {
+	if len(ss) == 0 {
+		return ""
+	}
+	return strings.ToLower(strings.TrimSpace(ss[0]))
+}
+
+// reverse returns s with its characters in reverse order.
+func reverse(s string) string {
+	r := []rune(s)
+	slices.Reverse(r)
+	return string(r)
 }
 
 // passwordClasses counts the character classes present in pw.
@@ -264,12 +302,13 @@ func GeneratePassword() string {
 }
 
 // generatePasswordFor returns a generated password that passes CheckPassword
-// for username. A random password contains a three-letter username about
-// once in ten thousand draws; drawing again is simpler than avoiding it.
-func generatePasswordFor(username string) string {
+// for userInputs (username first). A random password contains a
+// three-letter username about once in ten thousand draws; drawing again is
+// simpler than avoiding it.
+func generatePasswordFor(userInputs ...string) string {
 	for {
 		pw := GeneratePassword()
-		if CheckPassword(pw, username) == nil {
+		if CheckPassword(pw, userInputs...) == nil {
 			return pw
 		}
 	}

@@ -147,8 +147,8 @@ func TestCheckPassword(t *testing.T) {
 		want               []string // problem codes, in order
 	}{
 		{"good", testPassword, "alice", nil},
-		{"three classes without symbol", "Tr0ubadourXyz", "alice", nil},
-		{"chinese counts as symbol", "知识产权abc12345", "alice", nil},
+		{"three classes without symbol", "Kx7mQ2vLp9Rt", "alice", nil},
+		{"chinese counts as symbol", "知识产权qz7rwm2x9k", "alice", nil},
 		{"spaces count as symbol", "correct horse 42", "alice", nil},
 		{"too short", "Ab1!Ab1!Ab1", "alice", []string{"too_short"}},
 		{"empty", "", "alice", []string{"too_short", "too_simple"}},
@@ -157,13 +157,19 @@ func TestCheckPassword(t *testing.T) {
 		{"one class", "abcdefghijklmnop", "alice", []string{"too_simple"}},
 		{"contains username", "xxAlice-2025!", "alice", []string{"contains_username"}},
 		{"username case-insensitive", "ALICE-zz-2025", "Alice", []string{"contains_username"}},
-		{"common", "Password1234", "bob", []string{"too_common"}},
-		{"common chinese", "Woaini1314520", "bob", []string{"too_common"}},
+		{"username reversed", "ecila-Zq7-2025!", "alice", []string{"contains_username"}},
+		{"common", "Password1234", "bob", []string{"too_guessable"}},
+		{"common with symbol", "Password1234!", "bob", []string{"too_guessable"}},
+		{"repeated", "Aaaaaaaaaaa1", "bob", []string{"too_guessable"}},
+		{"keyboard pattern", "1qaz@WSX3edc", "bob", []string{"too_guessable"}},
+		{"word and year", "Sunshine2024!", "bob", []string{"too_guessable"}},
+		{"common chinese", "Woaini1314520", "bob", []string{"too_guessable"}},
+		{"display name", "Zhangwei-2026x", "bob", []string{"too_guessable"}},
 		{"everything wrong", "alice", "alice", []string{"too_short", "too_simple", "contains_username"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := auth.CheckPassword(tt.pw, tt.username)
+			err := auth.CheckPassword(tt.pw, tt.username, "Zhang Wei")
 			if tt.want == nil {
 				if err != nil {
 					t.Fatalf("CheckPassword(%q) = %v, want nil", tt.pw, err)

@@ -17,6 +17,10 @@ func TestParseRole(t *testing.T) {
 		{"admin", auth.RoleAdmin, true},
 		{" City ", auth.RoleCity, true},
 		{"CONTRACTOR", auth.RoleContractor, true},
+		{"secadmin", auth.RoleSecAdmin, true},
+		{"Auditor", auth.RoleAuditor, true},
+		{"admin,secadmin", "", false},
+		{"admin secadmin", "", false},
 		{"", "", false},
 		{"root", "", false},
 	}
@@ -41,6 +45,10 @@ func TestPrincipalAccess(t *testing.T) {
 	contractorNoOrg := auth.Principal{UserID: "u5", Role: auth.RoleContractor}
 	anonymous := auth.Principal{}
 	forged := auth.Principal{Role: auth.RoleAdmin, RegionCode: "140100"} // no user id
+	// The security administrator and the auditor see no assessment data,
+	// whatever ids their principal carries.
+	secadmin := auth.Principal{UserID: "u6", Role: auth.RoleSecAdmin, RegionCode: "140100", OrganisationID: "org-a"}
+	auditor := auth.Principal{UserID: "u7", Role: auth.RoleAuditor, RegionCode: "140100", OrganisationID: "org-a"}
 
 	tests := []struct {
 		name         string
@@ -61,6 +69,8 @@ func TestPrincipalAccess(t *testing.T) {
 		{"contractor without org", contractorNoOrg, "", "", false, false, false, false},
 		{"anonymous", anonymous, "140100", "org-a", false, false, false, false},
 		{"role without user", forged, "140100", "org-a", false, false, false, false},
+		{"security administrator", secadmin, "140100", "org-a", false, false, false, false},
+		{"auditor", auditor, "140100", "org-a", false, false, false, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

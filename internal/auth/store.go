@@ -20,11 +20,6 @@ import (
 
 // Credential policy.
 const (
-	// MaxFailedLogins consecutive wrong passwords lock an account.
-	MaxFailedLogins = 5
-	// LockoutDuration is how long a locked account refuses every login,
-	// even with the right password.
-	LockoutDuration = 15 * time.Minute
 	// SessionIdleTimeout ends a session nobody has used for this long.
 	SessionIdleTimeout = 30 * time.Minute
 	// SessionMaxAge ends a session this long after sign-in, however busy.
@@ -66,10 +61,12 @@ type Store struct {
 	hashSlots chan struct{}
 	// tokens remembers verified API tokens by hash (see TokenCacheTTL).
 	tokens *lru.Cache[string, cachedToken]
+	// throttle slows password guessing (see FreeFailures).
+	throttle *throttle
 }
 
 // NewStore returns a Store on db. now is the clock (nil: the system clock
-// in UTC); tests pass a fake one to cross lockout and idle limits without
+// in UTC); tests pass a fake one to cross throttle and idle limits without
 // sleeping.
 //
 // The Store runs at most one argon2 computation per CPU (and at least two)
@@ -83,7 +80,8 @@ func NewStore(db *gorm.DB, now func() time.Time) *Store {
 	if err != nil { // only for a size below 1
 		panic(err)
 	}
-	return &Store{db: db, now: now, hashSlots: make(chan struct{}, max(runtime.GOMAXPROCS(0), 2)), tokens: tokens}
+	return &Store{db: db, now: now, hashSlots: make(chan struct{}, max(runtime.GOMAXPROCS(0), 2)),
+		tokens: tokens, throttle: newThrottle()}
 }
 
 // clock returns the current time in UTC, truncated to the millisecond that
@@ -227,8 +225,8 @@ func (s *Store) CreateUser(ctx context.Context, nu NewUser) (User, string, error
 		return User{}, "", err
 	}
 	if nu.Password == "" {
-		nu.Password = generatePasswordFor(nu.Username)
-	} else if err := CheckPassword(nu.Password, nu.Username); err != nil {
+		nu.Password = generatePasswordFor(nu.Username, nu.DisplayName)
+	} else if err := CheckPassword(nu.Password, nu.Username, nu.DisplayName); err != nil {
 		var ve *fault.ValidationError
 		if errors.As(err, &ve) {
 			errs = append(errs, ve.Errors...)
@@ -284,7 +282,7 @@ func (s *Store) validateNewUser(ctx context.Context, nu NewUser) ([]fault.FieldE
 	errs = append(errs, textguard.Fields(textguard.Line, "display_name", nu.DisplayName)...)
 	if !nu.Role.Valid() {
 		errs = append(errs, fault.Field("role", "invalid",
-			"角色须为 admin、contractor 或 city", "role must be admin, contractor or city"))
+			"角色须为 "+roleNames, "role must be one of admin, secadmin, auditor, contractor, city"))
 	}
 
 	needRegion, needOrg := nu.Role == RoleCity, nu.Role == RoleContractor
@@ -360,83 +358,138 @@ func (s *Store) ListUsers(ctx context.Context) ([]User, error) {
 	return out, nil
 }
 
-// SetPassword checks pw against the policy and makes it the user's password.
-// It also lifts a lockout and signs the user out everywhere, because a
-// password is usually changed when the old one is suspected; API tokens are
-// separate credentials and stay valid until revoked.
-func (s *Store) SetPassword(ctx context.Context, userID, pw string) error {
+// SetPassword checks pw against the policy, refuses the current password,
+// and makes pw the user's password. Like every password change it lifts
+// the name's throttle, signs the user out everywhere and revokes every API
+// token of theirs, because a password is usually changed when the old one
+// is suspected, and a token issued with a stolen password would outlive
+// it. It returns the ids of the revoked tokens.
+func (s *Store) SetPassword(ctx context.Context, userID, pw string) ([]string, error) {
 	u, err := s.User(ctx, userID)
 	if err != nil {
-		return fmt.Errorf("set password: %w", err)
+		return nil, fmt.Errorf("set password: %w", err)
 	}
-	if err := CheckPassword(pw, u.Username); err != nil {
-		return err
+	if err := CheckPassword(pw, u.Username, u.DisplayName); err != nil {
+		return nil, err
 	}
-	return s.replacePassword(ctx, u, pw)
+	var same bool
+	if err := s.withHashSlot(ctx, func() { same, _ = VerifyPassword(u.PasswordHash, pw) }); err != nil {
+		return nil, fmt.Errorf("set password of %s: %w", u.Username, err)
+	}
+	if same {
+		return nil, fault.Invalid(sameAsCurrent())
+	}
+	return s.replacePassword(ctx, u, pw, false)
 }
 
-// ResetPassword gives the user a generated password and returns it, for an
-// admin to pass on. Like SetPassword it lifts a lockout and ends sessions.
-func (s *Store) ResetPassword(ctx context.Context, username string) (string, error) {
+// sameAsCurrent is the refusal of a new password equal to the current one.
+func sameAsCurrent() fault.FieldError {
+	return fault.Field("new_password", "same_as_current",
+		"新密码不能与当前密码相同", "the new password must differ from the current one")
+}
+
+// ResetPassword gives the user a generated password and returns it, for the
+// security administrator to pass on, with the ids of the API tokens it
+// revoked. A reset always revokes them: it is made when the owner lost the
+// password or the account is suspected, and keeping another person's
+// credentials alive is not the administrator's call (the owner can issue
+// new tokens in a minute).
+func (s *Store) ResetPassword(ctx context.Context, username string) (string, []string, error) {
 	u, err := s.UserByUsername(ctx, username)
 	if err != nil {
-		return "", fmt.Errorf("reset password: %w", err)
+		return "", nil, fmt.Errorf("reset password: %w", err)
 	}
-	pw := generatePasswordFor(u.Username)
-	if err := s.replacePassword(ctx, u, pw); err != nil {
-		return "", err
+	pw := generatePasswordFor(u.Username, u.DisplayName)
+	revoked, err := s.replacePassword(ctx, u, pw, false)
+	if err != nil {
+		return "", nil, err
 	}
-	return pw, nil
+	return pw, revoked, nil
 }
 
-// ChangePassword is a user changing their own password: current is checked
-// on the same path as Authenticate, so that guessing it here counts towards
-// the same lockout and a locked account is refused with ErrAccountLocked.
-// next must pass the policy; like SetPassword, the change signs the user out
-// everywhere. A wrong current password and a weak next one are reported
-// together, as field problems on "current_password" and "password".
-func (s *Store) ChangePassword(ctx context.Context, userID, current, next string) error {
+// PasswordChange is a user's request to change their own password.
+type PasswordChange struct {
+	Current string
+	New     string
+	// Client is the caller's IP address, for the throttle.
+	Client string
+	// KeepTokens keeps the user's API tokens valid; by default the change
+	// revokes them.
+	KeepTokens bool
+}
+
+// ChangePassword is a user changing their own password: the current one is
+// checked and throttled like a sign-in (a throttled attempt is refused with
+// ErrThrottled). The new one must pass the policy and differ from the
+// current one; like SetPassword, the change signs the user out everywhere
+// and, unless ch.KeepTokens, revokes their API tokens, whose ids it
+// returns. A wrong current password and a weak new one are reported
+// together, as field problems on "current_password" and "new_password".
+func (s *Store) ChangePassword(ctx context.Context, userID string, ch PasswordChange) ([]string, error) {
 	u, err := s.User(ctx, userID)
 	if err != nil {
-		return fmt.Errorf("change password: %w", err)
+		return nil, fmt.Errorf("change password: %w", err)
 	}
 	var errs []fault.FieldError
-	switch err := s.checkPassword(ctx, u, current); {
+	switch err := s.checkPassword(ctx, u, ch.Current, ch.Client); {
 	case errors.Is(err, errWrongPassword):
 		errs = append(errs, fault.Field("current_password", "wrong_password", "当前密码不正确", "current password is wrong"))
 	case err != nil:
-		return fmt.Errorf("change password: %w", err)
+		return nil, fmt.Errorf("change password: %w", err)
+	case ch.New == ch.Current:
+		errs = append(errs, sameAsCurrent())
 	}
 	var ve *fault.ValidationError
-	if errors.As(CheckPassword(next, u.Username), &ve) {
-		errs = append(errs, ve.Errors...)
+	if errors.As(CheckPassword(ch.New, u.Username, u.DisplayName), &ve) {
+		for _, fe := range ve.Errors {
+			fe.Field = "new_password"
+			errs = append(errs, fe)
+		}
 	}
 	if err := fault.Invalid(errs...); err != nil {
-		return err
+		return nil, err
 	}
-	return s.replacePassword(ctx, u, next)
+	return s.replacePassword(ctx, u, ch.New, ch.KeepTokens)
 }
 
-func (s *Store) replacePassword(ctx context.Context, u User, pw string) error {
+// replacePassword stores pw's hash, ends the user's sessions and, unless
+// keepTokens, revokes their live API tokens, all in one transaction, and
+// returns the revoked tokens' ids. The Store then forgets every token it
+// had verified, so that a revoked one is refused at once here.
+func (s *Store) replacePassword(ctx context.Context, u User, pw string, keepTokens bool) ([]string, error) {
 	hash, err := s.hashPassword(ctx, pw)
 	if err != nil {
-		return fmt.Errorf("set password of %s: %w", u.Username, err)
+		return nil, fmt.Errorf("set password of %s: %w", u.Username, err)
 	}
 	now := s.clock()
+	var revoked []string
+	defer s.forgetTokens()
 	err = s.conn(ctx).Transaction(func(tx *gorm.DB) error {
+		revoked = nil
 		err := updateUser(tx, u.ID, map[string]any{
-			"password_hash": hash, "password_changed_at": now,
-			"failed_logins": 0, "locked_until": nil, "updated_at": now,
+			"password_hash": hash, "password_changed_at": now, "updated_at": now,
 		})
 		if err != nil {
 			return err
 		}
+		if !keepTokens {
+			live := tx.Model(&Token{}).Where("user_id = ? AND revoked_at IS NULL", u.ID)
+			if err := live.Order("id").Pluck("id", &revoked).Error; err != nil {
+				return err
+			}
+			if len(revoked) > 0 {
+				if err := tx.Model(&Token{}).Where("id IN ?", revoked).Update("revoked_at", now).Error; err != nil {
+					return err
+				}
+			}
+		}
 		return tx.Where("user_id = ?", u.ID).Delete(&Session{}).Error
 	})
 	if err != nil {
-		return fmt.Errorf("set password of %s: %w", u.Username, dbErr(err))
+		return nil, fmt.Errorf("set password of %s: %w", u.Username, dbErr(err))
 	}
-	return nil
+	s.throttle.clear(u.Username)
+	return revoked, nil
 }
 
 // SetDisabled disables or re-enables a user. A disabled user cannot sign in

@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -158,70 +160,139 @@ func TestCreateUser(t *testing.T) {
 	})
 }
 
-func TestLockout(t *testing.T) {
+func TestThrottle(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
 		ctx := context.Background()
 		s, clock := newStore(t, db)
-		u := addUser(t, s, auth.NewUser{Username: "alice", Role: auth.RoleAdmin})
+		addUser(t, s, auth.NewUser{Username: "alice", Role: auth.RoleAdmin})
+		const stranger, owner = "203.0.113.7", "198.51.100.20"
 
-		for i := 1; i <= auth.MaxFailedLogins; i++ {
-			if _, err := s.Authenticate(ctx, "alice", "Wrong-password-1"); !errors.Is(err, auth.ErrInvalidCredentials) {
+		for i := 1; i <= auth.FreeFailures; i++ {
+			if _, err := s.Authenticate(ctx, "alice", "Wrong-password-1", stranger); !errors.Is(err, auth.ErrInvalidCredentials) {
 				t.Fatalf("wrong password %d: %v, want ErrInvalidCredentials", i, err)
 			}
 		}
-		_, err := s.Authenticate(ctx, "alice", testPassword)
-		if !errors.Is(err, auth.ErrAccountLocked) || !errors.Is(err, fault.ErrLocked) {
-			t.Fatalf("right password while locked: %v, want ErrAccountLocked", err)
+		// The same network, even its neighbour address, now waits, even
+		// with the right password; the owner elsewhere does not.
+		_, err := s.Authenticate(ctx, "alice", testPassword, "203.0.113.99")
+		if !errors.Is(err, auth.ErrThrottled) || !errors.Is(err, fault.ErrTooManyRequests) {
+			t.Fatalf("right password from the throttled network: %v, want ErrThrottled", err)
 		}
-		got, _ := s.User(ctx, u.ID)
-		if got.LockedUntil == nil || !got.LockedUntil.Equal(clock.Now().Add(auth.LockoutDuration)) || got.FailedLogins != 0 {
-			t.Errorf("after lockout: locked_until=%v failed_logins=%d", got.LockedUntil, got.FailedLogins)
+		if until := s.ThrottledUntil("alice"); !until.Equal(clock.Now().Add(auth.NetworkDelay)) {
+			t.Errorf("ThrottledUntil = %v, want %v", until, clock.Now().Add(auth.NetworkDelay))
 		}
-
-		clock.Advance(auth.LockoutDuration - 1)
-		if _, err := s.Authenticate(ctx, "alice", testPassword); !errors.Is(err, auth.ErrAccountLocked) {
-			t.Fatalf("just before lockout ends: %v, want ErrAccountLocked", err)
+		clock.Advance(auth.NetworkDelay - 1)
+		if _, err := s.Authenticate(ctx, "alice", "Wrong-password-1", stranger); !errors.Is(err, auth.ErrThrottled) {
+			t.Fatalf("just before the delay ends: %v, want ErrThrottled", err)
 		}
 		clock.Advance(1)
-		// One wrong guess after the lockout counts from zero again.
-		if _, err := s.Authenticate(ctx, "alice", "Wrong-password-1"); !errors.Is(err, auth.ErrInvalidCredentials) {
-			t.Fatalf("wrong password after lockout: %v", err)
+		if _, err := s.Authenticate(ctx, "alice", "Wrong-password-1", stranger); !errors.Is(err, auth.ErrInvalidCredentials) {
+			t.Fatalf("after the delay: %v", err)
 		}
-		if got, _ := s.User(ctx, u.ID); got.FailedLogins != 1 {
-			t.Errorf("failed_logins = %d, want 1", got.FailedLogins)
+		// The next delay is twice as long.
+		clock.Advance(2*auth.NetworkDelay - 1)
+		if _, err := s.Authenticate(ctx, "alice", "Wrong-password-1", stranger); !errors.Is(err, auth.ErrThrottled) {
+			t.Fatalf("before the doubled delay ends: %v, want ErrThrottled", err)
 		}
-		in, err := s.Authenticate(ctx, " ALICE ", testPassword)
+		in, err := s.Authenticate(ctx, " ALICE ", testPassword, owner)
 		if err != nil {
-			t.Fatalf("after lockout: %v", err)
+			t.Fatalf("owner from another network: %v", err)
 		}
-		got, _ = s.User(ctx, u.ID)
-		if got.FailedLogins != 0 || got.LockedUntil != nil || got.LastLoginAt == nil || !got.LastLoginAt.Equal(clock.Now()) {
-			t.Errorf("after success: %+v", got)
-		}
-		if in.ID != u.ID || in.FailedLogins != 0 {
+		if in.LastLoginAt == nil || in.Username != "alice" {
 			t.Errorf("Authenticate returned %+v", in)
+		}
+		// A right password clears the name's throttle everywhere.
+		if _, err := s.Authenticate(ctx, "alice", "Wrong-password-1", stranger); !errors.Is(err, auth.ErrInvalidCredentials) {
+			t.Errorf("after the owner signed in: %v, want ErrInvalidCredentials", err)
 		}
 	})
 }
 
-func TestLockoutCountsConcurrentGuesses(t *testing.T) {
+func TestThrottleTreatsUnknownNamesAlike(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
+		ctx := context.Background()
+		s, _ := newStore(t, db)
+		addUser(t, s, auth.NewUser{Username: "erin", Role: auth.RoleAdmin})
+		answers := func(name string) []string {
+			var out []string
+			for range auth.FreeFailures + 3 {
+				_, err := s.Authenticate(ctx, name, "Wrong-password-1", "192.0.2.1")
+				var d *fault.Detailed
+				if !errors.As(err, &d) {
+					t.Fatalf("%s: %v is not a detailed refusal", name, err)
+				}
+				out = append(out, fmt.Sprint(errors.Is(err, auth.ErrThrottled), d.Detail, d.Ext))
+			}
+			return out
+		}
+		known, unknown := answers("erin"), answers("nobody")
+		if !slices.Equal(known, unknown) {
+			t.Errorf("real name:\n%q\nunknown name:\n%q", known, unknown)
+		}
+		if got := s.ClearThrottle("nobody"); got.IsZero() {
+			t.Errorf("ClearThrottle(nobody) reports no throttle")
+		}
+		if _, err := s.Authenticate(ctx, "nobody", "x", "192.0.2.1"); !errors.Is(err, auth.ErrInvalidCredentials) {
+			t.Errorf("after ClearThrottle: %v", err)
+		}
+	})
+}
+
+func TestThrottleCountsConcurrentGuesses(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
 		ctx := context.Background()
 		s, _ := newStore(t, db)
 		addUser(t, s, auth.NewUser{Username: "erin", Role: auth.RoleAdmin})
 		var wg sync.WaitGroup
-		for range auth.MaxFailedLogins {
+		var checked atomic.Int64
+		for range 3 * auth.FreeFailures {
 			wg.Go(func() {
-				if _, err := s.Authenticate(ctx, "erin", "Wrong-password-1"); !errors.Is(err, auth.ErrInvalidCredentials) {
-					t.Errorf("wrong password: %v", err)
+				if _, err := s.Authenticate(ctx, "erin", "Wrong-password-1", "192.0.2.1"); errors.Is(err, auth.ErrInvalidCredentials) {
+					checked.Add(1)
 				}
 			})
 		}
 		wg.Wait()
-		if _, err := s.Authenticate(ctx, "erin", testPassword); !errors.Is(err, auth.ErrAccountLocked) {
-			t.Errorf("after %d parallel guesses: %v, want ErrAccountLocked", auth.MaxFailedLogins, err)
+		if n := checked.Load(); n != auth.FreeFailures {
+			t.Errorf("%d parallel guesses checked, want %d", n, auth.FreeFailures)
 		}
 	})
+}
+
+// TestThrottleCeilingOnlySlows: guesses from many networks slow the name
+// everywhere, by at most AccountMaxDelay, never shut its owner out.
+func TestThrottleCeilingOnlySlows(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
+		ctx := context.Background()
+		s, clock := newStore(t, db)
+		addUser(t, s, auth.NewUser{Username: "ivan", Role: auth.RoleAdmin})
+		for i := range 10 * auth.AccountFreeFailures {
+			_, _ = s.Authenticate(ctx, "ivan", "Wrong-password-1", fmt.Sprintf("10.%d.%d.1", i/256, i%256))
+			clock.Advance(time.Second)
+		}
+		_, err := s.Authenticate(ctx, "ivan", testPassword, "172.16.0.1")
+		if !errors.Is(err, auth.ErrThrottled) {
+			t.Fatalf("owner during a distributed guess: %v, want ErrThrottled", err)
+		}
+		clock.Advance(auth.AccountMaxDelay)
+		if _, err := s.Authenticate(ctx, "ivan", testPassword, "172.16.0.1"); err != nil {
+			t.Errorf("owner after AccountMaxDelay: %v", err)
+		}
+	})
+}
+
+func TestClientNetwork(t *testing.T) {
+	for in, want := range map[string]string{
+		"203.0.113.7":          "203.0.113.0/24",
+		"::ffff:203.0.113.7":   "203.0.113.0/24",
+		"2001:db8:1:2:3::4":    "2001:db8:1:2::/64",
+		"not an address":       "not an address",
+		"2001:db8:1:2:ffff::1": "2001:db8:1:2::/64",
+	} {
+		if got := auth.ClientNetwork(in); got != want {
+			t.Errorf("ClientNetwork(%q) = %q, want %q", in, got, want)
+		}
+	}
 }
 
 func TestAuthenticateRefusals(t *testing.T) {
@@ -230,13 +301,13 @@ func TestAuthenticateRefusals(t *testing.T) {
 		s, _ := newStore(t, db)
 		u := addUser(t, s, auth.NewUser{Username: "bob", Role: auth.RoleAdmin})
 
-		if _, err := s.Authenticate(ctx, "nobody", testPassword); !errors.Is(err, auth.ErrInvalidCredentials) || !errors.Is(err, fault.ErrUnauthenticated) {
+		if _, err := s.Authenticate(ctx, "nobody", testPassword, ""); !errors.Is(err, auth.ErrInvalidCredentials) || !errors.Is(err, fault.ErrUnauthenticated) {
 			t.Errorf("unknown user: %v", err)
 		}
 		if err := s.SetDisabled(ctx, u.ID, true); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.Authenticate(ctx, "bob", testPassword); !errors.Is(err, auth.ErrInvalidCredentials) {
+		if _, err := s.Authenticate(ctx, "bob", testPassword, ""); !errors.Is(err, auth.ErrInvalidCredentials) {
 			t.Errorf("disabled user: %v", err)
 		}
 		if err := s.SetDisabled(ctx, u.ID, false); err != nil {
@@ -245,7 +316,7 @@ func TestAuthenticateRefusals(t *testing.T) {
 		if err := s.SetDisabled(ctx, u.ID, false); err != nil {
 			t.Errorf("enabling twice: %v", err)
 		}
-		if _, err := s.Authenticate(ctx, "bob", testPassword); err != nil {
+		if _, err := s.Authenticate(ctx, "bob", testPassword, ""); err != nil {
 			t.Errorf("re-enabled user: %v", err)
 		}
 		if err := s.SetDisabled(ctx, "missing", true); !errors.Is(err, fault.ErrNotFound) {
@@ -255,7 +326,7 @@ func TestAuthenticateRefusals(t *testing.T) {
 		if err := db.Exec("UPDATE users SET password_hash = 'garbage' WHERE id = ?", u.ID).Error; err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.Authenticate(ctx, "bob", testPassword); !errors.Is(err, auth.ErrInvalidCredentials) {
+		if _, err := s.Authenticate(ctx, "bob", testPassword, ""); !errors.Is(err, auth.ErrInvalidCredentials) {
 			t.Errorf("garbled hash: %v", err)
 		}
 	})
@@ -271,7 +342,7 @@ func TestAuthenticateRehashes(t *testing.T) {
 		if err := db.Exec("UPDATE users SET password_hash = ? WHERE id = ?", reference, u.ID).Error; err != nil {
 			t.Fatal(err)
 		}
-		in, err := s.Authenticate(ctx, "carol", "password")
+		in, err := s.Authenticate(ctx, "carol", "password", "")
 		if err != nil {
 			t.Fatalf("login with old hash: %v", err)
 		}
@@ -279,7 +350,7 @@ func TestAuthenticateRehashes(t *testing.T) {
 		if got.PasswordHash == reference || got.PasswordHash != in.PasswordHash || !strings.HasPrefix(got.PasswordHash, "$argon2id$v=19$m=65536,t=3,p=2$") {
 			t.Errorf("hash not upgraded: %s", got.PasswordHash)
 		}
-		if _, err := s.Authenticate(ctx, "carol", "password"); err != nil {
+		if _, err := s.Authenticate(ctx, "carol", "password", ""); err != nil {
 			t.Errorf("login with upgraded hash: %v", err)
 		}
 	})
@@ -294,44 +365,61 @@ func TestSetPassword(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for range auth.MaxFailedLogins {
-			_, _ = s.Authenticate(ctx, "dave", "Wrong-password-1")
+		for range auth.FreeFailures {
+			_, _ = s.Authenticate(ctx, "dave", "Wrong-password-1", "127.0.0.1")
 		}
 
-		err = s.SetPassword(ctx, u.ID, "short")
+		_, err = s.SetPassword(ctx, u.ID, "short")
 		if got := fieldCodes(t, err); !slices.Contains(got, "password/too_short") {
 			t.Errorf("weak password problems = %v", got)
 		}
+		_, err = s.SetPassword(ctx, u.ID, testPassword)
+		if got := fieldCodes(t, err); !slices.Equal(got, []string{"new_password/same_as_current"}) {
+			t.Errorf("same password problems = %v", got)
+		}
 		clock.Advance(auth.SessionIdleTimeout / 2)
 		const next = "Another-Good-Pass-7"
-		if err := s.SetPassword(ctx, u.ID, next); err != nil {
+		if _, err := s.SetPassword(ctx, u.ID, next); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := s.SessionPrincipal(ctx, secret); !errors.Is(err, auth.ErrInvalidSession) {
 			t.Errorf("session after password change: %v, want ErrInvalidSession", err)
 		}
-		if _, err := s.Authenticate(ctx, "dave", next); err != nil {
-			t.Errorf("new password refused (lockout not lifted?): %v", err)
+		if _, err := s.Authenticate(ctx, "dave", next, "127.0.0.1"); err != nil {
+			t.Errorf("new password refused (throttle not lifted?): %v", err)
 		}
 		got, _ := s.User(ctx, u.ID)
 		if !got.PasswordChangedAt.Equal(clock.Now()) {
 			t.Errorf("password_changed_at = %v, want %v", got.PasswordChangedAt, clock.Now())
 		}
 
-		pw, err := s.ResetPassword(ctx, "dave")
+		token, tok, err := s.IssueToken(ctx, u.ID, "ci", 0)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.Authenticate(ctx, "dave", next); !errors.Is(err, auth.ErrInvalidCredentials) {
+		if _, err := s.TokenPrincipal(ctx, token); err != nil {
+			t.Fatal(err)
+		}
+		pw, revoked, err := s.ResetPassword(ctx, "dave")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(revoked, []string{tok.ID}) {
+			t.Errorf("reset revoked %v, want [%s]", revoked, tok.ID)
+		}
+		if _, err := s.TokenPrincipal(ctx, token); !errors.Is(err, auth.ErrInvalidToken) {
+			t.Errorf("token after reset: %v, want ErrInvalidToken at once", err)
+		}
+		if _, err := s.Authenticate(ctx, "dave", next, ""); !errors.Is(err, auth.ErrInvalidCredentials) {
 			t.Errorf("old password after reset: %v", err)
 		}
-		if _, err := s.Authenticate(ctx, "dave", pw); err != nil {
+		if _, err := s.Authenticate(ctx, "dave", pw, ""); err != nil {
 			t.Errorf("reset password refused: %v", err)
 		}
-		if _, err := s.ResetPassword(ctx, "nobody"); !errors.Is(err, fault.ErrNotFound) {
+		if _, _, err := s.ResetPassword(ctx, "nobody"); !errors.Is(err, fault.ErrNotFound) {
 			t.Errorf("ResetPassword(nobody) = %v", err)
 		}
-		if err := s.SetPassword(ctx, "missing", next); !errors.Is(err, fault.ErrNotFound) {
+		if _, err := s.SetPassword(ctx, "missing", next); !errors.Is(err, fault.ErrNotFound) {
 			t.Errorf("SetPassword(missing) = %v", err)
 		}
 	})
@@ -346,19 +434,15 @@ func TestChangePassword(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		failedLogins := func() int {
-			t.Helper()
-			got, err := s.User(ctx, u.ID)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return got.FailedLogins
+		const next, client = "Another-Good-Pass-7", "192.0.2.9"
+		change := func(current, next string) error {
+			_, err := s.ChangePassword(ctx, u.ID, auth.PasswordChange{Current: current, New: next, Client: client})
+			return err
 		}
-		const next = "Another-Good-Pass-7"
 
-		// Both problems at once, and the wrong guess counts.
-		err = s.ChangePassword(ctx, u.ID, "Wrong-password-1", "short")
-		if got := fieldCodes(t, err); len(got) < 2 || got[0] != "current_password/wrong_password" || !slices.Contains(got, "password/too_short") {
+		// Both problems at once.
+		err = change("Wrong-password-1", "short")
+		if got := fieldCodes(t, err); len(got) < 2 || got[0] != "current_password/wrong_password" || !slices.Contains(got, "new_password/too_short") {
 			t.Errorf("problems = %v", got)
 		}
 		var ve *fault.ValidationError
@@ -367,55 +451,57 @@ func TestChangePassword(t *testing.T) {
 				t.Errorf("wrong password problem = %+v", fe)
 			}
 		}
-		if n := failedLogins(); n != 1 {
-			t.Errorf("failed_logins = %d after a wrong current password, want 1", n)
-		}
 
-		// The right password with a weak next one changes nothing.
-		err = s.ChangePassword(ctx, u.ID, testPassword, "frank-Password-1")
-		if got := fieldCodes(t, err); !slices.Equal(got, []string{"password/contains_username"}) {
+		// The right password with a weak or unchanged next one changes nothing.
+		if got := fieldCodes(t, change(testPassword, "frank-Password-1")); !slices.Contains(got, "new_password/contains_username") {
+			t.Errorf("problems = %v", got)
+		}
+		if got := fieldCodes(t, change(testPassword, testPassword)); !slices.Equal(got, []string{"new_password/same_as_current"}) {
 			t.Errorf("problems = %v", got)
 		}
 		if _, err := s.SessionPrincipal(ctx, secret); err != nil {
 			t.Errorf("session after a refused change: %v", err)
 		}
 
-		// Guesses here and at login share one count and one lockout.
-		if _, err := s.Authenticate(ctx, "frank", "Wrong-password-1"); !errors.Is(err, auth.ErrInvalidCredentials) {
-			t.Fatalf("wrong login: %v", err)
-		}
-		for i := failedLogins(); i < auth.MaxFailedLogins; i++ {
-			err := s.ChangePassword(ctx, u.ID, "Wrong-password-1", next)
-			if got := fieldCodes(t, err); !slices.Equal(got, []string{"current_password/wrong_password"}) {
+		// Guesses here and at login share one throttle.
+		for i := range auth.FreeFailures {
+			if got := fieldCodes(t, change("Wrong-password-1", next)); !slices.Equal(got, []string{"current_password/wrong_password"}) {
 				t.Fatalf("wrong guess %d: problems = %v", i+1, got)
 			}
 		}
-		err = s.ChangePassword(ctx, u.ID, testPassword, next)
-		if !errors.Is(err, auth.ErrAccountLocked) || !errors.Is(err, fault.ErrLocked) {
-			t.Fatalf("right password while locked: %v, want ErrAccountLocked", err)
+		if err := change(testPassword, next); !errors.Is(err, auth.ErrThrottled) {
+			t.Fatalf("right password while throttled: %v, want ErrThrottled", err)
 		}
-		if _, err := s.Authenticate(ctx, "frank", testPassword); !errors.Is(err, auth.ErrAccountLocked) {
-			t.Errorf("login while locked by password changes: %v, want ErrAccountLocked", err)
+		if _, err := s.Authenticate(ctx, "frank", testPassword, client); !errors.Is(err, auth.ErrThrottled) {
+			t.Errorf("login while throttled by password changes: %v, want ErrThrottled", err)
 		}
 
-		clock.Advance(auth.LockoutDuration)
-		if err := s.ChangePassword(ctx, u.ID, testPassword, next); err != nil {
-			t.Fatalf("change after lockout: %v", err)
+		clock.Advance(auth.NetworkDelay)
+		token, _, err := s.IssueToken(ctx, u.ID, "kept", 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		revoked, err := s.ChangePassword(ctx, u.ID, auth.PasswordChange{Current: testPassword, New: next, Client: client, KeepTokens: true})
+		if err != nil || len(revoked) != 0 {
+			t.Fatalf("change after the delay, keeping tokens: %v %v", revoked, err)
+		}
+		if _, err := s.TokenPrincipal(ctx, token); err != nil {
+			t.Errorf("kept token: %v", err)
 		}
 		if _, err := s.SessionPrincipal(ctx, secret); !errors.Is(err, auth.ErrInvalidSession) {
 			t.Errorf("session after password change: %v, want ErrInvalidSession", err)
 		}
-		if _, err := s.Authenticate(ctx, "frank", testPassword); !errors.Is(err, auth.ErrInvalidCredentials) {
+		if _, err := s.Authenticate(ctx, "frank", testPassword, client); !errors.Is(err, auth.ErrInvalidCredentials) {
 			t.Errorf("old password after change: %v", err)
 		}
-		if _, err := s.Authenticate(ctx, "frank", next); err != nil {
+		if _, err := s.Authenticate(ctx, "frank", next, client); err != nil {
 			t.Errorf("new password: %v", err)
 		}
-		if got, _ := s.User(ctx, u.ID); !got.PasswordChangedAt.Equal(clock.Now()) || got.LockedUntil != nil {
-			t.Errorf("after change: password_changed_at=%v locked_until=%v", got.PasswordChangedAt, got.LockedUntil)
+		if got, _ := s.User(ctx, u.ID); !got.PasswordChangedAt.Equal(clock.Now()) {
+			t.Errorf("after change: password_changed_at=%v", got.PasswordChangedAt)
 		}
 
-		if err := s.ChangePassword(ctx, "missing", next, testPassword); !errors.Is(err, fault.ErrNotFound) {
+		if _, err := s.ChangePassword(ctx, "missing", auth.PasswordChange{Current: next, New: testPassword}); !errors.Is(err, fault.ErrNotFound) {
 			t.Errorf("ChangePassword(missing) = %v", err)
 		}
 		// A disabled user is refused as a credential, not told that the
@@ -423,7 +509,7 @@ func TestChangePassword(t *testing.T) {
 		if err := s.SetDisabled(ctx, u.ID, true); err != nil {
 			t.Fatal(err)
 		}
-		err = s.ChangePassword(ctx, u.ID, next, testPassword)
+		err = change(next, testPassword)
 		if !errors.Is(err, auth.ErrInvalidCredentials) || errors.As(err, &ve) {
 			t.Errorf("disabled user: %v, want ErrInvalidCredentials", err)
 		}
@@ -441,19 +527,23 @@ func TestHashingIsBounded(t *testing.T) {
 		const next = "Another-Good-Pass-7"
 		calls := map[string]func(context.Context) error{
 			"Authenticate(unknown user)": func(ctx context.Context) error {
-				_, err := s.Authenticate(ctx, "nobody", testPassword)
+				_, err := s.Authenticate(ctx, "nobody", testPassword, "")
 				return err
 			},
 			"Authenticate": func(ctx context.Context) error {
-				_, err := s.Authenticate(ctx, "grace", "Wrong-password-1")
+				_, err := s.Authenticate(ctx, "grace", "Wrong-password-1", "192.0.2.1")
 				return err
 			},
 			"ChangePassword": func(ctx context.Context) error {
-				return s.ChangePassword(ctx, u.ID, "Wrong-password-1", next)
+				_, err := s.ChangePassword(ctx, u.ID, auth.PasswordChange{Current: "Wrong-password-1", New: next, Client: "192.0.2.1"})
+				return err
 			},
-			"SetPassword": func(ctx context.Context) error { return s.SetPassword(ctx, u.ID, next) },
+			"SetPassword": func(ctx context.Context) error {
+				_, err := s.SetPassword(ctx, u.ID, next)
+				return err
+			},
 			"ResetPassword": func(ctx context.Context) error {
-				_, err := s.ResetPassword(ctx, "grace")
+				_, _, err := s.ResetPassword(ctx, "grace")
 				return err
 			},
 			"CreateUser": func(ctx context.Context) error {
@@ -485,10 +575,10 @@ func TestHashingIsBounded(t *testing.T) {
 		// Nothing happened: no guess counted, no password changed, no user
 		// added.
 		release()
-		if got, _ := s.User(ctx, u.ID); got.FailedLogins != 0 {
-			t.Errorf("failed_logins = %d, want 0: an unchecked guess was counted", got.FailedLogins)
+		if until := s.ThrottledUntil("grace"); !until.IsZero() {
+			t.Errorf("throttled until %v: an unchecked guess was counted", until)
 		}
-		if _, err := s.Authenticate(ctx, "grace", testPassword); err != nil {
+		if _, err := s.Authenticate(ctx, "grace", testPassword, "192.0.2.1"); err != nil {
 			t.Errorf("after the slots are freed: %v", err)
 		}
 		if _, err := s.UserByUsername(ctx, "heidi"); !errors.Is(err, fault.ErrNotFound) {

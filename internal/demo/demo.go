@@ -102,7 +102,9 @@ func Load(ctx context.Context, db *gorm.DB, opts Options) (Result, error) {
 			nu   auth.NewUser
 			note string
 		}{
-			{auth.NewUser{Username: "admin", DisplayName: "省知识产权局管理员", Role: auth.RoleAdmin}, "provincial manager / 省级管理员"},
+			{auth.NewUser{Username: "admin", DisplayName: "省知识产权局考核管理员", Role: auth.RoleAdmin}, "assessment manager / 考核管理员"},
+			{auth.NewUser{Username: "secadmin", DisplayName: "安全管理员", Role: auth.RoleSecAdmin}, "security administrator: users, resets, unlocking / 安全管理员"},
+			{auth.NewUser{Username: "auditor", DisplayName: "审计管理员", Role: auth.RoleAuditor}, "auditor: the audit log / 审计管理员"},
 			{auth.NewUser{Username: "survey", DisplayName: "满意度调查员", Role: auth.RoleContractor, OrganisationID: org.ID}, "survey contractor / 第三方调查机构"},
 			{auth.NewUser{Username: "taiyuan", DisplayName: "太原市知识产权局", Role: auth.RoleCity, RegionCode: "140100"}, "city official of 太原市 / 市级用户"},
 		} {

@@ -35,6 +35,19 @@ func TestLoad(t *testing.T) {
 		if res.Cycle.Status != cycles.Collecting || len(res.PastCycles) != 2 {
 			t.Fatalf("current cycle %s, %d past cycles", res.Cycle.Status, len(res.PastCycles))
 		}
+		// One account of each role, the three administrators apart.
+		roles := map[auth.Role]int{}
+		for _, a := range res.Accounts {
+			roles[a.Role]++
+			if err := auth.CheckPassword(a.Password, a.Username); err != nil {
+				t.Errorf("demo password of %s: %v", a.Username, err)
+			}
+		}
+		for _, r := range auth.Roles() {
+			if roles[r] != 1 {
+				t.Errorf("demo has %d accounts of role %s, want 1", roles[r], r)
+			}
+		}
 		var manager auth.Principal
 		if err := db.Model(&auth.User{}).Select("id").Where("username = ?", "admin").Scan(&manager.UserID).Error; err != nil {
 			t.Fatal(err)

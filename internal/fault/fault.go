@@ -18,6 +18,9 @@ var (
 	ErrForbidden       = errors.New("forbidden")
 	ErrUnauthenticated = errors.New("unauthenticated")
 	ErrLocked          = errors.New("locked")
+	// ErrTooManyRequests is a caller who must slow down; a Detailed error
+	// of this kind may carry "retry_after" (whole seconds) in its Ext.
+	ErrTooManyRequests = errors.New("too many requests")
 	ErrUnavailable     = errors.New("unavailable")
 	ErrTooLarge        = errors.New("too large")
 	ErrBadRequest      = errors.New("bad request")

@@ -2,11 +2,13 @@ package httpapi_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -55,7 +57,11 @@ func testBadInput(t *testing.T, f *fixture) {
 			before := f.count(tt.table)
 			req := request(tt.method, tt.path, nil)
 			req = httptestBody(req, tt.body, tt.contentType)
-			resp, body := f.do(f.as("admin", req))
+			who := "admin"
+			if tt.table == "users" {
+				who = "secadmin"
+			}
+			resp, body := f.do(f.as(who, req))
 			wantProblem(t, resp, body, tt.status)
 			var p struct {
 				Errors []struct {
@@ -196,6 +202,19 @@ func TestObjectLevelChecks(t *testing.T) {
 	f.call("contractor", "GET", "/api/v1/jobs/"+adminJob, nil, 404)
 	f.call("admin", "GET", "/api/v1/jobs/"+f.finishedJob("city"), nil, 200)
 	f.call("contractor", "GET", "/api/v1/organisations/"+f.org2.ID, nil, 404)
+	// The security administrator and the auditor see their own jobs only,
+	// and the security administrator, alone, revokes another user's token.
+	f.call("secadmin", "GET", "/api/v1/jobs/"+adminJob, nil, 404)
+	f.call("auditor", "GET", "/api/v1/jobs/"+adminJob+"/result", nil, 404)
+	f.call("auditor", "GET", "/api/v1/jobs/"+f.finishedJob("auditor"), nil, 200)
+	f.call("secadmin", "GET", "/api/v1/organisations/"+f.org2.ID, nil, 200)
+	for who, want := range map[string]int{"admin": 404, "auditor": 404, "city2": 404, "secadmin": 204} {
+		_, tok, err := f.auth.IssueToken(context.Background(), f.accounts["city"].user.ID, "spare", 24*time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.call(who, "DELETE", "/api/v1/tokens/"+tok.ID, nil, want)
+	}
 	jobsOfCity := decode[struct{ Items []struct{ ID string } }](t, f.call("city", "GET", "/api/v1/jobs", nil, 200))
 	for _, j := range jobsOfCity.Items {
 		if j.ID == adminJob {
@@ -382,26 +401,30 @@ func TestSessionTimeouts(t *testing.T) {
 	}
 }
 
-func TestLoginLockoutAndAudit(t *testing.T) {
+func TestLoginThrottleAndAudit(t *testing.T) {
 	f := newFixture(t)
 	login := func(pw string) (*http.Response, []byte) {
 		return f.do(request("POST", "/api/v1/auth/login", map[string]string{"username": "city", "password": pw}))
 	}
-	for i := 0; i < 5; i++ {
+	for range auth.FreeFailures {
 		resp, body := login("wrong password")
 		wantProblem(t, resp, body, http.StatusUnauthorized)
 	}
 	resp, body := login(fixturePassword)
-	wantProblem(t, resp, body, http.StatusLocked)
+	wantProblem(t, resp, body, http.StatusTooManyRequests)
+	if got, want := resp.Header.Get("Retry-After"), strconv.Itoa(int(auth.NetworkDelay.Seconds())); got != want {
+		t.Errorf("Retry-After = %q, want %q", got, want)
+	}
 	var n int64
 	f.db.Table("audit_log").Where("action = ? AND object = ?", "auth.login", "user:city").Count(&n)
-	if n != 6 {
-		t.Fatalf("audited login attempts = %d, want 6", n)
+	if n != auth.FreeFailures+1 {
+		t.Fatalf("audited login attempts = %d, want %d", n, auth.FreeFailures+1)
 	}
-	var results []string
+	var results, details []string
 	f.db.Table("audit_log").Where("action = ?", "auth.login").Order("id").Pluck("result", &results)
-	if results[0] != "denied" || results[5] != "failure" {
-		t.Fatalf("audit results %v: want denied for bad password, failure for locked", results)
+	f.db.Table("audit_log").Where("action = ?", "auth.login").Order("id").Pluck("detail", &details)
+	if last := len(results) - 1; results[0] != "denied" || results[last] != "failure" || details[last] != "throttled" {
+		t.Fatalf("audit results %v %v: want denied for bad password, failure (throttled) at the end", results, details)
 	}
 }
 

@@ -29,7 +29,7 @@ func TestBrokerOutage(t *testing.T) {
 	defer w.Shutdown()
 
 	f.broker.Close()
-	resp, body := f.do(f.as("admin", request("POST", "/api/v1/audit/exports", map[string]string{})))
+	resp, body := f.do(f.as("auditor", request("POST", "/api/v1/audit/exports", map[string]string{})))
 	if resp.StatusCode != http.StatusAccepted {
 		t.Fatalf("write during broker outage: %d %s", resp.StatusCode, body)
 	}
@@ -69,7 +69,7 @@ func TestBrokerOutage(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	f.call("admin", "GET", "/api/v1/jobs/"+job.ID+"/result", nil, 200)
+	f.call("auditor", "GET", "/api/v1/jobs/"+job.ID+"/result", nil, 200)
 }
 
 // TestShutdownDrainsRequests starts a request that takes a while, shuts the

@@ -60,7 +60,7 @@ type fixture struct {
 	dataDir  string
 	org      auth.Organisation
 	org2     auth.Organisation
-	accounts map[string]*account // admin, contractor, city, city2
+	accounts map[string]*account // admin, secadmin, auditor, contractor, city, city2
 	seq      atomic.Int64
 	years    atomic.Int64 // cycles take years 2000–2100; kept apart from seq
 	shared   *cycles.Cycle
@@ -112,6 +112,8 @@ func newFixtureOn(tb testing.TB, db *gorm.DB, opts httpapi.Options) *fixture {
 	}
 	for name, nu := range map[string]auth.NewUser{
 		"admin":      {Role: auth.RoleAdmin},
+		"secadmin":   {Role: auth.RoleSecAdmin},
+		"auditor":    {Role: auth.RoleAuditor},
 		"contractor": {Role: auth.RoleContractor, OrganisationID: f.org.ID},
 		"city":       {Role: auth.RoleCity, RegionCode: "140100"},
 		"city2":      {Role: auth.RoleCity, RegionCode: "140200"},

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -32,14 +33,26 @@ type userView struct {
 	RegionCode     *string    `json:"region_code"`
 	OrganisationID *string    `json:"organisation_id"`
 	Disabled       bool       `json:"disabled"`
-	LockedUntil    *time.Time `json:"locked_until"`
 	LastLoginAt    *time.Time `json:"last_login_at"`
 	CreatedAt      time.Time  `json:"created_at"`
+	// ThrottledUntil is, in the security administrator's views, until when
+	// sign-in attempts for the name are slowed from some network.
+	ThrottledUntil *time.Time `json:"throttled_until,omitempty"`
 }
 
 func viewUser(u auth.User) userView {
 	return userView{ID: u.ID, Username: u.Username, DisplayName: u.DisplayName, Role: u.Role, RegionCode: u.RegionCode,
-		OrganisationID: u.OrganisationID, Disabled: u.Disabled, LockedUntil: u.LockedUntil, LastLoginAt: u.LastLoginAt, CreatedAt: u.CreatedAt}
+		OrganisationID: u.OrganisationID, Disabled: u.Disabled, LastLoginAt: u.LastLoginAt, CreatedAt: u.CreatedAt}
+}
+
+// managedUser is viewUser with the user's throttle, for the security
+// administrator.
+func (s *Server) managedUser(u auth.User) userView {
+	v := viewUser(u)
+	if until := s.deps.Auth.ThrottledUntil(u.Username); !until.IsZero() {
+		v.ThrottledUntil = &until
+	}
+	return v
 }
 
 // signIn checks a username and password and opens a browser session. Every
@@ -55,11 +68,11 @@ func (s *Server) signIn(c *fiber.Ctx, username, password string) (auth.User, aut
 		return auth.User{}, auth.Principal{}, fiber.NewError(fiber.StatusTooManyRequests, "Too many sign-in attempts; try again in a minute")
 	}
 	ctx := c.UserContext()
-	u, err := s.deps.Auth.Authenticate(ctx, username, password)
+	u, err := s.deps.Auth.Authenticate(ctx, username, password, clientIP(c))
 	if err != nil {
 		switch {
-		case errors.Is(err, auth.ErrAccountLocked):
-			setAuditDetail(c, "account locked")
+		case errors.Is(err, auth.ErrThrottled):
+			setAuditDetail(c, "throttled")
 		case errors.Is(err, auth.ErrInvalidCredentials):
 			setAuditDetail(c, "invalid credentials")
 		}
@@ -117,21 +130,43 @@ func (s *Server) me(c *fiber.Ctx, p auth.Principal) error {
 type passwordChange struct {
 	CurrentPassword string `json:"current_password"`
 	NewPassword     string `json:"new_password"`
+	// KeepTokens keeps the caller's API tokens valid; by default a
+	// password change revokes them.
+	KeepTokens bool `json:"keep_tokens,omitempty"`
 }
 
-// changePassword checks the current password (failures count towards the
-// lockout) and sets the new one, which signs the user out everywhere.
+// changePassword checks the current password (throttled like a sign-in)
+// and sets the new one, which signs the user out everywhere and revokes
+// their API tokens unless the body asks to keep them.
 func (s *Server) changePassword(c *fiber.Ctx, p auth.Principal) error {
 	var req passwordChange
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
 	setAuditObject(c, "user:"+p.UserID)
-	if err := s.deps.Auth.ChangePassword(c.UserContext(), p.UserID, req.CurrentPassword, req.NewPassword); err != nil {
+	revoked, err := s.deps.Auth.ChangePassword(c.UserContext(), p.UserID, auth.PasswordChange{
+		Current: req.CurrentPassword, New: req.NewPassword, Client: clientIP(c), KeepTokens: req.KeepTokens})
+	if errors.Is(err, auth.ErrThrottled) {
+		setAuditDetail(c, "throttled")
+	}
+	if err != nil {
 		return err
 	}
+	setAuditDetail(c, revokedDetail(revoked, req.KeepTokens))
 	s.clearSessionCookie(c)
 	return c.SendStatus(fiber.StatusNoContent)
+}
+
+// revokedDetail is the audit note of a password change: which tokens it
+// revoked, or that the caller kept them.
+func revokedDetail(revoked []string, kept bool) string {
+	switch {
+	case kept:
+		return "API tokens kept"
+	case len(revoked) == 0:
+		return "no API tokens to revoke"
+	}
+	return fmt.Sprintf("revoked %d API token(s): %s", len(revoked), strings.Join(revoked, ", "))
 }
 
 type tokenRequest struct {
@@ -166,15 +201,16 @@ func (s *Server) createToken(c *fiber.Ctx, p auth.Principal) error {
 	return c.Status(fiber.StatusCreated).JSON(tokenIssued{Token: secret, Info: t})
 }
 
-// revokeToken revokes one of the caller's tokens; an admin may revoke any.
-// Another user's token is reported as not found, not as forbidden.
+// revokeToken revokes one of the caller's tokens; the security
+// administrator may revoke any. Another user's token is reported as not
+// found, not as forbidden.
 func (s *Server) revokeToken(c *fiber.Ctx, p auth.Principal) error {
 	ctx := c.UserContext()
 	t, err := s.deps.Auth.Token(ctx, param(c, "id"))
 	if err != nil {
 		return err
 	}
-	if t.UserID != p.UserID && !p.Is(auth.RoleAdmin) {
+	if t.UserID != p.UserID && !p.Is(auth.RoleSecAdmin) {
 		return fault.ErrNotFound
 	}
 	if err := s.deps.Auth.RevokeToken(ctx, t.ID); err != nil {
@@ -209,7 +245,7 @@ func (s *Server) listUsers(c *fiber.Ctx, _ auth.Principal) error {
 	}
 	out := make([]userView, len(us))
 	for i, u := range us {
-		out[i] = viewUser(u)
+		out[i] = s.managedUser(u)
 	}
 	return c.JSON(listOf(out))
 }
@@ -236,7 +272,7 @@ func (s *Server) getUser(c *fiber.Ctx, _ auth.Principal) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(viewUser(u))
+	return c.JSON(s.managedUser(u))
 }
 
 func (s *Server) updateUser(c *fiber.Ctx, p auth.Principal) error {
@@ -258,20 +294,54 @@ func (s *Server) updateUser(c *fiber.Ctx, p auth.Principal) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(viewUser(u))
+	return c.JSON(s.managedUser(u))
 }
 
 func (s *Server) resetPassword(c *fiber.Ctx, _ auth.Principal) error {
+	out, err := s.resetPasswordOf(c)
+	if err != nil {
+		return err
+	}
+	return c.JSON(out)
+}
+
+// resetPasswordOf resets the password of the user in the path, notes the
+// revoked tokens in the audit entry and returns the new password.
+func (s *Server) resetPasswordOf(c *fiber.Ctx) (userCreated, error) {
 	ctx := c.UserContext()
 	u, err := s.deps.Auth.User(ctx, param(c, "id"))
 	if err != nil {
-		return err
+		return userCreated{}, err
 	}
-	pw, err := s.deps.Auth.ResetPassword(ctx, u.Username)
+	pw, revoked, err := s.deps.Auth.ResetPassword(ctx, u.Username)
+	if err != nil {
+		return userCreated{}, err
+	}
+	setAuditDetail(c, revokedDetail(revoked, false))
+	return userCreated{User: s.managedUser(u), Password: pw}, nil
+}
+
+// clearThrottle lets the user sign in again at once from anywhere: the
+// security administrator's unlocking.
+func (s *Server) clearThrottle(c *fiber.Ctx, _ auth.Principal) error {
+	u, err := s.clearThrottleOf(c)
 	if err != nil {
 		return err
 	}
-	return c.JSON(userCreated{User: viewUser(u), Password: pw})
+	return c.JSON(s.managedUser(u))
+}
+
+// clearThrottleOf clears the throttle of the user in the path, noting in
+// the audit entry until when it would have lasted.
+func (s *Server) clearThrottleOf(c *fiber.Ctx) (auth.User, error) {
+	u, err := s.deps.Auth.User(c.UserContext(), param(c, "id"))
+	if err != nil {
+		return u, err
+	}
+	if until := s.deps.Auth.ClearThrottle(u.Username); !until.IsZero() {
+		setAuditDetail(c, "throttled until "+until.Format(time.RFC3339))
+	}
+	return u, nil
 }
 
 type organisationRequest struct {
@@ -300,11 +370,11 @@ func (s *Server) createOrganisation(c *fiber.Ctx, _ auth.Principal) error {
 	return c.Status(fiber.StatusCreated).JSON(o)
 }
 
-// getOrganisation shows an organisation to an admin, or to a contractor its
-// own; any other id is not found for a contractor.
+// getOrganisation shows an organisation to the managers, or to a
+// contractor its own; any other id is not found for a contractor.
 func (s *Server) getOrganisation(c *fiber.Ctx, p auth.Principal) error {
 	id := param(c, "id")
-	if !p.CanAccessOrganisation(id) {
+	if !p.Is(auth.RoleSecAdmin) && !p.CanAccessOrganisation(id) {
 		return fault.ErrNotFound
 	}
 	o, err := s.deps.Auth.Organisation(c.UserContext(), id)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -63,7 +64,7 @@ func (s *Server) readyz(c *fiber.Ctx, _ auth.Principal) error {
 func (s *Server) metricsHandler(c *fiber.Ctx, _ auth.Principal) error { return s.metrics.handler(c) }
 
 func (s *Server) listAudit(c *fiber.Ctx, _ auth.Principal) error {
-	f, err := auditFilter(c)
+	f, err := auditFilter(c.Query)
 	if err != nil {
 		return err
 	}
@@ -74,13 +75,15 @@ func (s *Server) listAudit(c *fiber.Ctx, _ auth.Principal) error {
 	return c.JSON(listOf(es))
 }
 
-// auditFilter reads the audit filter from the query string, reporting every
+// auditFilter reads the audit filter through get (the query string's or a
+// form's values, as Fiber hands them out: copied here), reporting every
 // malformed parameter.
-func auditFilter(c *fiber.Ctx) (audit.Filter, error) {
-	f := audit.Filter{Username: query(c, "username"), Action: query(c, "action"), Object: query(c, "object"), Result: query(c, "result")}
+func auditFilter(get func(key string, defaultValue ...string) string) (audit.Filter, error) {
+	value := func(name string) string { return strings.Clone(get(name)) }
+	f := audit.Filter{Username: value("username"), Action: value("action"), Object: value("object"), Result: value("result")}
 	var errs []fault.FieldError
 	for name, dst := range map[string]*time.Time{"from": &f.From, "to": &f.To} {
-		if v := c.Query(name); v != "" {
+		if v := get(name); v != "" {
 			t, err := time.Parse(time.RFC3339, v)
 			if err != nil {
 				errs = append(errs, fault.Field(name, "invalid_time", "时间须为 RFC 3339 格式", "time must be RFC 3339"))
@@ -88,14 +91,14 @@ func auditFilter(c *fiber.Ctx) (audit.Filter, error) {
 			*dst = t
 		}
 	}
-	if v := c.Query("before"); v != "" {
+	if v := get("before"); v != "" {
 		n, err := strconv.ParseUint(v, 10, 64)
 		if err != nil {
 			errs = append(errs, fault.Field("before", "invalid_cursor", "游标须为正整数", "cursor must be a positive integer"))
 		}
 		f.Before = n
 	}
-	if v := c.Query("limit"); v != "" {
+	if v := get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > audit.MaxPage {
 			errs = append(errs, fault.Field("limit", "out_of_range", "limit 须为1–500", "limit must be 1-500"))
@@ -132,17 +135,27 @@ func (s *Server) listJobs(c *fiber.Ctx, p auth.Principal) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(listOf(js))
+	return c.JSON(listOf(slices.DeleteFunc(js, func(j jobs.Job) bool { return !jobVisible(p, j) })))
 }
 
-// visibleJob returns the job if the caller created it or is an admin; any
-// other job is not found, so that ids reveal nothing.
+// jobVisible reports whether p may see job j: its creator may, and the
+// assessment manager may see every job but an audit export, which holds
+// the audit log that only the auditor reads.
+func jobVisible(p auth.Principal, j jobs.Job) bool {
+	if j.CreatedBy != nil && *j.CreatedBy == p.UserID {
+		return true
+	}
+	return p.Is(auth.RoleAdmin) && j.Kind != audit.TypeExport
+}
+
+// visibleJob returns the job if jobVisible; any other job is not found, so
+// that ids reveal nothing.
 func (s *Server) visibleJob(c *fiber.Ctx, p auth.Principal) (jobs.Job, error) {
 	j, err := s.deps.Jobs.Get(c.UserContext(), param(c, "id"))
 	if err != nil {
 		return j, err
 	}
-	if !p.Is(auth.RoleAdmin) && (j.CreatedBy == nil || *j.CreatedBy != p.UserID) {
+	if !jobVisible(p, j) {
 		return jobs.Job{}, fault.ErrNotFound
 	}
 	return j, nil

@@ -254,7 +254,7 @@ func TestDatabaseRestartUnderLoad(t *testing.T) {
 				default:
 				}
 				name := fmt.Sprintf("负载机构-%d-%d", w, i)
-				code, body := send("admin", "POST", "/api/v1/organisations", map[string]string{"name": name, "kind": "contractor"})
+				code, body := send("secadmin", "POST", "/api/v1/organisations", map[string]string{"name": name, "kind": "contractor"})
 				var o struct{ ID string }
 				if code == http.StatusCreated {
 					if err := json.Unmarshal(body, &o); err != nil || o.ID == "" {
@@ -277,7 +277,7 @@ func TestDatabaseRestartUnderLoad(t *testing.T) {
 				default:
 				}
 				send("city", "GET", "/api/v1/cycles", nil)
-				send("admin", "GET", "/api/v1/organisations", nil)
+				send("secadmin", "GET", "/api/v1/organisations", nil)
 				time.Sleep(5 * time.Millisecond)
 			}
 		})
@@ -312,7 +312,7 @@ func TestDatabaseRestartUnderLoad(t *testing.T) {
 
 	t.Logf("statuses %v; %d writes acknowledged", statuses, len(acked)) // the load has stopped
 	for id, name := range maps.Clone(acked) {
-		code, body := send("admin", "GET", "/api/v1/organisations/"+id, nil)
+		code, body := send("secadmin", "GET", "/api/v1/organisations/"+id, nil)
 		if code != http.StatusOK || decode[struct{ Name string }](t, body).Name != name {
 			t.Fatalf("acknowledged organisation %s (%s) after the restart: %d %s", id, name, code, body)
 		}

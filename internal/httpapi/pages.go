@@ -185,15 +185,21 @@ func (s *Server) renderError(c *fiber.Ctx, p Problem) error {
 }
 
 type homeData struct {
-	Cycles []cycles.Cycle
+	// Assessment is set for the roles that take part in assessments, who
+	// see the cycles; the security administrator and the auditor do not.
+	Assessment bool
+	Cycles     []cycles.Cycle
 }
 
-func (s *Server) homePage(c *fiber.Ctx, _ auth.Principal) error {
+func (s *Server) homePage(c *fiber.Ctx, p auth.Principal) error {
+	if !assessment.allows(p) {
+		return s.render(c, fiber.StatusOK, "home", "home.title", homeData{})
+	}
 	cs, err := s.deps.Cycles.List(c.UserContext())
 	if err != nil {
 		return err
 	}
-	return s.render(c, fiber.StatusOK, "home", "home.title", homeData{Cycles: cs})
+	return s.render(c, fiber.StatusOK, "home", "home.title", homeData{Assessment: true, Cycles: cs})
 }
 
 const loginCSRFCookie = "ipeval_login_csrf"
@@ -246,8 +252,9 @@ func (s *Server) loginForm(c *fiber.Ctx, _ auth.Principal) error {
 	}
 	status := statusOf(err)
 	switch {
-	case errors.Is(err, auth.ErrAccountLocked):
-		data.Error = "login.locked"
+	case errors.Is(err, auth.ErrThrottled):
+		c.Set(fiber.HeaderRetryAfter, retryAfter(problemFor(err)))
+		data.Error = "login.throttled"
 	case errors.Is(err, auth.ErrInvalidCredentials):
 		data.Error = "login.invalid"
 	case status == fiber.StatusTooManyRequests:
@@ -427,7 +434,7 @@ var messages = map[string][2]string{
 	"login.password":       {"密码", "Password"},
 	"login.submit":         {"登录", "Sign in"},
 	"login.invalid":        {"用户名或密码错误。", "Wrong username or password."},
-	"login.locked":         {"连续登录失败次数过多，账户已锁定15分钟。", "Too many failed attempts: the account is locked for 15 minutes."},
+	"login.throttled":      {"登录失败次数过多，请稍后再试。", "Too many failed attempts; please wait a while before trying again."},
 	"login.ratelimited":    {"尝试过于频繁，请一分钟后再试。", "Too many attempts; try again in a minute."},
 	"login.expired":        {"登录表单已过期，请重新提交。", "The form expired; please submit it again."},
 	"home.title":           {"首页", "Home"},
@@ -440,7 +447,39 @@ var messages = map[string][2]string{
 	"home.name":            {"名称", "Name"},
 	"home.status":          {"状态", "Status"},
 	"home.none":            {"暂无考核周期。", "No cycles yet."},
-	"role.admin":           {"省级管理员", "Provincial manager"},
+	"role.admin":           {"考核管理员", "Assessment manager"},
+	"role.secadmin":        {"安全管理员", "Security administrator"},
+	"role.auditor":         {"审计管理员", "Auditor"},
+	"home.users":           {"管理用户：启用停用、重置密码、解除登录限速", "Manage users: enable, reset passwords, unlock"},
+	"home.audit":           {"查询和导出审计日志", "Search and export the audit log"},
+	"users.title":          {"用户管理", "Users"},
+	"users.display":        {"显示名称", "Display name"},
+	"users.scope":          {"地区或机构", "Region or organisation"},
+	"users.actions":        {"操作", "Actions"},
+	"users.active":         {"正常", "Active"},
+	"users.disabled":       {"已停用", "Disabled"},
+	"users.throttled":      {"登录限速至", "Sign-in slowed until"},
+	"users.enable":         {"启用", "Enable"},
+	"users.disable":        {"停用", "Disable"},
+	"users.reset":          {"重置密码", "Reset password"},
+	"users.unthrottle":     {"解除登录限速", "Clear sign-in throttle"},
+	"users.reset.done":     {"已重置密码：", "Password reset for"},
+	"users.reset.once":     {"新密码仅显示这一次，请安全地转交本人；该用户的访问令牌已全部吊销。", "The new password is shown only now; pass it on safely. The user's API tokens were revoked."},
+	"users.api":            {"创建用户和机构请使用接口 POST /api/v1/users、/api/v1/organisations。", "Create users and organisations with POST /api/v1/users and /api/v1/organisations."},
+	"audit.title":          {"审计日志", "Audit log"},
+	"audit.action":         {"操作", "Action"},
+	"audit.object":         {"对象", "Object"},
+	"audit.result":         {"结果", "Result"},
+	"audit.from":           {"起始时间", "From"},
+	"audit.to":             {"截止时间", "To"},
+	"audit.search":         {"查询", "Search"},
+	"audit.export":         {"按当前条件导出 CSV", "Export these entries as CSV"},
+	"audit.exports":        {"我的导出", "My exports"},
+	"audit.download":       {"下载", "Download"},
+	"audit.at":             {"时间", "Time"},
+	"audit.client":         {"来源地址", "Client"},
+	"audit.detail":         {"说明", "Detail"},
+	"audit.none":           {"没有符合条件的记录。", "No entries match."},
 	"role.contractor":      {"第三方调查机构", "Survey contractor"},
 	"role.city":            {"市级用户", "City official"},
 	"collect.title":        {"数据填报", "Data collection"},

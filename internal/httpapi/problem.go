@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -77,6 +78,7 @@ var errorTable = []kind{
 	{fault.ErrTooLarge, fiber.StatusRequestEntityTooLarge, "too-large", "Request too large", "请求内容过大"},
 	{fault.ErrUnsupportedMedia, fiber.StatusUnsupportedMediaType, "unsupported-media-type", "Unsupported file type", "不支持的文件类型"},
 	{fault.ErrLocked, fiber.StatusLocked, "locked", "Account locked", "账户已锁定"},
+	{fault.ErrTooManyRequests, fiber.StatusTooManyRequests, "too-many-requests", "Too many requests", "请求过于频繁，请稍后再试"},
 	{fault.ErrUnavailable, fiber.StatusServiceUnavailable, "unavailable", "Service unavailable", "服务暂不可用"},
 	{fault.ErrFailed, fiber.StatusInternalServerError, "failed", "Internal server error", "服务器内部错误"},
 }
@@ -154,7 +156,7 @@ func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
 		s.log.Error("request failed", "request_id", p.RequestID, "method", c.Method(), "path", c.Path(), "err", err)
 	}
 	if p.Status == fiber.StatusTooManyRequests || p.Status == fiber.StatusServiceUnavailable {
-		c.Set(fiber.HeaderRetryAfter, "30")
+		c.Set(fiber.HeaderRetryAfter, retryAfter(p))
 	}
 	if isPage(c) {
 		return s.renderError(c, p)
@@ -163,6 +165,15 @@ func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
 	c.Set(fiber.HeaderContentType, "application/problem+json")
 	body, _ := json.Marshal(p)
 	return c.Send(body)
+}
+
+// retryAfter is the Retry-After of a 429 or 503 answer: the wait the error
+// names as "retry_after", or half a minute.
+func retryAfter(p Problem) string {
+	if n, ok := p.Ext["retry_after"].(int); ok && n > 0 {
+		return strconv.Itoa(n)
+	}
+	return "30"
 }
 
 // maxJSON bounds a JSON request body; larger bodies get 413.

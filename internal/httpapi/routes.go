@@ -61,16 +61,32 @@ const (
 	adminRole
 	contractorRole
 	cityRole
+	secAdminRole
+	auditorRole
 )
 
 // Rules of the route table.
 const (
 	// public routes need no credential.
-	public = anonymous | adminRole | contractorRole | cityRole
-	// signedIn allows every authenticated user.
-	signedIn = adminRole | contractorRole | cityRole
-	// admin allows provincial managers only.
+	public = anonymous | signedIn
+	// signedIn allows every authenticated user: their own account, tokens
+	// and jobs.
+	signedIn = adminRole | contractorRole | cityRole | secAdminRole | auditorRole
+	// assessment allows the roles that take part in assessments.
+	assessment = adminRole | contractorRole | cityRole
+	// regionReaders allows the assessment roles and the security
+	// administrator, who binds city officials to regions.
+	regionReaders = assessment | secAdminRole
+	// admin allows provincial assessment managers only.
 	admin = adminRole
+	// secAdmin allows the security administrator only: users,
+	// organisations, password resets, throttles.
+	secAdmin = secAdminRole
+	// auditor allows the audit administrator only: the audit log.
+	auditor = auditorRole
+	// adminOrSecAdmin allows both managers, for the organisations that one
+	// maintains and the other commissions surveys from.
+	adminOrSecAdmin = adminRole | secAdminRole
 	// adminOrContractor allows managers and survey contractors.
 	adminOrContractor = adminRole | contractorRole
 	// adminOrCity allows managers and city officials.
@@ -85,6 +101,10 @@ func roleBit(r auth.Role) access {
 		return contractorRole
 	case auth.RoleCity:
 		return cityRole
+	case auth.RoleSecAdmin:
+		return secAdminRole
+	case auth.RoleAuditor:
+		return auditorRole
 	}
 	return 0
 }
@@ -104,7 +124,8 @@ func (a access) Roles() []string {
 	for _, r := range []struct {
 		bit  access
 		name string
-	}{{anonymous, "anonymous"}, {adminRole, string(auth.RoleAdmin)}, {contractorRole, string(auth.RoleContractor)}, {cityRole, string(auth.RoleCity)}} {
+	}{{anonymous, "anonymous"}, {adminRole, string(auth.RoleAdmin)}, {secAdminRole, string(auth.RoleSecAdmin)}, {auditorRole, string(auth.RoleAuditor)},
+		{contractorRole, string(auth.RoleContractor)}, {cityRole, string(auth.RoleCity)}} {
 		if a&r.bit != 0 {
 			out = append(out, r.name)
 		}
@@ -140,6 +161,12 @@ func (s *Server) routeTable() []route {
 		{Method: get, Path: "/surveys/:id", Name: "page.survey", Tag: "pages", Summary: "A survey project: upload form, batches with their validation, quality and index per region (?batch=ID shows a batch's problems)", SummaryZh: "调查项目页：上传、校验报告、样本质量与满意度指数", Access: adminOrContractor, Page: true, Handler: s.surveyPage},
 		{Method: post, Path: "/surveys/:id/upload", Name: "page.survey_upload", Tag: "pages", Summary: "Upload a file of responses from the project page; back to the page with the batch", SummaryZh: "页面上传答卷数据", Access: adminOrContractor, Page: true, Object: "survey_project", Body: batchForm{}, Consumes: fiber.MIMEMultipartForm, Status: fiber.StatusSeeOther, Handler: s.surveyUploadForm},
 		{Method: post, Path: "/surveys/:id/submit", Name: "page.survey_submit", Tag: "pages", Summary: "Submit a project for acceptance from its page", SummaryZh: "页面提交调查数据验收", Access: adminOrContractor, Page: true, Object: "survey_project", Status: fiber.StatusSeeOther, Handler: s.surveySubmitForm},
+		{Method: get, Path: "/users", Name: "page.users", Tag: "pages", Summary: "Users, with enabling, password resets and unlocking", SummaryZh: "用户管理：启用停用、重置密码、解除登录限速", Access: secAdmin, Page: true, Handler: s.usersPage},
+		{Method: post, Path: "/users/:id/disabled", Name: "page.user_disabled", Tag: "pages", Summary: "Enable (disabled=false) or disable a user from the users page", SummaryZh: "页面启用或停用用户", Access: secAdmin, Page: true, Object: "user", Status: fiber.StatusSeeOther, Handler: s.userDisabledForm},
+		{Method: post, Path: "/users/:id/password", Name: "page.user_password", Tag: "pages", Summary: "Reset a password from the users page (shown once); revokes the user's API tokens", SummaryZh: "页面重置密码（仅显示一次）", Access: secAdmin, Page: true, Object: "user", Handler: s.userPasswordForm},
+		{Method: post, Path: "/users/:id/throttle", Name: "page.user_throttle", Tag: "pages", Summary: "Clear a user's sign-in throttle from the users page", SummaryZh: "页面解除登录限速", Access: secAdmin, Page: true, Object: "user", Status: fiber.StatusSeeOther, Handler: s.userThrottleForm},
+		{Method: get, Path: "/audit", Name: "page.audit", Tag: "pages", Summary: "The audit log with filters (?username=&action=&object=&result=&from=&to=) and CSV exports", SummaryZh: "审计日志（可筛选、导出 CSV）", Access: auditor, Page: true, Handler: s.auditPage},
+		{Method: post, Path: "/audit/export", Name: "page.audit_export", Tag: "pages", Summary: "Export the filtered audit log as CSV from the page (a job)", SummaryZh: "页面导出审计日志（后台任务）", Access: auditor, Page: true, Object: "job", Status: fiber.StatusSeeOther, Handler: s.auditExportForm},
 		{Method: get, Path: "/docs", Name: "page.docs", Tag: "pages", Summary: "API reference", SummaryZh: "接口文档", Access: public, Page: true, Handler: s.docsPage},
 		{Method: get, Path: "/static/:file", Name: "static", Tag: "pages", Summary: "Style sheets and scripts", SummaryZh: "静态资源", Access: public, Handler: s.static},
 		{Method: get, Path: "/static/vendor/:file", Name: "vendor", Tag: "pages", Summary: "The chart library, served by the binary (offline)", SummaryZh: "图表库（本地提供）", Access: public, Handler: s.vendor},
@@ -149,30 +176,31 @@ func (s *Server) routeTable() []route {
 		{Method: post, Path: "/api/v1/auth/login", Name: "auth.login", Tag: "auth", Summary: "Sign in; sets the session cookie", SummaryZh: "登录", Access: public, Object: "user", Body: loginRequest{}, Response: loginResponse{}, Handler: s.login},
 		{Method: post, Path: "/api/v1/auth/logout", Name: "auth.logout", Tag: "auth", Summary: "End the session", SummaryZh: "退出登录", Access: signedIn, Object: "session", Status: fiber.StatusNoContent, Handler: s.logout},
 		{Method: get, Path: "/api/v1/me", Name: "me.get", Tag: "auth", Summary: "The caller", SummaryZh: "当前用户", Access: signedIn, Response: userView{}, Handler: s.me},
-		{Method: put, Path: "/api/v1/me/password", Name: "me.password", Tag: "auth", Summary: "Change one's password", SummaryZh: "修改密码", Access: signedIn, Object: "user", Body: passwordChange{}, Status: fiber.StatusNoContent, Handler: s.changePassword},
+		{Method: put, Path: "/api/v1/me/password", Name: "me.password", Tag: "auth", Summary: "Change one's password; revokes one's API tokens unless keep_tokens", SummaryZh: "修改密码（除非 keep_tokens，同时吊销本人的访问令牌）", Access: signedIn, Object: "user", Body: passwordChange{}, Status: fiber.StatusNoContent, Handler: s.changePassword},
 		{Method: get, Path: "/api/v1/tokens", Name: "tokens.list", Tag: "auth", Summary: "The caller's API tokens", SummaryZh: "我的访问令牌", Access: signedIn, Response: list[auth.Token]{}, Handler: s.listTokens},
 		{Method: post, Path: "/api/v1/tokens", Name: "tokens.create", Tag: "auth", Summary: "Issue an API token (shown once)", SummaryZh: "签发访问令牌（仅显示一次）", Access: signedIn, Object: "token", Body: tokenRequest{}, Response: tokenIssued{}, Status: fiber.StatusCreated, Handler: s.createToken},
 		{Method: del, Path: "/api/v1/tokens/:id", Name: "tokens.revoke", Tag: "auth", Summary: "Revoke an API token", SummaryZh: "吊销访问令牌", Access: signedIn, Object: "token", Status: fiber.StatusNoContent, Handler: s.revokeToken},
 
 		// Users and organisations.
-		{Method: get, Path: "/api/v1/users", Name: "users.list", Tag: "users", Summary: "List users", SummaryZh: "用户列表", Access: admin, Response: list[userView]{}, Handler: s.listUsers},
-		{Method: post, Path: "/api/v1/users", Name: "users.create", Tag: "users", Summary: "Create a user (password shown once)", SummaryZh: "创建用户（密码仅显示一次）", Access: admin, Object: "user", Body: newUserRequest{}, Response: userCreated{}, Status: fiber.StatusCreated, Handler: s.createUser},
-		{Method: get, Path: "/api/v1/users/:id", Name: "users.get", Tag: "users", Summary: "A user", SummaryZh: "用户详情", Access: admin, Response: userView{}, Handler: s.getUser},
-		{Method: patch, Path: "/api/v1/users/:id", Name: "users.update", Tag: "users", Summary: "Enable or disable a user", SummaryZh: "启用或停用用户", Access: admin, Object: "user", Body: userPatch{}, Response: userView{}, Handler: s.updateUser},
-		{Method: post, Path: "/api/v1/users/:id/password", Name: "users.reset_password", Tag: "users", Summary: "Reset a password (shown once)", SummaryZh: "重置密码（仅显示一次）", Access: admin, Object: "user", Response: userCreated{}, Handler: s.resetPassword},
-		{Method: get, Path: "/api/v1/organisations", Name: "organisations.list", Tag: "users", Summary: "List organisations", SummaryZh: "机构列表", Access: admin, Response: list[auth.Organisation]{}, Handler: s.listOrganisations},
-		{Method: post, Path: "/api/v1/organisations", Name: "organisations.create", Tag: "users", Summary: "Create an organisation", SummaryZh: "创建机构", Access: admin, Object: "organisation", Body: organisationRequest{}, Response: auth.Organisation{}, Status: fiber.StatusCreated, Handler: s.createOrganisation},
-		{Method: get, Path: "/api/v1/organisations/:id", Name: "organisations.get", Tag: "users", Summary: "An organisation (its own, for a contractor)", SummaryZh: "机构详情", Access: adminOrContractor, Response: auth.Organisation{}, Handler: s.getOrganisation},
+		{Method: get, Path: "/api/v1/users", Name: "users.list", Tag: "users", Summary: "List users", SummaryZh: "用户列表", Access: secAdmin, Response: list[userView]{}, Handler: s.listUsers},
+		{Method: post, Path: "/api/v1/users", Name: "users.create", Tag: "users", Summary: "Create a user (password shown once)", SummaryZh: "创建用户（密码仅显示一次）", Access: secAdmin, Object: "user", Body: newUserRequest{}, Response: userCreated{}, Status: fiber.StatusCreated, Handler: s.createUser},
+		{Method: get, Path: "/api/v1/users/:id", Name: "users.get", Tag: "users", Summary: "A user", SummaryZh: "用户详情", Access: secAdmin, Response: userView{}, Handler: s.getUser},
+		{Method: patch, Path: "/api/v1/users/:id", Name: "users.update", Tag: "users", Summary: "Enable or disable a user", SummaryZh: "启用或停用用户", Access: secAdmin, Object: "user", Body: userPatch{}, Response: userView{}, Handler: s.updateUser},
+		{Method: post, Path: "/api/v1/users/:id/password", Name: "users.reset_password", Tag: "users", Summary: "Reset a password (shown once); revokes the user's API tokens", SummaryZh: "重置密码（仅显示一次），并吊销该用户的访问令牌", Access: secAdmin, Object: "user", Response: userCreated{}, Handler: s.resetPassword},
+		{Method: del, Path: "/api/v1/users/:id/throttle", Name: "users.clear_throttle", Tag: "users", Summary: "Clear the sign-in throttle of a user's name (unlock)", SummaryZh: "解除用户登录限速（解锁）", Access: secAdmin, Object: "user", Response: userView{}, Handler: s.clearThrottle},
+		{Method: get, Path: "/api/v1/organisations", Name: "organisations.list", Tag: "users", Summary: "List organisations", SummaryZh: "机构列表", Access: adminOrSecAdmin, Response: list[auth.Organisation]{}, Handler: s.listOrganisations},
+		{Method: post, Path: "/api/v1/organisations", Name: "organisations.create", Tag: "users", Summary: "Create an organisation", SummaryZh: "创建机构", Access: secAdmin, Object: "organisation", Body: organisationRequest{}, Response: auth.Organisation{}, Status: fiber.StatusCreated, Handler: s.createOrganisation},
+		{Method: get, Path: "/api/v1/organisations/:id", Name: "organisations.get", Tag: "users", Summary: "An organisation (its own, for a contractor)", SummaryZh: "机构详情", Access: adminOrSecAdmin | contractorRole, Response: auth.Organisation{}, Handler: s.getOrganisation},
 
 		// Regions and cycles.
-		{Method: get, Path: "/api/v1/regions", Name: "regions.list", Tag: "regions", Summary: "List regions", SummaryZh: "地区列表", Access: signedIn, Response: list[regions.Region]{}, Handler: s.listRegions},
+		{Method: get, Path: "/api/v1/regions", Name: "regions.list", Tag: "regions", Summary: "List regions", SummaryZh: "地区列表", Access: regionReaders, Response: list[regions.Region]{}, Handler: s.listRegions},
 		{Method: post, Path: "/api/v1/regions", Name: "regions.create", Tag: "regions", Summary: "Create a region", SummaryZh: "新增地区", Access: admin, Object: "region", Body: regions.Input{}, Response: regions.Region{}, Status: fiber.StatusCreated, Handler: s.createRegion},
 		{Method: post, Path: "/api/v1/regions/import", Name: "regions.import", Tag: "regions", Summary: "Import regions from CSV (all or nothing)", SummaryZh: "从 CSV 导入地区（全部成功或全部不保存）", Access: admin, Object: "regions", Consumes: "text/csv", Response: importResult{}, Handler: s.importRegions},
-		{Method: get, Path: "/api/v1/regions/:code", Name: "regions.get", Tag: "regions", Summary: "A region", SummaryZh: "地区详情", Access: signedIn, Response: regions.Region{}, Handler: s.getRegion},
+		{Method: get, Path: "/api/v1/regions/:code", Name: "regions.get", Tag: "regions", Summary: "A region", SummaryZh: "地区详情", Access: regionReaders, Response: regions.Region{}, Handler: s.getRegion},
 		{Method: put, Path: "/api/v1/regions/:code", Name: "regions.update", Tag: "regions", Summary: "Update a region", SummaryZh: "修改地区", Access: admin, Object: "region", Body: regions.Input{}, Response: regions.Region{}, Handler: s.updateRegion},
-		{Method: get, Path: "/api/v1/cycles", Name: "cycles.list", Tag: "cycles", Summary: "List assessment cycles", SummaryZh: "考核周期列表", Access: signedIn, Response: list[cycles.Cycle]{}, Handler: s.listCycles},
+		{Method: get, Path: "/api/v1/cycles", Name: "cycles.list", Tag: "cycles", Summary: "List assessment cycles", SummaryZh: "考核周期列表", Access: assessment, Response: list[cycles.Cycle]{}, Handler: s.listCycles},
 		{Method: post, Path: "/api/v1/cycles", Name: "cycles.create", Tag: "cycles", Summary: "Create a cycle (draft)", SummaryZh: "新建考核周期", Access: admin, Object: "cycle", Body: cycles.Input{}, Response: cycles.Cycle{}, Status: fiber.StatusCreated, Handler: s.createCycle},
-		{Method: get, Path: "/api/v1/cycles/:id", Name: "cycles.get", Tag: "cycles", Summary: "A cycle with its allowed transitions", SummaryZh: "考核周期详情", Access: signedIn, Response: cycleView{}, Handler: s.getCycle},
+		{Method: get, Path: "/api/v1/cycles/:id", Name: "cycles.get", Tag: "cycles", Summary: "A cycle with its allowed transitions", SummaryZh: "考核周期详情", Access: assessment, Response: cycleView{}, Handler: s.getCycle},
 		{Method: put, Path: "/api/v1/cycles/:id/scheme", Name: "cycles.set_scheme", Tag: "cycles", Summary: "Assess a cycle with a scheme (before scoring)", SummaryZh: "为考核周期指定评价方案（评分前）", Access: admin, Object: "cycle", Body: schemeAssignment{}, Response: cycleView{}, Handler: s.setCycleScheme},
 		{Method: post, Path: "/api/v1/cycles/:id/transitions", Name: "cycles.transition", Tag: "cycles", Summary: "Move a cycle to another state", SummaryZh: "变更考核周期状态", Access: admin, Object: "cycle", Body: transitionRequest{}, Response: cycleView{}, Handler: s.transitionCycle},
 
@@ -230,9 +258,9 @@ func (s *Server) routeTable() []route {
 		{Method: get, Path: "/api/v1/cycles/:id/survey-indices", Name: "survey_indices.list", Tag: "surveys", Summary: "Satisfaction indices of a cycle's accepted surveys (city officials: their region, once published)", SummaryZh: "满意度指数（市级用户：发布后仅本地区）", Access: adminOrCity, Response: list[surveys.RegionIndex]{}, Handler: s.cycleSurveyIndices},
 
 		// Audit and jobs.
-		{Method: get, Path: "/api/v1/audit", Name: "audit.list", Tag: "audit", Summary: "Search the audit log", SummaryZh: "查询审计日志", Access: admin, Response: list[audit.Entry]{}, Handler: s.listAudit},
-		{Method: post, Path: "/api/v1/audit/exports", Name: "audit.export", Tag: "audit", Summary: "Export the audit log as CSV (a job)", SummaryZh: "导出审计日志（后台任务）", Access: admin, Object: "job", Body: audit.Filter{}, Response: jobs.Job{}, Status: fiber.StatusAccepted, Handler: s.exportAudit},
-		{Method: get, Path: "/api/v1/jobs", Name: "jobs.list", Tag: "jobs", Summary: "The caller's jobs (all, for an admin)", SummaryZh: "后台任务列表", Access: signedIn, Response: list[jobs.Job]{}, Handler: s.listJobs},
+		{Method: get, Path: "/api/v1/audit", Name: "audit.list", Tag: "audit", Summary: "Search the audit log", SummaryZh: "查询审计日志", Access: auditor, Response: list[audit.Entry]{}, Handler: s.listAudit},
+		{Method: post, Path: "/api/v1/audit/exports", Name: "audit.export", Tag: "audit", Summary: "Export the audit log as CSV (a job)", SummaryZh: "导出审计日志（后台任务）", Access: auditor, Object: "job", Body: audit.Filter{}, Response: jobs.Job{}, Status: fiber.StatusAccepted, Handler: s.exportAudit},
+		{Method: get, Path: "/api/v1/jobs", Name: "jobs.list", Tag: "jobs", Summary: "The caller's jobs (an admin: all but audit exports)", SummaryZh: "后台任务列表", Access: signedIn, Response: list[jobs.Job]{}, Handler: s.listJobs},
 		{Method: get, Path: "/api/v1/jobs/:id", Name: "jobs.get", Tag: "jobs", Summary: "A job and its progress", SummaryZh: "后台任务进度", Access: signedIn, Response: jobs.Job{}, Handler: s.getJob},
 		{Method: get, Path: "/api/v1/jobs/:id/result", Name: "jobs.result", Tag: "jobs", Summary: "Download a job's file", SummaryZh: "下载任务结果文件", Access: signedIn, Handler: s.jobResult},
 	}

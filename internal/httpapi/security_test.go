@@ -74,7 +74,7 @@ func testInjectionPayloads(t *testing.T, f *fixture) {
 			t.Errorf("table %s is empty after the payloads", table)
 		}
 	}
-	f.call("admin", "GET", "/api/v1/users", nil, http.StatusOK)
+	f.call("secadmin", "GET", "/api/v1/users", nil, http.StatusOK)
 }
 
 func injectAndRead(t *testing.T, f *fixture, p string) {
@@ -91,10 +91,10 @@ func injectAndRead(t *testing.T, f *fixture, p string) {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("import regions: %d %s", resp.StatusCode, body)
 	}
-	org := decode[auth.Organisation](t, f.call("admin", "POST", "/api/v1/organisations", map[string]string{"name": p, "kind": "contractor"}, http.StatusCreated))
+	org := decode[auth.Organisation](t, f.call("secadmin", "POST", "/api/v1/organisations", map[string]string{"name": p, "kind": "contractor"}, http.StatusCreated))
 	user := decode[struct {
 		User struct{ ID string } `json:"user"`
-	}](t, f.call("admin", "POST", "/api/v1/users", map[string]any{"username": fmt.Sprintf("inj%d", n), "display_name": p,
+	}](t, f.call("secadmin", "POST", "/api/v1/users", map[string]any{"username": fmt.Sprintf("inj%d", n), "display_name": p,
 		"role": "contractor", "organisation_id": f.org.ID}, http.StatusCreated))
 	f.call("city", "POST", "/api/v1/tokens", map[string]string{"name": p}, http.StatusCreated)
 
@@ -164,8 +164,8 @@ func injectAndRead(t *testing.T, f *fixture, p string) {
 		}{
 			{"city", "/api/v1/regions/140100", field[struct{ Name string }](func(v struct{ Name string }) []string { return []string{v.Name} })},
 			{"city", "/api/v1/regions/" + imported, field[struct{ Name string }](func(v struct{ Name string }) []string { return []string{v.Name} })},
-			{"admin", "/api/v1/organisations/" + org.ID, field[struct{ Name string }](func(v struct{ Name string }) []string { return []string{v.Name} })},
-			{"admin", "/api/v1/users/" + user.User.ID, field[struct {
+			{"secadmin", "/api/v1/organisations/" + org.ID, field[struct{ Name string }](func(v struct{ Name string }) []string { return []string{v.Name} })},
+			{"secadmin", "/api/v1/users/" + user.User.ID, field[struct {
 				DisplayName string `json:"display_name"`
 			}](func(v struct {
 				DisplayName string `json:"display_name"`

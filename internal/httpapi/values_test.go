@@ -164,7 +164,7 @@ func TestConcurrentEditsOfOneValue(t *testing.T) {
 				Username, Result string
 				Status           int
 			}
-		}](t, f.call("admin", "GET", "/api/v1/audit?action=values.set&object="+url.QueryEscape("cycle:"+cy.ID+":140100:A2"), nil, http.StatusOK))
+		}](t, f.call("auditor", "GET", "/api/v1/audit?action=values.set&object="+url.QueryEscape("cycle:"+cy.ID+":140100:A2"), nil, http.StatusOK))
 		var attempts []string
 		for _, e := range trail.Items {
 			attempts = append(attempts, fmt.Sprintf("%s:%d:%s", e.Username, e.Status, e.Result))
