@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/gofiber/fiber/v2/utils"
 	"github.com/google/uuid"
 
 	"github.com/ipeval/ipeval/internal/audit"
@@ -30,7 +29,13 @@ const (
 	objectKey    = "ipeval.audit_object"
 	detailKey    = "ipeval.audit_detail"
 	skipAuditKey = "ipeval.audit_skip"
+	routeKey     = "ipeval.route"
 )
+
+// unmatchedRoute is the metrics and log label of a request that no route
+// of the table served, so that probing random paths adds no series.
+const unmatchedRoute = "unmatched"
+
 
 // requestTimeout bounds the work of one request, so that an unreachable
 // database turns into a 503 instead of a hung connection.
@@ -45,8 +50,6 @@ func (s *Server) requestContext(c *fiber.Ctx) error {
 	id := c.Get(fiber.HeaderXRequestID)
 	if !requestIDPattern.MatchString(id) {
 		id = uuid.NewString()
-	} else {
-		id = utils.CopyString(id)
 	}
 	c.Locals(requestIDKey, id)
 	c.Set(fiber.HeaderXRequestID, id)
@@ -61,7 +64,10 @@ func (s *Server) requestContext(c *fiber.Ctx) error {
 		}
 	}
 	status := c.Response().StatusCode()
-	route := c.Route().Path
+	route, _ := c.Locals(routeKey).(string)
+	if route == "" {
+		route = unmatchedRoute
+	}
 	elapsed := time.Since(start)
 	s.metrics.observe(c.Method(), route, status, elapsed)
 	level := slog.LevelInfo
@@ -90,16 +96,15 @@ func isPage(c *fiber.Ctx) bool {
 	return page
 }
 
-// param returns a copy of a path parameter: Fiber's own strings point into
-// a buffer that is reused after the handler returns.
-func param(c *fiber.Ctx, name string) string { return utils.CopyString(c.Params(name)) }
+// param returns a path parameter; the server's Immutable setting makes it
+// a copy that may outlive the request.
+func param(c *fiber.Ctx, name string) string { return c.Params(name) }
 
-// query returns a copy of a query parameter.
-func query(c *fiber.Ctx, name string) string { return utils.CopyString(c.Query(name)) }
+// query returns a query parameter (a copy, as param).
+func query(c *fiber.Ctx, name string) string { return c.Query(name) }
 
-// clientIP is a copy of the caller's address: behind a trusted proxy Fiber
-// returns a string that points into the reused request buffer.
-func clientIP(c *fiber.Ctx) string { return utils.CopyString(c.IP()) }
+// clientIP is the caller's address (a copy, as param).
+func clientIP(c *fiber.Ctx) string { return c.IP() }
 
 // setAuditObject names the object a write touched when the route alone
 // cannot (for example the id of something just created).
@@ -113,6 +118,7 @@ func setAuditDetail(c *fiber.Ctx, detail string) { c.Locals(detailKey, detail) }
 // access rule does not allow.
 func (s *Server) handle(r route) fiber.Handler {
 	return func(c *fiber.Ctx) error {
+		c.Locals(routeKey, r.Path)
 		if r.Page {
 			c.Locals(pageKey, true)
 		}
