@@ -36,7 +36,6 @@ const (
 // of the table served, so that probing random paths adds no series.
 const unmatchedRoute = "unmatched"
 
-
 // requestTimeout bounds the work of one request, so that an unreachable
 // database turns into a 503 instead of a hung connection.
 const requestTimeout = 30 * time.Second
