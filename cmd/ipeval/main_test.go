@@ -52,8 +52,16 @@ func (o *output) waitFor(tb testing.TB, re *regexp.Regexp, d time.Duration) []st
 	return nil
 }
 
+// envOf is an environment of vars only. Metrics go to a free loopback
+// port unless vars say otherwise, so that servers of tests running at once
+// do not compete for the default one.
 func envOf(vars map[string]string) func(string) string {
-	return func(k string) string { return vars[k] }
+	return func(k string) string {
+		if v, ok := vars[k]; ok || k != "IPEVAL_METRICS_ADDR" {
+			return v
+		}
+		return "127.0.0.1:0"
+	}
 }
 
 // cli runs a one-off command and returns its standard output.

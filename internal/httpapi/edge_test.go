@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"testing"
 
 	"github.com/google/uuid"
@@ -12,11 +13,17 @@ import (
 	"github.com/prometheus/common/model"
 )
 
-// scrape reads the server's metrics in the Prometheus text format, parsed
-// by Prometheus' own parser, so that a malformed exposition fails the test.
+// scrape reads the server's metrics from its metrics handler in the
+// Prometheus text format, parsed by Prometheus' own parser, so that a
+// malformed exposition fails the test.
 func (f *fixture) scrape() map[string]*dto.MetricFamily {
 	f.t.Helper()
-	body := f.call("", "GET", "/metrics", nil, http.StatusOK)
+	rec := httptest.NewRecorder()
+	f.srv.MetricsHandler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	body := rec.Body.Bytes()
+	if rec.Code != http.StatusOK {
+		f.t.Fatalf("metrics: status %d: %s", rec.Code, body)
+	}
 	p := expfmt.NewTextParser(model.UTF8Validation)
 	fams, err := p.TextToMetricFamilies(bytes.NewReader(body))
 	if err != nil {
@@ -89,5 +96,19 @@ func TestProbe02MetricsAfterMixedRequests(t *testing.T) {
 		if _, ok := want[key]; !ok {
 			t.Errorf("series %q (%d) for no request made", key, n)
 		}
+	}
+}
+
+// TestProbe11MetricsNotPublic: the public application has no /metrics,
+// for any caller; the metrics are served by their own handler, which
+// cmd/ipeval puts on a listener of its own (TestProbe11MetricsAddress).
+func TestProbe11MetricsNotPublic(t *testing.T) {
+	f := newFixture(t)
+	for _, who := range []string{"anonymous", "admin"} {
+		resp, body := f.do(f.as(who, request("GET", "/metrics", nil)))
+		wantProblem(t, resp, body, http.StatusNotFound)
+	}
+	if fams := f.scrape(); fams["ipeval_http_requests_total"] == nil {
+		t.Fatal("the metrics handler has no request counter")
 	}
 }

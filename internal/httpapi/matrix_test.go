@@ -33,7 +33,6 @@ import (
 var allowed = map[string][]string{
 	"GET /healthz":                                        {"anonymous", "admin", "contractor", "city"},
 	"GET /readyz":                                         {"anonymous", "admin", "contractor", "city"},
-	"GET /metrics":                                        {"anonymous", "admin", "contractor", "city"},
 	"GET /openapi.json":                                   {"anonymous", "admin", "contractor", "city"},
 	"GET /":                                               {"admin", "contractor", "city"},
 	"GET /login":                                          {"anonymous", "admin", "contractor", "city"},
@@ -149,7 +148,6 @@ func fixed(method, path string, body any, status int) sample {
 var samples = map[string]sample{
 	"GET /healthz":      json200("GET", "/healthz", nil),
 	"GET /readyz":       json200("GET", "/readyz", nil),
-	"GET /metrics":      json200("GET", "/metrics", nil),
 	"GET /openapi.json": json200("GET", "/openapi.json", nil),
 	"GET /":             json200("GET", "/", nil),
 	"GET /login": func(_ *fixture, who string) (*http.Request, int) {
@@ -989,7 +987,6 @@ var unscoped = map[string]string{
 	"GET /docs":                     "public",
 	"GET /healthz":                  "public",
 	"GET /readyz":                   "public",
-	"GET /metrics":                  "public",
 	"GET /openapi.json":             "public",
 	"GET /static/:file":             "public",
 	"GET /static/vendor/:file":      "public",

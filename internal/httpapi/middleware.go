@@ -70,7 +70,7 @@ func (s *Server) requestContext(c *fiber.Ctx) error {
 	elapsed := time.Since(start)
 	s.metrics.observe(c.Method(), route, status, elapsed)
 	level := slog.LevelInfo
-	if route == "/healthz" || route == "/readyz" || route == "/metrics" || strings.HasPrefix(route, "/static") {
+	if route == "/healthz" || route == "/readyz" || strings.HasPrefix(route, "/static") {
 		level = slog.LevelDebug
 	}
 	p := principal(c)
