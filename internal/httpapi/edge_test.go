@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/google/uuid"
@@ -110,5 +112,71 @@ func TestProbe11MetricsNotPublic(t *testing.T) {
 	}
 	if fams := f.scrape(); fams["ipeval_http_requests_total"] == nil {
 		t.Fatal("the metrics handler has no request counter")
+	}
+}
+
+// staticRoutes are the public assets whose answers may be cached.
+var staticRoutes = []string{"GET /static/:file", "GET /static/vendor/:file", "GET /static/vendor/maps/:file"}
+
+// TestProbe05NoStore calls every route of the router as an allowed
+// signed-in caller (anonymously for the public ones, among them both
+// sign-ins, whose answers set the session cookie) and as a refused one:
+// every answer, success or problem, carries Cache-Control: no-store, but
+// for the static assets, which stay cacheable. So do an anonymous refusal
+// and an unknown route.
+func TestProbe05NoStore(t *testing.T) {
+	f := newFixture(t)
+	check := func(t *testing.T, key string, resp *http.Response) {
+		t.Helper()
+		cc := resp.Header.Get("Cache-Control")
+		if slices.Contains(staticRoutes, key) && resp.StatusCode == http.StatusOK {
+			if !strings.HasPrefix(cc, "public") {
+				t.Errorf("static asset: Cache-Control %q, want public", cc)
+			}
+			return
+		}
+		if cc != "no-store" {
+			t.Errorf("status %d: Cache-Control %q, want no-store", resp.StatusCode, cc)
+		}
+	}
+	seen := map[string]bool{}
+	for _, r := range f.srv.App().GetRoutes(true) {
+		key := r.Method + " " + r.Path
+		if r.Method == http.MethodHead || seen[key] {
+			continue
+		}
+		seen[key] = true
+		who, build := allowed[key], samples[key]
+		if build == nil {
+			t.Errorf("route %s has no sample request", key)
+			continue
+		}
+		var callers []string
+		if i := slices.IndexFunc(who, func(w string) bool { return w != "anonymous" }); i >= 0 {
+			callers = append(callers, who[i])
+		}
+		if slices.Contains(who, "anonymous") {
+			callers = append(callers, "anonymous")
+		}
+		for _, w := range []string{"city", "contractor", "admin"} {
+			if !slices.Contains(who, w) {
+				callers = append(callers, w) // refused: a problem or an error page
+				break
+			}
+		}
+		for _, caller := range callers {
+			t.Run(key+" as "+caller, func(t *testing.T) {
+				f.t = t
+				req, _ := build(f, caller)
+				resp, _ := f.do(f.as(caller, req))
+				check(t, key, resp)
+			})
+		}
+	}
+	for _, c := range []struct{ name, path string }{{"anonymous refusal", "/api/v1/me"}, {"unknown route", "/api/v1/nothing"}} {
+		t.Run(c.name, func(t *testing.T) {
+			resp, _ := f.do(request("GET", c.path, nil))
+			check(t, "", resp)
+		})
 	}
 }

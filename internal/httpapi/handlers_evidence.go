@@ -140,7 +140,6 @@ func sendFile(c *fiber.Ctx, mediaType, name string, data []byte) error {
 	c.Set(fiber.HeaderContentDisposition, disposition(name))
 	c.Set("X-Content-Type-Options", "nosniff")
 	c.Set("Content-Security-Policy", "sandbox; default-src 'none'")
-	c.Set(fiber.HeaderCacheControl, "private, no-store")
 	return c.Send(data)
 }
 

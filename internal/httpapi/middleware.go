@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
 	"crypto/subtle"
 	"errors"
@@ -63,10 +64,12 @@ func (s *Server) requestContext(c *fiber.Ctx) error {
 		}
 	}
 	status := c.Response().StatusCode()
-	route, _ := c.Locals(routeKey).(string)
-	if route == "" {
-		route = unmatchedRoute
+	r, _ := c.Locals(routeKey).(*route)
+	route := unmatchedRoute
+	if r != nil {
+		route = r.Path
 	}
+	privateAnswer(c, r)
 	elapsed := time.Since(start)
 	s.metrics.observe(c.Method(), route, status, elapsed)
 	level := slog.LevelInfo
@@ -78,6 +81,18 @@ func (s *Server) requestContext(c *fiber.Ctx) error {
 		slog.String("request_id", id), slog.String("method", c.Method()), slog.String("route", route),
 		slog.Int("status", status), slog.Duration("duration", elapsed), slog.String("user_id", p.UserID))
 	return nil
+}
+
+// privateAnswer makes every answer no-store — pages, API answers, errors,
+// sign-ins that set a cookie, new passwords and tokens — unless a public
+// route's handler declared it cacheable (the static assets): a shared
+// proxy or the browser's cache must never keep what one user was shown.
+// Deciding it here, once, keeps a new handler from forgetting.
+func privateAnswer(c *fiber.Ctx, r *route) {
+	if r != nil && r.Access.isPublic() && bytes.HasPrefix(c.Response().Header.Peek(fiber.HeaderCacheControl), []byte("public")) {
+		return
+	}
+	c.Set(fiber.HeaderCacheControl, "no-store")
 }
 
 func requestID(c *fiber.Ctx) string {
@@ -116,8 +131,9 @@ func setAuditDetail(c *fiber.Ctx, detail string) { c.Locals(detailKey, detail) }
 // protection and auditing. Nothing reaches a handler that the route's
 // access rule does not allow.
 func (s *Server) handle(r route) fiber.Handler {
+	rp := &r
 	return func(c *fiber.Ctx) error {
-		c.Locals(routeKey, r.Path)
+		c.Locals(routeKey, rp)
 		if r.Page {
 			c.Locals(pageKey, true)
 		}
