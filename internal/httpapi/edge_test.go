@@ -3,8 +3,10 @@ package httpapi_test
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -179,4 +181,69 @@ func TestProbe05NoStore(t *testing.T) {
 			check(t, "", resp)
 		})
 	}
+}
+
+// TestProbe04CSRFQuery: a write with the session cookie and the right CSRF
+// token in the URL query (?_csrf=), but not in the X-CSRF-Token header or
+// the form body, is refused and stores nothing — for the API, for a page's
+// form and for the sign-in form — while the same token in the header or
+// the form body is taken.
+func TestProbe04CSRFQuery(t *testing.T) {
+	f := newFixture(t)
+	session, csrf := f.formSession("admin")
+	withSession := func(req *http.Request) *http.Request { req.AddCookie(session); return req }
+	q := "?_csrf=" + url.QueryEscape(csrf)
+
+	t.Run("API write", func(t *testing.T) {
+		f.t = t
+		before := f.count("cycles")
+		resp, body := f.do(withSession(request("POST", "/api/v1/cycles"+q, map[string]int{"year": 2090})))
+		wantProblem(t, resp, body, http.StatusForbidden)
+		if f.count("cycles") != before {
+			t.Fatal("a write with the token in the query only was stored")
+		}
+		req := withSession(request("POST", "/api/v1/cycles", map[string]int{"year": 2090}))
+		req.Header.Set("X-CSRF-Token", csrf)
+		if resp, body := f.do(req); resp.StatusCode != http.StatusCreated {
+			t.Fatalf("the same write with the header: %d %s", resp.StatusCode, body)
+		}
+	})
+	t.Run("page form", func(t *testing.T) {
+		f.t = t
+		cy := f.sharedCycle()
+		before := f.snapshot(map[string]string{"indicator_values": "*"})
+		form := "region_code=140100&ver.B3=0&v.B3=7"
+		resp, _ := f.do(withSession(httptestBody(request("POST", "/cycles/"+cy.ID+"/collect/values"+q, nil), form, "application/x-www-form-urlencoded")))
+		if resp.StatusCode != http.StatusForbidden {
+			t.Fatalf("page form with the token in the query only: %d, want 403", resp.StatusCode)
+		}
+		if f.snapshot(map[string]string{"indicator_values": "*"}) != before {
+			t.Fatal("the form write was stored")
+		}
+		resp, _ = f.do(withSession(httptestBody(request("POST", "/cycles/"+cy.ID+"/collect/values", nil), form+"&_csrf="+url.QueryEscape(csrf), "application/x-www-form-urlencoded")))
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("the same form with the token in its body: %d", resp.StatusCode)
+		}
+	})
+	t.Run("sign-in form", func(t *testing.T) {
+		f.t = t
+		good := f.loginForm("city", fixturePassword)
+		body, _ := io.ReadAll(good.Body)
+		fields, _ := url.ParseQuery(string(body))
+		token := fields.Get("_csrf")
+		fields.Del("_csrf")
+		req := httptestBody(request("POST", "/login?_csrf="+url.QueryEscape(token), nil), fields.Encode(), "application/x-www-form-urlencoded")
+		for _, c := range good.Cookies() {
+			req.AddCookie(c)
+		}
+		resp, _ := f.do(req)
+		if resp.StatusCode != http.StatusForbidden {
+			t.Fatalf("sign-in with the form's token in the query: %d, want 403", resp.StatusCode)
+		}
+		for _, c := range resp.Cookies() {
+			if c.Name == "ipeval_session" && c.Value != "" {
+				t.Fatal("a session was opened")
+			}
+		}
+	})
 }

@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/gofiber/fiber/v2/utils"
 
 	"github.com/ipeval/ipeval/indicators"
 	"github.com/ipeval/ipeval/internal/auth"
@@ -107,9 +106,6 @@ func formUpload(c *fiber.Ctx, field string) (*multipart.FileHeader, error) {
 	}
 	return fh, nil
 }
-
-// formValue returns a copy of a form field.
-func formValue(c *fiber.Ctx, name string) string { return utils.CopyString(c.FormValue(name)) }
 
 // formBool reads an optional boolean form field: true/false and the like,
 // or "on", what a checked HTML checkbox sends.

@@ -221,14 +221,28 @@ func (s *Server) authorize(c *fiber.Ctx, r route, p auth.Principal, authErr erro
 	return nil
 }
 
-// validCSRF compares the token of the X-CSRF-Token header or the _csrf form
-// field with the session's, in constant time.
+// validCSRF compares the token of the X-CSRF-Token header or the _csrf
+// field of the form body with the session's, in constant time.
 func validCSRF(c *fiber.Ctx, want string) bool {
 	got := c.Get("X-CSRF-Token")
 	if got == "" {
-		got = c.FormValue("_csrf")
+		got = formValue(c, "_csrf")
 	}
 	return want != "" && subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1
+}
+
+// formValue returns a field of the form body, URL-encoded or multipart, and
+// never one of the URL query, as Fiber's FormValue would: a token or a
+// password in a URL is kept in logs, history and Referer headers, and a
+// link could carry a CSRF token to a forged request.
+func formValue(c *fiber.Ctx, name string) string {
+	if v := c.Request().PostArgs().Peek(name); len(v) > 0 {
+		return string(v)
+	}
+	if form, err := c.MultipartForm(); err == nil && len(form.Value[name]) > 0 {
+		return form.Value[name][0]
+	}
+	return ""
 }
 
 func unsafeMethod(m string) bool {
