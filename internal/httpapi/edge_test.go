@@ -247,3 +247,106 @@ func TestProbe04CSRFQuery(t *testing.T) {
 		}
 	})
 }
+
+// hidden lists the ids of the foreign world whose existence the city
+// official of 140100 and the first organisation's contractor may not
+// know, and the region code 140200: objects of another region or
+// organisation, and an unpublished run. Cycles are not among them: every
+// signed-in user lists them.
+func (w foreignWorld) hidden(f *fixture) []string {
+	return []string{w.value, w.evidence, w.run, w.draft, w.token, w.job, w.project, w.batch, f.org2.ID, "140200"}
+}
+
+// randomTwin is a request like another but addressing, instead of each
+// hidden object, one that does not exist.
+type randomTwin struct {
+	req  *http.Request
+	swap map[string]string // random stand-in → hidden original
+}
+
+// newRandomTwin copies req (its body too, which it restores for req) with
+// every hidden id in the URL and the body replaced by a random one; a
+// region code is replaced by a well-formed code of no region.
+func newRandomTwin(tb testing.TB, req *http.Request, hidden []string) randomTwin {
+	tb.Helper()
+	var body []byte
+	if req.Body != nil {
+		var err error
+		if body, err = io.ReadAll(req.Body); err != nil {
+			tb.Fatal(err)
+		}
+		req.Body = io.NopCloser(bytes.NewReader(body))
+		body = bytes.Clone(body)
+	}
+	u := req.URL.String()
+	tw := randomTwin{swap: map[string]string{}}
+	for _, id := range hidden {
+		if id == "" || !strings.Contains(u, id) && !bytes.Contains(body, []byte(id)) {
+			continue
+		}
+		stand := uuid.NewString()
+		if len(id) == 6 { // a region code
+			stand = "149998"
+		}
+		u = strings.ReplaceAll(u, id, stand)
+		body = bytes.ReplaceAll(body, []byte(id), []byte(stand))
+		tw.swap[stand] = id
+	}
+	tw.req = httptest.NewRequest(req.Method, u, bytes.NewReader(body))
+	tw.req.Header = req.Header.Clone()
+	return tw
+}
+
+// sameAnswer sends the twin as who and fails unless its answer is the
+// refusal given (status, media type, body), but for the request id and
+// the ids swapped. A request that addresses no hidden object (one refused
+// for the caller's role) has nothing to compare.
+func (tw randomTwin) sameAnswer(t *testing.T, f *fixture, who string, resp *http.Response, body []byte) {
+	t.Helper()
+	if len(tw.swap) == 0 {
+		return
+	}
+	tr, tb := f.do(f.as(who, tw.req))
+	for stand, id := range tw.swap {
+		tb = bytes.ReplaceAll(tb, []byte(stand), []byte(id))
+	}
+	norm := func(r *http.Response, b []byte) string {
+		return string(bytes.ReplaceAll(b, []byte(r.Header.Get("X-Request-Id")), nil))
+	}
+	if tr.StatusCode != resp.StatusCode || tr.Header.Get("Content-Type") != resp.Header.Get("Content-Type") || norm(tr, tb) != norm(resp, body) {
+		t.Errorf("a hidden object and one that does not exist are told apart:\nhidden: %d %s\n%.600s\nrandom: %d %s\n%.600s",
+			resp.StatusCode, resp.Header.Get("Content-Type"), body, tr.StatusCode, tr.Header.Get("Content-Type"), tb)
+	}
+}
+
+// TestProbe07ExistenceOracle: a city official asking for an unpublished
+// run's workbook, hand-over, result or sensitivity, and a contractor
+// asking for another organisation's survey project or batch, get exactly
+// the answer of an id that does not exist. TestObjectLevelChecks makes the
+// same comparison for every route open to them.
+func TestProbe07ExistenceOracle(t *testing.T) {
+	f := newFixture(t)
+	draft := f.scoredRun(false)
+	project, batch := f.validBatchOf(f.sharedCycle().ID, f.org2)
+	for _, c := range []struct{ who, path string }{
+		{"city", "/api/v1/runs/" + draft + "/workbook"},
+		{"city", "/api/v1/runs/" + draft + "/handover?format=csv"},
+		{"city", "/api/v1/runs/" + draft},
+		{"city", "/api/v1/runs/" + draft + "/regions/140100"},
+		{"city", "/api/v1/runs/" + draft + "/sensitivity"},
+		{"contractor", "/api/v1/survey-projects/" + project},
+		{"contractor", "/api/v1/survey-batches/" + batch},
+		{"contractor", "/surveys/" + project},
+	} {
+		t.Run(c.who+" "+c.path, func(t *testing.T) {
+			f.t = t
+			req := request("GET", c.path, nil)
+			random := newRandomTwin(t, req, []string{draft, project, batch})
+			resp, body := f.do(f.as(c.who, req))
+			if resp.StatusCode != http.StatusNotFound {
+				t.Fatalf("status %d, want 404: %.300s", resp.StatusCode, body)
+			}
+			random.sameAnswer(t, f, c.who, resp, body)
+		})
+	}
+}
