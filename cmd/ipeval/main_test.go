@@ -102,6 +102,29 @@ func TestServeEndToEnd(t *testing.T) {
 	})
 }
 
+// serveInProcess runs `ipeval serve` with args in this process until the
+// test ends, and returns its output once it listens.
+func serveInProcess(t *testing.T, getenv func(string) string, args ...string) *output {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	out := &output{}
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, append([]string{"serve"}, args...), getenv, out, io.Discard) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("serve: %v", err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Error("serve did not stop")
+		}
+	})
+	out.waitFor(t, listening, 60*time.Second)
+	return out
+}
+
 func serveAndUse(t *testing.T, getenv func(string) string, extra ...string) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

@@ -1,14 +1,12 @@
 package main
 
 import (
-	"context"
 	"io"
 	"net"
 	"net/http"
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/ipeval/ipeval/internal/config"
 )
@@ -31,26 +29,8 @@ func TestProbe11MetricsAddress(t *testing.T) {
 		return resp.StatusCode, string(b)
 	}
 	start := func(t *testing.T, extra ...string) *output {
-		ctx, cancel := context.WithCancel(context.Background())
-		out := &output{}
-		done := make(chan error, 1)
 		env := envOf(map[string]string{"IPEVAL_DATA_DIR": t.TempDir()})
-		go func() {
-			done <- run(ctx, append([]string{"serve", "--addr", "127.0.0.1:0", "--workers", "0"}, extra...), env, out, io.Discard)
-		}()
-		t.Cleanup(func() {
-			cancel()
-			select {
-			case err := <-done:
-				if err != nil {
-					t.Errorf("serve: %v", err)
-				}
-			case <-time.After(30 * time.Second):
-				t.Error("serve did not stop")
-			}
-		})
-		out.waitFor(t, listening, 60*time.Second)
-		return out
+		return serveInProcess(t, env, append([]string{"--addr", "127.0.0.1:0", "--workers", "0"}, extra...)...)
 	}
 
 	if host, _, err := net.SplitHostPort(config.DefaultMetricsAddr); err != nil || !net.ParseIP(host).IsLoopback() {
