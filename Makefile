@@ -1,4 +1,4 @@
-# ipeval: make run | build | test | lint | bench | loadtest | fuzz | assets | clean
+# ipeval: make run | build | test | test-race | lint | bench | loadtest | fuzz | assets | clean
 
 VERSION     := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS     := -s -w -X main.version=$(VERSION)
@@ -11,7 +11,7 @@ GOVULNCHECK := golang.org/x/vuln/cmd/govulncheck@v1.1.4
 GOVULNDB    ?= https://vuln.go.dev
 FUZZTIME    ?= 30s
 
-.PHONY: run build test lint bench loadtest fuzz fuzz-brief assets clean
+.PHONY: run build test test-race lint bench loadtest fuzz fuzz-brief assets clean
 
 # Browser assets the binary embeds (reports/static/vendor), fetched from the
 # npm registry by the committed lockfile; never committed themselves.
@@ -25,6 +25,12 @@ build: assets
 
 test: assets
 	go test -count=1 -p 2 -timeout 15m ./...
+
+# The HTTP edge, the jobs and authentication under the race detector, one
+# package at a time: these are where request goroutines, workers and caches
+# share memory. CI runs it after make test.
+test-race: assets
+	go test -race -count=1 -p 1 -timeout 45m ./internal/httpapi/... ./jobs/... ./internal/auth/...
 
 lint:
 	@unformatted="$$(gofmt -l .)"; \

@@ -310,22 +310,23 @@ func (s *Store) GetProject(ctx context.Context, by auth.Principal, id string) (P
 }
 
 // getProject reads a project and checks that by may see it: admins any,
-// contractors their organisation's. A contractor asking for another
-// organisation's project is refused, not told it is missing, as for the
-// other objects it cannot reach.
+// contractors their organisation's. Another organisation's project is not
+// found, with the very error of a missing one, so that a contractor cannot
+// tell which ids exist (TestProbe07ExistenceOracle).
 func getProject(db *gorm.DB, by auth.Principal, id string) (Project, error) {
 	if !by.Is(auth.RoleAdmin, auth.RoleContractor) {
 		return Project{}, forbidden()
 	}
+	notFound := fmt.Errorf("survey project %s: %w", id, fault.ErrNotFound)
 	var p Project
 	if err := db.Where("id = ?", id).Take(&p).Error; err != nil {
 		if errors.Is(err, gorm.ErrRecordNotFound) {
-			return p, fmt.Errorf("survey project %s: %w", id, fault.ErrNotFound)
+			return p, notFound
 		}
 		return p, fmt.Errorf("get survey project: %w", err)
 	}
 	if !by.CanAccessOrganisation(p.OrganisationID) {
-		return Project{}, forbidden()
+		return Project{}, notFound
 	}
 	return p, p.decode()
 }

@@ -362,10 +362,11 @@ func TestBatches(t *testing.T) {
 			}
 		})
 		t.Run("another organisation", func(t *testing.T) {
-			if _, _, err := f.store.Upload(ctx, f.outsider, p.ID, "a.csv", strings.NewReader(answers()), ""); !errors.Is(err, fault.ErrForbidden) {
+			// Another organisation's project is not found, as a missing one.
+			if _, _, err := f.store.Upload(ctx, f.outsider, p.ID, "a.csv", strings.NewReader(answers()), ""); !errors.Is(err, fault.ErrNotFound) {
 				t.Fatalf("upload: %v", err)
 			}
-			if _, err := f.store.GetBatch(ctx, f.outsider, b.ID); !errors.Is(err, fault.ErrForbidden) {
+			if _, err := f.store.GetBatch(ctx, f.outsider, b.ID); !errors.Is(err, fault.ErrNotFound) {
 				t.Fatalf("read a batch: %v", err)
 			}
 			if list, err := f.store.ListProjects(ctx, f.outsider, ""); err != nil || len(list) != 0 {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -24,22 +23,8 @@ import (
 func TestBrowserDemo(t *testing.T) {
 	exe := testenv.Require(t, testenv.Chromium)
 	env := envOf(map[string]string{"IPEVAL_DATA_DIR": t.TempDir()})
-	ctx, cancel := context.WithCancel(context.Background())
-	out := &output{}
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--demo"}, env, out, io.Discard) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("serve: %v", err)
-			}
-		case <-time.After(30 * time.Second):
-			t.Error("serve did not stop")
-		}
-	})
-	base := out.waitFor(t, listening, 60*time.Second)[1]
+	out := serveInProcess(t, env, "--addr", "127.0.0.1:0", "--demo")
+	base := listening.FindStringSubmatch(out.String())[1]
 	m := regexp.MustCompile(`(?m)^\s+taiyuan\s+(\S+)`).FindStringSubmatch(out.String())
 	if m == nil {
 		t.Fatalf("serve --demo printed no password for taiyuan:\n%s", out.String())

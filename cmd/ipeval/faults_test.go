@@ -62,7 +62,7 @@ type process struct {
 func startIpeval(t testing.TB, vars map[string]string, args ...string) *process {
 	t.Helper()
 	p := &process{cmd: exec.Command(os.Args[0], args...), out: &output{}, exited: make(chan struct{})}
-	p.cmd.Env = append(os.Environ(), childEnv+"=1")
+	p.cmd.Env = append(os.Environ(), childEnv+"=1", "IPEVAL_METRICS_ADDR=127.0.0.1:0")
 	for k, v := range vars {
 		p.cmd.Env = append(p.cmd.Env, k+"="+v)
 	}

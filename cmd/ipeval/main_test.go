@@ -52,8 +52,16 @@ func (o *output) waitFor(tb testing.TB, re *regexp.Regexp, d time.Duration) []st
 	return nil
 }
 
+// envOf is an environment of vars only. Metrics go to a free loopback
+// port unless vars say otherwise, so that servers of tests running at once
+// do not compete for the default one.
 func envOf(vars map[string]string) func(string) string {
-	return func(k string) string { return vars[k] }
+	return func(k string) string {
+		if v, ok := vars[k]; ok || k != "IPEVAL_METRICS_ADDR" {
+			return v
+		}
+		return "127.0.0.1:0"
+	}
 }
 
 // cli runs a one-off command and returns its standard output.
@@ -92,6 +100,29 @@ func TestServeEndToEnd(t *testing.T) {
 		}
 		serveAndUse(t, env, "--workers", "2")
 	})
+}
+
+// serveInProcess runs `ipeval serve` with args in this process until the
+// test ends, and returns its output once it listens.
+func serveInProcess(t *testing.T, getenv func(string) string, args ...string) *output {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	out := &output{}
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, append([]string{"serve"}, args...), getenv, out, io.Discard) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("serve: %v", err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Error("serve did not stop")
+		}
+	})
+	out.waitFor(t, listening, 60*time.Second)
+	return out
 }
 
 func serveAndUse(t *testing.T, getenv func(string) string, extra ...string) {

@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"strings"
 	"sync"
 	"time"
@@ -112,6 +114,12 @@ func serve(ctx context.Context, e env, args []string) error {
 		_ = ln.Close()
 		return err
 	}
+	stopMetrics, err := startMetrics(cfg.MetricsListenAddr(), srv.MetricsHandler(), log, e)
+	if err != nil {
+		_ = ln.Close()
+		return err
+	}
+	defer stopMetrics()
 	go housekeeping(ctx, svc, log)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
@@ -133,6 +141,33 @@ func serve(ctx context.Context, e env, args []string) error {
 	rt.close()
 	log.Info("stopped")
 	return nil
+}
+
+// startMetrics serves the Prometheus metrics on addr, a listener apart from
+// the public one, and returns what stops it; an empty addr serves nothing.
+func startMetrics(addr string, h http.Handler, log *slog.Logger, e env) (stop func(), err error) {
+	if addr == "" {
+		log.Info("metrics not served (--metrics-addr is empty)")
+		return func() {}, nil
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("metrics listen: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", h)
+	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("metrics server", "err", err)
+		}
+	}()
+	fmt.Fprintf(e.stdout, "metrics on %s/metrics\n", baseURL(ln.Addr()))
+	return func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = hs.Shutdown(sctx)
+	}, nil
 }
 
 func baseURL(a net.Addr) string {

@@ -40,10 +40,10 @@ type Export struct {
 
 // Export returns a run for an export by by. Admins export any run, whole
 // or (region set) with one region's detail. City officials export only a
-// published run and only with their own region's detail: an unpublished
-// run or another region is refused with 403 rather than hidden as on the
-// pages, because a download link that silently yields nothing would be
-// taken for an empty run.
+// published run and only with their own region's detail. Another region
+// is refused with 403 (regions are public); an unpublished run is not
+// found, with the very error of a missing one, so that an official cannot
+// tell which run ids exist (TestProbe07ExistenceOracle).
 func (s *Store) Export(ctx context.Context, by auth.Principal, runID, region string) (Export, error) {
 	if !by.Is(auth.RoleAdmin, auth.RoleCity) {
 		return Export{}, forbidden()
@@ -58,16 +58,16 @@ func (s *Store) Export(ctx context.Context, by auth.Principal, runID, region str
 				"市级用户只能导出本地区的评价明细", map[string]any{"region": region})
 		}
 	}
+	notFound := fault.With(fault.ErrNotFound, "no such evaluation run", "评价运行不存在", nil)
 	var r Run
 	if err := s.db.WithContext(ctx).Where("id = ?", runID).Take(&r).Error; err != nil {
 		if errors.Is(err, gorm.ErrRecordNotFound) {
-			return Export{}, fault.With(fault.ErrNotFound, "no such evaluation run", "评价运行不存在", nil)
+			return Export{}, notFound
 		}
 		return Export{}, fmt.Errorf("get run: %w", err)
 	}
 	if r.PublishedAt == nil && !by.Is(auth.RoleAdmin) {
-		return Export{}, fault.With(fault.ErrForbidden, "this run is not published; city officials export published results only",
-			"该评价结果尚未发布，市级用户只能导出已发布的评价结果", nil)
+		return Export{}, notFound
 	}
 	ex := Export{Run: r, Region: region}
 	if err := s.db.WithContext(ctx).Where("id = ?", r.CycleID).Take(&ex.Cycle).Error; err != nil {

@@ -17,8 +17,9 @@ import (
 )
 
 // TestExport cuts a run for its export: an admin gets everything, or one
-// region's detail; a city official gets a published run only, with the
-// whole ranking but its own region's detail alone, and a 403 otherwise.
+// region's detail; a city official gets a published run only (an
+// unpublished one is not found), with the whole ranking but its own
+// region's detail alone (another region: 403).
 func TestExport(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
 		f := newFixture(t, db)
@@ -44,7 +45,7 @@ func TestExport(t *testing.T) {
 			region string
 			want   error
 		}{
-			{"unpublished, city", taiyuan, "", fault.ErrForbidden},
+			{"unpublished, city: not found, as a missing run", taiyuan, "", fault.ErrNotFound},
 			{"contractor", auth.Principal{UserID: "u-c", Role: auth.RoleContractor, OrganisationID: "o"}, "", fault.ErrForbidden},
 			{"region not in the run", f.admin, "999999", fault.ErrNotFound},
 		} {

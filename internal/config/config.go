@@ -41,7 +41,14 @@ type Config struct {
 	// RetentionDays is how long the content of a withdrawn or refused
 	// upload is kept before it is removed (package retention).
 	RetentionDays int
+	// MetricsAddr is where Prometheus metrics are served, apart from the
+	// public address; see MetricsListenAddr.
+	MetricsAddr string
 }
+
+// DefaultMetricsAddr keeps the metrics on loopback: a scraper on the same
+// host (or a sidecar) reads them, the network does not.
+const DefaultMetricsAddr = "127.0.0.1:9464"
 
 // setting is one flag with its environment variable and default.
 type setting struct {
@@ -65,6 +72,7 @@ var settings = []setting{
 	{"upload-max-mb", "IPEVAL_UPLOAD_MAX_MB", "20", "largest evidence file, in MiB (1–100)"},
 	{"survey-upload-max-mb", "IPEVAL_SURVEY_UPLOAD_MAX_MB", "100", "largest survey upload, in MiB (1–1024)"},
 	{"retention-days", "IPEVAL_RETENTION_DAYS", "30", "days the content of withdrawn, refused and replaced uploads is kept before it is removed (1–3650)"},
+	{"metrics-addr", "IPEVAL_METRICS_ADDR", DefaultMetricsAddr, "Prometheus metrics listen address, apart from --addr (loopback by default; empty or off serves none)"},
 	{"contact-key", "IPEVAL_CONTACT_KEY", "", "secret for hashing survey contacts, at least 32 characters (default: <data-dir>/contact.key, created on first use); the same for every serve and worker"},
 }
 
@@ -127,6 +135,8 @@ func Bind(fs *flag.FlagSet, getenv func(string) string, names ...string) (*Confi
 		case "retention-days":
 			c.RetentionDays, err = strconv.Atoi(def)
 			fs.IntVar(&c.RetentionDays, n, c.RetentionDays, usage)
+		case "metrics-addr":
+			fs.StringVar(&c.MetricsAddr, n, def, usage)
 		case "trusted-proxies":
 			c.TrustedProxies = splitList(def)
 			fs.Func(n, usage, func(v string) error { c.TrustedProxies = splitList(v); return nil })
@@ -159,6 +169,16 @@ func (c *Config) EvidencePath() string {
 	return filepath.Join(cmp.Or(c.DataDir, "./data"), "evidence")
 }
 
+// MetricsListenAddr is the --metrics-addr value, or "" when metrics are
+// not to be served ("off" in the environment, where an empty variable means
+// unset).
+func (c *Config) MetricsListenAddr() string {
+	if a := strings.TrimSpace(c.MetricsAddr); a != "off" {
+		return a
+	}
+	return ""
+}
+
 // ContactKeyPath is the key file used when no contact key is given.
 func (c *Config) ContactKeyPath() string {
 	return filepath.Join(cmp.Or(c.DataDir, "./data"), "contact.key")
@@ -170,7 +190,7 @@ func CommandSettings(command string) []string {
 	switch command {
 	case "serve":
 		return []string{"addr", "db", "redis", "data-dir", "log-format", "workers", "demo", "migrate", "secure-cookies", "trusted-proxies", "upload-max-mb", "evidence-dir",
-			"survey-upload-max-mb", "contact-key", "retention-days"}
+			"survey-upload-max-mb", "contact-key", "retention-days", "metrics-addr"}
 	case "worker":
 		return []string{"db", "redis", "data-dir", "log-format", "concurrency", "evidence-dir", "contact-key", "retention-days"}
 	case "migrate":

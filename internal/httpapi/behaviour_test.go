@@ -246,6 +246,9 @@ func TestObjectLevelChecks(t *testing.T) {
 		for i, c := range build(f, w) {
 			t.Run(fmt.Sprintf("%s #%d as %s", key, i+1, c.who), func(t *testing.T) {
 				f.t = t
+				// The same request for objects that do not exist, to be
+				// refused exactly alike (TestProbe07ExistenceOracle).
+				random := newRandomTwin(t, c.req, w.hidden(f))
 				before := f.snapshot(foreignTables)
 				resp, body := f.do(f.as(c.who, c.req))
 				switch {
@@ -253,6 +256,9 @@ func TestObjectLevelChecks(t *testing.T) {
 					t.Fatalf("status %d, want %d: %.400s", resp.StatusCode, c.want, body)
 				case c.want != http.StatusOK && strings.HasPrefix(r.Path, "/api/"):
 					wantProblem(t, resp, body, c.want)
+				}
+				if c.want != http.StatusOK {
+					random.sameAnswer(t, f, c.who, resp, body)
 				}
 				for _, s := range c.secrets {
 					if bytes.Contains(body, []byte(s)) {

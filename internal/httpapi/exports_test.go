@@ -454,8 +454,8 @@ func TestRunExportAccess(t *testing.T) {
 		status          int
 		detail          string
 	}{
-		{"unpublished workbook", "city", "/api/v1/runs/" + unpublished + "/workbook", http.StatusForbidden, "尚未发布"},
-		{"unpublished hand-over", "city", "/api/v1/runs/" + unpublished + "/handover?format=json", http.StatusForbidden, "尚未发布"},
+		{"unpublished workbook", "city", "/api/v1/runs/" + unpublished + "/workbook", http.StatusNotFound, "不存在"},
+		{"unpublished hand-over", "city", "/api/v1/runs/" + unpublished + "/handover?format=json", http.StatusNotFound, "不存在"},
 		{"another region's workbook", "city", "/api/v1/runs/" + published + "/workbook?region=140200", http.StatusForbidden, "本地区"},
 		{"another region's hand-over", "city", "/api/v1/runs/" + published + "/handover?region=140200", http.StatusForbidden, "本地区"},
 		{"contractor", "contractor", "/api/v1/runs/" + published + "/workbook", http.StatusForbidden, ""},

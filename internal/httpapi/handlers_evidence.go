@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/gofiber/fiber/v2/utils"
 
 	"github.com/ipeval/ipeval/indicators"
 	"github.com/ipeval/ipeval/internal/auth"
@@ -112,9 +111,6 @@ func formUpload(c *fiber.Ctx, field string) (*multipart.FileHeader, error) {
 	return fh, nil
 }
 
-// formValue returns a copy of a form field.
-func formValue(c *fiber.Ctx, name string) string { return utils.CopyString(c.FormValue(name)) }
-
 // formBool reads an optional boolean form field: true/false and the like,
 // or "on", what a checked HTML checkbox sends.
 func formBool(c *fiber.Ctx, name string) (bool, error) {
@@ -144,7 +140,6 @@ func sendFile(c *fiber.Ctx, mediaType, name string, data []byte) error {
 	c.Set(fiber.HeaderContentDisposition, disposition(name))
 	c.Set("X-Content-Type-Options", "nosniff")
 	c.Set("Content-Security-Policy", "sandbox; default-src 'none'")
-	c.Set(fiber.HeaderCacheControl, "private, no-store")
 	return c.Send(data)
 }
 

@@ -61,8 +61,6 @@ func (s *Server) readyz(c *fiber.Ctx, _ auth.Principal) error {
 	return c.JSON(out)
 }
 
-func (s *Server) metricsHandler(c *fiber.Ctx, _ auth.Principal) error { return s.metrics.handler(c) }
-
 func (s *Server) listAudit(c *fiber.Ctx, _ auth.Principal) error {
 	f, err := auditFilter(c.Query)
 	if err != nil {

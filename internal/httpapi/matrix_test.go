@@ -34,7 +34,6 @@ import (
 var allowed = map[string][]string{
 	"GET /healthz":                                        {"anonymous", "admin", "secadmin", "auditor", "contractor", "city"},
 	"GET /readyz":                                         {"anonymous", "admin", "secadmin", "auditor", "contractor", "city"},
-	"GET /metrics":                                        {"anonymous", "admin", "secadmin", "auditor", "contractor", "city"},
 	"GET /openapi.json":                                   {"anonymous", "admin", "secadmin", "auditor", "contractor", "city"},
 	"GET /":                                               {"admin", "secadmin", "auditor", "contractor", "city"},
 	"GET /login":                                          {"anonymous", "admin", "secadmin", "auditor", "contractor", "city"},
@@ -160,7 +159,6 @@ func fixed(method, path string, body any, status int) sample {
 var samples = map[string]sample{
 	"GET /healthz":      json200("GET", "/healthz", nil),
 	"GET /readyz":       json200("GET", "/readyz", nil),
-	"GET /metrics":      json200("GET", "/metrics", nil),
 	"GET /openapi.json": json200("GET", "/openapi.json", nil),
 	"GET /":             json200("GET", "/", nil),
 	"GET /login": func(_ *fixture, who string) (*http.Request, int) {
@@ -819,6 +817,7 @@ func (f *fixture) scoredRunOf(cycleID string, publish bool) string {
 type foreignWorld struct {
 	cycle, value, evidence string // a collecting cycle, 140200's A2 and F1 evidence in it
 	reported, run          string // a published cycle with its report, and its run
+	draft, draftCycle      string // an unpublished run, and its cycle in scoring
 	token, job             string // city2's API token and job
 	project, batch         string // a project of org2 and its valid batch
 }
@@ -853,6 +852,8 @@ func (f *fixture) foreignObjects() foreignWorld {
 	w.evidence = decode[indicators.Evidence](f.t, b).ID
 	w.reported = f.reportedCycle().ID
 	w.run = f.publishedRun(w.reported).ID
+	dc := f.scoringCycle()
+	w.draftCycle, w.draft = dc.ID, f.scoredRunOf(dc.ID, false)
 	_, tok, err := f.auth.IssueToken(context.Background(), f.accounts["city2"].user.ID, "city2's", 24*time.Hour)
 	if err != nil {
 		f.t.Fatal(err)
@@ -892,13 +893,19 @@ var foreignSamples = map[string]func(f *fixture, w foreignWorld) []foreignCase{
 		return []foreignCase{{"city", request("GET", "/cycles/"+w.cycle+"/collect?region=140200", nil), http.StatusOK, everySecret}}
 	},
 	"GET /cycles/:id/regions/:code": func(_ *fixture, w foreignWorld) []foreignCase {
-		return []foreignCase{{"city", request("GET", "/cycles/"+w.reported+"/regions/140200", nil), http.StatusForbidden, nil}}
+		return []foreignCase{
+			{"city", request("GET", "/cycles/"+w.reported+"/regions/140200", nil), http.StatusForbidden, nil},
+			{"city", request("GET", "/cycles/"+w.draftCycle+"/regions/140100?run="+w.draft, nil), http.StatusNotFound, nil},
+		}
 	},
 	"GET /cycles/:id/report": func(_ *fixture, w foreignWorld) []foreignCase {
 		return []foreignCase{{"city", request("GET", "/cycles/"+w.reported+"/report", nil), http.StatusForbidden, []string{`id="region-140200"`}}}
 	},
 	"GET /cycles/:id/regions/:code/report": func(_ *fixture, w foreignWorld) []foreignCase {
-		return []foreignCase{{"city", request("GET", "/cycles/"+w.reported+"/regions/140200/report", nil), http.StatusForbidden, []string{`id="region-140200"`}}}
+		return []foreignCase{
+			{"city", request("GET", "/cycles/"+w.reported+"/regions/140200/report", nil), http.StatusForbidden, []string{`id="region-140200"`}},
+			{"city", request("GET", "/cycles/"+w.draftCycle+"/regions/140100/report?run="+w.draft, nil), http.StatusNotFound, nil},
+		}
 	},
 	"POST /cycles/:id/collect/import": func(_ *fixture, w foreignWorld) []foreignCase {
 		return []foreignCase{{"city", upload("POST", "/cycles/"+w.cycle+"/collect/import", map[string]string{"region_code": "140200"}, "file", "values.csv",
@@ -961,21 +968,34 @@ var foreignSamples = map[string]func(f *fixture, w foreignWorld) []foreignCase{
 		return []foreignCase{{"city", request("GET", "/api/v1/cycles/"+w.cycle+"/completeness", nil), http.StatusOK, []string{`"140200"`}}}
 	},
 	"GET /api/v1/runs/:id": func(_ *fixture, w foreignWorld) []foreignCase {
-		return []foreignCase{{"city", request("GET", "/api/v1/runs/"+w.run, nil), http.StatusOK, []string{`"140200"`}}}
+		return []foreignCase{
+			{"city", request("GET", "/api/v1/runs/"+w.run, nil), http.StatusOK, []string{`"140200"`}},
+			{"city", request("GET", "/api/v1/runs/"+w.draft, nil), http.StatusNotFound, nil},
+		}
 	},
 	"GET /api/v1/runs/:id/regions/:code": func(_ *fixture, w foreignWorld) []foreignCase {
-		return []foreignCase{{"city", request("GET", "/api/v1/runs/"+w.run+"/regions/140200", nil), http.StatusNotFound, []string{`"score"`}}}
+		return []foreignCase{
+			{"city", request("GET", "/api/v1/runs/"+w.run+"/regions/140200", nil), http.StatusNotFound, []string{`"score"`}},
+			{"city", request("GET", "/api/v1/runs/"+w.draft+"/regions/140100", nil), http.StatusNotFound, []string{`"score"`}},
+		}
 	},
 	"GET /api/v1/runs/:id/sensitivity": func(_ *fixture, w foreignWorld) []foreignCase {
-		return []foreignCase{{"city", request("GET", "/api/v1/runs/"+w.run+"/sensitivity", nil), http.StatusOK, []string{`"140200"`}}}
+		return []foreignCase{
+			{"city", request("GET", "/api/v1/runs/"+w.run+"/sensitivity", nil), http.StatusOK, []string{`"140200"`}},
+			{"city", request("GET", "/api/v1/runs/"+w.draft+"/sensitivity", nil), http.StatusNotFound, nil},
+		}
 	},
 	"GET /api/v1/runs/:id/workbook": func(_ *fixture, w foreignWorld) []foreignCase {
-		return []foreignCase{{"city", request("GET", "/api/v1/runs/"+w.run+"/workbook?region=140200", nil), http.StatusForbidden, nil}}
+		return []foreignCase{
+			{"city", request("GET", "/api/v1/runs/"+w.run+"/workbook?region=140200", nil), http.StatusForbidden, nil},
+			{"city", request("GET", "/api/v1/runs/"+w.draft+"/workbook", nil), http.StatusNotFound, nil},
+		}
 	},
 	"GET /api/v1/runs/:id/handover": func(_ *fixture, w foreignWorld) []foreignCase {
 		return []foreignCase{
 			{"city", request("GET", "/api/v1/runs/"+w.run+"/handover?format=json&region=140200", nil), http.StatusForbidden, nil},
 			{"city", request("GET", "/api/v1/runs/"+w.run+"/handover?format=json", nil), http.StatusOK, []string{`"140200"`}},
+			{"city", request("GET", "/api/v1/runs/"+w.draft+"/handover?format=csv", nil), http.StatusNotFound, nil},
 		}
 	},
 	"GET /api/v1/cycles/:id/survey-indices": func(_ *fixture, w foreignWorld) []foreignCase {
@@ -1004,15 +1024,15 @@ var foreignSamples = map[string]func(f *fixture, w foreignWorld) []foreignCase{
 	},
 	"GET /surveys/:id": func(_ *fixture, w foreignWorld) []foreignCase {
 		return []foreignCase{
-			{"contractor", request("GET", "/surveys/"+w.project, nil), http.StatusForbidden, everySecret},
-			{"contractor", request("GET", "/surveys/"+w.project+"?batch="+w.batch, nil), http.StatusForbidden, everySecret},
+			{"contractor", request("GET", "/surveys/"+w.project, nil), http.StatusNotFound, everySecret},
+			{"contractor", request("GET", "/surveys/"+w.project+"?batch="+w.batch, nil), http.StatusNotFound, everySecret},
 		}
 	},
 	"POST /surveys/:id/upload": func(f *fixture, w foreignWorld) []foreignCase {
-		return []foreignCase{{"contractor", upload("POST", "/surveys/"+w.project+"/upload", nil, "file", "答卷.csv", f.uniqueSurveyFile()), http.StatusForbidden, nil}}
+		return []foreignCase{{"contractor", upload("POST", "/surveys/"+w.project+"/upload", nil, "file", "答卷.csv", f.uniqueSurveyFile()), http.StatusNotFound, nil}}
 	},
 	"POST /surveys/:id/submit": func(_ *fixture, w foreignWorld) []foreignCase {
-		return []foreignCase{{"contractor", request("POST", "/surveys/"+w.project+"/submit", nil), http.StatusForbidden, nil}}
+		return []foreignCase{{"contractor", request("POST", "/surveys/"+w.project+"/submit", nil), http.StatusNotFound, nil}}
 	},
 	"GET /api/v1/organisations/:id": func(f *fixture, _ foreignWorld) []foreignCase {
 		return []foreignCase{{"contractor", request("GET", "/api/v1/organisations/"+f.org2.ID, nil), http.StatusNotFound, []string{f.org2.Name}}}
@@ -1021,35 +1041,35 @@ var foreignSamples = map[string]func(f *fixture, w foreignWorld) []foreignCase{
 		return []foreignCase{{"contractor", request("GET", "/api/v1/survey-projects", nil), http.StatusOK, append([]string{w.project}, everySecret...)}}
 	},
 	"GET /api/v1/survey-projects/:id": func(_ *fixture, w foreignWorld) []foreignCase {
-		return []foreignCase{{"contractor", request("GET", "/api/v1/survey-projects/"+w.project, nil), http.StatusForbidden, everySecret}}
+		return []foreignCase{{"contractor", request("GET", "/api/v1/survey-projects/"+w.project, nil), http.StatusNotFound, everySecret}}
 	},
 	"PUT /api/v1/survey-projects/:id/mapping": func(_ *fixture, w foreignWorld) []foreignCase {
 		return []foreignCase{{"contractor", request("PUT", "/api/v1/survey-projects/"+w.project+"/mapping",
-			map[string]any{"columns": map[string]string{"地市": "region"}}), http.StatusForbidden, everySecret}}
+			map[string]any{"columns": map[string]string{"地市": "region"}}), http.StatusNotFound, everySecret}}
 	},
 	"POST /api/v1/survey-projects/:id/submit": func(_ *fixture, w foreignWorld) []foreignCase {
-		return []foreignCase{{"contractor", request("POST", "/api/v1/survey-projects/"+w.project+"/submit", nil), http.StatusForbidden, everySecret}}
+		return []foreignCase{{"contractor", request("POST", "/api/v1/survey-projects/"+w.project+"/submit", nil), http.StatusNotFound, everySecret}}
 	},
 	"GET /api/v1/survey-projects/:id/template": func(_ *fixture, w foreignWorld) []foreignCase {
-		return []foreignCase{{"contractor", request("GET", "/api/v1/survey-projects/"+w.project+"/template?format=csv", nil), http.StatusForbidden, everySecret}}
+		return []foreignCase{{"contractor", request("GET", "/api/v1/survey-projects/"+w.project+"/template?format=csv", nil), http.StatusNotFound, everySecret}}
 	},
 	"POST /api/v1/survey-projects/:id/batches": func(f *fixture, w foreignWorld) []foreignCase {
-		return []foreignCase{{"contractor", upload("POST", "/api/v1/survey-projects/"+w.project+"/batches", nil, "file", "答卷.csv", f.uniqueSurveyFile()), http.StatusForbidden, everySecret}}
+		return []foreignCase{{"contractor", upload("POST", "/api/v1/survey-projects/"+w.project+"/batches", nil, "file", "答卷.csv", f.uniqueSurveyFile()), http.StatusNotFound, everySecret}}
 	},
 	"GET /api/v1/survey-projects/:id/batches": func(_ *fixture, w foreignWorld) []foreignCase {
-		return []foreignCase{{"contractor", request("GET", "/api/v1/survey-projects/"+w.project+"/batches", nil), http.StatusForbidden, everySecret}}
+		return []foreignCase{{"contractor", request("GET", "/api/v1/survey-projects/"+w.project+"/batches", nil), http.StatusNotFound, everySecret}}
 	},
 	"GET /api/v1/survey-projects/:id/quality": func(_ *fixture, w foreignWorld) []foreignCase {
-		return []foreignCase{{"contractor", request("GET", "/api/v1/survey-projects/"+w.project+"/quality", nil), http.StatusForbidden, everySecret}}
+		return []foreignCase{{"contractor", request("GET", "/api/v1/survey-projects/"+w.project+"/quality", nil), http.StatusNotFound, everySecret}}
 	},
 	"GET /api/v1/survey-batches/:id": func(_ *fixture, w foreignWorld) []foreignCase {
-		return []foreignCase{{"contractor", request("GET", "/api/v1/survey-batches/"+w.batch, nil), http.StatusForbidden, everySecret}}
+		return []foreignCase{{"contractor", request("GET", "/api/v1/survey-batches/"+w.batch, nil), http.StatusNotFound, everySecret}}
 	},
 	"GET /api/v1/survey-batches/:id/report": func(_ *fixture, w foreignWorld) []foreignCase {
-		return []foreignCase{{"contractor", request("GET", "/api/v1/survey-batches/"+w.batch+"/report?format=csv", nil), http.StatusForbidden, everySecret}}
+		return []foreignCase{{"contractor", request("GET", "/api/v1/survey-batches/"+w.batch+"/report?format=csv", nil), http.StatusNotFound, everySecret}}
 	},
 	"POST /api/v1/survey-batches/:id/withdraw": func(_ *fixture, w foreignWorld) []foreignCase {
-		return []foreignCase{{"contractor", request("POST", "/api/v1/survey-batches/"+w.batch+"/withdraw", nil), http.StatusForbidden, everySecret}}
+		return []foreignCase{{"contractor", request("POST", "/api/v1/survey-batches/"+w.batch+"/withdraw", nil), http.StatusNotFound, everySecret}}
 	},
 }
 
@@ -1063,7 +1083,6 @@ var unscoped = map[string]string{
 	"GET /docs":                     "public",
 	"GET /healthz":                  "public",
 	"GET /readyz":                   "public",
-	"GET /metrics":                  "public",
 	"GET /openapi.json":             "public",
 	"GET /static/:file":             "public",
 	"GET /static/vendor/:file":      "public",

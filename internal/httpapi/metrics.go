@@ -1,11 +1,10 @@
 package httpapi
 
 import (
+	"net/http"
 	"strconv"
 	"time"
 
-	"github.com/gofiber/fiber/v2"
-	"github.com/gofiber/fiber/v2/middleware/adaptor"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -17,7 +16,9 @@ type metrics struct {
 	duration *prometheus.HistogramVec
 	// viewCache counts lookups in the cache of published pages by result.
 	viewCache *prometheus.CounterVec
-	serve     fiber.Handler
+	// handler serves the registry; it is not a route of the public
+	// application (see Server.MetricsHandler).
+	handler http.Handler
 }
 
 func newMetrics(reg *prometheus.Registry) *metrics {
@@ -35,7 +36,7 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 	}
 	reg.MustRegister(m.requests, m.duration, m.viewCache, collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	m.serve = adaptor.HTTPHandler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	m.handler = promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 	return m
 }
 
@@ -44,4 +45,8 @@ func (m *metrics) observe(method, route string, status int, d time.Duration) {
 	m.duration.WithLabelValues(method, route).Observe(d.Seconds())
 }
 
-func (m *metrics) handler(c *fiber.Ctx) error { return m.serve(c) }
+// MetricsHandler serves the server's Prometheus metrics. It is deliberately
+// not on the public address, where anyone could read the traffic of every
+// route: cmd/ipeval serves it on a listener of its own (--metrics-addr,
+// loopback by default).
+func (s *Server) MetricsHandler() http.Handler { return s.metrics.handler }

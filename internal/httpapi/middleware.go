@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
 	"crypto/subtle"
 	"errors"
@@ -13,7 +14,6 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/gofiber/fiber/v2/utils"
 	"github.com/google/uuid"
 
 	"github.com/ipeval/ipeval/internal/audit"
@@ -30,7 +30,12 @@ const (
 	objectKey    = "ipeval.audit_object"
 	detailKey    = "ipeval.audit_detail"
 	skipAuditKey = "ipeval.audit_skip"
+	routeKey     = "ipeval.route"
 )
+
+// unmatchedRoute is the metrics and log label of a request that no route
+// of the table served, so that probing random paths adds no series.
+const unmatchedRoute = "unmatched"
 
 // requestTimeout bounds the work of one request, so that an unreachable
 // database turns into a 503 instead of a hung connection.
@@ -45,8 +50,6 @@ func (s *Server) requestContext(c *fiber.Ctx) error {
 	id := c.Get(fiber.HeaderXRequestID)
 	if !requestIDPattern.MatchString(id) {
 		id = uuid.NewString()
-	} else {
-		id = utils.CopyString(id)
 	}
 	c.Locals(requestIDKey, id)
 	c.Set(fiber.HeaderXRequestID, id)
@@ -62,11 +65,16 @@ func (s *Server) requestContext(c *fiber.Ctx) error {
 	}
 	settleBody(c)
 	status := c.Response().StatusCode()
-	route := c.Route().Path
+	r, _ := c.Locals(routeKey).(*route)
+	route := unmatchedRoute
+	if r != nil {
+		route = r.Path
+	}
+	privateAnswer(c, r)
 	elapsed := time.Since(start)
 	s.metrics.observe(c.Method(), route, status, elapsed)
 	level := slog.LevelInfo
-	if route == "/healthz" || route == "/readyz" || route == "/metrics" || strings.HasPrefix(route, "/static") {
+	if route == "/healthz" || route == "/readyz" || strings.HasPrefix(route, "/static") {
 		level = slog.LevelDebug
 	}
 	p := principal(c)
@@ -74,6 +82,18 @@ func (s *Server) requestContext(c *fiber.Ctx) error {
 		slog.String("request_id", id), slog.String("method", c.Method()), slog.String("route", route),
 		slog.Int("status", status), slog.Duration("duration", elapsed), slog.String("user_id", p.UserID))
 	return nil
+}
+
+// privateAnswer makes every answer no-store — pages, API answers, errors,
+// sign-ins that set a cookie, new passwords and tokens — unless a public
+// route's handler declared it cacheable (the static assets): a shared
+// proxy or the browser's cache must never keep what one user was shown.
+// Deciding it here, once, keeps a new handler from forgetting.
+func privateAnswer(c *fiber.Ctx, r *route) {
+	if r != nil && r.Access.isPublic() && bytes.HasPrefix(c.Response().Header.Peek(fiber.HeaderCacheControl), []byte("public")) {
+		return
+	}
+	c.Set(fiber.HeaderCacheControl, "no-store")
 }
 
 func requestID(c *fiber.Ctx) string {
@@ -91,16 +111,15 @@ func isPage(c *fiber.Ctx) bool {
 	return page
 }
 
-// param returns a copy of a path parameter: Fiber's own strings point into
-// a buffer that is reused after the handler returns.
-func param(c *fiber.Ctx, name string) string { return utils.CopyString(c.Params(name)) }
+// param returns a path parameter; the server's Immutable setting makes it
+// a copy that may outlive the request.
+func param(c *fiber.Ctx, name string) string { return c.Params(name) }
 
-// query returns a copy of a query parameter.
-func query(c *fiber.Ctx, name string) string { return utils.CopyString(c.Query(name)) }
+// query returns a query parameter (a copy, as param).
+func query(c *fiber.Ctx, name string) string { return c.Query(name) }
 
-// clientIP is a copy of the caller's address: behind a trusted proxy Fiber
-// returns a string that points into the reused request buffer.
-func clientIP(c *fiber.Ctx) string { return utils.CopyString(c.IP()) }
+// clientIP is the caller's address (a copy, as param).
+func clientIP(c *fiber.Ctx) string { return c.IP() }
 
 // setAuditObject names the object a write touched when the route alone
 // cannot (for example the id of something just created).
@@ -113,7 +132,9 @@ func setAuditDetail(c *fiber.Ctx, detail string) { c.Locals(detailKey, detail) }
 // protection and auditing. Nothing reaches a handler that the route's
 // access rule does not allow.
 func (s *Server) handle(r route) fiber.Handler {
+	rp := &r
 	return func(c *fiber.Ctx) error {
+		c.Locals(routeKey, rp)
 		if r.Page {
 			c.Locals(pageKey, true)
 		}
@@ -206,14 +227,28 @@ func (s *Server) authorize(c *fiber.Ctx, r route, p auth.Principal, authErr erro
 	return nil
 }
 
-// validCSRF compares the token of the X-CSRF-Token header or the _csrf form
-// field with the session's, in constant time.
+// validCSRF compares the token of the X-CSRF-Token header or the _csrf
+// field of the form body with the session's, in constant time.
 func validCSRF(c *fiber.Ctx, want string) bool {
 	got := c.Get("X-CSRF-Token")
 	if got == "" {
-		got = c.FormValue("_csrf")
+		got = formValue(c, "_csrf")
 	}
 	return want != "" && subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1
+}
+
+// formValue returns a field of the form body, URL-encoded or multipart, and
+// never one of the URL query, as Fiber's FormValue would: a token or a
+// password in a URL is kept in logs, history and Referer headers, and a
+// link could carry a CSRF token to a forged request.
+func formValue(c *fiber.Ctx, name string) string {
+	if v := c.Request().PostArgs().Peek(name); len(v) > 0 {
+		return string(v)
+	}
+	if form, err := c.MultipartForm(); err == nil && len(form.Value[name]) > 0 {
+		return form.Value[name][0]
+	}
+	return ""
 }
 
 func unsafeMethod(m string) bool {

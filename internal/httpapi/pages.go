@@ -233,8 +233,8 @@ func (s *Server) loginCSRF(c *fiber.Ctx) string {
 }
 
 func (s *Server) loginForm(c *fiber.Ctx, _ auth.Principal) error {
-	data := loginData{Next: safeNext(c.FormValue("next")), Username: strings.Clone(c.FormValue("username"))}
-	cookie, form := c.Cookies(loginCSRFCookie), c.FormValue("_csrf")
+	data := loginData{Next: safeNext(formValue(c, "next")), Username: formValue(c, "username")}
+	cookie, form := c.Cookies(loginCSRFCookie), formValue(c, "_csrf")
 	if cookie == "" || subtle.ConstantTimeCompare([]byte(cookie), []byte(form)) != 1 {
 		setAuditObject(c, "user:"+data.Username)
 		setAuditDetail(c, "login csrf mismatch")
@@ -242,7 +242,7 @@ func (s *Server) loginForm(c *fiber.Ctx, _ auth.Principal) error {
 		data.Error = "login.expired"
 		return s.render(c, fiber.StatusForbidden, "login", "login.title", data)
 	}
-	_, _, err := s.signIn(c, data.Username, c.FormValue("password"))
+	_, _, err := s.signIn(c, data.Username, formValue(c, "password"))
 	if err == nil {
 		next := data.Next
 		if next == "" {

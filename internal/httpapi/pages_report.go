@@ -72,7 +72,6 @@ func (s *Server) serveReport(c *fiber.Ctx, p auth.Principal, code string) error 
 		return err
 	}
 	pageHeaders(c)
-	c.Set(fiber.HeaderCacheControl, "private, no-cache")
 	return c.Send(doc.HTML)
 }
 

@@ -140,7 +140,6 @@ func (s *Server) routeTable() []route {
 		// Operations.
 		{Method: get, Path: "/healthz", Name: "health.live", Tag: "ops", Summary: "Liveness", SummaryZh: "存活检查", Access: public, Response: health{}, Handler: s.healthz},
 		{Method: get, Path: "/readyz", Name: "health.ready", Tag: "ops", Summary: "Readiness of database and broker", SummaryZh: "就绪检查（数据库与队列）", Access: public, Response: health{}, Handler: s.readyz},
-		{Method: get, Path: "/metrics", Name: "metrics", Tag: "ops", Summary: "Prometheus metrics", SummaryZh: "监控指标", Access: public, Handler: s.metricsHandler},
 		{Method: get, Path: "/openapi.json", Name: "openapi", Tag: "ops", Summary: "This OpenAPI document", SummaryZh: "接口文档（OpenAPI）", Access: public, Handler: s.openapiJSON},
 
 		// Pages.

@@ -119,8 +119,8 @@ func TestSurveyPages(t *testing.T) {
 		name, who, path string
 		want            int
 	}{
-		{"another organisation's contractor", "outsider", page, http.StatusForbidden},
-		{"another organisation's contractor, a batch", "outsider", page + "?batch=" + batch, http.StatusForbidden},
+		{"another organisation's contractor", "outsider", page, http.StatusNotFound},
+		{"another organisation's contractor, a batch", "outsider", page + "?batch=" + batch, http.StatusNotFound},
 		{"a city official", "city", page, http.StatusForbidden},
 		{"a city official, the list", "city", "/surveys", http.StatusForbidden},
 		{"a missing project", "admin", "/surveys/00000000-0000-0000-0000-000000000000", http.StatusNotFound},

@@ -555,7 +555,7 @@ func TestSurveyUploadRefusals(t *testing.T) {
 	}{
 		{name: "over the size limit", who: "contractor", project: open, file: "big.csv", data: big, status: http.StatusRequestEntityTooLarge, want: "exceeds"},
 		{name: "old Excel format", who: "contractor", project: open, file: "a.xls", data: file, status: http.StatusUnsupportedMediaType, want: ".xls"},
-		{name: "another organisation's project", who: "contractor", project: others, file: "a.csv", data: file, status: http.StatusForbidden},
+		{name: "another organisation's project", who: "contractor", project: others, file: "a.csv", data: file, status: http.StatusNotFound},
 		{name: "accepted project", who: "admin", project: accepted, file: "a.csv", data: file, status: http.StatusConflict, want: "accepted",
 			ext: func(p problemDoc) string { return p.ProjectStatus }},
 		{name: "unknown project", who: "admin", project: "nope", file: "a.csv", data: file, status: http.StatusNotFound},
@@ -881,7 +881,7 @@ func regionsOf(t *testing.T, body []byte) []string {
 
 // TestSurveyObjectsOfAnotherOrganisation addresses, as a contractor, every
 // project and batch route with another organisation's objects: each is
-// refused with 403, and nothing changes.
+// not found, as a missing one would be, and nothing changes.
 func TestSurveyObjectsOfAnotherOrganisation(t *testing.T) {
 	f := newFixture(t)
 	project, batch := f.validBatchOf(f.sharedCycle().ID, f.org2)
@@ -902,7 +902,7 @@ func TestSurveyObjectsOfAnotherOrganisation(t *testing.T) {
 		t.Run(req.Method+" "+req.URL.Path, func(t *testing.T) {
 			f.t = t
 			resp, body := f.do(f.as("contractor", req))
-			wantProblem(t, resp, body, http.StatusForbidden)
+			wantProblem(t, resp, body, http.StatusNotFound)
 		})
 	}
 	f.t = t

@@ -2,7 +2,6 @@ package httpapi_test
 
 import (
 	"net/http"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -77,17 +76,18 @@ func TestPublishedPagesCached(t *testing.T) {
 	})
 }
 
-var viewCacheHit = regexp.MustCompile(`(?m)^ipeval_view_cache_lookups_total\{result="hit"\} (\d+)$`)
-
-// viewCacheHits reads the cache's hit counter from /metrics.
+// viewCacheHits reads the cache's hit counter from the metrics.
 func (f *fixture) viewCacheHits() int {
 	f.t.Helper()
-	m := viewCacheHit.FindStringSubmatch(string(f.call("", "GET", "/metrics", nil, http.StatusOK)))
-	if m == nil {
-		return 0
+	fam := f.scrape()["ipeval_view_cache_lookups_total"]
+	for _, m := range fam.GetMetric() {
+		for _, l := range m.GetLabel() {
+			if l.GetName() == "result" && l.GetValue() == "hit" {
+				return int(m.GetCounter().GetValue())
+			}
+		}
 	}
-	n, _ := strconv.Atoi(m[1])
-	return n
+	return 0
 }
 
 // TestRegionResultCached shows who is served the cached JSON of a run's
