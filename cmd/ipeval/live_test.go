@@ -30,7 +30,9 @@ type liveServer struct {
 	backend string // "mysql+redis" or "embedded"
 	env     func(string) string
 	// pid is the server's process when it runs in one of its own.
-	pid         int
+	pid int
+	// out is what the server printed.
+	out         *output
 	admin, city string // bearer tokens
 	cityRegion  string
 	// published is the newest published cycle and its run; collecting is
@@ -82,6 +84,7 @@ func startLive(tb testing.TB, ownProcess bool, extra ...string) *liveServer {
 		tb.Cleanup(func() { proc.signal(tb, syscall.SIGTERM) })
 		s.pid, out = proc.cmd.Process.Pid, proc.out
 	}
+	s.out = out
 	s.base = out.waitFor(tb, listening, 120*time.Second)[1]
 	s.admin = strings.TrimSpace(cli(tb, env, "user", "token", "admin"))
 	s.city = strings.TrimSpace(cli(tb, env, "user", "token", "taiyuan"))
