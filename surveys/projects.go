@@ -390,9 +390,13 @@ func uploadable(p Project) error {
 	return projectConflict(p, "the project's data are final once it is accepted", "项目已验收，数据不能再上传、撤回或修改")
 }
 
-// Uploadable reports whether the project still takes uploads,
-// withdrawals and replacements of batches.
-func (p Project) Uploadable() bool { return uploadable(p) == nil }
+// Editable reports whether the project's survey data may change now:
+// uploads, withdrawals, replacements and submission, by the project's status
+// and its cycle's (editable), so that a page offers only what the store
+// would accept.
+func (s *Store) Editable(ctx context.Context, p Project) bool {
+	return editable(s.db.WithContext(ctx), p) == nil
+}
 
 // Submittable reports whether the project's status lets it be submitted
 // for acceptance: open or returned. Whether it has the data to be is

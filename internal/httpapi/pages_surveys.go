@@ -219,8 +219,8 @@ func (s *Server) renderSurvey(c *fiber.Ctx, p auth.Principal, status int, d surv
 	for _, ri := range idx {
 		d.Regions = append(d.Regions, surveyRegionOf(ri, en))
 	}
-	d.CanUpload = v.Uploadable()
-	d.CanSubmit = p.Is(auth.RoleContractor) && v.Submittable()
+	d.CanUpload = s.deps.Surveys.Editable(ctx, v.Project)
+	d.CanSubmit = d.CanUpload && p.Is(auth.RoleContractor) && v.Submittable()
 	return s.render(c, status, "survey", "survey.title", d)
 }
 

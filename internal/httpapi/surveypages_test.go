@@ -16,6 +16,7 @@ import (
 
 	"github.com/ipeval/ipeval/internal/auth"
 	"github.com/ipeval/ipeval/internal/browsertest"
+	"github.com/ipeval/ipeval/internal/cycles"
 	"github.com/ipeval/ipeval/internal/testenv"
 	"github.com/ipeval/ipeval/jobs"
 	"github.com/ipeval/ipeval/surveys"
@@ -138,6 +139,21 @@ func TestSurveyPages(t *testing.T) {
 		f.t = t
 		if list := f.pageAs("outsider", request("GET", "/surveys", nil), http.StatusOK); strings.Contains(list, project) {
 			t.Error("another organisation's contractor sees the project in its list")
+		}
+	})
+
+	// The page offers only what the store would accept: once the cycle has
+	// left collection, no upload form and no submit button.
+	t.Run("a cycle past collection", func(t *testing.T) {
+		f.t = t
+		cy := f.collectingCycle()
+		closed, _ := f.validBatchOf(cy.ID, f.org)
+		if _, err := f.cycles.Transition(context.Background(), cy.ID, cycles.Scoring); err != nil {
+			t.Fatal(err)
+		}
+		got := f.pageAs("contractor", request("GET", "/surveys/"+closed, nil), http.StatusOK)
+		if strings.Contains(got, `id="upload-form"`) || strings.Contains(got, `/submit"`) {
+			t.Error("the page offers an upload or a submission the store refuses")
 		}
 	})
 
