@@ -85,7 +85,8 @@ func (s *Store) checkPassword(ctx context.Context, u User, password, client stri
 
 // verifyPassword checks password against u's hash after the throttle let
 // the attempt through, and settles the throttle's count: cleared by a right
-// password of an enabled user, undone when no hash slot came free.
+// password of an enabled user (the network then known to the name), undone
+// when no hash slot came free.
 func (s *Store) verifyPassword(ctx context.Context, u User, password, network string) error {
 	var ok bool
 	var verr error
@@ -104,7 +105,7 @@ func (s *Store) verifyPassword(ctx context.Context, u User, password, network st
 	if u.Disabled {
 		return fmt.Errorf("user %s is disabled: %w", u.Username, ErrInvalidCredentials)
 	}
-	s.throttle.clear(u.Username)
+	s.throttle.succeed(u.Username, network, s.clock())
 	return nil
 }
 

@@ -208,6 +208,34 @@ func TestThrottle(t *testing.T) {
 	})
 }
 
+// TestThrottleKnownNetwork: strangers guessing from many networks raise the
+// name's account-wide ceiling, which slows every network the name never
+// signed in from, but not the owner's own: one guess each time the spacing
+// ends must not keep the owner out.
+func TestThrottleKnownNetwork(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
+		ctx := context.Background()
+		s, _ := newStore(t, db)
+		addUser(t, s, auth.NewUser{Username: "dora", Role: auth.RoleAdmin})
+		const office = "198.51.100.20"
+		if _, err := s.Authenticate(ctx, "dora", testPassword, office); err != nil {
+			t.Fatal(err)
+		}
+		for i := range auth.AccountFreeFailures {
+			stranger := fmt.Sprintf("203.0.%d.7", i)
+			if _, err := s.Authenticate(ctx, "dora", "Wrong-password-1", stranger); !errors.Is(err, auth.ErrInvalidCredentials) {
+				t.Fatalf("guess %d: %v", i, err)
+			}
+		}
+		if _, err := s.Authenticate(ctx, "dora", "Wrong-password-1", "192.0.2.9"); !errors.Is(err, auth.ErrThrottled) {
+			t.Fatalf("a new network past the ceiling: %v, want ErrThrottled", err)
+		}
+		if _, err := s.Authenticate(ctx, "dora", testPassword, office); err != nil {
+			t.Fatalf("the owner from the office they signed in from: %v", err)
+		}
+	})
+}
+
 func TestThrottleTreatsUnknownNamesAlike(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
 		ctx := context.Background()

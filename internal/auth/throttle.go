@@ -28,12 +28,17 @@ const (
 	// AccountFreeFailures wrong passwords for one name from all networks
 	// together are allowed before attempts from anywhere are spaced by
 	// AccountDelay, doubling up to AccountMaxDelay. The ceiling only
-	// slows: the owner waits a minute at most, from wherever they are.
+	// slows, and not from a network the name signed in from within
+	// KnownNetworkMemory: otherwise a stranger who spends one guess each
+	// time the spacing ends would keep the owner waiting for good.
 	AccountFreeFailures = 20
 	AccountDelay        = time.Second
 	AccountMaxDelay     = time.Minute
 	// ThrottleMemory is how long failures are remembered after the last.
 	ThrottleMemory = 24 * time.Hour
+	// KnownNetworkMemory is how long a network a name signed in from
+	// stays exempt from the name's account-wide ceiling.
+	KnownNetworkMemory = 90 * 24 * time.Hour
 )
 
 // Bounds on what the throttle remembers, so that guesses at random names
@@ -84,6 +89,9 @@ type nameRecord struct {
 type throttle struct {
 	mu    sync.Mutex
 	names *lru.Cache[string, *nameRecord]
+	// known holds, by name and network, when the name last signed in from
+	// that network.
+	known *lru.Cache[[2]string, time.Time]
 }
 
 func newThrottle() *throttle {
@@ -91,7 +99,11 @@ func newThrottle() *throttle {
 	if err != nil { // only for a size below 1
 		panic(err)
 	}
-	return &throttle{names: names}
+	known, err := lru.New[[2]string, time.Time](throttleNames)
+	if err != nil {
+		panic(err)
+	}
+	return &throttle{names: names, known: known}
 }
 
 // throttleKey is the name as the throttle knows it: normalised like a
@@ -142,7 +154,10 @@ func (t *throttle) begin(name, network string, now time.Time) error {
 		net = &failures{}
 	}
 	w1, s1 := net.wait(now, FreeFailures, NetworkDelay, NetworkMaxDelay)
-	w2, s2 := rec.all.wait(now, AccountFreeFailures, AccountDelay, AccountMaxDelay)
+	var w2, s2 time.Duration
+	if at, ok := t.known.Get([2]string{key, network}); !ok || now.Sub(at) > KnownNetworkMemory {
+		w2, s2 = rec.all.wait(now, AccountFreeFailures, AccountDelay, AccountMaxDelay)
+	}
 	if w1 > 0 || w2 > 0 {
 		step := s1
 		if w2 > 0 && (w1 <= 0 || s2 > s1) {
@@ -192,6 +207,13 @@ func (t *throttle) cancel(name, network string) {
 	if net := rec.nets[network]; net != nil && net.n > 0 {
 		net.n--
 	}
+}
+
+// succeed records a right password for name from network: its failures
+// are forgotten (clear) and the network is known to the name from now on.
+func (t *throttle) succeed(name, network string, now time.Time) {
+	t.clear(name)
+	t.known.Add([2]string{throttleKey(name), network}, now)
 }
 
 // clear forgets every failure of name: after a right password, because
