@@ -161,13 +161,13 @@ func TestProbeDemo(t *testing.T) {
 	})
 
 	t.Run("wrong passwords answer alike for a real and an unknown name", func(t *testing.T) {
-		// Each name is tried from a loopback address of its own, so that
+		// Each name is tried from a loopback network of its own, so that
 		// the per-client sign-in limit counts each series alike.
 		from := func(ip string) *http.Client {
 			d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}}
 			return &http.Client{Transport: &http.Transport{DialContext: d.DialContext}}
 		}
-		clients := map[string]*http.Client{"auditor": from("127.0.0.2"), "no-such-user": from("127.0.0.3")}
+		clients := map[string]*http.Client{"auditor": from("127.0.1.2"), "no-such-user": from("127.0.2.2")}
 		attempt := func(name string) (int, http.Header, map[string]any) {
 			resp, err := clients[name].Post(s.base+"/api/v1/auth/login", "application/json",
 				strings.NewReader(`{"username":`+jsonString(name)+`,"password":"Not-The-Password-42"}`))

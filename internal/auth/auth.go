@@ -1,5 +1,5 @@
 // Package auth owns identities and credentials: users, organisations,
-// argon2id passwords, API tokens, browser sessions, login lockout, and the
+// argon2id passwords, API tokens, browser sessions, sign-in throttling, and the
 // Principal carried into every request.
 //
 // It knows nothing about HTTP: the edges turn a cookie or an Authorization

@@ -17,7 +17,6 @@ var (
 	ErrConflict        = errors.New("conflict")
 	ErrForbidden       = errors.New("forbidden")
 	ErrUnauthenticated = errors.New("unauthenticated")
-	ErrLocked          = errors.New("locked")
 	// ErrTooManyRequests is a caller who must slow down; a Detailed error
 	// of this kind may carry "retry_after" (whole seconds) in its Ext.
 	ErrTooManyRequests = errors.New("too many requests")

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/gofiber/fiber/v2/utils"
 
 	"github.com/ipeval/ipeval/internal/auth"
 	"github.com/ipeval/ipeval/internal/fault"
@@ -60,7 +59,9 @@ func (s *Server) managedUser(u auth.User) userView {
 func (s *Server) signIn(c *fiber.Ctx, username, password string) (auth.User, auth.Principal, error) {
 	username = strings.TrimSpace(username)
 	setAuditObject(c, "user:"+username)
-	if ok, first := s.loginLimit.Allow(clientIP(c)); !ok {
+	// Limited by the client's network, as the throttle counts: a caller
+	// with an IPv6 /64 has more addresses than any table could hold.
+	if ok, first := s.loginLimit.Allow(auth.ClientNetwork(clientIP(c))); !ok {
 		if !first {
 			c.Locals(skipAuditKey, true)
 		}
@@ -78,7 +79,7 @@ func (s *Server) signIn(c *fiber.Ctx, username, password string) (auth.User, aut
 		}
 		return u, auth.Principal{}, err
 	}
-	secret, sess, err := s.deps.Auth.NewSession(ctx, u.ID, clientIP(c), utils.CopyString(c.Get(fiber.HeaderUserAgent)))
+	secret, sess, err := s.deps.Auth.NewSession(ctx, u.ID, clientIP(c), c.Get(fiber.HeaderUserAgent))
 	if err != nil {
 		return u, auth.Principal{}, err
 	}
@@ -283,10 +284,7 @@ func (s *Server) updateUser(c *fiber.Ctx, p auth.Principal) error {
 	id := param(c, "id")
 	ctx := c.UserContext()
 	if req.Disabled != nil {
-		if *req.Disabled && id == p.UserID {
-			return fault.Invalid(fault.Field("disabled", "self_disable", "不能停用自己的账户", "you cannot disable your own account"))
-		}
-		if err := s.deps.Auth.SetDisabled(ctx, id, *req.Disabled); err != nil {
+		if err := s.setDisabledOf(c, p, id, *req.Disabled); err != nil {
 			return err
 		}
 	}
@@ -382,4 +380,14 @@ func (s *Server) getOrganisation(c *fiber.Ctx, p auth.Principal) error {
 		return err
 	}
 	return c.JSON(o)
+}
+
+// setDisabledOf enables or disables user id for the API and the users page
+// alike; nobody disables their own account, which could leave no one to
+// undo it.
+func (s *Server) setDisabledOf(c *fiber.Ctx, p auth.Principal, id string, disabled bool) error {
+	if disabled && id == p.UserID {
+		return fault.Invalid(fault.Field("disabled", "self_disable", "不能停用自己的账户", "you cannot disable your own account"))
+	}
+	return s.deps.Auth.SetDisabled(c.UserContext(), id, disabled)
 }

@@ -62,7 +62,7 @@ func (s *Server) readyz(c *fiber.Ctx, _ auth.Principal) error {
 }
 
 func (s *Server) listAudit(c *fiber.Ctx, _ auth.Principal) error {
-	f, err := auditFilter(c.Query)
+	f, err := auditFilter(func(key string) string { return query(c, key) })
 	if err != nil {
 		return err
 	}
@@ -74,11 +74,9 @@ func (s *Server) listAudit(c *fiber.Ctx, _ auth.Principal) error {
 }
 
 // auditFilter reads the audit filter through get (the query string's or a
-// form's values, as Fiber hands them out: copied here), reporting every
-// malformed parameter.
-func auditFilter(get func(key string, defaultValue ...string) string) (audit.Filter, error) {
-	value := func(name string) string { return strings.Clone(get(name)) }
-	f := audit.Filter{Username: value("username"), Action: value("action"), Object: value("object"), Result: value("result")}
+// form body's values), reporting every malformed parameter.
+func auditFilter(get func(key string) string) (audit.Filter, error) {
+	f := audit.Filter{Username: get("username"), Action: get("action"), Object: get("object"), Result: get("result")}
 	var errs []fault.FieldError
 	for name, dst := range map[string]*time.Time{"from": &f.From, "to": &f.To} {
 		if v := get(name); v != "" {

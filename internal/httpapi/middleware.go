@@ -115,10 +115,10 @@ func isPage(c *fiber.Ctx) bool {
 // a copy that may outlive the request.
 func param(c *fiber.Ctx, name string) string { return c.Params(name) }
 
-// query returns a query parameter (a copy, as param).
+// query returns a query parameter, a copy as param's.
 func query(c *fiber.Ctx, name string) string { return c.Query(name) }
 
-// clientIP is the caller's address (a copy, as param).
+// clientIP is the caller's address, a copy as param's.
 func clientIP(c *fiber.Ctx) string { return c.IP() }
 
 // setAuditObject names the object a write touched when the route alone

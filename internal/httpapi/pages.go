@@ -227,7 +227,6 @@ func (s *Server) loginCSRF(c *fiber.Ctx) string {
 		_, _ = rand.Read(b)
 		tok = base64.RawURLEncoding.EncodeToString(b)
 	}
-	tok = strings.Clone(tok)
 	c.Cookie(&fiber.Cookie{Name: loginCSRFCookie, Value: tok, Path: "/login", HTTPOnly: true, Secure: s.opts.SecureCookies, SameSite: fiber.CookieSameSiteLaxMode})
 	return tok
 }
@@ -283,7 +282,7 @@ func safeNext(next string) string {
 	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || strings.HasPrefix(u.Path, "//") || strings.ContainsRune(u.Path, '\\') {
 		return ""
 	}
-	return strings.Clone(next)
+	return next
 }
 
 func (s *Server) logoutForm(c *fiber.Ctx, _ auth.Principal) error {

@@ -5,11 +5,9 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/gofiber/fiber/v2/utils"
 
 	"github.com/ipeval/ipeval/internal/audit"
 	"github.com/ipeval/ipeval/internal/auth"
-	"github.com/ipeval/ipeval/internal/fault"
 	"github.com/ipeval/ipeval/jobs"
 )
 
@@ -40,11 +38,7 @@ func (s *Server) renderUsers(c *fiber.Ctx, reset *userCreated) error {
 
 // userDisabledForm enables or disables a user from the users page.
 func (s *Server) userDisabledForm(c *fiber.Ctx, p auth.Principal) error {
-	id, disabled := param(c, "id"), c.FormValue("disabled") == "true"
-	if disabled && id == p.UserID {
-		return fault.Invalid(fault.Field("disabled", "self_disable", "不能停用自己的账户", "you cannot disable your own account"))
-	}
-	if err := s.deps.Auth.SetDisabled(c.UserContext(), id, disabled); err != nil {
+	if err := s.setDisabledOf(c, p, param(c, "id"), formValue(c, "disabled") == "true"); err != nil {
 		return err
 	}
 	return c.Redirect("/users", fiber.StatusSeeOther)
@@ -80,7 +74,7 @@ type auditData struct {
 // auditPage shows the audit log, filtered as the query asks, with the
 // caller's CSV exports.
 func (s *Server) auditPage(c *fiber.Ctx, p auth.Principal) error {
-	f, err := auditFilter(c.Query)
+	f, err := auditFilter(func(key string) string { return query(c, key) })
 	if err != nil {
 		return err
 	}
@@ -96,14 +90,14 @@ func (s *Server) auditPage(c *fiber.Ctx, p auth.Principal) error {
 	if err != nil {
 		return err
 	}
-	q := utils.CopyString(string(c.Request().URI().QueryString()))
+	q := string(c.Request().URI().QueryString())
 	return s.render(c, fiber.StatusOK, "audit", "audit.title", auditData{Filter: f, Query: q, Entries: es, Exports: exports})
 }
 
 // auditExportForm starts a CSV export of the audit log filtered as the
 // page's form says, and goes back to the page, where it is listed.
 func (s *Server) auditExportForm(c *fiber.Ctx, p auth.Principal) error {
-	f, err := auditFilter(c.FormValue)
+	f, err := auditFilter(func(key string) string { return formValue(c, key) })
 	if err != nil {
 		return err
 	}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/gofiber/fiber/v2/utils"
 
 	"github.com/ipeval/ipeval/internal/auth"
 	"github.com/ipeval/ipeval/internal/cycles"
@@ -66,7 +65,7 @@ func (s *Server) serveReport(c *fiber.Ctx, p auth.Principal, code string) error 
 		}
 		c.Set("Refresh", reportRefresh)
 		return s.render(c, fiber.StatusAccepted, "report_pending", "report.pending",
-			reportPending{Cycle: ch.Cycle, Job: job, Again: utils.CopyString(c.OriginalURL())})
+			reportPending{Cycle: ch.Cycle, Job: job, Again: c.OriginalURL()})
 	}
 	if err != nil {
 		return err

@@ -77,7 +77,6 @@ var errorTable = []kind{
 	{fault.ErrConflict, fiber.StatusConflict, "conflict", "Conflict", "状态冲突"},
 	{fault.ErrTooLarge, fiber.StatusRequestEntityTooLarge, "too-large", "Request too large", "请求内容过大"},
 	{fault.ErrUnsupportedMedia, fiber.StatusUnsupportedMediaType, "unsupported-media-type", "Unsupported file type", "不支持的文件类型"},
-	{fault.ErrLocked, fiber.StatusLocked, "locked", "Account locked", "账户已锁定"},
 	{fault.ErrTooManyRequests, fiber.StatusTooManyRequests, "too-many-requests", "Too many requests", "请求过于频繁，请稍后再试"},
 	{fault.ErrUnavailable, fiber.StatusServiceUnavailable, "unavailable", "Service unavailable", "服务暂不可用"},
 	{fault.ErrFailed, fiber.StatusInternalServerError, "failed", "Internal server error", "服务器内部错误"},
