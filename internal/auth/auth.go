@@ -64,6 +64,13 @@ func ParseRole(s string) (Role, error) {
 // Valid reports whether r is one of the known roles.
 func (r Role) Valid() bool { return slices.Contains(Roles(), r) }
 
+// Administrative reports whether r is one of the three administrative
+// roles that 等保2.0 keeps apart: assessment manager, security
+// administrator and auditor.
+func (r Role) Administrative() bool {
+	return r == RoleAdmin || r == RoleSecAdmin || r == RoleAuditor
+}
+
 // Organisation kinds. Contractor users belong to a contractor organisation;
 // authorities are recorded so that survey projects and reports can name the
 // commissioning body.

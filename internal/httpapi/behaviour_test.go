@@ -48,7 +48,7 @@ func testBadInput(t *testing.T, f *fixture) {
 		{"year out of range", "POST", "/api/v1/cycles", "application/json", `{"year": 1800}`, 400, "year", "invalid_year", "cycles"},
 		{"region: every problem listed", "POST", "/api/v1/regions", "application/json", `{"code": "!", "name": "", "kind": "planet", "parent_code": "999999"}`, 400, "kind", "unknown_kind", "regions"},
 		{"import: bad row rolls back all", "POST", "/api/v1/regions/import", "text/csv", "code,name,kind,parent\n150100,呼和浩特,prefecture_city,140000\n150200,包头,nowhere,140000\n", 400, "", "unknown_kind", "regions"},
-		{"user: weak password", "POST", "/api/v1/users", "application/json", `{"username": "weak1", "role": "admin", "password": "123"}`, 400, "password", "", "users"},
+		{"user: weak password", "POST", "/api/v1/users", "application/json", `{"username": "weak1", "role": "city", "region_code": "140200", "password": "123"}`, 400, "password", "", "users"},
 		{"user: city without region", "POST", "/api/v1/users", "application/json", `{"username": "noregion", "role": "city"}`, 400, "region_code", "", "users"},
 	}
 	for _, tt := range tests {

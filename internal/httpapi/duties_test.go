@@ -40,6 +40,12 @@ func TestProbe13SeparationOfDuties(t *testing.T) {
 		{"secadmin", "GET", "/api/v1/audit", nil, http.StatusForbidden},
 		{"secadmin", "POST", "/api/v1/audit/exports", nil, http.StatusForbidden},
 		{"secadmin", "POST", "/api/v1/users", newUser, http.StatusCreated},
+		// Nor does it make or reset an administrative account, whose
+		// password it would then know: that is done on the host.
+		{"secadmin", "POST", "/api/v1/users", map[string]any{"username": "second-auditor", "role": "auditor"}, http.StatusForbidden},
+		{"secadmin", "POST", "/api/v1/users", map[string]any{"username": "second-manager", "role": "admin"}, http.StatusForbidden},
+		{"secadmin", "POST", "/api/v1/users/" + f.accounts["auditor"].user.ID + "/password", nil, http.StatusForbidden},
+		{"secadmin", "POST", "/api/v1/users/" + f.accounts["admin"].user.ID + "/password", nil, http.StatusForbidden},
 		{"secadmin", "GET", "/users", nil, http.StatusOK},
 		// The auditor reads and exports the audit log, nothing else.
 		{"auditor", "GET", "/api/v1/audit?limit=5", nil, http.StatusOK},

@@ -256,6 +256,9 @@ func (s *Server) createUser(c *fiber.Ctx, _ auth.Principal) error {
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
+	if err := onlyOnHost(req.Role); err != nil {
+		return err
+	}
 	u, pw, err := s.deps.Auth.CreateUser(c.UserContext(), auth.NewUser{Username: req.Username, DisplayName: req.DisplayName,
 		Role: req.Role, RegionCode: req.RegionCode, OrganisationID: req.OrganisationID, Password: req.Password})
 	if err != nil {
@@ -309,6 +312,9 @@ func (s *Server) resetPasswordOf(c *fiber.Ctx) (userCreated, error) {
 	ctx := c.UserContext()
 	u, err := s.deps.Auth.User(ctx, param(c, "id"))
 	if err != nil {
+		return userCreated{}, err
+	}
+	if err := onlyOnHost(u.Role); err != nil {
 		return userCreated{}, err
 	}
 	pw, revoked, err := s.deps.Auth.ResetPassword(ctx, u.Username)
@@ -390,4 +396,18 @@ func (s *Server) setDisabledOf(c *fiber.Ctx, p auth.Principal, id string, disabl
 		return fault.Invalid(fault.Field("disabled", "self_disable", "不能停用自己的账户", "you cannot disable your own account"))
 	}
 	return s.deps.Auth.SetDisabled(c.UserContext(), id, disabled)
+}
+
+// onlyOnHost refuses, through the API and the pages, to create an account
+// of an administrative role or to reset its password: whoever did would
+// learn its password and hold two of the roles kept apart. Those accounts
+// are made and reset with the ipeval command on the server (user add,
+// user passwd), by whoever runs the host.
+func onlyOnHost(r auth.Role) error {
+	if !r.Administrative() {
+		return nil
+	}
+	return fault.With(fault.ErrForbidden,
+		"accounts of the assessment manager, security administrator and auditor are created and reset only with the ipeval command on the server (ipeval user add, ipeval user passwd)",
+		"考核管理员、安全管理员、审计管理员账户只能在服务器上用 ipeval 命令创建或重置密码（ipeval user add、ipeval user passwd）", nil)
 }

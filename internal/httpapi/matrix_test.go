@@ -216,7 +216,7 @@ var samples = map[string]sample{
 		return request("PATCH", "/api/v1/users/"+a.user.ID, map[string]any{"disabled": true}), http.StatusOK
 	},
 	"POST /api/v1/users/:id/password": func(f *fixture, _ string) (*http.Request, int) {
-		a := f.newAccount(auth.NewUser{Username: f.uniqueName("reset"), DisplayName: "r", Role: auth.RoleAdmin})
+		a := f.newAccount(auth.NewUser{Username: f.uniqueName("reset"), DisplayName: "r", Role: auth.RoleCity, RegionCode: "140200"})
 		return request("POST", "/api/v1/users/"+a.user.ID+"/password", nil), http.StatusOK
 	},
 	"DELETE /api/v1/users/:id/throttle": func(f *fixture, _ string) (*http.Request, int) {
@@ -228,7 +228,7 @@ var samples = map[string]sample{
 		return form("POST", "/users/"+a.user.ID+"/disabled", url.Values{"disabled": {"true"}}), http.StatusSeeOther
 	},
 	"POST /users/:id/password": func(f *fixture, _ string) (*http.Request, int) {
-		a := f.newAccount(auth.NewUser{Username: f.uniqueName("preset"), DisplayName: "r", Role: auth.RoleAdmin})
+		a := f.newAccount(auth.NewUser{Username: f.uniqueName("preset"), DisplayName: "r", Role: auth.RoleCity, RegionCode: "140200"})
 		return form("POST", "/users/"+a.user.ID+"/password", nil), http.StatusOK
 	},
 	"POST /users/:id/throttle": func(f *fixture, _ string) (*http.Request, int) {

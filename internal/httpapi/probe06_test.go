@@ -95,7 +95,7 @@ func testProbe06(t *testing.T, f *fixture) {
 		{"organisation name RLO", "secadmin", "POST", "/api/v1/organisations", map[string]string{"name": "\u202e机构", "kind": "contractor"}, "name", 0, "U+202E", "organisations"},
 		{"region name ESC", "admin", "POST", "/api/v1/regions", map[string]string{"code": "PRB1", "name": "太原\x1b[2J", "kind": "county", "parent_code": "140100"}, "name", 0, "U+001B", "regions"},
 		{"region rename BEL", "admin", "PUT", "/api/v1/regions/140200", map[string]string{"name": "大同\a", "kind": "prefecture_city", "parent_code": "140000"}, "name", 0, "U+0007", "regions"},
-		{"user display name isolate", "secadmin", "POST", "/api/v1/users", map[string]any{"username": "probe06", "display_name": "x\u2066y", "role": "admin"}, "display_name", 0, "U+2066", "users"},
+		{"user display name isolate", "secadmin", "POST", "/api/v1/users", map[string]any{"username": "probe06", "display_name": "x\u2066y", "role": "city", "region_code": "140200"}, "display_name", 0, "U+2066", "users"},
 		{"token name DEL", "city", "POST", "/api/v1/tokens", map[string]string{"name": "ci\x7f"}, "name", 0, "U+007F", "api_tokens"},
 		{"cycle name C1", "admin", "POST", "/api/v1/cycles", map[string]any{"year": 2099, "name": "周\u0085期"}, "name", 0, "U+0085", "cycles"},
 		{"scheme indicator name NUL", "admin", "POST", "/api/v1/schemes", schemeWith(func(s *scheme.Scheme) { s.Indicators[0].Name = "专利\x00" }), "indicators[0].name", 0, "U+0000", "schemes"},
