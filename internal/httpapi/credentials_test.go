@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"fmt"
 	"net/http"
 	"regexp"
 	"slices"
@@ -86,6 +87,36 @@ func TestProbe04TokensRevokedOnPasswordChange(t *testing.T) {
 			}
 		})
 	})
+}
+
+// TestClientBehindProxy: behind a trusted proxy the caller is the
+// right-most address of X-Forwarded-For that no trusted proxy added;
+// addresses the caller writes in front of it change nothing, so a guesser
+// can neither escape its throttle nor sign its audit entries with another
+// network's address.
+func TestClientBehindProxy(t *testing.T) {
+	// In process the peer is 0.0.0.0: it stands for the proxy the server
+	// sits behind, and 10/8 for the proxies in front of that.
+	f := newFixtureOn(t, nil, httpapi.Options{LoginRate: 1000, TrustedProxies: []string{"0.0.0.0", "10.0.0.0/8"}})
+	for i := range auth.FreeFailures + 1 {
+		req := request("POST", "/api/v1/auth/login", map[string]string{"username": "city", "password": "Wrong-Pass-2026!"})
+		req.Header.Set("X-Forwarded-For", fmt.Sprintf("198.18.%d.1, 203.0.113.9, 10.1.2.3", i))
+		resp, body := f.do(req)
+		want := http.StatusUnauthorized
+		if i == auth.FreeFailures {
+			want = http.StatusTooManyRequests
+		}
+		if resp.StatusCode != want {
+			t.Fatalf("attempt %d with a forged left part: %d %s, want %d", i+1, resp.StatusCode, body, want)
+		}
+	}
+	var ip string
+	if err := f.db.Table("audit_log").Select("client_ip").Where("action = ?", "auth.login").Order("id DESC").Limit(1).Scan(&ip).Error; err != nil {
+		t.Fatal(err)
+	}
+	if ip != "203.0.113.9" {
+		t.Errorf("audited client %q, want 203.0.113.9", ip)
+	}
 }
 
 // TestProbe04LockoutOracle: wrong passwords for a real and an unknown name

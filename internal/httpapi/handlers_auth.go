@@ -61,7 +61,7 @@ func (s *Server) signIn(c *fiber.Ctx, username, password string) (auth.User, aut
 	setAuditObject(c, "user:"+username)
 	// Limited by the client's network, as the throttle counts: a caller
 	// with an IPv6 /64 has more addresses than any table could hold.
-	if ok, first := s.loginLimit.Allow(auth.ClientNetwork(clientIP(c))); !ok {
+	if ok, first := s.loginLimit.Allow(auth.ClientNetwork(s.clientIP(c))); !ok {
 		if !first {
 			c.Locals(skipAuditKey, true)
 		}
@@ -69,7 +69,7 @@ func (s *Server) signIn(c *fiber.Ctx, username, password string) (auth.User, aut
 		return auth.User{}, auth.Principal{}, fiber.NewError(fiber.StatusTooManyRequests, "Too many sign-in attempts; try again in a minute")
 	}
 	ctx := c.UserContext()
-	u, err := s.deps.Auth.Authenticate(ctx, username, password, clientIP(c))
+	u, err := s.deps.Auth.Authenticate(ctx, username, password, s.clientIP(c))
 	if err != nil {
 		switch {
 		case errors.Is(err, auth.ErrThrottled):
@@ -79,7 +79,7 @@ func (s *Server) signIn(c *fiber.Ctx, username, password string) (auth.User, aut
 		}
 		return u, auth.Principal{}, err
 	}
-	secret, sess, err := s.deps.Auth.NewSession(ctx, u.ID, clientIP(c), c.Get(fiber.HeaderUserAgent))
+	secret, sess, err := s.deps.Auth.NewSession(ctx, u.ID, s.clientIP(c), c.Get(fiber.HeaderUserAgent))
 	if err != nil {
 		return u, auth.Principal{}, err
 	}
@@ -146,7 +146,7 @@ func (s *Server) changePassword(c *fiber.Ctx, p auth.Principal) error {
 	}
 	setAuditObject(c, "user:"+p.UserID)
 	revoked, err := s.deps.Auth.ChangePassword(c.UserContext(), p.UserID, auth.PasswordChange{
-		Current: req.CurrentPassword, New: req.NewPassword, Client: clientIP(c), KeepTokens: req.KeepTokens})
+		Current: req.CurrentPassword, New: req.NewPassword, Client: s.clientIP(c), KeepTokens: req.KeepTokens})
 	if errors.Is(err, auth.ErrThrottled) {
 		setAuditDetail(c, "throttled")
 	}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"net/url"
 	"regexp"
 	"runtime/debug"
@@ -118,8 +119,54 @@ func param(c *fiber.Ctx, name string) string { return c.Params(name) }
 // query returns a query parameter, a copy as param's.
 func query(c *fiber.Ctx, name string) string { return c.Query(name) }
 
-// clientIP is the caller's address, a copy as param's.
-func clientIP(c *fiber.Ctx) string { return c.IP() }
+// clientIP is the caller's address. From a trusted proxy it is the
+// right-most address of X-Forwarded-For that is not a trusted proxy: each
+// proxy appends the address it was reached from, so whatever stands left
+// of that may have been written by the caller itself, and believing it
+// would let a caller pick the address it is throttled and audited under.
+func (s *Server) clientIP(c *fiber.Ctx) string {
+	peer, _ := netip.AddrFromSlice(c.Context().RemoteIP())
+	peer = peer.Unmap()
+	if !s.trustedProxy(peer) {
+		return peer.String()
+	}
+	hops := strings.Split(c.Get(fiber.HeaderXForwardedFor), ",")
+	for i := len(hops) - 1; i >= 0; i-- {
+		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			break
+		}
+		peer = a.Unmap()
+		if !s.trustedProxy(peer) {
+			break
+		}
+	}
+	return peer.String()
+}
+
+// trustedProxy reports whether a is one of the trusted proxies.
+func (s *Server) trustedProxy(a netip.Addr) bool {
+	for _, p := range s.proxies {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// proxyPrefixes reads the trusted proxies, addresses or CIDRs; what is
+// neither trusts nothing.
+func proxyPrefixes(list []string) []netip.Prefix {
+	var out []netip.Prefix
+	for _, v := range list {
+		if p, err := netip.ParsePrefix(v); err == nil {
+			out = append(out, p.Masked())
+		} else if a, err := netip.ParseAddr(v); err == nil {
+			out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+		}
+	}
+	return out
+}
 
 // setAuditObject names the object a write touched when the route alone
 // cannot (for example the id of something just created).
@@ -278,7 +325,7 @@ func (s *Server) record(c *fiber.Ctx, r route, err error) {
 	e := audit.Entry{
 		UserID: p.UserID, Username: p.Username, Role: string(p.Role),
 		Action: r.Name, Object: object, Result: audit.ResultOf(status), Status: status,
-		ClientIP: clientIP(c), RequestID: requestID(c), Detail: detail,
+		ClientIP: s.clientIP(c), RequestID: requestID(c), Detail: detail,
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -81,6 +82,8 @@ type Server struct {
 	metrics    *metrics
 	pages      *pages
 	loginLimit *limiter
+	// proxies are the trusted proxies of opts.TrustedProxies (clientIP).
+	proxies []netip.Prefix
 	openapi    []byte
 	docs       []docGroup
 	// views caches pages of published runs; nil when disabled.
@@ -98,7 +101,7 @@ func New(deps Deps, opts Options) (*Server, error) {
 	if deps.Log == nil {
 		deps.Log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{deps: deps, opts: opts, log: deps.Log, loginLimit: newLimiter(opts.LoginRate)}
+	s := &Server{deps: deps, opts: opts, log: deps.Log, loginLimit: newLimiter(opts.LoginRate), proxies: proxyPrefixes(opts.TrustedProxies)}
 	p, err := newPages()
 	if err != nil {
 		return nil, err
