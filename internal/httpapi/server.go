@@ -84,8 +84,8 @@ type Server struct {
 	loginLimit *limiter
 	// proxies are the trusted proxies of opts.TrustedProxies (clientIP).
 	proxies []netip.Prefix
-	openapi    []byte
-	docs       []docGroup
+	openapi []byte
+	docs    []docGroup
 	// views caches pages of published runs; nil when disabled.
 	views *pubcache.Cache
 }
