@@ -69,9 +69,9 @@ func (e *run) unscorableCodes(r int) []string {
 // ruleProblem names the rules that could not be evaluated for a region.
 func ruleProblem(ids []string) *Problem {
 	return &Problem{Code: "rule_failed",
-		Message: fmt.Sprintf("规则 %s 无法对该地区求值（超出计算资源预算），该地区不计算得分、不排名、不评定等次；请简化该规则",
+		Message: fmt.Sprintf("规则 %s 无法对该地区求值（超出计算资源预算或求值出错），该地区不计算得分、不排名、不评定等次；请检查并简化该规则",
 			strings.Join(ids, "、")),
-		MessageEn: fmt.Sprintf("rule %s could not be evaluated for this region (it exceeded its resource budget), so the region gets no score, rank or grade; simplify the rule",
+		MessageEn: fmt.Sprintf("rule %s could not be evaluated for this region (it exceeded its resource budget or failed), so the region gets no score, rank or grade; check and simplify the rule",
 			strings.Join(ids, ", "))}
 }
 
