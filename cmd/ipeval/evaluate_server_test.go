@@ -9,11 +9,10 @@ import (
 
 	"github.com/ipeval/ipeval/evaluation/runs"
 	"github.com/ipeval/ipeval/indicators"
-	"github.com/ipeval/ipeval/indicators/scheme"
 	"github.com/ipeval/ipeval/internal/auth"
 	"github.com/ipeval/ipeval/internal/cycles"
 	"github.com/ipeval/ipeval/internal/dbtest"
-	"github.com/ipeval/ipeval/internal/regions"
+	"github.com/ipeval/ipeval/internal/testworld"
 )
 
 // TestEvaluateMatchesServerRun scores the same data twice: imported into a
@@ -26,25 +25,9 @@ func TestEvaluateMatchesServerRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := regions.NewStore(db).ImportCSV(ctx, bytes.NewReader(regionsCSV)); err != nil {
-		t.Fatal(err)
-	}
-	schemes := indicators.NewSchemeStore(db)
-	st, err := schemes.Create(ctx, scheme.Default(), "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	cy, _ := testworld.Collecting(t, db, bytes.NewReader(regionsCSV), 2025)
 	cs := cycles.NewStore(db)
-	cy, err := cs.Create(ctx, cycles.Input{Year: 2025})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := cs.SetScheme(ctx, cy.ID, st.ID); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := cs.Transition(ctx, cy.ID, cycles.Collecting); err != nil {
-		t.Fatal(err)
-	}
+	schemes := indicators.NewSchemeStore(db)
 	manager := auth.Principal{UserID: "u-admin", Username: "admin", Role: auth.RoleAdmin}
 	values, err := os.ReadFile(evalValues)
 	if err != nil {

@@ -16,18 +16,12 @@ import (
 	"github.com/ipeval/ipeval/internal/audit"
 	"github.com/ipeval/ipeval/internal/auth"
 	"github.com/ipeval/ipeval/internal/blobs"
-	"github.com/ipeval/ipeval/internal/cycles"
 	"github.com/ipeval/ipeval/internal/dbtest"
 	"github.com/ipeval/ipeval/internal/fault"
-	"github.com/ipeval/ipeval/internal/regions"
 	"github.com/ipeval/ipeval/internal/retention"
+	"github.com/ipeval/ipeval/internal/testworld"
 	"github.com/ipeval/ipeval/surveys"
 )
-
-const testRegions = "code,name,kind,parent\n" +
-	"140000,山西省,province,\n" +
-	"140100,太原市,prefecture_city,140000\n" +
-	"140200,大同市,prefecture_city,140000\n"
 
 var admin = auth.Principal{UserID: "u-admin", Username: "admin", Role: auth.RoleAdmin}
 
@@ -44,26 +38,8 @@ type fixture struct {
 
 func newFixture(tb testing.TB, db *gorm.DB) fixture {
 	tb.Helper()
-	ctx := context.Background()
-	if _, err := regions.NewStore(db).ImportCSV(ctx, strings.NewReader(testRegions)); err != nil {
-		tb.Fatal(err)
-	}
+	c, _ := testworld.Collecting(tb, db, nil, 2026)
 	schemes := indicators.NewSchemeStore(db)
-	st, err := schemes.Create(ctx, scheme.Default(), "")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	cs := cycles.NewStore(db)
-	c, err := cs.Create(ctx, cycles.Input{Year: 2026})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if _, err := cs.SetScheme(ctx, c.ID, st.ID); err != nil {
-		tb.Fatal(err)
-	}
-	if _, err := cs.Transition(ctx, c.ID, cycles.Collecting); err != nil {
-		tb.Fatal(err)
-	}
 	dir := tb.TempDir()
 	files, err := blobs.New(dir)
 	if err != nil {

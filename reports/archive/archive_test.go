@@ -20,17 +20,11 @@ import (
 	"github.com/ipeval/ipeval/internal/cycles"
 	"github.com/ipeval/ipeval/internal/dbtest"
 	"github.com/ipeval/ipeval/internal/fault"
-	"github.com/ipeval/ipeval/internal/regions"
+	"github.com/ipeval/ipeval/internal/testworld"
 	"github.com/ipeval/ipeval/jobs"
 	"github.com/ipeval/ipeval/jobs/jobstest"
 	"github.com/ipeval/ipeval/reports"
 )
-
-const testRegions = "code,name,kind,parent\n" +
-	"140000,山西省,province,\n" +
-	"140100,太原市,prefecture_city,140000\n" +
-	"140200,大同市,prefecture_city,140000\n" +
-	"140300,阳泉市,prefecture_city,140000\n"
 
 var (
 	taiyuan = auth.Principal{UserID: "u-ty", Username: "taiyuan", Role: auth.RoleCity, RegionCode: "140100"}
@@ -50,25 +44,9 @@ type fixture struct {
 func newFixture(tb testing.TB, db *gorm.DB) fixture {
 	tb.Helper()
 	ctx := context.Background()
-	if _, err := regions.NewStore(db).ImportCSV(ctx, strings.NewReader(testRegions)); err != nil {
-		tb.Fatal(err)
-	}
-	schemes := indicators.NewSchemeStore(db)
-	st, err := schemes.Create(ctx, scheme.Default(), "")
-	if err != nil {
-		tb.Fatal(err)
-	}
+	c, _ := testworld.Collecting(tb, db, nil, 2025)
 	cs := cycles.NewStore(db)
-	c, err := cs.Create(ctx, cycles.Input{Year: 2025})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if _, err := cs.SetScheme(ctx, c.ID, st.ID); err != nil {
-		tb.Fatal(err)
-	}
-	if _, err := cs.Transition(ctx, c.ID, cycles.Collecting); err != nil {
-		tb.Fatal(err)
-	}
+	schemes := indicators.NewSchemeStore(db)
 	now := time.Now().UTC()
 	for i, region := range []string{"140100", "140200", "140300"} {
 		for j, ind := range scheme.Default().Indicators {
