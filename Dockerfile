@@ -11,8 +11,10 @@ RUN npm ci --ignore-scripts --no-audit --no-fund \
  && cp node_modules/echarts-maps-v4/map/js/province/shanxi.js vendor/maps/ \
  && cp node_modules/echarts/LICENSE vendor/ECHARTS-LICENSE
 
-# Build stage: a static binary, no cgo (SQLite is pure Go).
-FROM golang:1.26-bookworm AS build
+# Build stage: a static binary, no cgo (SQLite is pure Go), with exactly the
+# Go release go.mod names: its patch level carries the standard library's
+# security fixes (README, Supply chain).
+FROM golang:1.27.3-bookworm AS build
 WORKDIR /src
 
 # Module downloads get their own layer, rebuilt only when go.mod or go.sum change.
