@@ -77,11 +77,11 @@ deps:
 	@go list -m -u -f '{{if and (not .Indirect) (not .Main) .Update}}{{.Path}} {{.Version}} -> {{.Update.Version}}{{end}}' all
 
 # Every benchmark, then one table of the figures beside their references
-# (internal/benchtable), one package at a time so that no two compete for
+# (cmd/benchtable), one package at a time so that no two compete for
 # the cores. The API and survey figures need MariaDB and Redis
 # (IPEVAL_TEST_MYSQL_DSN, IPEVAL_TEST_REDIS), as in .ci/run.
 bench: assets
-	go test -p 1 -run '^$$' -bench . -benchmem -timeout 60m ./... 2>&1 | go run ./internal/benchtable
+	go test -p 1 -run '^$$' -bench . -benchmem -timeout 60m ./... 2>&1 | go run ./cmd/benchtable
 
 # About a minute of mixed load on MySQL and Redis over loopback
 # (cmd/ipeval/load_test.go): prints its table, fails on any 5xx, failed

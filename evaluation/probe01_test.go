@@ -1,179 +1,86 @@
-package evaluation
+package evaluation_test
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
-	"math"
-	"slices"
 	"strings"
 	"testing"
+	"time"
 
-	"github.com/ipeval/ipeval/indicators/scheme"
+	"gorm.io/gorm"
+
+	"github.com/ipeval/ipeval/evaluation"
+	"github.com/ipeval/ipeval/evaluation/engine"
+	"github.com/ipeval/ipeval/indicators"
+	"github.com/ipeval/ipeval/jobs"
+	"github.com/ipeval/ipeval/jobs/jobstest"
 )
 
-// extremeValues are the finite numbers most likely to overflow: the largest
-// and smallest floats, subnormals, negative zero, and the values at and
-// just beyond the bound every entry path enforces.
-var extremeValues = []float64{
-	math.MaxFloat64, -math.MaxFloat64, 1e308, -1e308, math.SmallestNonzeroFloat64, -math.SmallestNonzeroFloat64,
-	math.Copysign(0, -1), 0, 1, scheme.MaxMagnitude, -scheme.MaxMagnitude,
-	math.Nextafter(scheme.MaxMagnitude, math.Inf(1)), 1e-300, 1e15 - 1,
+// runStored writes x straight into the table as the value of id, as if
+// stored before today's checks, and runs the cycle through a worker as in
+// production; it returns the store and the finished job.
+func runStored(t *testing.T, f fixture, b jobstest.Broker, id string, x float64) (*evaluation.Store, jobs.Job) {
+	t.Helper()
+	if err := f.db.Model(&indicators.Value{}).Where("id = ?", id).Update("number", x).Error; err != nil {
+		t.Fatal(err)
+	}
+	rs := evaluation.NewStore(f.db, b.Queue, indicators.NewSchemeStore(f.db))
+	reg := jobs.NewRegistry()
+	reg.Register(evaluation.JobKind, rs.Handler())
+	jobstest.Work(t, f.db, b, reg, 1)
+	job, err := rs.Request(context.Background(), f.admin, f.cycle, evaluation.Settings{Draws: 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rs, jobstest.Wait(t, b.Queue, job.ID, 30*time.Second)
 }
 
-// extremeInput is a scheme with indicator X scored by method, every other
-// indicator ordinary, and one region per extreme value of X. Where method
-// has bounds they sit at ±scheme.MaxMagnitude, the widest a scheme may
-// have, and X's own range is open, as B1's is.
-func extremeInput(method, agg string, outliers bool) Input {
-	x := scheme.Indicator{Code: "X", Dimension: "D0", Weight: 2, Missing: scheme.MissingGroupMean}
-	x.Normalisation.Method = method
-	switch method {
-	case scheme.MethodGoalposts:
-		x.Normalisation.Lower, x.Normalisation.Upper = ptr(-scheme.MaxMagnitude), ptr(scheme.MaxMagnitude)
-	case scheme.MethodDTF:
-		x.Normalisation.Worst, x.Normalisation.Best = ptr(scheme.MaxMagnitude), ptr(-scheme.MaxMagnitude)
-	}
-	y := scheme.Indicator{Code: "Y", Dimension: "D1", Weight: 1, Min: ptr(-scheme.MaxMagnitude), Max: ptr(scheme.MaxMagnitude)}
-	y.Normalisation.Method = scheme.MethodZScore
-	s := newScheme([]scheme.Dimension{{Code: "D0", Weight: 1}, {Code: "D1", Weight: scheme.MaxMagnitude}},
-		[]scheme.Indicator{x, y, {Code: "F1", Weight: 0}})
-	s.Aggregation, s.OutlierTreatment = agg, outliers
-	s.Rules = []scheme.Rule{
-		{ID: "R1", When: `X >= 1e15 or X <= -1e15 or missing("X")`, Message: "极值", Effects: []scheme.Effect{{Type: scheme.EffectCapGrade, Grade: "good"}}},
-		{ID: "R2", When: `Y * 1e300 * 1e300 > 0 or F1 / 0 > 1`, Message: "溢出", Effects: []scheme.Effect{{Type: scheme.EffectAwardIneligible}}},
-	}
-	in := Input{Scheme: s, Values: map[string]map[string]Value{}}
-	n := 0
-	add := func(vals map[string]Value) {
-		code := fmt.Sprintf("R%02d", n)
-		n++
-		in.Regions = append(in.Regions, region(code))
-		in.Values[code] = vals
-	}
-	for k, v := range extremeValues {
-		if method == scheme.MethodBinary && v != 0 && v != 1 && !(math.Abs(v) > scheme.MaxMagnitude) {
-			continue // refused as not binary: a bad input, not a poison one
+// TestProbe01PoisonStoredBeforeBound: a value of 1e308 stored before
+// values were bounded (here written straight into the table) no longer
+// stops the cycle: the run job succeeds at its first attempt, the region
+// is unscorable with a problem naming the indicator, the others are
+// graded. In both modes.
+func TestProbe01PoisonStoredBeforeBound(t *testing.T) {
+	jobstest.EachMode(t, func(t *testing.T, db *gorm.DB, b jobstest.Broker) {
+		f := newFixture(t, db)
+		rs, done := runStored(t, f, b, "140200-B1", 1e308)
+		if done.Status != jobs.StatusSucceeded || done.Attempts != 1 {
+			t.Fatalf("job %s after %d attempts: %s", done.Status, done.Attempts, done.Error)
 		}
-		yv := extremeValues[(k+3)%len(extremeValues)]
-		if math.Abs(yv) > scheme.MaxMagnitude {
-			yv = scheme.MaxMagnitude // Y's own bound
+		_, res, err := rs.Get(context.Background(), f.admin, f.runOf(t, done.ID).ID)
+		if err != nil {
+			t.Fatal(err)
 		}
-		add(map[string]Value{"X": verified(v), "Y": verified(yv), "F1": verified(v)})
-	}
-	// Ordinary regions, so that outlier treatment has enough values, and
-	// one with X missing for group-mean imputation.
-	for k := range 12 {
-		add(map[string]Value{"X": verified(float64(k % 2)), "Y": verified(float64(k))})
-	}
-	add(map[string]Value{"Y": verified(scheme.MaxMagnitude)})
-	return in
-}
-
-// TestProbe01ExtremeNumbers drives extreme finite numbers through every
-// normalisation, both aggregations, outlier treatment on and off, rules
-// that overflow, the paths and the sensitivity analysis: nothing
-// non-finite comes out, every result encodes, and a region whose value
-// cannot be scored is unscorable with a problem naming the indicator.
-func TestProbe01ExtremeNumbers(t *testing.T) {
-	methods := []string{scheme.MethodMinMax, scheme.MethodGoalposts, scheme.MethodDTF, scheme.MethodZScore, scheme.MethodRank, scheme.MethodBinary}
-	for _, method := range methods {
-		for _, agg := range []string{scheme.AggregationArithmetic, scheme.AggregationGeometric} {
-			for _, outliers := range []bool{false, true} {
-				name := fmt.Sprintf("%s/%s/outliers=%v", method, agg, outliers)
-				t.Run(name, func(t *testing.T) {
-					in := extremeInput(method, agg, outliers)
-					if err := in.Scheme.Validate(); err != nil {
-						t.Fatalf("scheme: %v", err)
-					}
-					p, err := Prepare(in)
-					if err != nil {
-						t.Fatalf("Prepare: %v", err)
-					}
-					res, err := p.Evaluate(Options{})
-					if err != nil {
-						t.Fatalf("Evaluate: %v", err)
-					}
-					if _, err := json.Marshal(res); err != nil {
-						t.Fatalf("result does not encode: %v", err)
-					}
-					checkInvariants(t, name, res)
-					for _, rr := range res.Regions {
-						x, ok := in.Values[rr.Code]["X"]
-						poison := ok && math.Abs(x.Number) > scheme.MaxMagnitude
-						if poison != (rr.Status == StatusUnscorable) {
-							t.Errorf("%s: X = %g, status %s", rr.Code, x.Number, rr.Status)
-						}
-						if poison && (rr.Error == nil || !strings.Contains(rr.Error.Message, "X") || !strings.Contains(rr.Error.MessageEn, "indicator X")) {
-							t.Errorf("%s: error %+v does not name X", rr.Code, rr.Error)
-						}
-					}
-					// Every option the sensitivity analysis varies.
-					for _, opt := range []Options{{Aggregation: otherAgg(agg)}, {NoImputation: true}, {Outliers: SwitchOn},
-						{IndicatorWeights: map[string]float64{"X": scheme.MaxMagnitude * 1.2}, DimensionWeights: map[string]float64{"D0": scheme.MaxMagnitude * 1.2}}} {
-						r, err := p.Evaluate(opt)
-						if err != nil {
-							t.Fatalf("Evaluate %+v: %v", opt, err)
-						}
-						if _, err := json.Marshal(r); err != nil {
-							t.Fatalf("result with %+v does not encode: %v", opt, err)
-						}
-					}
-					sens, err := p.Sensitivity(context.Background(), SensitivityOptions{Seed: 7, Draws: 20, Workers: 1,
-						SwapNormalisation: true, SwapAggregation: true, ToggleImputation: true}, nil)
-					if err != nil {
-						t.Fatalf("Sensitivity: %v", err)
-					}
-					if _, err := json.Marshal(sens); err != nil {
-						t.Fatalf("sensitivity does not encode: %v", err)
-					}
-					for _, rs := range sens.Regions {
-						if rr, _ := res.Region(rs.Code); rr.Status == StatusUnscorable && rs.RankedDraws != 0 {
-							t.Errorf("%s: unscorable but ranked in %d draws", rs.Code, rs.RankedDraws)
-						}
-					}
-				})
+		for _, rr := range res.Regions {
+			switch {
+			case rr.Code == "140200":
+				if rr.Status != engine.StatusUnscorable || rr.Error == nil || !strings.Contains(rr.Error.MessageEn, "B1") {
+					t.Errorf("140200: %s %+v, want unscorable naming B1", rr.Status, rr.Error)
+				}
+			case rr.Status == engine.StatusUnscorable:
+				t.Errorf("%s unscorable: %+v", rr.Code, rr.Error)
 			}
 		}
-	}
+	})
 }
 
-func otherAgg(agg string) string {
-	if agg == scheme.AggregationArithmetic {
-		return scheme.AggregationGeometric
-	}
-	return scheme.AggregationArithmetic
-}
-
-// TestProbe01OverflowIsRegional checks the second line of defence: a
-// region whose numbers overflow in normalising (a value Prepare let
-// through, as a sensitivity draw can) loses its score, not the run.
-func TestProbe01OverflowIsRegional(t *testing.T) {
-	in := extremeInput(scheme.MethodMinMax, scheme.AggregationArithmetic, false)
-	p, err := Prepare(in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Put two opposite poison values back into X's column, as if they had
-	// passed Prepare.
-	q := *p
-	q.cells = slices.Clone(p.cells)
-	q.unscorable = nil
-	for r, reg := range q.regions {
-		if x := in.Values[reg.Code]["X"].Number; math.Abs(x) > scheme.MaxMagnitude {
-			q.cells[r] = cell{x: x, state: cellObserved}
+// TestProbe01PermanentFailureShown: a run whose inputs the engine refuses
+// (a count of 2.5 written straight into the table) fails at its first
+// attempt instead of being retried, and the cycle's failures list it with
+// the reason; only admins see them.
+func TestProbe01PermanentFailureShown(t *testing.T) {
+	jobstest.EachMode(t, func(t *testing.T, db *gorm.DB, b jobstest.Broker) {
+		f := newFixture(t, db)
+		ctx := context.Background()
+		rs, done := runStored(t, f, b, "140200-A2", 2.5)
+		if done.Status != jobs.StatusFailed || done.Attempts != 1 || !strings.Contains(done.Error, "whole number") {
+			t.Fatalf("job %s after %d attempts (%q), want failed at once with the reason", done.Status, done.Attempts, done.Error)
 		}
-	}
-	res, err := q.Evaluate(Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := json.Marshal(res); err != nil {
-		t.Fatalf("result does not encode: %v", err)
-	}
-	for _, rr := range res.Regions {
-		if x := in.Values[rr.Code]["X"].Number; math.Abs(x) > scheme.MaxMagnitude && rr.Status != StatusUnscorable {
-			t.Errorf("%s: X = %g, status %s", rr.Code, x, rr.Status)
+		failed, err := rs.Failures(ctx, f.admin, f.cycle)
+		if err != nil || len(failed) != 1 || failed[0].ID != done.ID || failed[0].Error != done.Error {
+			t.Fatalf("failures %+v, %v; want the job with its reason", failed, err)
 		}
-	}
+		if _, err := rs.Failures(ctx, taiyuan, f.cycle); err == nil {
+			t.Error("a city official sees failed runs")
+		}
+	})
 }

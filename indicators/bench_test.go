@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/ipeval/ipeval/indicators"
-	"github.com/ipeval/ipeval/internal/dbtest"
-	"github.com/ipeval/ipeval/internal/regions"
+	"github.com/ipeval/ipeval/internal/testing/dbtest"
+	"github.com/ipeval/ipeval/regions"
 )
 
 // BenchmarkImportCSV imports a province-sized CSV (200 counties × 6

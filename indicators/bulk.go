@@ -11,11 +11,12 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/ipeval/ipeval/auth"
 	"github.com/ipeval/ipeval/indicators/scheme"
 	"github.com/ipeval/ipeval/indicators/sheet"
-	"github.com/ipeval/ipeval/internal/auth"
 	"github.com/ipeval/ipeval/internal/fault"
-	"github.com/ipeval/ipeval/internal/regions"
+	"github.com/ipeval/ipeval/regions"
+	"github.com/ipeval/ipeval/regions/kind"
 )
 
 // maxImportBytes bounds an uploaded spreadsheet. A full province of values
@@ -266,7 +267,7 @@ func interpret(sc scheme.Scheme, entries []sheet.Entry) ([]ValueInput, []sheet.E
 // that does not apply to the region's kind, when nothing is stored (the
 // indicator counts as not applicable anyway). Without a note column it
 // keeps the stored notes, which the file cannot show.
-func keepMeant(sc scheme.Scheme, kinds map[string]regions.Kind, existing map[[2]string]Value,
+func keepMeant(sc scheme.Scheme, kinds map[string]kind.Kind, existing map[[2]string]Value,
 	items []ValueInput, cells []sheet.Entry, notes bool) ([]ValueInput, []sheet.Entry) {
 	var outItems []ValueInput
 	var outCells []sheet.Entry

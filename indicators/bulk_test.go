@@ -12,10 +12,10 @@ import (
 	"golang.org/x/text/encoding/simplifiedchinese"
 	"gorm.io/gorm"
 
+	"github.com/ipeval/ipeval/cycles"
 	"github.com/ipeval/ipeval/indicators"
-	"github.com/ipeval/ipeval/internal/cycles"
-	"github.com/ipeval/ipeval/internal/dbtest"
 	"github.com/ipeval/ipeval/internal/fault"
+	"github.com/ipeval/ipeval/internal/testing/dbtest"
 )
 
 // fillTemplate opens an xlsx template and sets cells of the data sheet by

@@ -11,11 +11,11 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/ipeval/ipeval/auth"
+	"github.com/ipeval/ipeval/cycles"
 	"github.com/ipeval/ipeval/indicators"
-	"github.com/ipeval/ipeval/internal/auth"
-	"github.com/ipeval/ipeval/internal/cycles"
-	"github.com/ipeval/ipeval/internal/dbtest"
 	"github.com/ipeval/ipeval/internal/fault"
+	"github.com/ipeval/ipeval/internal/testing/dbtest"
 )
 
 // testEvidenceLimit is the fixture's evidence size limit, low so that the

@@ -8,11 +8,11 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/ipeval/ipeval/cycles"
 	"github.com/ipeval/ipeval/indicators"
 	"github.com/ipeval/ipeval/indicators/scheme"
-	"github.com/ipeval/ipeval/internal/cycles"
-	"github.com/ipeval/ipeval/internal/dbtest"
 	"github.com/ipeval/ipeval/internal/fault"
+	"github.com/ipeval/ipeval/internal/testing/dbtest"
 )
 
 func TestSchemeVersions(t *testing.T) {

@@ -13,12 +13,13 @@ import (
 	"github.com/google/uuid"
 	"gorm.io/gorm"
 
+	"github.com/ipeval/ipeval/auth"
+	"github.com/ipeval/ipeval/cycles"
 	"github.com/ipeval/ipeval/indicators/scheme"
-	"github.com/ipeval/ipeval/internal/auth"
-	"github.com/ipeval/ipeval/internal/cycles"
 	"github.com/ipeval/ipeval/internal/fault"
-	"github.com/ipeval/ipeval/internal/regions"
 	"github.com/ipeval/ipeval/internal/textguard"
+	"github.com/ipeval/ipeval/regions"
+	"github.com/ipeval/ipeval/regions/kind"
 )
 
 // Status is the review state of an indicator value.
@@ -352,12 +353,12 @@ func regionCodes(items []ValueInput) []string {
 	return codes
 }
 
-func regionKinds(tx *gorm.DB, items []ValueInput) (map[string]regions.Kind, error) {
+func regionKinds(tx *gorm.DB, items []ValueInput) (map[string]kind.Kind, error) {
 	var rs []regions.Region
 	if err := tx.Where("code IN ?", regionCodes(items)).Find(&rs).Error; err != nil {
 		return nil, fmt.Errorf("read regions: %w", err)
 	}
-	kinds := make(map[string]regions.Kind, len(rs))
+	kinds := make(map[string]kind.Kind, len(rs))
 	for _, r := range rs {
 		kinds[r.Code] = r.Kind
 	}
@@ -365,7 +366,7 @@ func regionKinds(tx *gorm.DB, items []ValueInput) (map[string]regions.Kind, erro
 }
 
 // checkItems lists every problem of items.
-func checkItems(sc scheme.Scheme, kinds map[string]regions.Kind, items []ValueInput, loc locator) error {
+func checkItems(sc scheme.Scheme, kinds map[string]kind.Kind, items []ValueInput, loc locator) error {
 	var errs []fault.FieldError
 	seen := make(map[[2]string]int, len(items))
 	for i, in := range items {
@@ -870,9 +871,9 @@ func (s *ValueStore) Histories(ctx context.Context, by auth.Principal, cycleID, 
 // counted by its status too, since that declaration is reviewed like a
 // number).
 type Completeness struct {
-	RegionCode string       `json:"region_code"`
-	RegionName string       `json:"region_name"`
-	RegionKind regions.Kind `json:"region_kind"`
+	RegionCode string    `json:"region_code"`
+	RegionName string    `json:"region_name"`
+	RegionKind kind.Kind `json:"region_kind"`
 	// Dimension is the dimension code; "" groups the unscored indicators
 	// (such as F1) that belong to no dimension.
 	Dimension     string `json:"dimension"`

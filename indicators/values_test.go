@@ -10,14 +10,15 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/ipeval/ipeval/auth"
+	"github.com/ipeval/ipeval/cycles"
 	"github.com/ipeval/ipeval/indicators"
 	"github.com/ipeval/ipeval/indicators/scheme"
-	"github.com/ipeval/ipeval/internal/auth"
 	"github.com/ipeval/ipeval/internal/blobs"
-	"github.com/ipeval/ipeval/internal/cycles"
-	"github.com/ipeval/ipeval/internal/dbtest"
 	"github.com/ipeval/ipeval/internal/fault"
-	"github.com/ipeval/ipeval/internal/regions"
+	"github.com/ipeval/ipeval/internal/testing/dbtest"
+	"github.com/ipeval/ipeval/regions"
+	"github.com/ipeval/ipeval/regions/kind"
 )
 
 const testRegions = "code,name,kind,parent\n" +
@@ -49,7 +50,7 @@ func testScheme() scheme.Scheme {
 	sc := scheme.Default()
 	for i := range sc.Indicators {
 		if sc.Indicators[i].Code == "C2" {
-			sc.Indicators[i].AppliesTo = []regions.Kind{regions.PrefectureCity}
+			sc.Indicators[i].AppliesTo = []kind.Kind{kind.PrefectureCity}
 		}
 	}
 	return sc

@@ -20,12 +20,12 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
-	"github.com/ipeval/ipeval/internal/auth"
+	"github.com/ipeval/ipeval/auth"
 	"github.com/ipeval/ipeval/internal/blobs"
 	"github.com/ipeval/ipeval/internal/fault"
-	"github.com/ipeval/ipeval/internal/regions"
 	"github.com/ipeval/ipeval/internal/textenc"
 	"github.com/ipeval/ipeval/jobs"
+	"github.com/ipeval/ipeval/regions"
 	"github.com/ipeval/ipeval/surveys/questionnaire"
 	"github.com/ipeval/ipeval/surveys/responsefile"
 )

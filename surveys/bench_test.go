@@ -22,13 +22,13 @@ import (
 	"github.com/go-sql-driver/mysql"
 	"gorm.io/gorm"
 
+	"github.com/ipeval/ipeval/auth"
 	"github.com/ipeval/ipeval/indicators"
-	"github.com/ipeval/ipeval/internal/auth"
 	"github.com/ipeval/ipeval/internal/blobs"
-	"github.com/ipeval/ipeval/internal/dbtest"
-	"github.com/ipeval/ipeval/internal/regions"
+	"github.com/ipeval/ipeval/internal/testing/dbtest"
 	"github.com/ipeval/ipeval/jobs"
 	"github.com/ipeval/ipeval/jobs/jobstest"
+	"github.com/ipeval/ipeval/regions"
 	"github.com/ipeval/ipeval/surveys"
 	"github.com/ipeval/ipeval/surveys/questionnaire"
 )

@@ -3,7 +3,7 @@ package surveys
 import (
 	"context"
 
-	"github.com/ipeval/ipeval/internal/auth"
+	"github.com/ipeval/ipeval/auth"
 	"github.com/ipeval/ipeval/internal/disclosure"
 	"github.com/ipeval/ipeval/surveys/quality"
 )

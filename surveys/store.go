@@ -12,8 +12,8 @@ import (
 	"github.com/google/uuid"
 	"gorm.io/gorm"
 
+	"github.com/ipeval/ipeval/auth"
 	"github.com/ipeval/ipeval/indicators"
-	"github.com/ipeval/ipeval/internal/auth"
 	"github.com/ipeval/ipeval/internal/blobs"
 	"github.com/ipeval/ipeval/internal/fault"
 	"github.com/ipeval/ipeval/jobs"

@@ -16,17 +16,17 @@ import (
 
 	"gorm.io/gorm"
 
-	"github.com/ipeval/ipeval/evaluation/runs"
+	"github.com/ipeval/ipeval/auth"
+	"github.com/ipeval/ipeval/cycles"
+	"github.com/ipeval/ipeval/evaluation"
 	"github.com/ipeval/ipeval/indicators"
 	"github.com/ipeval/ipeval/indicators/scheme"
-	"github.com/ipeval/ipeval/internal/auth"
 	"github.com/ipeval/ipeval/internal/blobs"
-	"github.com/ipeval/ipeval/internal/cycles"
-	"github.com/ipeval/ipeval/internal/dbtest"
 	"github.com/ipeval/ipeval/internal/fault"
-	"github.com/ipeval/ipeval/internal/regions"
+	"github.com/ipeval/ipeval/internal/testing/dbtest"
 	"github.com/ipeval/ipeval/jobs"
 	"github.com/ipeval/ipeval/jobs/jobstest"
+	"github.com/ipeval/ipeval/regions"
 	"github.com/ipeval/ipeval/surveys"
 	"github.com/ipeval/ipeval/surveys/responsefile"
 )
@@ -254,8 +254,8 @@ func TestAcceptFeedsEvaluation(t *testing.T) {
 		if _, err := f.cycles.Transition(ctx, f.cycle, cycles.Scoring); err != nil {
 			t.Fatal(err)
 		}
-		rs := runs.NewStore(db, f.queue, indicators.NewSchemeStore(db))
-		job, err := rs.Request(ctx, f.admin, f.cycle, runs.Settings{Draws: 20, SurveyIntervals: true})
+		rs := evaluation.NewStore(db, f.queue, indicators.NewSchemeStore(db))
+		job, err := rs.Request(ctx, f.admin, f.cycle, evaluation.Settings{Draws: 20, SurveyIntervals: true})
 		if err != nil {
 			t.Fatal(err)
 		}

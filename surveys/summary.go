@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/ipeval/ipeval/internal/auth"
+	"github.com/ipeval/ipeval/auth"
 )
 
 // ProjectSummary is a project as a list of projects shows it: with its

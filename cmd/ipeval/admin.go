@@ -10,7 +10,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/ipeval/ipeval/internal/auth"
+	"github.com/ipeval/ipeval/auth"
 	"github.com/ipeval/ipeval/internal/config"
 	"github.com/ipeval/ipeval/internal/database"
 	"github.com/ipeval/ipeval/internal/fault"

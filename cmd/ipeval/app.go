@@ -16,18 +16,18 @@ import (
 
 	"gorm.io/gorm"
 
-	"github.com/ipeval/ipeval/evaluation/runs"
+	"github.com/ipeval/ipeval/audit"
+	"github.com/ipeval/ipeval/auth"
+	"github.com/ipeval/ipeval/cycles"
+	"github.com/ipeval/ipeval/evaluation"
 	"github.com/ipeval/ipeval/indicators"
-	"github.com/ipeval/ipeval/internal/audit"
-	"github.com/ipeval/ipeval/internal/auth"
 	"github.com/ipeval/ipeval/internal/blobs"
 	"github.com/ipeval/ipeval/internal/config"
-	"github.com/ipeval/ipeval/internal/cycles"
 	"github.com/ipeval/ipeval/internal/database"
 	"github.com/ipeval/ipeval/internal/demo"
-	"github.com/ipeval/ipeval/internal/regions"
 	"github.com/ipeval/ipeval/jobs"
-	"github.com/ipeval/ipeval/reports/archive"
+	"github.com/ipeval/ipeval/regions"
+	"github.com/ipeval/ipeval/reports"
 	"github.com/ipeval/ipeval/surveys"
 )
 
@@ -176,9 +176,9 @@ func (s services) surveyStore(queue *jobs.Queue) (*surveys.Store, error) {
 
 // runStores returns the runs of this process, whose publication queues
 // the rendering of the run's report, and the archive of those reports.
-func (s services) runStores(queue *jobs.Queue) (*runs.Store, *archive.Store) {
-	rs := runs.NewStore(s.db, queue, s.schemes, runs.WithPublishHook(archive.PublishHook(queue)))
-	return rs, archive.NewStore(s.db, queue, rs, s.schemes, s.cycles)
+func (s services) runStores(queue *jobs.Queue) (*evaluation.Store, *reports.Store) {
+	rs := evaluation.NewStore(s.db, queue, s.schemes, evaluation.WithPublishHook(reports.PublishHook(queue)))
+	return rs, reports.NewStore(s.db, queue, rs, s.schemes, s.cycles)
 }
 
 // minContactKey is the shortest contact key accepted: the key is all that

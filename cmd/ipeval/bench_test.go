@@ -15,7 +15,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
-	"github.com/ipeval/ipeval/internal/loadgen"
+	"github.com/ipeval/ipeval/internal/testing/loadgen"
 )
 
 // The API benchmark's loads: each target first as fast as it is answered

@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ipeval/ipeval/internal/browsertest"
-	"github.com/ipeval/ipeval/internal/testenv"
+	"github.com/ipeval/ipeval/internal/testing/browsertest"
+	"github.com/ipeval/ipeval/internal/testing/testenv"
 )
 
 // TestBrowserDemo is the README's promise to a newcomer, in Chromium: run

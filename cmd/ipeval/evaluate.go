@@ -23,13 +23,13 @@ import (
 
 	"github.com/xuri/excelize/v2"
 
-	"github.com/ipeval/ipeval/evaluation"
+	"github.com/ipeval/ipeval/evaluation/engine"
 	"github.com/ipeval/ipeval/indicators/scheme"
 	"github.com/ipeval/ipeval/indicators/sheet"
 	"github.com/ipeval/ipeval/internal/demo"
 	"github.com/ipeval/ipeval/internal/fault"
-	"github.com/ipeval/ipeval/internal/regions/kind"
 	"github.com/ipeval/ipeval/internal/textenc"
+	"github.com/ipeval/ipeval/regions/kind"
 )
 
 // File mode: `ipeval evaluate` scores a scheme, a regions list and a values
@@ -112,7 +112,7 @@ func evaluateCmd(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	res, err := evaluation.Evaluate(in, evaluation.Options{})
+	res, err := engine.Evaluate(in, engine.Options{})
 	if err != nil {
 		return explain(err)
 	}
@@ -151,7 +151,7 @@ func evaluateCmd(ctx context.Context, e env, args []string) error {
 }
 
 // summaryLine says in one line what was scored and written.
-func summaryLine(res evaluation.Result, files []outFile) string {
+func summaryLine(res engine.Result, files []outFile) string {
 	var graded, capped, ineligible, ungraded int
 	for _, r := range res.Regions {
 		if r.Grade != "" {
@@ -359,8 +359,8 @@ var regionCodePattern = regexp.MustCompile(`^[0-9A-Z][0-9A-Z_-]{1,31}$`)
 // regionList is the regions file: the assessed regions, in file order, and
 // the codes of the provinces, which are listed but not assessed.
 type regionList struct {
-	assessed  []evaluation.Region
-	byCode    map[string]evaluation.Region
+	assessed  []engine.Region
+	byCode    map[string]engine.Region
 	provinces map[string]bool
 }
 
@@ -379,7 +379,7 @@ func loadRegions(path string) (regionList, error) {
 		"code": "code", "地区代码": "code", "name": "name", "地区名称": "name",
 		"kind": "kind", "地区类型": "kind", "parent": "parent", "上级地区": "parent",
 	}
-	out := regionList{byCode: map[string]evaluation.Region{}, provinces: map[string]bool{}}
+	out := regionList{byCode: map[string]engine.Region{}, provinces: map[string]bool{}}
 	var errs []fault.FieldError
 	seen := map[string]int{}
 	err = csvTable(path, data, cols, []string{"code", "name", "kind"}, func(line int, cell, column func(string) string) {
@@ -410,7 +410,7 @@ func loadRegions(path string) (regionList, error) {
 		case k == kind.Province:
 			out.provinces[code] = true
 		default:
-			r := evaluation.Region{Code: code, Name: name, Kind: k}
+			r := engine.Region{Code: code, Name: name, Kind: k}
 			out.assessed = append(out.assessed, r)
 			out.byCode[code] = r
 		}
@@ -429,8 +429,8 @@ func loadRegions(path string) (regionList, error) {
 
 // loadInput reads the values file and the survey indices into the engine's
 // input. Every value is verified: the files are the final data.
-func loadInput(sc scheme.Scheme, regs regionList, valuesPath, surveyPath string) (evaluation.Input, error) {
-	in := evaluation.Input{Scheme: sc, Regions: regs.assessed, Values: map[string]map[string]evaluation.Value{}}
+func loadInput(sc scheme.Scheme, regs regionList, valuesPath, surveyPath string) (engine.Input, error) {
+	in := engine.Input{Scheme: sc, Regions: regs.assessed, Values: map[string]map[string]engine.Value{}}
 	data, err := readInput("values", valuesPath)
 	if err != nil {
 		return in, err
@@ -455,22 +455,22 @@ func loadInput(sc scheme.Scheme, regs regionList, valuesPath, surveyPath string)
 }
 
 // regionProblem checks that a code names an assessed region.
-func regionProblem(regs regionList, code string) (evaluation.Region, string, string, string) {
+func regionProblem(regs regionList, code string) (engine.Region, string, string, string) {
 	if r, ok := regs.byCode[code]; ok {
 		return r, "", "", ""
 	}
 	if regs.provinces[code] {
-		return evaluation.Region{}, "not_assessed", "地区 " + code + " 为省级，不参与评价",
+		return engine.Region{}, "not_assessed", "地区 " + code + " 为省级，不参与评价",
 			"region " + code + " is a province, which is not assessed"
 	}
-	return evaluation.Region{}, "unknown_region", "地区文件中没有该地区代码：" + code,
+	return engine.Region{}, "unknown_region", "地区文件中没有该地区代码：" + code,
 		"the regions file has no region " + code
 }
 
 // readValues turns the values file's entries into verified values, the way
 // the server reads an upload: each entry is interpreted against its
 // indicator and checked against the indicator's valid range.
-func readValues(sc scheme.Scheme, regs regionList, f sheet.File, values map[string]map[string]evaluation.Value) []fault.FieldError {
+func readValues(sc scheme.Scheme, regs regionList, f sheet.File, values map[string]map[string]engine.Value) []fault.FieldError {
 	errs := slices.Clone(f.Problems)
 	if f.Meta != nil && f.Meta.SchemeCode != "" && (f.Meta.SchemeCode != sc.Code || f.Meta.SchemeVersion != sc.Version) {
 		errs = append(errs, fault.FieldError{Field: "workbook", Code: "other_scheme",
@@ -510,7 +510,7 @@ func readValues(sc scheme.Scheme, regs regionList, f sheet.File, values map[stri
 			continue
 		}
 		applies := ok && sc.AppliesTo(ind, region.Kind)
-		v := evaluation.Value{NotApplicable: na, Status: evaluation.StatusVerified}
+		v := engine.Value{NotApplicable: na, Status: engine.StatusVerified}
 		if !na {
 			if fe := ind.CheckValue(*number); fe != nil {
 				add(fe.Code, fe.Message, fe.MessageEn)
@@ -529,7 +529,7 @@ func readValues(sc scheme.Scheme, regs regionList, f sheet.File, values map[stri
 			continue
 		}
 		if values[region.Code] == nil {
-			values[region.Code] = map[string]evaluation.Value{}
+			values[region.Code] = map[string]engine.Value{}
 		}
 		values[region.Code][ind.Code] = v
 	}
@@ -538,7 +538,7 @@ func readValues(sc scheme.Scheme, regs regionList, f sheet.File, values map[stri
 
 // readSurvey reads survey indices: region_code,indicator_code,index and,
 // optionally, se,ci_low,ci_high,n, which are checked but not scored.
-func readSurvey(sc scheme.Scheme, regs regionList, file string, data []byte, in *evaluation.Input) ([]fault.FieldError, error) {
+func readSurvey(sc scheme.Scheme, regs regionList, file string, data []byte, in *engine.Input) ([]fault.FieldError, error) {
 	cols := map[string]string{
 		"region_code": "region_code", "地区代码": "region_code",
 		"indicator_code": "indicator_code", "指标代码": "indicator_code",
@@ -621,13 +621,13 @@ func readSurvey(sc scheme.Scheme, regs regionList, file string, data []byte, in 
 			return
 		}
 		if in.Values[region.Code] == nil {
-			in.Values[region.Code] = map[string]evaluation.Value{}
+			in.Values[region.Code] = map[string]engine.Value{}
 		}
-		in.Values[region.Code][ind.Code] = evaluation.Value{Number: x, Status: evaluation.StatusVerified}
+		in.Values[region.Code][ind.Code] = engine.Value{Number: x, Status: engine.StatusVerified}
 		// The interval travels as a server run's does, for the
 		// sensitivity analysis.
 		if cell("ci_low") != "" && cell("ci_high") != "" {
-			in.SetInterval(region.Code, ind.Code, evaluation.Interval{Lower: lo, Upper: hi})
+			in.SetInterval(region.Code, ind.Code, engine.Interval{Lower: lo, Upper: hi})
 		}
 	})
 	return errs, err
@@ -693,14 +693,14 @@ func writeAtomically(files []outFile) (err error) {
 
 // regionStatusText are the region statuses in Chinese.
 var regionStatusText = map[string]string{
-	evaluation.StatusOK:               "已评定",
-	evaluation.StatusInsufficientData: "数据不足，不评等次",
-	evaluation.StatusNoWeight:         "无可计分指标",
-	evaluation.StatusUnscorable:       "数值无法计分",
+	engine.StatusOK:               "已评定",
+	engine.StatusInsufficientData: "数据不足，不评等次",
+	engine.StatusNoWeight:         "无可计分指标",
+	engine.StatusUnscorable:       "数值无法计分",
 }
 
 // ruleIDs lists the fired rules' ids.
-func ruleIDs(r evaluation.RegionResult) string {
+func ruleIDs(r engine.RegionResult) string {
 	ids := make([]string, len(r.Rules))
 	for i, fr := range r.Rules {
 		ids[i] = fr.ID
@@ -709,7 +709,7 @@ func ruleIDs(r evaluation.RegionResult) string {
 }
 
 // dataText says where an indicator's score came from, in Chinese.
-func dataText(ir evaluation.IndicatorResult) string {
+func dataText(ir engine.IndicatorResult) string {
 	switch {
 	case !ir.Scored:
 		return "不计分"
@@ -719,9 +719,9 @@ func dataText(ir evaluation.IndicatorResult) string {
 		return "实测（经异常值处理）"
 	case ir.Observed:
 		return "实测"
-	case ir.Imputation == evaluation.ImputationGroupMean:
+	case ir.Imputation == engine.ImputationGroupMean:
 		return "缺失，按同类均值插补"
-	case ir.Imputation == evaluation.ImputationZero:
+	case ir.Imputation == engine.ImputationZero:
 		return "缺失，记 0 分"
 	case ir.Missing:
 		return "缺失，权重分配给同维度其他指标"
@@ -732,7 +732,7 @@ func dataText(ir evaluation.IndicatorResult) string {
 // resultsWorkbook lays the result out in three sheets: 结果 (one row per
 // region), 指标得分 (one row per region and indicator) and 说明 (each
 // region's explanation).
-func resultsWorkbook(sc scheme.Scheme, res evaluation.Result) (out []byte, err error) {
+func resultsWorkbook(sc scheme.Scheme, res engine.Result) (out []byte, err error) {
 	f := excelize.NewFile()
 	defer func() { _ = f.Close() }()
 	// excelize reports errors per call; keep the first.
@@ -763,7 +763,7 @@ func resultsWorkbook(sc scheme.Scheme, res evaluation.Result) (out []byte, err e
 			keep(f.SetColWidth(sheet, col, col, w))
 		}
 	}
-	num := func(n evaluation.Number) any {
+	num := func(n engine.Number) any {
 		if !n.Valid {
 			return ""
 		}
@@ -840,7 +840,7 @@ func resultsWorkbook(sc scheme.Scheme, res evaluation.Result) (out []byte, err e
 	for i, r := range res.Regions {
 		set(notes, 1, i+2, r.Code)
 		set(notes, 2, i+2, r.Name)
-		set(notes, 3, i+2, r.Explanation.Text(evaluation.LangZh))
+		set(notes, 3, i+2, r.Explanation.Text(engine.LangZh))
 	}
 	styleCol(notes, 3, len(res.Regions)+1, wrap)
 	f.SetActiveSheet(0)
@@ -927,7 +927,7 @@ tr.capped td{background:#fff5e6}.muted{color:#666}.warn{color:#8a5a00}
 
 // resultsReport renders the self-contained HTML report: a ranked table,
 // the fired rules with their policy basis, and each region's explanation.
-func resultsReport(sc scheme.Scheme, res evaluation.Result) ([]byte, error) {
+func resultsReport(sc scheme.Scheme, res engine.Result) ([]byte, error) {
 	grades := scheme.GradeNames(res.Grades, false)
 	d := reportData{
 		Title:  cmp.Or(sc.Name, sc.Code) + " · 评价结果",

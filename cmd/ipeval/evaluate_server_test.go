@@ -7,12 +7,12 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/ipeval/ipeval/evaluation/runs"
+	"github.com/ipeval/ipeval/auth"
+	"github.com/ipeval/ipeval/cycles"
+	"github.com/ipeval/ipeval/cycles/cyclestest"
+	"github.com/ipeval/ipeval/evaluation"
 	"github.com/ipeval/ipeval/indicators"
-	"github.com/ipeval/ipeval/internal/auth"
-	"github.com/ipeval/ipeval/internal/cycles"
-	"github.com/ipeval/ipeval/internal/dbtest"
-	"github.com/ipeval/ipeval/internal/testworld"
+	"github.com/ipeval/ipeval/internal/testing/dbtest"
 )
 
 // TestEvaluateMatchesServerRun scores the same data twice: imported into a
@@ -25,7 +25,7 @@ func TestEvaluateMatchesServerRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cy, _ := testworld.Collecting(t, db, bytes.NewReader(regionsCSV), 2025)
+	cy, _ := cyclestest.Collecting(t, db, bytes.NewReader(regionsCSV), 2025)
 	cs := cycles.NewStore(db)
 	schemes := indicators.NewSchemeStore(db)
 	manager := auth.Principal{UserID: "u-admin", Username: "admin", Role: auth.RoleAdmin}
@@ -43,7 +43,7 @@ func TestEvaluateMatchesServerRun(t *testing.T) {
 	if _, err := cs.Transition(ctx, cy.ID, cycles.Scoring); err != nil {
 		t.Fatal(err)
 	}
-	run, err := runs.NewStore(db, nil, schemes).RunNow(ctx, manager, cy.ID)
+	run, err := evaluation.NewStore(db, nil, schemes).RunNow(ctx, manager, cy.ID)
 	if err != nil {
 		t.Fatal(err)
 	}

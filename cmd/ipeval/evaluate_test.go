@@ -17,10 +17,10 @@ import (
 
 	"github.com/xuri/excelize/v2"
 
-	"github.com/ipeval/ipeval/evaluation"
+	"github.com/ipeval/ipeval/evaluation/engine"
 	"github.com/ipeval/ipeval/indicators/scheme"
 	"github.com/ipeval/ipeval/internal/fault"
-	"github.com/ipeval/ipeval/internal/regions/kind"
+	"github.com/ipeval/ipeval/regions/kind"
 )
 
 // The small data set: four prefecture cities and the reform zone, with
@@ -76,19 +76,19 @@ func mustFloat(t *testing.T, s string) float64 {
 
 // engineInput builds, from the test files, the Input the server would
 // score: the regions except the province, every value verified.
-func engineInput(t *testing.T, sc scheme.Scheme, regionsPath, valuesPath, surveyPath string) evaluation.Input {
+func engineInput(t *testing.T, sc scheme.Scheme, regionsPath, valuesPath, surveyPath string) engine.Input {
 	t.Helper()
-	in := evaluation.Input{Scheme: sc, Values: map[string]map[string]evaluation.Value{}}
+	in := engine.Input{Scheme: sc, Values: map[string]map[string]engine.Value{}}
 	for _, r := range readTestCSV(t, regionsPath) {
 		if kind.Kind(r["kind"]) != kind.Province {
-			in.Regions = append(in.Regions, evaluation.Region{Code: r["code"], Name: r["name"], Kind: kind.Kind(r["kind"])})
+			in.Regions = append(in.Regions, engine.Region{Code: r["code"], Name: r["name"], Kind: kind.Kind(r["kind"])})
 		}
 	}
 	put := func(region, ind string, x float64) {
 		if in.Values[region] == nil {
-			in.Values[region] = map[string]evaluation.Value{}
+			in.Values[region] = map[string]engine.Value{}
 		}
-		in.Values[region][ind] = evaluation.Value{Number: x, Status: evaluation.StatusVerified}
+		in.Values[region][ind] = engine.Value{Number: x, Status: engine.StatusVerified}
 	}
 	for _, v := range readTestCSV(t, valuesPath) {
 		put(v["地区代码"], v["指标代码"], mustFloat(t, v["数值"]))
@@ -102,14 +102,14 @@ func engineInput(t *testing.T, sc scheme.Scheme, regionsPath, valuesPath, survey
 }
 
 // sameNumbers compares every score of two results to 1e-12.
-func sameNumbers(t *testing.T, got, want evaluation.Result) {
+func sameNumbers(t *testing.T, got, want engine.Result) {
 	t.Helper()
 	near := func(what string, a, b float64) {
 		if math.Abs(a-b) > 1e-12 {
 			t.Errorf("%s: file mode %.15g, engine %.15g", what, a, b)
 		}
 	}
-	nearN := func(what string, a, b evaluation.Number) {
+	nearN := func(what string, a, b engine.Number) {
 		if a.Valid != b.Valid {
 			t.Errorf("%s: file mode %v, engine %v", what, a, b)
 			return
@@ -139,13 +139,13 @@ func sameNumbers(t *testing.T, got, want evaluation.Result) {
 	}
 }
 
-func readResult(t *testing.T, path string) ([]byte, evaluation.Result) {
+func readResult(t *testing.T, path string) ([]byte, engine.Result) {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var res evaluation.Result
+	var res engine.Result
 	if err := json.Unmarshal(b, &res); err != nil {
 		t.Fatalf("results JSON: %v", err)
 	}
@@ -236,7 +236,7 @@ func TestEvaluateFileMode(t *testing.T) {
 				t.Errorf("Datong's rule: %+v", datong.Rules)
 			}
 			for _, r := range res.Regions {
-				if r.Status != evaluation.StatusOK {
+				if r.Status != engine.StatusOK {
 					t.Errorf("%s: status %s", r.Code, r.Status)
 				}
 			}
@@ -244,7 +244,7 @@ func TestEvaluateFileMode(t *testing.T) {
 			// File mode gives the engine's numbers: score the same data
 			// with evaluation.Evaluate directly.
 			in := engineInput(t, sc, evalRegions, valuesPath, survey)
-			want, err := evaluation.Evaluate(in, evaluation.Options{})
+			want, err := engine.Evaluate(in, engine.Options{})
 			if err != nil {
 				t.Fatal(err)
 			}

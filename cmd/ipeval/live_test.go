@@ -14,8 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ipeval/ipeval/internal/dbtest"
-	"github.com/ipeval/ipeval/internal/testenv"
+	"github.com/ipeval/ipeval/internal/testing/dbtest"
+	"github.com/ipeval/ipeval/internal/testing/testenv"
 )
 
 // liveRedisDB is the Redis database index of the live servers of the

@@ -17,8 +17,8 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/ipeval/ipeval/internal/loadgen"
-	"github.com/ipeval/ipeval/internal/testenv"
+	"github.com/ipeval/ipeval/internal/testing/loadgen"
+	"github.com/ipeval/ipeval/internal/testing/testenv"
 )
 
 // The load test's shape (make loadtest): about a minute in all.

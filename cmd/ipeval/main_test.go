@@ -16,8 +16,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ipeval/ipeval/internal/dbtest"
-	"github.com/ipeval/ipeval/internal/testenv"
+	"github.com/ipeval/ipeval/internal/testing/dbtest"
+	"github.com/ipeval/ipeval/internal/testing/testenv"
 )
 
 // output is a goroutine-safe writer that tests can poll.

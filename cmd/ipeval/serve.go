@@ -13,9 +13,9 @@ import (
 
 	"github.com/hibiken/asynq"
 
-	"github.com/ipeval/ipeval/evaluation/runs"
+	"github.com/ipeval/ipeval/audit"
+	"github.com/ipeval/ipeval/evaluation"
 	"github.com/ipeval/ipeval/indicators"
-	"github.com/ipeval/ipeval/internal/audit"
 	"github.com/ipeval/ipeval/internal/blobs"
 	"github.com/ipeval/ipeval/internal/broker"
 	"github.com/ipeval/ipeval/internal/config"
@@ -24,7 +24,7 @@ import (
 	"github.com/ipeval/ipeval/internal/retention"
 	"github.com/ipeval/ipeval/jobs"
 	"github.com/ipeval/ipeval/reports"
-	"github.com/ipeval/ipeval/reports/archive"
+	"github.com/ipeval/ipeval/reports/static"
 	"github.com/ipeval/ipeval/surveys"
 )
 
@@ -57,7 +57,7 @@ func serve(ctx context.Context, e env, args []string) error {
 		return fmt.Errorf("--survey-upload-max-mb must be between 1 and 1024, got %d", cfg.SurveyUploadMaxMB)
 	}
 	log := newLogger(e, cfg.LogFormat)
-	if missing := reports.Missing(); len(missing) > 0 {
+	if missing := static.Missing(); len(missing) > 0 {
 		log.Warn("chart assets missing from this build: charts will not draw; build with make", "missing", missing)
 	}
 	db, err := openDB(ctx, cfg, log, cfg.Migrate)
@@ -254,7 +254,7 @@ func newPurger(cfg *config.Config, svc services, log *slog.Logger) (*retention.P
 	if err != nil {
 		return nil, err
 	}
-	return retention.New(svc.db, files, time.Duration(cfg.RetentionDays)*24*time.Hour, log), nil
+	return retention.New(svc.db, files, audit.RecordSystem, time.Duration(cfg.RetentionDays)*24*time.Hour, log), nil
 }
 
 // registry lists every job kind ipeval runs, with its handler.
@@ -266,8 +266,8 @@ func registry(svc services, queue *jobs.Queue, log *slog.Logger) (*jobs.Registry
 	runStore, reportStore := svc.runStores(queue)
 	reg := jobs.NewRegistry()
 	reg.Register(audit.TypeExport, svc.audit.ExportHandler(svc.cfg.DataDir))
-	reg.Register(runs.JobKind, runStore.Handler())
-	reg.Register(archive.JobKind, reportStore.Handler())
+	reg.Register(evaluation.JobKind, runStore.Handler())
+	reg.Register(reports.JobKind, reportStore.Handler())
 	reg.Register(surveys.JobKind, surveyStore.Handler(log))
 	return reg, nil
 }

@@ -16,7 +16,7 @@ import (
 	"github.com/expr-lang/expr/vm"
 
 	"github.com/ipeval/ipeval/internal/fault"
-	"github.com/ipeval/ipeval/internal/regions/kind"
+	"github.com/ipeval/ipeval/regions/kind"
 )
 
 // Names a rule expression may use besides the indicator codes; Rule's doc

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ipeval/ipeval/internal/regions/kind"
+	"github.com/ipeval/ipeval/regions/kind"
 )
 
 func compiledR1(t *testing.T) CompiledRule {

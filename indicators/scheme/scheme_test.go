@@ -12,7 +12,7 @@ import (
 	"testing"
 
 	"github.com/ipeval/ipeval/internal/fault"
-	"github.com/ipeval/ipeval/internal/regions/kind"
+	"github.com/ipeval/ipeval/regions/kind"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files in testdata")

@@ -6,7 +6,7 @@ import (
 	"strings"
 
 	"github.com/ipeval/ipeval/internal/fault"
-	"github.com/ipeval/ipeval/internal/regions/kind"
+	"github.com/ipeval/ipeval/regions/kind"
 )
 
 // Patterns for codes. Indicator codes are expression identifiers because

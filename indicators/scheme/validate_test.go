@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ipeval/ipeval/internal/regions/kind"
+	"github.com/ipeval/ipeval/regions/kind"
 )
 
 func ptr(x float64) *float64 { return &x }

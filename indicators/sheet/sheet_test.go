@@ -20,8 +20,8 @@ import (
 	"github.com/ipeval/ipeval/indicators/scheme"
 	"github.com/ipeval/ipeval/indicators/sheet"
 	"github.com/ipeval/ipeval/internal/fault"
-	"github.com/ipeval/ipeval/internal/regions/kind"
 	"github.com/ipeval/ipeval/internal/textguard"
+	"github.com/ipeval/ipeval/regions/kind"
 )
 
 const (

@@ -12,7 +12,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/ipeval/ipeval/internal/database"
-	"github.com/ipeval/ipeval/internal/dbtest"
+	"github.com/ipeval/ipeval/internal/testing/dbtest"
 )
 
 func TestParse(t *testing.T) {

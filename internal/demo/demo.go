@@ -14,11 +14,11 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/ipeval/ipeval/auth"
+	"github.com/ipeval/ipeval/cycles"
 	"github.com/ipeval/ipeval/indicators"
 	"github.com/ipeval/ipeval/indicators/scheme"
-	"github.com/ipeval/ipeval/internal/auth"
-	"github.com/ipeval/ipeval/internal/cycles"
-	"github.com/ipeval/ipeval/internal/regions"
+	"github.com/ipeval/ipeval/regions"
 	"github.com/ipeval/ipeval/surveys"
 )
 

@@ -6,13 +6,13 @@ import (
 
 	"gorm.io/gorm"
 
-	"github.com/ipeval/ipeval/evaluation/runs"
+	"github.com/ipeval/ipeval/auth"
+	"github.com/ipeval/ipeval/cycles"
+	"github.com/ipeval/ipeval/evaluation"
 	"github.com/ipeval/ipeval/indicators"
-	"github.com/ipeval/ipeval/internal/auth"
 	"github.com/ipeval/ipeval/internal/blobs"
-	"github.com/ipeval/ipeval/internal/cycles"
-	"github.com/ipeval/ipeval/internal/dbtest"
 	"github.com/ipeval/ipeval/internal/demo"
+	"github.com/ipeval/ipeval/internal/testing/dbtest"
 	"github.com/ipeval/ipeval/surveys"
 )
 
@@ -53,7 +53,7 @@ func TestLoad(t *testing.T) {
 			t.Fatal(err)
 		}
 		manager.Role = auth.RoleAdmin
-		store := runs.NewStore(db, nil, indicators.NewSchemeStore(db))
+		store := evaluation.NewStore(db, nil, indicators.NewSchemeStore(db))
 		grades := map[int][2]string{}
 		for _, cy := range res.PastCycles {
 			if cy.Status != cycles.Published {

@@ -10,12 +10,12 @@ import (
 	"github.com/google/uuid"
 	"gorm.io/gorm"
 
-	"github.com/ipeval/ipeval/evaluation/runs"
+	"github.com/ipeval/ipeval/auth"
+	"github.com/ipeval/ipeval/cycles"
+	"github.com/ipeval/ipeval/evaluation"
 	"github.com/ipeval/ipeval/indicators"
 	"github.com/ipeval/ipeval/indicators/scheme"
-	"github.com/ipeval/ipeval/internal/auth"
-	"github.com/ipeval/ipeval/internal/cycles"
-	"github.com/ipeval/ipeval/internal/regions"
+	"github.com/ipeval/ipeval/regions"
 )
 
 // Capped is the strong region that, in the last past cycle, allocated no
@@ -62,7 +62,7 @@ func pastCycle(ctx context.Context, tx *gorm.DB, sch indicators.StoredScheme, ma
 	if _, err := cys.Transition(ctx, cy.ID, cycles.Scoring); err != nil {
 		return cy, err
 	}
-	store := runs.NewStore(tx, nil, indicators.NewSchemeStore(tx))
+	store := evaluation.NewStore(tx, nil, indicators.NewSchemeStore(tx))
 	if lastPast {
 		// The office's first run of that year scored the Capped region's
 		// funding as reported; a check found the figure was the year

@@ -12,9 +12,9 @@ import (
 
 	"gorm.io/gorm"
 
-	"github.com/ipeval/ipeval/internal/auth"
-	"github.com/ipeval/ipeval/internal/cycles"
-	"github.com/ipeval/ipeval/internal/regions"
+	"github.com/ipeval/ipeval/auth"
+	"github.com/ipeval/ipeval/cycles"
+	"github.com/ipeval/ipeval/regions"
 	"github.com/ipeval/ipeval/surveys"
 	"github.com/ipeval/ipeval/surveys/questionnaire"
 )

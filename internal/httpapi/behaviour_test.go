@@ -15,10 +15,10 @@ import (
 
 	"gorm.io/gorm"
 
-	"github.com/ipeval/ipeval/internal/auth"
+	"github.com/ipeval/ipeval/auth"
 	"github.com/ipeval/ipeval/internal/database"
-	"github.com/ipeval/ipeval/internal/dbtest"
 	"github.com/ipeval/ipeval/internal/httpapi"
+	"github.com/ipeval/ipeval/internal/testing/dbtest"
 )
 
 // TestBadInput sends malformed requests to write routes and checks that each

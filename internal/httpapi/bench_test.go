@@ -7,8 +7,8 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
-	"github.com/ipeval/ipeval/internal/dbtest"
 	"github.com/ipeval/ipeval/internal/httpapi"
+	"github.com/ipeval/ipeval/internal/testing/dbtest"
 )
 
 // BenchmarkAuthenticatedRead measures an authenticated API read (token

@@ -14,8 +14,8 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
-	"github.com/ipeval/ipeval/internal/browsertest"
-	"github.com/ipeval/ipeval/internal/testenv"
+	"github.com/ipeval/ipeval/internal/testing/browsertest"
+	"github.com/ipeval/ipeval/internal/testing/testenv"
 )
 
 // TestBrowserSignIn drives Debian's Chromium through the pages as a person

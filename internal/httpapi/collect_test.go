@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ipeval/ipeval/internal/cycles"
+	"github.com/ipeval/ipeval/cycles"
 )
 
 // TestCollectPage serves the data-collection page and its two forms: a

@@ -17,10 +17,10 @@ import (
 
 	"github.com/xuri/excelize/v2"
 
+	"github.com/ipeval/ipeval/cycles"
 	"github.com/ipeval/ipeval/indicators/scheme"
-	"github.com/ipeval/ipeval/internal/cycles"
-	"github.com/ipeval/ipeval/internal/testenv"
-	"github.com/ipeval/ipeval/reports"
+	"github.com/ipeval/ipeval/internal/testing/testenv"
+	"github.com/ipeval/ipeval/reports/render"
 )
 
 // Hostile texts a user might type into what the exports show.
@@ -251,11 +251,11 @@ func compareWorkbook(t *testing.T, sheets map[string][][]string, run apiRun, sen
 	for _, g := range run.Results.Grades {
 		label[g.Code] = g.Name + " " + g.NameEn
 	}
-	results := index(sheets[reports.SheetResults], 1)
+	results := index(sheets[render.SheetResults], 1)
 	if len(results) != len(run.Results.Regions) {
 		t.Fatalf("results sheet lists %d regions, the API %d", len(results), len(run.Results.Regions))
 	}
-	indicators := index(sheets[reports.SheetIndicators], 0, 3)
+	indicators := index(sheets[render.SheetIndicators], 0, 3)
 	nInd := 0
 	for _, rr := range run.Results.Regions {
 		row, ok := results[rr.Code]
@@ -290,7 +290,7 @@ func compareWorkbook(t *testing.T, sheets map[string][][]string, run apiRun, sen
 	if len(indicators) != nInd {
 		t.Errorf("indicator sheet has %d rows, the API %d indicators", len(indicators), nInd)
 	}
-	sensRows := index(sheets[reports.SheetSensitivity], 0)
+	sensRows := index(sheets[render.SheetSensitivity], 0)
 	if len(sensRows) != len(sens.Regions) {
 		t.Fatalf("sensitivity sheet has %d regions, the API %d", len(sensRows), len(sens.Regions))
 	}
@@ -353,7 +353,7 @@ func TestRunWorkbook(t *testing.T) {
 	if ranked < 2 || capped == 0 {
 		t.Fatalf("the run ranks %d regions and caps %d; the data exercise too little", ranked, capped)
 	}
-	about := index(sheets[reports.SheetAbout], 0)
+	about := index(sheets[render.SheetAbout], 0)
 	for key, want := range map[string]string{"评价运行 Run": id, "考核年度 Cycle year": strconv.Itoa(cy.Year),
 		"方案编号 Scheme id": run.Run.SchemeID, "方案版本 Scheme version": strconv.Itoa(run.Run.SchemeVersion),
 		"发布时间 Published (UTC)": "未发布 not published"} {
@@ -394,7 +394,7 @@ func TestRunWorkbookInLibreOffice(t *testing.T) {
 		t.Fatalf("soffice: %v (context: %v)\n%s", err, ctx.Err(), out)
 	}
 	sheets := map[string][][]string{}
-	for _, name := range []string{reports.SheetResults, reports.SheetIndicators, reports.SheetRules, reports.SheetSensitivity, reports.SheetAbout} {
+	for _, name := range []string{render.SheetResults, render.SheetIndicators, render.SheetRules, render.SheetSensitivity, render.SheetAbout} {
 		b, err := os.ReadFile(filepath.Join(dir, "out", "run-"+name+".csv"))
 		if err != nil {
 			t.Fatalf("LibreOffice wrote no sheet %q: %v", name, err)
@@ -408,7 +408,7 @@ func TestRunWorkbookInLibreOffice(t *testing.T) {
 		sheets[name] = rows
 	}
 	compareWorkbook(t, sheets, run, sens, to15Digits)
-	names := index(sheets[reports.SheetResults], 1)
+	names := index(sheets[render.SheetResults], 1)
 	if got := names["140200"][2]; got != "'"+hostileRegion {
 		t.Errorf("LibreOffice reads the hostile region name as %q, want it as guarded text", got)
 	}
@@ -424,10 +424,10 @@ func TestRunExportAccess(t *testing.T) {
 	xlsx := "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 	sheets := sheetRows(t, f.download("city", "/api/v1/runs/"+published+"/workbook", xlsx))
-	if n := len(sheets[reports.SheetResults]) - 1; n != 3 {
+	if n := len(sheets[render.SheetResults]) - 1; n != 3 {
 		t.Errorf("the city official's ranking has %d regions, want all 3", n)
 	}
-	for _, sheet := range []string{reports.SheetIndicators, reports.SheetRules, reports.SheetSensitivity} {
+	for _, sheet := range []string{render.SheetIndicators, render.SheetRules, render.SheetSensitivity} {
 		rows := sheets[sheet]
 		if len(rows) < 2 {
 			t.Errorf("sheet %s has no rows of the official's own region", sheet)
@@ -478,7 +478,7 @@ func TestRunExportAccess(t *testing.T) {
 
 	// An admin may ask for one region's detail.
 	sheets = sheetRows(t, f.download("admin", "/api/v1/runs/"+unpublished+"/workbook?region=140200", xlsx))
-	for _, r := range sheets[reports.SheetIndicators][1:] {
+	for _, r := range sheets[render.SheetIndicators][1:] {
 		if r[0] != "140200" {
 			t.Errorf("the admin's export of 140200 shows %s", r[0])
 		}

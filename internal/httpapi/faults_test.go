@@ -10,7 +10,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
-	"github.com/ipeval/ipeval/internal/audit"
+	"github.com/ipeval/ipeval/audit"
 	"github.com/ipeval/ipeval/jobs"
 )
 

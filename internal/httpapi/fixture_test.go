@@ -17,21 +17,21 @@ import (
 	"github.com/hibiken/asynq"
 	"gorm.io/gorm"
 
-	"github.com/ipeval/ipeval/evaluation/runs"
+	"github.com/ipeval/ipeval/audit"
+	"github.com/ipeval/ipeval/auth"
+	"github.com/ipeval/ipeval/cycles"
+	"github.com/ipeval/ipeval/evaluation"
 	"github.com/ipeval/ipeval/indicators"
-	"github.com/ipeval/ipeval/internal/audit"
-	"github.com/ipeval/ipeval/internal/auth"
 	"github.com/ipeval/ipeval/internal/blobs"
 	"github.com/ipeval/ipeval/internal/broker"
-	"github.com/ipeval/ipeval/internal/cycles"
 	"github.com/ipeval/ipeval/internal/database"
-	"github.com/ipeval/ipeval/internal/dbtest"
 	"github.com/ipeval/ipeval/internal/demo"
 	"github.com/ipeval/ipeval/internal/httpapi"
-	"github.com/ipeval/ipeval/internal/regions"
+	"github.com/ipeval/ipeval/internal/testing/dbtest"
 	"github.com/ipeval/ipeval/jobs"
 	"github.com/ipeval/ipeval/jobs/jobstest"
-	"github.com/ipeval/ipeval/reports/archive"
+	"github.com/ipeval/ipeval/regions"
+	"github.com/ipeval/ipeval/reports"
 	"github.com/ipeval/ipeval/surveys"
 )
 
@@ -51,8 +51,8 @@ type fixture struct {
 	auth     *auth.Store
 	cycles   *cycles.Store
 	schemes  *indicators.SchemeStore
-	runs     *runs.Store
-	reports  *archive.Store
+	runs     *evaluation.Store
+	reports  *reports.Store
 	surveys  *surveys.Store
 	queue    *jobs.Queue
 	broker   *broker.Embedded
@@ -126,8 +126,8 @@ func newFixtureOn(tb testing.TB, db *gorm.DB, opts httpapi.Options) *fixture {
 		tb.Fatal(err)
 	}
 	values := indicators.NewValueStore(db, f.schemes)
-	f.runs = runs.NewStore(db, f.queue, f.schemes, runs.WithPublishHook(archive.PublishHook(f.queue)))
-	f.reports = archive.NewStore(db, f.queue, f.runs, f.schemes, f.cycles)
+	f.runs = evaluation.NewStore(db, f.queue, f.schemes, evaluation.WithPublishHook(reports.PublishHook(f.queue)))
+	f.reports = reports.NewStore(db, f.queue, f.runs, f.schemes, f.cycles)
 	surveyFiles, err := blobs.New(filepath.Join(f.dataDir, "surveys"))
 	if err != nil {
 		tb.Fatal(err)

@@ -8,10 +8,10 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
-	"github.com/ipeval/ipeval/evaluation/runs"
-	"github.com/ipeval/ipeval/internal/auth"
+	"github.com/ipeval/ipeval/auth"
+	"github.com/ipeval/ipeval/evaluation"
 	"github.com/ipeval/ipeval/internal/fault"
-	"github.com/ipeval/ipeval/reports"
+	"github.com/ipeval/ipeval/reports/render"
 )
 
 // Formats of the hand-over package.
@@ -27,10 +27,10 @@ func (s *Server) runWorkbook(c *fiber.Ctx, p auth.Principal) error {
 	}
 	d := exportData(ex)
 	var buf bytes.Buffer
-	if err := reports.Workbook(&buf, d); err != nil {
+	if err := render.Workbook(&buf, d); err != nil {
 		return err
 	}
-	return sendFile(c, mimeXLSX, reports.FileName("评价结果", d.Info, "xlsx"), buf.Bytes())
+	return sendFile(c, mimeXLSX, render.FileName("评价结果", d.Info, "xlsx"), buf.Bytes())
 }
 
 func (s *Server) runHandover(c *fiber.Ctx, p auth.Principal) error {
@@ -43,8 +43,8 @@ func (s *Server) runHandover(c *fiber.Ctx, p auth.Principal) error {
 		return err
 	}
 	d := exportData(ex)
-	rows := reports.Handover(d)
-	name := reports.FileName("营商环境评价移交数据", d.Info, format)
+	rows := render.Handover(d)
+	name := render.FileName("营商环境评价移交数据", d.Info, format)
 	if format == handoverJSON {
 		// encoding/json escapes <, > and &: user text stays intact, and inert.
 		b, err := json.Marshal(listOf(rows))
@@ -54,17 +54,17 @@ func (s *Server) runHandover(c *fiber.Ctx, p auth.Principal) error {
 		return sendFile(c, fiber.MIMEApplicationJSONCharsetUTF8, name, b)
 	}
 	var buf bytes.Buffer
-	if err := reports.WriteHandoverCSV(&buf, rows); err != nil {
+	if err := render.WriteHandoverCSV(&buf, rows); err != nil {
 		return err
 	}
 	return sendFile(c, mimeCSV, name, buf.Bytes())
 }
 
 // exportData is an export of a run as the writers of package reports take it.
-func exportData(ex runs.Export) reports.RunData {
+func exportData(ex evaluation.Export) render.RunData {
 	r := ex.Run
-	return reports.RunData{
-		Info: reports.RunInfo{ID: r.ID, CycleID: r.CycleID, CycleName: ex.Cycle.Name, CycleYear: ex.Cycle.Year,
+	return render.RunData{
+		Info: render.RunInfo{ID: r.ID, CycleID: r.CycleID, CycleName: ex.Cycle.Name, CycleYear: ex.Cycle.Year,
 			SchemeID: r.SchemeID, SchemeVersion: r.SchemeVersion, EngineVersion: r.EngineVersion, Seed: r.Seed,
 			InputsHash: r.InputsHash, ResultsHash: r.ResultsHash, CreatedAt: r.CreatedAt, PublishedAt: r.PublishedAt,
 			Region: ex.Region},

@@ -13,8 +13,8 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
-	"github.com/ipeval/ipeval/internal/audit"
-	"github.com/ipeval/ipeval/internal/auth"
+	"github.com/ipeval/ipeval/audit"
+	"github.com/ipeval/ipeval/auth"
 	"github.com/ipeval/ipeval/internal/fault"
 	"github.com/ipeval/ipeval/jobs"
 )

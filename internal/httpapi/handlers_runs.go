@@ -6,21 +6,21 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/ipeval/ipeval/auth"
 	"github.com/ipeval/ipeval/evaluation"
-	"github.com/ipeval/ipeval/evaluation/runs"
-	"github.com/ipeval/ipeval/internal/auth"
+	"github.com/ipeval/ipeval/evaluation/engine"
 	"github.com/ipeval/ipeval/jobs"
 )
 
 // runView is a run with its results.
 type runView struct {
-	Run     runs.Run          `json:"run"`
-	Results evaluation.Result `json:"results"`
+	Run     evaluation.Run `json:"run"`
+	Results engine.Result  `json:"results"`
 }
 
 func (s *Server) requestRun(c *fiber.Ctx, p auth.Principal) error {
 	// The body is optional: no body asks for the default analysis.
-	var set runs.Settings
+	var set evaluation.Settings
 	if len(c.Body()) > 0 {
 		if err := decodeJSON(c, &set); err != nil {
 			return err
@@ -38,8 +38,8 @@ func (s *Server) requestRun(c *fiber.Ctx, p auth.Principal) error {
 // runList is a cycle's runs and, for admins, its failed run jobs, which
 // store no run but must not fail unseen: each carries its reason.
 type runList struct {
-	Items      []runs.Run `json:"items"`
-	FailedJobs []jobs.Job `json:"failed_jobs,omitempty"`
+	Items      []evaluation.Run `json:"items"`
+	FailedJobs []jobs.Job       `json:"failed_jobs,omitempty"`
 }
 
 func (s *Server) listRuns(c *fiber.Ctx, p auth.Principal) error {

@@ -9,7 +9,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
-	"github.com/ipeval/ipeval/internal/auth"
+	"github.com/ipeval/ipeval/auth"
 	"github.com/ipeval/ipeval/internal/fault"
 	"github.com/ipeval/ipeval/surveys"
 	"github.com/ipeval/ipeval/surveys/questionnaire"

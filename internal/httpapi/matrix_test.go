@@ -19,11 +19,11 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/ipeval/ipeval/evaluation/runs"
+	"github.com/ipeval/ipeval/auth"
+	"github.com/ipeval/ipeval/cycles"
+	"github.com/ipeval/ipeval/evaluation"
 	"github.com/ipeval/ipeval/indicators"
 	"github.com/ipeval/ipeval/indicators/scheme"
-	"github.com/ipeval/ipeval/internal/auth"
-	"github.com/ipeval/ipeval/internal/cycles"
 	"github.com/ipeval/ipeval/jobs"
 	"github.com/ipeval/ipeval/surveys"
 	"github.com/ipeval/ipeval/surveys/questionnaire"
@@ -792,7 +792,7 @@ func (f *fixture) scoredRunOf(cycleID string, publish bool) string {
 	f.t.Helper()
 	ctx := context.Background()
 	manager := auth.Principal{UserID: f.accounts["admin"].user.ID, Username: "admin", Role: auth.RoleAdmin}
-	job, err := f.runs.Request(ctx, manager, cycleID, runs.Settings{})
+	job, err := f.runs.Request(ctx, manager, cycleID, evaluation.Settings{})
 	if err != nil {
 		f.t.Fatal(err)
 	}

@@ -10,7 +10,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/invopop/jsonschema"
 
-	"github.com/ipeval/ipeval/internal/auth"
+	"github.com/ipeval/ipeval/auth"
 )
 
 var pathParam = regexp.MustCompile(`:([A-Za-z_]+)`)

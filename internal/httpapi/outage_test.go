@@ -17,9 +17,9 @@ import (
 	"github.com/go-sql-driver/mysql"
 
 	"github.com/ipeval/ipeval/internal/database"
-	"github.com/ipeval/ipeval/internal/dbtest"
 	"github.com/ipeval/ipeval/internal/httpapi"
-	"github.com/ipeval/ipeval/internal/testproc"
+	"github.com/ipeval/ipeval/internal/testing/dbtest"
+	"github.com/ipeval/ipeval/internal/testing/testproc"
 )
 
 // tcpProxy forwards connections to a server until it is cut, so that a

@@ -14,12 +14,12 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/ipeval/ipeval/evaluation"
+	"github.com/ipeval/ipeval/cycles"
+	"github.com/ipeval/ipeval/evaluation/engine"
 	"github.com/ipeval/ipeval/indicators"
 	"github.com/ipeval/ipeval/indicators/scheme"
-	"github.com/ipeval/ipeval/internal/browsertest"
-	"github.com/ipeval/ipeval/internal/cycles"
-	"github.com/ipeval/ipeval/internal/testenv"
+	"github.com/ipeval/ipeval/internal/testing/browsertest"
+	"github.com/ipeval/ipeval/internal/testing/testenv"
 	"github.com/ipeval/ipeval/surveys"
 )
 
@@ -67,7 +67,7 @@ func TestOverviewPage(t *testing.T) {
 		if !strings.Contains(admin, `href="/cycles/`+g.cycle.ID+`/diff?to=`+g.last+`"`) {
 			t.Errorf("the admin's overview has no link to compare its run")
 		}
-		sens := decode[evaluation.SensitivityResult](t, f.call("admin", "GET", "/api/v1/runs/"+g.last+"/sensitivity", nil, http.StatusOK))
+		sens := decode[engine.SensitivityResult](t, f.call("admin", "GET", "/api/v1/runs/"+g.last+"/sensitivity", nil, http.StatusOK))
 		var opt struct {
 			XAxis  []struct{ Data []string } `json:"xAxis"`
 			Series []struct {
@@ -84,7 +84,7 @@ func TestOverviewPage(t *testing.T) {
 			t.Fatalf("series %+v, want the intervals and the nominal ranks", opt.Series)
 		}
 		for i, code := range []string{"140100", "140200"} {
-			i2 := slices.IndexFunc(sens.Regions, func(r evaluation.RegionSensitivity) bool { return r.Code == code })
+			i2 := slices.IndexFunc(sens.Regions, func(r engine.RegionSensitivity) bool { return r.Code == code })
 			r := sens.Regions[i2]
 			want := fmt.Sprint([]float64{float64(r.RankP5), float64(r.RankP5), float64(r.MedianRank), float64(r.RankP95), float64(r.RankP95)})
 			if got := fmt.Sprint(opt.Series[0].Data[i].Value); got != want || r.RankedDraws == 0 {
@@ -122,7 +122,7 @@ func wantNoScript(t *testing.T, page string) {
 // wantHeatmap checks the heat map of an overview against the run's
 // results: graded regions in rank order, the scheme's dimensions, and each
 // region's dimension scores to one decimal.
-func wantHeatmap(t *testing.T, page string, res evaluation.Result) {
+func wantHeatmap(t *testing.T, page string, res engine.Result) {
 	t.Helper()
 	var opt struct {
 		XAxis  []struct{ Data []string } `json:"xAxis"`
@@ -136,13 +136,13 @@ func wantHeatmap(t *testing.T, page string, res evaluation.Result) {
 	if len(opt.XAxis) != 1 || !slices.Equal(opt.XAxis[0].Data, []string{"体系建设", "资源供给", "利用效能", "服务质量"}) {
 		t.Fatalf("dimensions %+v", opt.XAxis)
 	}
-	var ranked []evaluation.RegionResult
+	var ranked []engine.RegionResult
 	for _, r := range res.Regions {
 		if r.Rank > 0 {
 			ranked = append(ranked, r)
 		}
 	}
-	slices.SortFunc(ranked, func(a, b evaluation.RegionResult) int { return a.Rank - b.Rank })
+	slices.SortFunc(ranked, func(a, b engine.RegionResult) int { return a.Rank - b.Rank })
 	if len(ranked) != 2 || len(opt.YAxis) != 1 || !slices.Equal(opt.YAxis[0].Data, []string{ranked[0].Name, ranked[1].Name}) {
 		t.Fatalf("regions %+v, want %d graded ones in rank order", opt.YAxis, len(ranked))
 	}
@@ -180,9 +180,9 @@ func chartOption(t *testing.T, page, id string, v any) {
 }
 
 // runResult is a run's results as an admin reads them.
-func (f *fixture) runResult(id string) evaluation.Result {
+func (f *fixture) runResult(id string) engine.Result {
 	f.t.Helper()
-	return decode[struct{ Results evaluation.Result }](f.t, f.call("admin", "GET", "/api/v1/runs/"+id, nil, http.StatusOK)).Results
+	return decode[struct{ Results engine.Result }](f.t, f.call("admin", "GET", "/api/v1/runs/"+id, nil, http.StatusOK)).Results
 }
 
 // TestRegionPage shows a region's dashboard to its own city official and
@@ -368,7 +368,7 @@ func TestDiffPage(t *testing.T) {
 	g := f.gradedCycle()
 	path := "/cycles/" + g.cycle.ID + "/diff"
 	first, last := f.runResult(g.first), f.runResult(g.last)
-	scoreOf := func(res evaluation.Result, code string) float64 {
+	scoreOf := func(res engine.Result, code string) float64 {
 		r, _ := res.Region(code)
 		return r.Score.Value
 	}

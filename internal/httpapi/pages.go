@@ -18,10 +18,10 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
-	"github.com/ipeval/ipeval/internal/auth"
-	"github.com/ipeval/ipeval/internal/cycles"
+	"github.com/ipeval/ipeval/auth"
+	"github.com/ipeval/ipeval/cycles"
 	"github.com/ipeval/ipeval/internal/fault"
-	"github.com/ipeval/ipeval/reports"
+	"github.com/ipeval/ipeval/reports/static"
 )
 
 //go:embed templates/*.html templates/partials/*.html
@@ -384,7 +384,7 @@ func (s *Server) static(c *fiber.Ctx, _ auth.Principal) error {
 	name := path.Base(param(c, "file"))
 	b, err := staticFS.ReadFile("static/" + name)
 	if err != nil {
-		if b, err = fs.ReadFile(reports.Static(), name); err != nil {
+		if b, err = fs.ReadFile(static.FS(), name); err != nil {
 			return fault.ErrNotFound
 		}
 	}
@@ -409,7 +409,7 @@ func (s *Server) vendorMap(c *fiber.Ctx, _ auth.Principal) error {
 }
 
 func sendAsset(c *fiber.Ctx, name string) error {
-	b, err := fs.ReadFile(reports.Static(), name)
+	b, err := fs.ReadFile(static.FS(), name)
 	if err != nil {
 		return fault.ErrNotFound
 	}

@@ -6,8 +6,8 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
-	"github.com/ipeval/ipeval/internal/audit"
-	"github.com/ipeval/ipeval/internal/auth"
+	"github.com/ipeval/ipeval/audit"
+	"github.com/ipeval/ipeval/auth"
 	"github.com/ipeval/ipeval/jobs"
 )
 

@@ -8,11 +8,11 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/ipeval/ipeval/auth"
+	"github.com/ipeval/ipeval/cycles"
 	"github.com/ipeval/ipeval/indicators"
 	"github.com/ipeval/ipeval/indicators/scheme"
 	"github.com/ipeval/ipeval/indicators/sheet"
-	"github.com/ipeval/ipeval/internal/auth"
-	"github.com/ipeval/ipeval/internal/cycles"
 	"github.com/ipeval/ipeval/internal/fault"
 )
 

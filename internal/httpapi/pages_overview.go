@@ -9,23 +9,23 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/ipeval/ipeval/auth"
+	"github.com/ipeval/ipeval/cycles"
 	"github.com/ipeval/ipeval/evaluation"
-	"github.com/ipeval/ipeval/evaluation/runs"
+	"github.com/ipeval/ipeval/evaluation/engine"
 	"github.com/ipeval/ipeval/indicators/scheme"
-	"github.com/ipeval/ipeval/internal/auth"
-	"github.com/ipeval/ipeval/internal/cycles"
 	"github.com/ipeval/ipeval/internal/fault"
 	"github.com/ipeval/ipeval/jobs"
-	"github.com/ipeval/ipeval/reports"
+	"github.com/ipeval/ipeval/reports/render"
 )
 
 // overviewData is the province overview of one run of a cycle.
 type overviewData struct {
 	Cycle cycles.Cycle
-	Run   runs.Run
+	Run   evaluation.Run
 	// Runs the caller may choose from: every run for admins, the
 	// published one for city officials.
-	Runs []runs.Run
+	Runs []evaluation.Run
 	// Admin is set for provincial managers, who may compare runs and see
 	// the rank intervals.
 	Admin bool
@@ -101,10 +101,10 @@ func (s *Server) overview(c *fiber.Ctx, p auth.Principal, ch runChoice) (overvie
 	}
 	d := overviewData{Cycle: ch.Cycle, Run: run, Admin: p.Is(auth.RoleAdmin), Rows: overviewRows(res, lang(c))}
 	slots := []chartSlot{
-		{&d.Map, func() ([]byte, error) { return reports.MapOption(res) }},
-		{&d.Ranking, func() ([]byte, error) { return reports.RankingOption(res) }},
-		{&d.Grades, func() ([]byte, error) { return reports.GradesOption(res) }},
-		{&d.Heatmap, func() ([]byte, error) { return reports.HeatmapOption(sc, res) }},
+		{&d.Map, func() ([]byte, error) { return render.MapOption(res) }},
+		{&d.Ranking, func() ([]byte, error) { return render.RankingOption(res) }},
+		{&d.Grades, func() ([]byte, error) { return render.GradesOption(res) }},
+		{&d.Heatmap, func() ([]byte, error) { return render.HeatmapOption(sc, res) }},
 	}
 	// runs.Store shows a city official the analysis of its own region
 	// only; a chart of one region's interval would say little on the
@@ -114,9 +114,9 @@ func (s *Server) overview(c *fiber.Ctx, p auth.Principal, ch runChoice) (overvie
 		if err != nil {
 			return overviewData{}, err
 		}
-		if slices.ContainsFunc(sens.Regions, func(r evaluation.RegionSensitivity) bool { return r.RankedDraws > 0 }) {
+		if slices.ContainsFunc(sens.Regions, func(r engine.RegionSensitivity) bool { return r.RankedDraws > 0 }) {
 			d.Draws = sens.Draws
-			slots = append(slots, chartSlot{&d.Sensitivity, func() ([]byte, error) { return reports.SensitivityOption(sens) }})
+			slots = append(slots, chartSlot{&d.Sensitivity, func() ([]byte, error) { return render.SensitivityOption(sens) }})
 		}
 	}
 	return d, fillCharts(slots...)
@@ -142,7 +142,7 @@ func fillCharts(slots ...chartSlot) error {
 }
 
 // runScheme is the scheme a run was scored with.
-func (s *Server) runScheme(c *fiber.Ctx, run runs.Run) (scheme.Scheme, error) {
+func (s *Server) runScheme(c *fiber.Ctx, run evaluation.Run) (scheme.Scheme, error) {
 	st, err := s.deps.Schemes.Get(c.UserContext(), run.SchemeID)
 	if err != nil {
 		return scheme.Scheme{}, err
@@ -156,7 +156,7 @@ type runChoice struct {
 	Cycle cycles.Cycle
 	// Runs are the runs the caller may choose from, newest first: every
 	// run for admins, the published one for city officials.
-	Runs []runs.Run
+	Runs []evaluation.Run
 	// RunID is the chosen run: ?run=ID, else the published run, else for
 	// admins the newest.
 	RunID string
@@ -181,13 +181,13 @@ func (s *Server) chooseRun(c *fiber.Ctx, p auth.Principal) (runChoice, error) {
 	if ch.RunID == "" {
 		return ch, fault.With(fault.ErrNotFound, "the cycle has no published results yet", "该考核周期尚无已发布的评价结果", nil)
 	}
-	i := slices.IndexFunc(list, func(r runs.Run) bool { return r.ID == ch.RunID })
+	i := slices.IndexFunc(list, func(r evaluation.Run) bool { return r.ID == ch.RunID })
 	ch.Published = i >= 0 && list[i].PublishedAt != nil
 	return ch, nil
 }
 
 // chosenResults reads the chosen run as Overview shows it to the caller.
-func (s *Server) chosenResults(c *fiber.Ctx, p auth.Principal, ch runChoice) (runs.Run, evaluation.Result, error) {
+func (s *Server) chosenResults(c *fiber.Ctx, p auth.Principal, ch runChoice) (evaluation.Run, engine.Result, error) {
 	run, res, err := s.deps.Runs.Overview(c.UserContext(), p, ch.RunID)
 	if err == nil && run.CycleID != ch.Cycle.ID {
 		err = fmt.Errorf("run %s of another cycle: %w", ch.RunID, fault.ErrNotFound)
@@ -234,7 +234,7 @@ func (s *Server) countView(hit bool) {
 
 // defaultRun is the run a page opens with: the published one, else the
 // newest (list is newest first).
-func defaultRun(list []runs.Run) string {
+func defaultRun(list []evaluation.Run) string {
 	for _, r := range list {
 		if r.PublishedAt != nil {
 			return r.ID
@@ -247,7 +247,7 @@ func defaultRun(list []runs.Run) string {
 }
 
 // overviewRows lists every region, ranked ones first in rank order.
-func overviewRows(res evaluation.Result, lang string) []overviewRow {
+func overviewRows(res engine.Result, lang string) []overviewRow {
 	name := scheme.GradeNames(res.Grades, lang == "en")
 	var rows []overviewRow
 	for _, r := range res.Ranked() {
@@ -263,8 +263,8 @@ func overviewRows(res evaluation.Result, lang string) []overviewRow {
 // diffData compares two runs of a cycle.
 type diffData struct {
 	Cycle    cycles.Cycle
-	Runs     []runs.Run
-	From, To runs.Run
+	Runs     []evaluation.Run
+	From, To evaluation.Run
 	// SchemeChanged is set when the runs were scored with different
 	// schemes.
 	SchemeChanged bool
@@ -279,7 +279,7 @@ type diffData struct {
 type diffRegion struct {
 	Code, Name string
 	// Presence is both, added (only in To) or removed (only in From).
-	Presence                                     runs.Presence
+	Presence                                     evaluation.Presence
 	ScoreA, ScoreB, RankA, RankB, GradeA, GradeB string
 }
 
@@ -323,13 +323,13 @@ func (s *Server) diffPage(c *fiber.Ctx, p auth.Principal) error {
 	if err != nil {
 		return err
 	}
-	var changes []reports.ScoreChange
+	var changes []render.ScoreChange
 	for _, r := range diff.Regions {
 		d.Regions = append(d.Regions, diffRegion{Code: r.Code, Name: r.Name, Presence: r.Presence,
 			ScoreA: score(r.ScoreA), ScoreB: score(r.ScoreB), RankA: rank(r.RankA), RankB: rank(r.RankB),
 			GradeA: names.grade(r.GradeA), GradeB: names.grade(r.GradeB)})
-		if r.Presence == runs.PresenceBoth && r.ScoreA.Valid && r.ScoreB.Valid && r.ScoreA.Value != r.ScoreB.Value {
-			changes = append(changes, reports.ScoreChange{Name: r.Name, From: r.ScoreA.Value, To: r.ScoreB.Value})
+		if r.Presence == evaluation.PresenceBoth && r.ScoreA.Valid && r.ScoreB.Valid && r.ScoreA.Value != r.ScoreB.Value {
+			changes = append(changes, render.ScoreChange{Name: r.Name, From: r.ScoreA.Value, To: r.ScoreB.Value})
 		}
 	}
 	for _, in := range diff.Inputs {
@@ -337,7 +337,7 @@ func (s *Server) diffPage(c *fiber.Ctx, p auth.Principal) error {
 			A: inputValue(c, in.A), B: inputValue(c, in.B)})
 	}
 	if len(changes) > 0 {
-		b, err := reports.ScoreChangesOption(changes)
+		b, err := render.ScoreChangesOption(changes)
 		if err != nil {
 			return err
 		}
@@ -351,9 +351,9 @@ func (s *Server) diffPage(c *fiber.Ctx, p auth.Principal) error {
 // named run, else the run before to (after it when to is the oldest), and
 // empty when the cycle has a single run. A named run not of the cycle is
 // not found.
-func diffPair(list []runs.Run, toID, fromID string) (to, from runs.Run, err error) {
+func diffPair(list []evaluation.Run, toID, fromID string) (to, from evaluation.Run, err error) {
 	find := func(id string) (int, error) {
-		i := slices.IndexFunc(list, func(r runs.Run) bool { return r.ID == id })
+		i := slices.IndexFunc(list, func(r evaluation.Run) bool { return r.ID == id })
 		if i < 0 {
 			return i, fault.With(fault.ErrNotFound, fmt.Sprintf("run %s is not a run of this cycle", id),
 				fmt.Sprintf("本考核周期没有评价运行 %s", id), nil)
@@ -404,7 +404,7 @@ func (n diffNames) grade(code string) string {
 
 // diffNames reads the names of the regions and of what the schemes of
 // two runs define.
-func (s *Server) diffNames(c *fiber.Ctx, en bool, from, to runs.Run) (diffNames, error) {
+func (s *Server) diffNames(c *fiber.Ctx, en bool, from, to evaluation.Run) (diffNames, error) {
 	n := diffNames{regions: map[string]string{}, indicators: map[string]string{}, grades: map[string]string{}}
 	rs, err := s.deps.Regions.List(c.UserContext())
 	if err != nil {
@@ -413,7 +413,7 @@ func (s *Server) diffNames(c *fiber.Ctx, en bool, from, to runs.Run) (diffNames,
 	for _, r := range rs {
 		n.regions[r.Code] = r.Name
 	}
-	for _, run := range []runs.Run{to, from} {
+	for _, run := range []evaluation.Run{to, from} {
 		sc, err := s.runScheme(c, run)
 		if err != nil {
 			return n, err
@@ -433,7 +433,7 @@ func (s *Server) diffNames(c *fiber.Ctx, en bool, from, to runs.Run) (diffNames,
 }
 
 // score is a composite score as tables show it.
-func score(n evaluation.Number) string {
+func score(n engine.Number) string {
 	if !n.Valid {
 		return "—"
 	}
@@ -450,7 +450,7 @@ func rank(r int) string {
 
 // inputValue is a run's input value with its review status; nil is
 // absent from the run.
-func inputValue(c *fiber.Ctx, in *evaluation.Value) string {
+func inputValue(c *fiber.Ctx, in *engine.Value) string {
 	switch {
 	case in == nil:
 		return "—"

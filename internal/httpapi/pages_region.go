@@ -8,22 +8,22 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/ipeval/ipeval/auth"
+	"github.com/ipeval/ipeval/cycles"
 	"github.com/ipeval/ipeval/evaluation"
-	"github.com/ipeval/ipeval/evaluation/runs"
+	"github.com/ipeval/ipeval/evaluation/engine"
 	"github.com/ipeval/ipeval/indicators"
 	"github.com/ipeval/ipeval/indicators/scheme"
-	"github.com/ipeval/ipeval/internal/auth"
-	"github.com/ipeval/ipeval/internal/cycles"
 	"github.com/ipeval/ipeval/internal/fault"
-	"github.com/ipeval/ipeval/reports"
+	"github.com/ipeval/ipeval/reports/render"
 	"github.com/ipeval/ipeval/surveys"
 )
 
 // regionData is one region's dashboard in a run of a cycle.
 type regionData struct {
 	Cycle  cycles.Cycle
-	Run    runs.Run
-	Region evaluation.RegionResult
+	Run    evaluation.Run
+	Region engine.RegionResult
 	Graded int
 	// Grade names, in the page's language.
 	Grade, BandGrade, PathTarget string
@@ -137,9 +137,9 @@ func (s *Server) regionView(c *fiber.Ctx, p auth.Principal, ch runChoice, code s
 		return regionData{}, err
 	}
 	slots := []chartSlot{
-		{&d.Radar, func() ([]byte, error) { return reports.RadarOption(sc, res, code) }},
-		{&d.Contributions, func() ([]byte, error) { return reports.ContributionsOption(sc, *rr) }},
-		{&d.Trend, func() ([]byte, error) { return reports.TrendOption(trend) }},
+		{&d.Radar, func() ([]byte, error) { return render.RadarOption(sc, res, code) }},
+		{&d.Contributions, func() ([]byte, error) { return render.ContributionsOption(sc, *rr) }},
+		{&d.Trend, func() ([]byte, error) { return render.TrendOption(trend) }},
 	}
 	sat, err := s.satisfaction(c, p, cy.ID, *rr, en)
 	if err != nil {
@@ -148,8 +148,8 @@ func (s *Server) regionView(c *fiber.Ctx, p auth.Principal, ch runChoice, code s
 	if sat != nil {
 		d.Survey = sat.survey
 		slots = append(slots,
-			chartSlot{&d.Satisfaction, func() ([]byte, error) { return reports.SatisfactionOption(sat.chart) }},
-			chartSlot{&d.Items, func() ([]byte, error) { return reports.ItemMeansOption(rr.Name, sat.items) }})
+			chartSlot{&d.Satisfaction, func() ([]byte, error) { return render.SatisfactionOption(sat.chart) }},
+			chartSlot{&d.Items, func() ([]byte, error) { return render.ItemMeansOption(rr.Name, sat.items) }})
 	}
 	if err := fillCharts(slots...); err != nil {
 		return regionData{}, err
@@ -161,15 +161,15 @@ func (s *Server) regionView(c *fiber.Ctx, p auth.Principal, ch runChoice, code s
 // charts.
 type satisfied struct {
 	survey *regionSurvey
-	chart  reports.Satisfaction
-	items  []reports.ItemMean
+	chart  render.Satisfaction
+	items  []render.ItemMean
 }
 
 // satisfaction reads the region's satisfaction index in the cycle and the
 // province means beside it, for the page and its two charts. It is nil,
 // with no error, when no accepted survey gave the region a valid
 // response.
-func (s *Server) satisfaction(c *fiber.Ctx, p auth.Principal, cycleID string, rr evaluation.RegionResult, en bool) (*satisfied, error) {
+func (s *Server) satisfaction(c *fiber.Ctx, p auth.Principal, cycleID string, rr engine.RegionResult, en bool) (*satisfied, error) {
 	ctx := c.UserContext()
 	all, err := s.deps.Surveys.CycleIndices(ctx, p, cycleID)
 	if err != nil {
@@ -188,7 +188,7 @@ func (s *Server) satisfaction(c *fiber.Ctx, p auth.Principal, cycleID string, rr
 	out := &satisfied{
 		survey: &regionSurvey{Index: fmt.Sprintf("%.1f", mean), Low: fmt.Sprintf("%.1f", *low), High: fmt.Sprintf("%.1f", *high),
 			Province: "—", N: own.N, MinSample: own.MinSample, Counts: own.Counts()},
-		chart: reports.Satisfaction{Region: rr.Name, Index: mean, Low: *low, High: *high, Province: prov.Mean},
+		chart: render.Satisfaction{Region: rr.Name, Index: mean, Low: *low, High: *high, Province: prov.Mean},
 	}
 	switch {
 	case prov.Mean != nil:
@@ -201,14 +201,14 @@ func (s *Server) satisfaction(c *fiber.Ctx, p auth.Principal, cycleID string, rr
 		ownItem[im.Code] = im.Mean
 	}
 	for _, it := range prov.Items {
-		out.items = append(out.items, reports.ItemMean{Label: pick(en, it.Text, it.TextEn), Region: ownItem[it.Code], Province: it.Mean})
+		out.items = append(out.items, render.ItemMean{Label: pick(en, it.Text, it.TextEn), Region: ownItem[it.Code], Province: it.Mean})
 	}
 	return out, nil
 }
 
 // regionValues fills in the region's indicator values in the cycle as
 // they stand now, and how complete they are.
-func (s *Server) regionValues(c *fiber.Ctx, p auth.Principal, cycleID string, sc scheme.Scheme, rr evaluation.RegionResult, d *regionData) error {
+func (s *Server) regionValues(c *fiber.Ctx, p auth.Principal, cycleID string, sc scheme.Scheme, rr engine.RegionResult, d *regionData) error {
 	ctx := c.UserContext()
 	comp, err := s.deps.Values.Completeness(ctx, p, cycleID)
 	if err != nil {
@@ -266,13 +266,13 @@ func valueText(c *fiber.Ctx, v indicators.Value) string {
 
 // trend is a region's score in every cycle with a published run, oldest
 // first.
-func (s *Server) trend(c *fiber.Ctx, p auth.Principal, code string) ([]reports.TrendPoint, error) {
+func (s *Server) trend(c *fiber.Ctx, p auth.Principal, code string) ([]render.TrendPoint, error) {
 	ctx := c.UserContext()
 	cs, err := s.deps.Cycles.List(ctx)
 	if err != nil {
 		return nil, err
 	}
-	var out []reports.TrendPoint
+	var out []render.TrendPoint
 	for _, cy := range cs {
 		list, err := s.deps.Runs.List(ctx, p, cy.ID)
 		if err != nil {
@@ -287,18 +287,18 @@ func (s *Server) trend(c *fiber.Ctx, p auth.Principal, code string) ([]reports.T
 				return nil, err
 			}
 			if rr, ok := res.Region(code); ok && rr.Score.Valid {
-				out = append(out, reports.TrendPoint{Year: cy.Year, Score: rr.Score.Value, Grade: scheme.GradeNames(res.Grades, false)[rr.Grade]})
+				out = append(out, render.TrendPoint{Year: cy.Year, Score: rr.Score.Value, Grade: scheme.GradeNames(res.Grades, false)[rr.Grade]})
 			}
 		}
 	}
-	slices.SortFunc(out, func(a, b reports.TrendPoint) int { return a.Year - b.Year })
+	slices.SortFunc(out, func(a, b render.TrendPoint) int { return a.Year - b.Year })
 	return out, nil
 }
 
 // pathSteps are the possible steps of a path, with indicator names and
 // units; steps that cannot help are left out.
-func pathSteps(sc scheme.Scheme, path *evaluation.Path, en bool) []regionStep {
-	num := func(n evaluation.Number) string {
+func pathSteps(sc scheme.Scheme, path *engine.Path, en bool) []regionStep {
+	num := func(n engine.Number) string {
 		if !n.Valid {
 			return "—"
 		}

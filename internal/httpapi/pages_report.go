@@ -6,11 +6,11 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
-	"github.com/ipeval/ipeval/internal/auth"
-	"github.com/ipeval/ipeval/internal/cycles"
+	"github.com/ipeval/ipeval/auth"
+	"github.com/ipeval/ipeval/cycles"
 	"github.com/ipeval/ipeval/internal/fault"
 	"github.com/ipeval/ipeval/jobs"
-	"github.com/ipeval/ipeval/reports/archive"
+	"github.com/ipeval/ipeval/reports"
 )
 
 // reportRefresh is how often, in seconds, the page of a report being
@@ -58,7 +58,7 @@ func (s *Server) serveReport(c *fiber.Ctx, p auth.Principal, code string) error 
 		return err
 	}
 	doc, err := s.deps.Reports.Read(ctx, p, ch.Cycle.ID, ch.RunID, code)
-	if errors.Is(err, archive.ErrNotRendered) {
+	if errors.Is(err, reports.ErrNotRendered) {
 		job, err := s.deps.Reports.Ensure(ctx, p, ch.Cycle.ID, ch.RunID)
 		if err != nil {
 			return err

@@ -14,15 +14,15 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
-	"github.com/ipeval/ipeval/evaluation/runs"
+	"github.com/ipeval/ipeval/auth"
+	"github.com/ipeval/ipeval/cycles"
+	"github.com/ipeval/ipeval/evaluation"
 	"github.com/ipeval/ipeval/indicators"
 	"github.com/ipeval/ipeval/indicators/scheme"
-	"github.com/ipeval/ipeval/internal/auth"
-	"github.com/ipeval/ipeval/internal/browsertest"
-	"github.com/ipeval/ipeval/internal/cycles"
-	"github.com/ipeval/ipeval/internal/testenv"
+	"github.com/ipeval/ipeval/internal/testing/browsertest"
+	"github.com/ipeval/ipeval/internal/testing/testenv"
 	"github.com/ipeval/ipeval/jobs"
-	"github.com/ipeval/ipeval/reports/archive"
+	"github.com/ipeval/ipeval/reports"
 )
 
 // reportedCycle returns the surveyed cycle (published) with its report
@@ -39,7 +39,7 @@ func (f *fixture) reportedCycle() cycles.Cycle {
 func (f *fixture) renderReports() int {
 	f.t.Helper()
 	var js []jobs.Job
-	if err := f.db.Where("kind = ? AND status = ?", archive.JobKind, jobs.StatusQueued).Order("created_at").Find(&js).Error; err != nil {
+	if err := f.db.Where("kind = ? AND status = ?", reports.JobKind, jobs.StatusQueued).Order("created_at").Find(&js).Error; err != nil {
 		f.t.Fatal(err)
 	}
 	for _, j := range js {
@@ -100,7 +100,7 @@ func (f *fixture) verifiedValues(cycleID string) {
 }
 
 // publishedRun is the published run of a cycle.
-func (f *fixture) publishedRun(cycleID string) runs.Run {
+func (f *fixture) publishedRun(cycleID string) evaluation.Run {
 	f.t.Helper()
 	manager := auth.Principal{UserID: f.accounts["admin"].user.ID, Role: auth.RoleAdmin}
 	list, err := f.runs.List(context.Background(), manager, cycleID)
@@ -113,14 +113,14 @@ func (f *fixture) publishedRun(cycleID string) runs.Run {
 		}
 	}
 	f.t.Fatalf("cycle %s has no published run", cycleID)
-	return runs.Run{}
+	return evaluation.Run{}
 }
 
 // renderJobs counts the render jobs of a run with the given status.
 func (f *fixture) renderJobs(runID string, status jobs.Status) int {
 	f.t.Helper()
 	var js []jobs.Job
-	if err := f.db.Where("kind = ? AND status = ?", archive.JobKind, status).Find(&js).Error; err != nil {
+	if err := f.db.Where("kind = ? AND status = ?", reports.JobKind, status).Find(&js).Error; err != nil {
 		f.t.Fatal(err)
 	}
 	n := 0
@@ -192,7 +192,7 @@ func TestReportPages(t *testing.T) {
 		}
 		// A render that failed is not queued again by readers reloading
 		// the page: they are told, and an admin renders it again.
-		if err := f.db.Model(&jobs.Job{}).Where("kind = ?", archive.JobKind).Update("status", jobs.StatusFailed).Error; err != nil {
+		if err := f.db.Model(&jobs.Job{}).Where("kind = ?", reports.JobKind).Update("status", jobs.StatusFailed).Error; err != nil {
 			t.Fatal(err)
 		}
 		for _, c := range []struct{ who, path, want string }{
@@ -294,7 +294,7 @@ func TestReportPages(t *testing.T) {
 		resp, b := f.do(f.as("city", request("POST", "/api/v1/runs/"+draftRun+"/report", nil)))
 		wantProblem(t, resp, b, http.StatusForbidden)
 		job := decode[jobs.Job](t, f.call("admin", "POST", "/api/v1/runs/"+draftRun+"/report", nil, http.StatusAccepted))
-		if job.Kind != archive.JobKind || job.Status != jobs.StatusQueued {
+		if job.Kind != reports.JobKind || job.Status != jobs.StatusQueued {
 			t.Fatalf("job %+v", job)
 		}
 		f.call("admin", "POST", "/api/v1/runs/no-such-run/report", nil, http.StatusNotFound)

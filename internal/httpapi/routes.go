@@ -3,15 +3,15 @@ package httpapi
 import (
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/ipeval/ipeval/audit"
+	"github.com/ipeval/ipeval/auth"
+	"github.com/ipeval/ipeval/cycles"
 	"github.com/ipeval/ipeval/evaluation"
-	"github.com/ipeval/ipeval/evaluation/runs"
+	"github.com/ipeval/ipeval/evaluation/engine"
 	"github.com/ipeval/ipeval/indicators"
 	"github.com/ipeval/ipeval/indicators/scheme"
-	"github.com/ipeval/ipeval/internal/audit"
-	"github.com/ipeval/ipeval/internal/auth"
-	"github.com/ipeval/ipeval/internal/cycles"
-	"github.com/ipeval/ipeval/internal/regions"
 	"github.com/ipeval/ipeval/jobs"
+	"github.com/ipeval/ipeval/regions"
 	"github.com/ipeval/ipeval/surveys"
 	"github.com/ipeval/ipeval/surveys/questionnaire"
 	"github.com/ipeval/ipeval/surveys/responsefile"
@@ -224,16 +224,16 @@ func (s *Server) routeTable() []route {
 		{Method: get, Path: "/api/v1/cycles/:id/completeness", Name: "values.completeness", Tag: "values", Summary: "Completeness per region and dimension", SummaryZh: "数据完整性（按地区、维度）", Access: adminOrCity, Response: list[indicators.Completeness]{}, Handler: s.completeness},
 
 		// Evaluation runs.
-		{Method: post, Path: "/api/v1/cycles/:id/runs", Name: "runs.request", Tag: "runs", Summary: "Evaluate a cycle in scoring (a job; a second request while one runs returns it)", SummaryZh: "运行评价（后台任务）", Access: admin, Object: "cycle", Body: runs.Settings{}, OptionalBody: true, Response: jobs.Job{}, Status: fiber.StatusAccepted, Handler: s.requestRun},
+		{Method: post, Path: "/api/v1/cycles/:id/runs", Name: "runs.request", Tag: "runs", Summary: "Evaluate a cycle in scoring (a job; a second request while one runs returns it)", SummaryZh: "运行评价（后台任务）", Access: admin, Object: "cycle", Body: evaluation.Settings{}, OptionalBody: true, Response: jobs.Job{}, Status: fiber.StatusAccepted, Handler: s.requestRun},
 		{Method: get, Path: "/api/v1/cycles/:id/runs", Name: "runs.list", Tag: "runs", Summary: "Runs of a cycle (city officials: the published one)", SummaryZh: "评价运行列表", Access: adminOrCity, Response: runList{}, Handler: s.listRuns},
 		{Method: get, Path: "/api/v1/runs/:id", Name: "runs.get", Tag: "runs", Summary: "A run with its results (city officials: their region of the published run)", SummaryZh: "评价结果", Access: adminOrCity, Response: runView{}, Handler: s.getRun},
-		{Method: get, Path: "/api/v1/runs/:id/regions/:code", Name: "runs.region", Tag: "runs", Summary: "One region's result with its explanation", SummaryZh: "地区评价结果与说明", Access: adminOrCity, Response: evaluation.RegionResult{}, Handler: s.runRegion},
-		{Method: get, Path: "/api/v1/runs/:id/sensitivity", Name: "runs.sensitivity", Tag: "runs", Summary: "Sensitivity analysis of a run: rank intervals and grade probabilities", SummaryZh: "敏感性分析（排名区间与等次概率）", Access: adminOrCity, Response: evaluation.SensitivityResult{}, Handler: s.runSensitivity},
+		{Method: get, Path: "/api/v1/runs/:id/regions/:code", Name: "runs.region", Tag: "runs", Summary: "One region's result with its explanation", SummaryZh: "地区评价结果与说明", Access: adminOrCity, Response: engine.RegionResult{}, Handler: s.runRegion},
+		{Method: get, Path: "/api/v1/runs/:id/sensitivity", Name: "runs.sensitivity", Tag: "runs", Summary: "Sensitivity analysis of a run: rank intervals and grade probabilities", SummaryZh: "敏感性分析（排名区间与等次概率）", Access: adminOrCity, Response: engine.SensitivityResult{}, Handler: s.runSensitivity},
 		{Method: get, Path: "/api/v1/runs/:id/workbook", Name: "runs.workbook", Tag: "runs", Summary: "The run as an Excel workbook: results, indicator scores, fired rules, sensitivity, about (?region=CODE: that region's detail; city officials: a published run, the province ranking and their own region's detail)", SummaryZh: "导出评价结果工作簿（Excel）", Access: adminOrCity, Produces: mimeXLSX, Handler: s.runWorkbook},
 		{Method: get, Path: "/api/v1/runs/:id/handover", Name: "runs.handover", Tag: "runs", Summary: "Hand-over package for the business-environment evaluation: one row per region × indicator with the value the run scored, unit, source, review status, run and scheme version (?format=csv|json&region=CODE; city officials: a published run, their own region)", SummaryZh: "营商环境评价移交数据（CSV 或 JSON）", Access: adminOrCity, Produces: mimeCSV + ", " + fiber.MIMEApplicationJSON, Handler: s.runHandover},
-		{Method: get, Path: "/api/v1/runs/:id/diff/:other", Name: "runs.diff", Tag: "runs", Summary: "What changed from run :id to run :other: inputs, scores, ranks, grades", SummaryZh: "两次评价结果对比", Access: admin, Response: runs.Diff{}, Handler: s.diffRuns},
+		{Method: get, Path: "/api/v1/runs/:id/diff/:other", Name: "runs.diff", Tag: "runs", Summary: "What changed from run :id to run :other: inputs, scores, ranks, grades", SummaryZh: "两次评价结果对比", Access: admin, Response: evaluation.Diff{}, Handler: s.diffRuns},
 		{Method: post, Path: "/api/v1/runs/:id/report", Name: "runs.report", Tag: "runs", Summary: "Render a run's business-environment report (a job; publication queues one too; a second request while one is queued returns it)", SummaryZh: "生成评价报告（后台任务）", Access: admin, Object: "run", Response: jobs.Job{}, Status: fiber.StatusAccepted, Handler: s.requestReport},
-		{Method: post, Path: "/api/v1/runs/:id/publish", Name: "runs.publish", Tag: "runs", Summary: "Publish a run: the cycle moves to published", SummaryZh: "发布评价结果", Access: admin, Object: "run", Response: runs.Run{}, Handler: s.publishRun},
+		{Method: post, Path: "/api/v1/runs/:id/publish", Name: "runs.publish", Tag: "runs", Summary: "Publish a run: the cycle moves to published", SummaryZh: "发布评价结果", Access: admin, Object: "run", Response: evaluation.Run{}, Handler: s.publishRun},
 
 		// Satisfaction surveys.
 		{Method: get, Path: "/api/v1/questionnaires", Name: "questionnaires.list", Tag: "surveys", Summary: "List questionnaire versions", SummaryZh: "问卷版本列表", Access: admin, Response: list[surveys.StoredQuestionnaire]{}, Handler: s.listQuestionnaires},

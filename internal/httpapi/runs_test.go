@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/ipeval/ipeval/evaluation"
-	"github.com/ipeval/ipeval/evaluation/runs"
+	"github.com/ipeval/ipeval/evaluation/engine"
 	"github.com/ipeval/ipeval/jobs"
 )
 
@@ -56,7 +56,7 @@ func TestRunSettings(t *testing.T) {
 			wantProblem(t, resp, b, http.StatusBadRequest)
 		})
 	}
-	if js, err := f.queue.List(context.Background(), jobs.Filter{Kind: runs.JobKind}); err != nil || len(js) != 0 {
+	if js, err := f.queue.List(context.Background(), jobs.Filter{Kind: evaluation.JobKind}); err != nil || len(js) != 0 {
 		t.Fatalf("refused settings left jobs %+v (%v)", js, err)
 	}
 	j := decode[jobs.Job](t, f.call("admin", "POST", path, map[string]any{"draws": 40, "swap_aggregation": true}, http.StatusAccepted))
@@ -67,7 +67,7 @@ func TestRunSettings(t *testing.T) {
 	id := decode[struct {
 		RunID string `json:"run_id"`
 	}](t, []byte(out)).RunID
-	sens := decode[evaluation.SensitivityResult](t, f.call("admin", "GET", "/api/v1/runs/"+id+"/sensitivity", nil, http.StatusOK))
+	sens := decode[engine.SensitivityResult](t, f.call("admin", "GET", "/api/v1/runs/"+id+"/sensitivity", nil, http.StatusOK))
 	if sens.Draws != 40 || !sens.Options.SwapAggregation || sens.Options.SwapNormalisation {
 		t.Fatalf("stored analysis: %d draws, options %+v; want 40 draws with aggregation swapped", sens.Draws, sens.Options)
 	}

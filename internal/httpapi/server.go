@@ -17,15 +17,15 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/recover"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/ipeval/ipeval/evaluation/runs"
+	"github.com/ipeval/ipeval/audit"
+	"github.com/ipeval/ipeval/auth"
+	"github.com/ipeval/ipeval/cycles"
+	"github.com/ipeval/ipeval/evaluation"
 	"github.com/ipeval/ipeval/indicators"
-	"github.com/ipeval/ipeval/internal/audit"
-	"github.com/ipeval/ipeval/internal/auth"
-	"github.com/ipeval/ipeval/internal/cycles"
 	"github.com/ipeval/ipeval/internal/pubcache"
-	"github.com/ipeval/ipeval/internal/regions"
 	"github.com/ipeval/ipeval/jobs"
-	"github.com/ipeval/ipeval/reports/archive"
+	"github.com/ipeval/ipeval/regions"
+	"github.com/ipeval/ipeval/reports"
 	"github.com/ipeval/ipeval/surveys"
 )
 
@@ -44,8 +44,8 @@ type Deps struct {
 	Values   *indicators.ValueStore
 	Audit    *audit.Log
 	Evidence *indicators.EvidenceStore
-	Runs     *runs.Store
-	Reports  *archive.Store
+	Runs     *evaluation.Store
+	Reports  *reports.Store
 	Surveys  *surveys.Store
 	Jobs     *jobs.Queue
 	Checks   []Check

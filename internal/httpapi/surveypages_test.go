@@ -14,10 +14,10 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/ipeval/ipeval/internal/auth"
-	"github.com/ipeval/ipeval/internal/browsertest"
-	"github.com/ipeval/ipeval/internal/cycles"
-	"github.com/ipeval/ipeval/internal/testenv"
+	"github.com/ipeval/ipeval/auth"
+	"github.com/ipeval/ipeval/cycles"
+	"github.com/ipeval/ipeval/internal/testing/browsertest"
+	"github.com/ipeval/ipeval/internal/testing/testenv"
 	"github.com/ipeval/ipeval/jobs"
 	"github.com/ipeval/ipeval/surveys"
 )

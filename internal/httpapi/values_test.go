@@ -12,9 +12,9 @@ import (
 
 	"gorm.io/gorm"
 
-	"github.com/ipeval/ipeval/internal/auth"
-	"github.com/ipeval/ipeval/internal/dbtest"
+	"github.com/ipeval/ipeval/auth"
 	"github.com/ipeval/ipeval/internal/httpapi"
+	"github.com/ipeval/ipeval/internal/testing/dbtest"
 )
 
 // TestValuesWorkflow walks one value through the API: a city official

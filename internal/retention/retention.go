@@ -17,7 +17,6 @@ import (
 
 	"gorm.io/gorm"
 
-	"github.com/ipeval/ipeval/internal/audit"
 	"github.com/ipeval/ipeval/internal/blobs"
 )
 
@@ -74,17 +73,25 @@ type Purger struct {
 
 	db        *gorm.DB
 	files     *blobs.Store
+	record    Recorder
 	retention time.Duration
 	log       *slog.Logger
 }
 
+// Recorder writes the audit entry of something the system did itself
+// with tx, so that a purge's mark and its entry commit together. The
+// wiring passes the audit log's (audit.RecordSystem): this package imports
+// no domain package.
+type Recorder func(ctx context.Context, tx *gorm.DB, at time.Time, action, object, requestID, detail string) error
+
 // New returns a Purger of the files in db and files, keeping a dead file's
-// content for retention; log may be nil.
-func New(db *gorm.DB, files *blobs.Store, retention time.Duration, log *slog.Logger) *Purger {
+// content for retention and auditing each purge with record; log may be
+// nil.
+func New(db *gorm.DB, files *blobs.Store, record Recorder, retention time.Duration, log *slog.Logger) *Purger {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Purger{Now: func() time.Time { return time.Now().UTC() }, db: db, files: files, retention: retention, log: log}
+	return &Purger{Now: func() time.Time { return time.Now().UTC() }, db: db, files: files, record: record, retention: retention, log: log}
 }
 
 // Run purges at once and then every interval until ctx ends.
@@ -178,9 +185,7 @@ func (p *Purger) purge(ctx context.Context, src source, r dead, now time.Time) (
 			return nil
 		}
 		marked = true
-		return audit.NewLog(tx).Record(ctx, audit.Entry{At: now, Username: "system", Role: "system", Action: Action,
-			Object: src.object + ":" + r.ID, Result: audit.Success, ClientIP: "local",
-			RequestID: fmt.Sprintf("retention-%d", now.UnixMilli()), Detail: detail})
+		return p.record(ctx, tx, now, Action, src.object+":"+r.ID, fmt.Sprintf("retention-%d", now.UnixMilli()), detail)
 	})
 	if err != nil {
 		return false, err

@@ -11,15 +11,15 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/ipeval/ipeval/audit"
+	"github.com/ipeval/ipeval/auth"
+	"github.com/ipeval/ipeval/cycles/cyclestest"
 	"github.com/ipeval/ipeval/indicators"
 	"github.com/ipeval/ipeval/indicators/scheme"
-	"github.com/ipeval/ipeval/internal/audit"
-	"github.com/ipeval/ipeval/internal/auth"
 	"github.com/ipeval/ipeval/internal/blobs"
-	"github.com/ipeval/ipeval/internal/dbtest"
 	"github.com/ipeval/ipeval/internal/fault"
 	"github.com/ipeval/ipeval/internal/retention"
-	"github.com/ipeval/ipeval/internal/testworld"
+	"github.com/ipeval/ipeval/internal/testing/dbtest"
 	"github.com/ipeval/ipeval/surveys"
 )
 
@@ -38,7 +38,7 @@ type fixture struct {
 
 func newFixture(tb testing.TB, db *gorm.DB) fixture {
 	tb.Helper()
-	c, _ := testworld.Collecting(tb, db, nil, 2026)
+	c, _ := cyclestest.Collecting(tb, db, nil, 2026)
 	schemes := indicators.NewSchemeStore(db)
 	dir := tb.TempDir()
 	files, err := blobs.New(dir)
@@ -112,7 +112,7 @@ func TestProbe12ResidualInformation(t *testing.T) {
 		f.withdraw(t, gone)
 		f.withdraw(t, sharedA)
 
-		p := retention.New(db, f.files, 30*24*time.Hour, nil)
+		p := retention.New(db, f.files, audit.RecordSystem, 30*24*time.Hour, nil)
 		at := start
 		p.Now = func() time.Time { return at }
 		purge := func(t *testing.T, after time.Duration, want int) {
@@ -202,7 +202,7 @@ func TestProbe12ResidualInformationSurveyBatch(t *testing.T) {
 			t.Fatalf("refused batch: %s (%v), want invalid", b.Status, err)
 		}
 
-		pr := retention.New(db, f.files, 30*24*time.Hour, nil)
+		pr := retention.New(db, f.files, audit.RecordSystem, 30*24*time.Hour, nil)
 		pr.Now = func() time.Time { return start.Add(31 * 24 * time.Hour) }
 		if n, err := pr.PurgeOnce(ctx); err != nil || n != 1 {
 			t.Fatalf("purge: %d (%v), want the refused batch", n, err)

@@ -12,8 +12,8 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/ipeval/ipeval/internal/broker"
-	"github.com/ipeval/ipeval/internal/dbtest"
-	"github.com/ipeval/ipeval/internal/testproc"
+	"github.com/ipeval/ipeval/internal/testing/dbtest"
+	"github.com/ipeval/ipeval/internal/testing/testproc"
 	"github.com/ipeval/ipeval/jobs"
 )
 
