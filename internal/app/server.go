@@ -22,13 +22,12 @@ const multipartOverhead = 1 << 20
 // Server assembles the HTTP server on the stores of a, reporting version.
 func (a *App) Server(version string) (*httpapi.Server, error) {
 	uploadMax := int64(a.cfg.UploadMaxMB) << 20
-	db := a.DB
 	return httpapi.New(httpapi.Deps{
 		Auth: a.Auth, Regions: a.Regions, Cycles: a.Cycles, Schemes: a.Schemes, Values: a.Values,
 		Evidence: a.Evidence, Runs: a.Runs, Reports: a.Reports,
 		Surveys: a.Surveys, Audit: a.Audit, Jobs: a.Queue,
 		Checks: []httpapi.Check{
-			{Name: "database", Fn: func(ctx context.Context) error { return database.Ping(ctx, db) }},
+			{Name: "database", Fn: func(ctx context.Context) error { return database.Ping(ctx, a.DB) }},
 			{Name: "broker", Fn: a.Queue.Ping},
 		},
 		Log: a.log, Version: version, DataDir: a.cfg.DataDir,
