@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ipeval/ipeval/auth"
+	"github.com/ipeval/ipeval/internal/app"
 	"github.com/ipeval/ipeval/internal/config"
 	"github.com/ipeval/ipeval/internal/database"
 	"github.com/ipeval/ipeval/internal/fault"
@@ -25,21 +26,7 @@ func migrate(ctx context.Context, e env, args []string) error {
 	if fs.NArg() > 1 || (fs.NArg() == 1 && !status) {
 		return fmt.Errorf("migrate takes only the word status: %w", errUsage)
 	}
-	target, err := database.Parse(cfg.DatabaseAddr())
-	if err != nil {
-		return err
-	}
-	db, err := database.Open(ctx, target, newLogger(e, cfg.LogFormat))
-	if err != nil {
-		return err
-	}
-	defer database.Close(db)
-	if !status {
-		if err := database.Migrate(ctx, db); err != nil {
-			return err
-		}
-	}
-	states, err := database.Status(ctx, db)
+	states, err := app.Migrate(ctx, cfg, newLogger(e, cfg.LogFormat), status)
 	if err != nil {
 		return err
 	}
@@ -53,25 +40,26 @@ func migrate(ctx context.Context, e env, args []string) error {
 	return nil
 }
 
-// withStore opens the database (migrating a SQLite file) for a one-off command.
-func withStore(ctx context.Context, e env, name string, args []string, extra func(fs *flag.FlagSet)) (services, *flag.FlagSet, func(), error) {
+// withStore opens the database (migrating a SQLite file) for a one-off
+// command and builds the stores that need nothing else.
+func withStore(ctx context.Context, e env, name string, args []string, extra func(fs *flag.FlagSet)) (*app.Core, *flag.FlagSet, func(), error) {
 	fs := flag.NewFlagSet("ipeval "+name, flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
 	if extra != nil {
 		extra(fs)
 	}
-	cfg, err := bindStore(fs, e)
+	cfg, err := config.Bind(fs, e.getenv, config.CommandSettings("store")...)
 	if err != nil {
-		return services{}, nil, nil, err
+		return nil, nil, nil, err
 	}
 	if err := fs.Parse(args); err != nil {
-		return services{}, nil, nil, err
+		return nil, nil, nil, err
 	}
-	db, err := openDB(ctx, cfg, newLogger(e, cfg.LogFormat), false)
+	db, err := app.OpenDB(ctx, cfg, newLogger(e, cfg.LogFormat), false)
 	if err != nil {
-		return services{}, nil, nil, err
+		return nil, nil, nil, err
 	}
-	return newServices(cfg, db), fs, func() { _ = database.Close(db) }, nil
+	return app.NewCore(db), fs, func() { _ = database.Close(db) }, nil
 }
 
 func user(ctx context.Context, e env, args []string) error {
@@ -118,19 +106,22 @@ func userAdd(ctx context.Context, e env, args []string) error {
 	}
 	orgID := ""
 	if org != "" && r == auth.RoleContractor {
-		o, err := findOrCreateOrganisation(ctx, e, svc, org)
+		o, created, err := svc.ContractorOrganisation(ctx, e.getenv("USER"), org)
 		if err != nil {
-			return err
+			return explain(err)
+		}
+		if created {
+			fmt.Fprintf(e.stdout, "created organisation %q (%s)\n", o.Name, o.ID)
 		}
 		orgID = o.ID
 	} else if org != "" {
 		return fmt.Errorf("--org is for contractors only: %w", errUsage)
 	}
-	u, pw, err := svc.auth.CreateUser(ctx, auth.NewUser{Username: username, DisplayName: name, Role: r, RegionCode: region, OrganisationID: orgID})
+	u, pw, err := svc.Auth.CreateUser(ctx, auth.NewUser{Username: username, DisplayName: name, Role: r, RegionCode: region, OrganisationID: orgID})
 	if err != nil {
 		return explain(err)
 	}
-	svc.cliAudit(ctx, e, "users.create", "user:"+u.ID, u.Username)
+	svc.AuditCLI(ctx, e.getenv("USER"), "users.create", "user:"+u.ID, u.Username)
 	fmt.Fprintf(e.stdout, "created %s %s (%s)\npassword (shown once): %s\n", u.Role, u.Username, u.ID, pw)
 	return nil
 }
@@ -148,7 +139,7 @@ func userInit(ctx context.Context, e env, args []string) error {
 	if err := noArgs(fs); err != nil {
 		return err
 	}
-	us, err := svc.auth.ListUsers(ctx)
+	us, err := svc.Auth.ListUsers(ctx)
 	if err != nil {
 		return err
 	}
@@ -156,32 +147,14 @@ func userInit(ctx context.Context, e env, args []string) error {
 		return fmt.Errorf("user init: the database already has users; add one with `ipeval user add`: %w", errUsage)
 	}
 	for _, r := range []auth.Role{auth.RoleAdmin, auth.RoleSecAdmin, auth.RoleAuditor} {
-		u, pw, err := svc.auth.CreateUser(ctx, auth.NewUser{Username: string(r), Role: r})
+		u, pw, err := svc.Auth.CreateUser(ctx, auth.NewUser{Username: string(r), Role: r})
 		if err != nil {
 			return explain(err)
 		}
-		svc.cliAudit(ctx, e, "users.create", "user:"+u.ID, u.Username)
+		svc.AuditCLI(ctx, e.getenv("USER"), "users.create", "user:"+u.ID, u.Username)
 		fmt.Fprintf(e.stdout, "created %s %s (%s)\npassword (shown once): %s\n", u.Role, u.Username, u.ID, pw)
 	}
 	return nil
-}
-
-// findOrCreateOrganisation looks a contractor organisation up by name or id
-// and creates it when neither matches.
-func findOrCreateOrganisation(ctx context.Context, e env, svc services, nameOrID string) (auth.Organisation, error) {
-	o, err := svc.auth.OrganisationByName(ctx, nameOrID)
-	if !errors.Is(err, fault.ErrNotFound) {
-		return o, err
-	}
-	if o, err = svc.auth.Organisation(ctx, nameOrID); !errors.Is(err, fault.ErrNotFound) {
-		return o, err
-	}
-	if o, err = svc.auth.CreateOrganisation(ctx, nameOrID, auth.OrgKindContractor); err != nil {
-		return o, explain(err)
-	}
-	svc.cliAudit(ctx, e, "organisations.create", "organisation:"+o.ID, o.Name)
-	fmt.Fprintf(e.stdout, "created organisation %q (%s)\n", o.Name, o.ID)
-	return o, nil
 }
 
 func userList(ctx context.Context, e env, args []string) error {
@@ -193,7 +166,7 @@ func userList(ctx context.Context, e env, args []string) error {
 	if err := noArgs(fs); err != nil {
 		return err
 	}
-	us, err := svc.auth.ListUsers(ctx)
+	us, err := svc.Auth.ListUsers(ctx)
 	if err != nil {
 		return err
 	}
@@ -215,12 +188,12 @@ func userToken(ctx context.Context, e env, args []string) error {
 	return withUser(ctx, e, "user token", args, func(fs *flag.FlagSet) {
 		fs.StringVar(&name, "name", "cli", "what the token is for")
 		fs.IntVar(&days, "days", 90, "days until the token expires (1-365)")
-	}, func(svc services, u auth.User) error {
-		secret, t, err := svc.auth.IssueToken(ctx, u.ID, name, time.Duration(days)*24*time.Hour)
+	}, func(svc *app.Core, u auth.User) error {
+		secret, t, err := svc.Auth.IssueToken(ctx, u.ID, name, time.Duration(days)*24*time.Hour)
 		if err != nil {
 			return explain(err)
 		}
-		svc.cliAudit(ctx, e, "tokens.create", "token:"+t.ID, u.Username)
+		svc.AuditCLI(ctx, e.getenv("USER"), "tokens.create", "token:"+t.ID, u.Username)
 		fmt.Fprintf(e.stderr, "token %s for %s, expires %s (shown once):\n", t.ID, u.Username, t.ExpiresAt.Format(time.RFC3339))
 		fmt.Fprintln(e.stdout, secret)
 		return nil
@@ -228,23 +201,23 @@ func userToken(ctx context.Context, e env, args []string) error {
 }
 
 func userRevoke(ctx context.Context, e env, args []string) error {
-	return withUser(ctx, e, "user revoke", args, nil, func(svc services, u auth.User) error {
-		n, err := svc.auth.RevokeUserTokens(ctx, u.ID)
+	return withUser(ctx, e, "user revoke", args, nil, func(svc *app.Core, u auth.User) error {
+		n, err := svc.Auth.RevokeUserTokens(ctx, u.ID)
 		if err != nil {
 			return err
 		}
-		if err := svc.auth.EndUserSessions(ctx, u.ID); err != nil {
+		if err := svc.Auth.EndUserSessions(ctx, u.ID); err != nil {
 			return err
 		}
-		svc.cliAudit(ctx, e, "tokens.revoke_all", "user:"+u.ID, fmt.Sprintf("%d tokens", n))
+		svc.AuditCLI(ctx, e.getenv("USER"), "tokens.revoke_all", "user:"+u.ID, fmt.Sprintf("%d tokens", n))
 		fmt.Fprintf(e.stdout, "revoked %d token(s) and ended every session of %s\n", n, u.Username)
 		return nil
 	})
 }
 
 func userPasswd(ctx context.Context, e env, args []string) error {
-	return withUser(ctx, e, "user passwd", args, nil, func(svc services, u auth.User) error {
-		pw, revoked, err := svc.auth.ResetPassword(ctx, u.Username)
+	return withUser(ctx, e, "user passwd", args, nil, func(svc *app.Core, u auth.User) error {
+		pw, revoked, err := svc.Auth.ResetPassword(ctx, u.Username)
 		if err != nil {
 			return err
 		}
@@ -252,7 +225,7 @@ func userPasswd(ctx context.Context, e env, args []string) error {
 		if len(revoked) > 0 {
 			detail += "; revoked API tokens: " + strings.Join(revoked, ", ")
 		}
-		svc.cliAudit(ctx, e, "users.reset_password", "user:"+u.ID, detail)
+		svc.AuditCLI(ctx, e.getenv("USER"), "users.reset_password", "user:"+u.ID, detail)
 		fmt.Fprintf(e.stdout, "new password for %s (shown once): %s\n", u.Username, pw)
 		if len(revoked) > 0 {
 			fmt.Fprintf(e.stdout, "revoked %d API token(s) of %s\n", len(revoked), u.Username)
@@ -263,7 +236,7 @@ func userPasswd(ctx context.Context, e env, args []string) error {
 
 // withUser opens the database for a command about one named user and runs fn
 // on that user.
-func withUser(ctx context.Context, e env, name string, args []string, extra func(*flag.FlagSet), fn func(services, auth.User) error) error {
+func withUser(ctx context.Context, e env, name string, args []string, extra func(*flag.FlagSet), fn func(*app.Core, auth.User) error) error {
 	svc, fs, done, err := withStore(ctx, e, name, args, extra)
 	if err != nil {
 		return err
@@ -272,7 +245,7 @@ func withUser(ctx context.Context, e env, name string, args []string, extra func
 	if fs.NArg() != 1 {
 		return fmt.Errorf("%s: name one user: %w", name, errUsage)
 	}
-	u, err := svc.auth.UserByUsername(ctx, fs.Arg(0))
+	u, err := svc.Auth.UserByUsername(ctx, fs.Arg(0))
 	if err != nil {
 		return err
 	}
@@ -280,15 +253,47 @@ func withUser(ctx context.Context, e env, name string, args []string, extra func
 }
 
 func demoCmd(ctx context.Context, e env, args []string) error {
-	svc, fs, done, err := withStore(ctx, e, "demo", args, nil)
+	cfg, fs, err := flags(e, "demo", args, config.CommandSettings("store")...)
 	if err != nil {
 		return err
 	}
-	defer done()
 	if err := noArgs(fs); err != nil {
 		return err
 	}
-	return loadDemo(ctx, e, svc, "http://localhost:8080")
+	db, err := app.OpenDB(ctx, cfg, newLogger(e, cfg.LogFormat), false)
+	if err != nil {
+		return err
+	}
+	defer database.Close(db)
+	stores, err := app.NewStores(cfg, db, nil)
+	if err != nil {
+		return err
+	}
+	return loadDemo(ctx, e, stores, "http://localhost:8080")
+}
+
+// loadDemo fills an empty database with the demo data set and prints how to sign in.
+func loadDemo(ctx context.Context, e env, s *app.Stores, baseURL string) error {
+	res, loaded, err := s.LoadDemo(ctx, e.getenv("USER"))
+	if err != nil {
+		return err
+	}
+	if !loaded {
+		fmt.Fprintln(e.stdout, "demo: the database already has users; nothing loaded (reset a password with `ipeval user passwd NAME`).")
+		return nil
+	}
+	fmt.Fprintf(e.stdout, "\nDemo data loaded: %d regions, scheme %s v%d, cycle %d (%s).\n", res.Regions, res.Scheme.Code, res.Scheme.Version, res.Cycle.Year, res.Cycle.Status)
+	if n := len(res.PastCycles); n > 0 {
+		last := res.PastCycles[n-1].Year
+		fmt.Fprintf(e.stdout, "Cycles %d–%d are scored and published; in %d rule R1 caps 太原市 at 良好 (no funding allocated).\n",
+			res.PastCycles[0].Year, last, last)
+	}
+	fmt.Fprintf(e.stdout, "Sign in at %s/login — the passwords are shown only now:\n", baseURL)
+	for _, a := range res.Accounts {
+		fmt.Fprintf(e.stdout, "  %-8s  %-22s  %s\n", a.Username, a.Password, a.Note)
+	}
+	fmt.Fprintln(e.stdout)
+	return nil
 }
 
 // healthcheck GETs a URL and succeeds on a 2xx answer: the container health

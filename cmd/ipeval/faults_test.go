@@ -18,6 +18,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/ipeval/ipeval/auth"
+	"github.com/ipeval/ipeval/internal/app"
 	"github.com/ipeval/ipeval/internal/config"
 	"github.com/ipeval/ipeval/internal/database"
 	"github.com/ipeval/ipeval/internal/demo"
@@ -114,12 +115,12 @@ func TestWorkerKilledMidJob(t *testing.T) {
 		dbAddr = dbtest.EmptyMySQL(t)
 	}
 	rds := testproc.StartRedis(t)
-	args := []string{"--db", dbAddr, "--redis", rds.Addr, "--data-dir", dir, "--contact-key", strings.Repeat("k", minContactKey), "--concurrency", "2"}
+	args := []string{"--db", dbAddr, "--redis", rds.Addr, "--data-dir", dir, "--contact-key", strings.Repeat("k", app.MinContactKey), "--concurrency", "2"}
 	cfg, _, err := flags(env{getenv: envOf(nil), stdout: io.Discard, stderr: io.Discard}, "worker", args, config.CommandSettings("worker")...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := openDB(ctx, cfg, nil, true)
+	db, err := app.OpenDB(ctx, cfg, nil, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,11 +131,11 @@ func TestWorkerKilledMidJob(t *testing.T) {
 	}
 	queue := jobs.NewQueue(db, opt, nil)
 	t.Cleanup(func() { _ = queue.Close() })
-	svc := newServices(cfg, db)
-	store, err := svc.surveyStore(queue)
+	svc, err := app.NewStores(cfg, db, queue)
 	if err != nil {
 		t.Fatal(err)
 	}
+	store := svc.Surveys
 	if _, err := demo.Load(ctx, db, demo.Options{}); err != nil {
 		t.Fatal(err)
 	}
@@ -209,9 +210,9 @@ func TestWorkerKilledMidJob(t *testing.T) {
 }
 
 // demoPrincipal returns a demo user as a principal.
-func demoPrincipal(t *testing.T, svc services, username string) auth.Principal {
+func demoPrincipal(t *testing.T, svc *app.Stores, username string) auth.Principal {
 	t.Helper()
-	u, err := svc.auth.UserByUsername(context.Background(), username)
+	u, err := svc.Auth.UserByUsername(context.Background(), username)
 	if err != nil {
 		t.Fatal(err)
 	}

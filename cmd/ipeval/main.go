@@ -2,8 +2,9 @@
 // (知识产权公共服务考核评估系统): one binary that serves the API and pages,
 // runs job workers, migrates the database and administers users.
 //
-// main only wires: it parses the command line and hands the packages their
-// dependencies.
+// main is an edge: it parses the command line, calls internal/app — which
+// builds every store once and assembles the server and the job runtime —
+// or the domain packages, and prints the outcome.
 package main
 
 import (
@@ -12,9 +13,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/ipeval/ipeval/internal/config"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -100,4 +104,35 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	fmt.Fprint(stderr, usage)
 	return fmt.Errorf("unknown command %q: %w", cmd, errUsage)
+}
+
+// flags parses a subcommand's flags, bound to their environment variables.
+func flags(e env, name string, args []string, settings ...string) (*config.Config, *flag.FlagSet, error) {
+	fs := flag.NewFlagSet("ipeval "+name, flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	cfg, err := config.Bind(fs, e.getenv, settings...)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, nil, err
+	}
+	return cfg, fs, nil
+}
+
+// noArgs refuses positional arguments that a command would otherwise
+// silently ignore (such as a word placed after the flags).
+func noArgs(fs *flag.FlagSet) error {
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%s: unexpected argument %q: %w", fs.Name(), fs.Arg(0), errUsage)
+	}
+	return nil
+}
+
+func newLogger(e env, format string) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: slog.LevelInfo}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(e.stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(e.stderr, opts))
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/ipeval/ipeval/internal/app"
 	"github.com/ipeval/ipeval/internal/config"
 	"github.com/ipeval/ipeval/internal/database"
 )
@@ -26,19 +27,22 @@ func worker(ctx context.Context, e env, args []string) error {
 		return fmt.Errorf("--concurrency must be at least 1, got %d", cfg.Concurrency)
 	}
 	log := newLogger(e, cfg.LogFormat)
-	db, err := openDB(ctx, cfg, log, false)
+	db, err := app.OpenDB(ctx, cfg, log, false)
 	if err != nil {
 		return err
 	}
 	defer database.Close(db)
-	rt, err := startJobs(ctx, cfg, newServices(cfg, db), log, cfg.Concurrency)
+	a, err := app.New(cfg, db, log, cfg.Concurrency)
 	if err != nil {
+		return err
+	}
+	if err := a.Start(); err != nil {
 		return err
 	}
 	log.Info("worker started", "concurrency", cfg.Concurrency, "database", db.Dialector.Name(), "version", version)
 	<-ctx.Done()
 	log.Info("worker stopping")
-	rt.close()
+	a.Close()
 	log.Info("worker stopped")
 	return nil
 }

@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"os"
@@ -14,7 +14,7 @@ import (
 func TestContactKey(t *testing.T) {
 	cfg := &config.Config{DataDir: t.TempDir()}
 	first, err := contactKey(cfg)
-	if err != nil || len(first) < minContactKey {
+	if err != nil || len(first) < MinContactKey {
 		t.Fatalf("first key %q, %v", first, err)
 	}
 	fi, err := os.Stat(cfg.ContactKeyPath())
@@ -29,7 +29,7 @@ func TestContactKey(t *testing.T) {
 	if _, err := contactKey(cfg); err == nil || !strings.Contains(err.Error(), "at least") {
 		t.Fatalf("a short key: %v", err)
 	}
-	cfg.ContactKey = strings.Repeat("k", minContactKey)
+	cfg.ContactKey = strings.Repeat("k", MinContactKey)
 	if k, err := contactKey(cfg); err != nil || string(k) != cfg.ContactKey {
 		t.Fatalf("explicit key: %q, %v", k, err)
 	}
