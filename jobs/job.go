@@ -30,7 +30,7 @@
 // the route that submits "audit:export"). Kinds named otherwise before
 // (evaluation.run, survey.ingest, reports.render) were renamed by
 // migration 0010, and the Registry still runs jobs of those names, which a
-// broker or a process of an older version may yet hold: see formerKinds.
+// broker or a process of an older version may yet hand it: see formerKinds.
 //
 // Handlers must be idempotent: a job can be started more than once (a worker
 // dies mid-run, a shutdown hands the task back), and a duplicate delivery of

@@ -128,11 +128,14 @@ func (r *Registry) Kinds() []string {
 
 // formerKinds maps the names kinds had before they were named
 // "domain:action" to their names now. Migration 0010 renamed them in the
-// jobs table, but a task enqueued before the upgrade still sits in the
-// broker under its old type, and a process of the older version (an API
-// process not yet upgraded) may still record a job under an old name: the
-// registry runs those as the kind of the new name, and List finds them by
-// either. A kind renamed later adds its old name here and to a migration.
+// jobs table. A task the broker held from before the upgrade keeps its old
+// type, but a worker runs a task as its job's row says, renamed; a process
+// of the older version still running beside the new ones (an API process
+// not yet upgraded) may however record a job under an old name after the
+// migration. The registry runs such a job as the kind of its new name (the
+// Sweeper applies that kind's retries), and List and SubmitOnceTx find jobs
+// under either name. A kind renamed later adds its old name here and to a
+// migration.
 var formerKinds = map[string]string{
 	"evaluation.run": "evaluation:run",
 	"survey.ingest":  "surveys:ingest",
