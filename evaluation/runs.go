@@ -29,7 +29,7 @@ import (
 )
 
 // JobKind is the job that scores a cycle.
-const JobKind = "evaluation.run"
+const JobKind = "evaluation:run"
 
 // Run is one stored evaluation of a cycle: its frozen inputs, the engine
 // version, and the results. Identical inputs give byte-identical Results.

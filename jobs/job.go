@@ -13,13 +13,24 @@
 //
 //   - Registry: the kinds of job, each with its Handler and options
 //     (MaxRetry, Timeout). Packages that own work declare their kinds as
-//     TypeX constants and provide handlers for them.
+//     constants and provide handlers for them.
 //   - Queue: the client side, used by the API process: submit, read, list.
 //     It needs no registry: tasks travel with generous asynq ceilings.
 //   - Worker: an asynq server running the registered handlers, applying
 //     each kind's retries and timeout, with backoff and graceful shutdown.
 //   - Sweeper: the periodic repair that re-enqueues queued jobs the broker
 //     lost and recovers running jobs whose worker vanished.
+//
+// A kind is named "domain:action" — "evaluation:run", "surveys:ingest",
+// "reports:render", "audit:export" — where domain is the package that
+// declares the kind and handles it. That is asynq's own convention, so the
+// kinds read naturally in asynq's CLI and web UI, which show them as task
+// types; a kind names where its handler lives; and the colon keeps kinds
+// apart from the dotted names of routes and messages ("audit.export" is
+// the route that submits "audit:export"). Kinds named otherwise before
+// (evaluation.run, survey.ingest, reports.render) were renamed by
+// migration 0010, and the Registry still runs jobs of those names, which a
+// broker or a process of an older version may yet hand it: see formerKinds.
 //
 // Handlers must be idempotent: a job can be started more than once (a worker
 // dies mid-run, a shutdown hands the task back), and a duplicate delivery of

@@ -123,14 +123,14 @@ func (q *Queue) SubmitTx(tx *gorm.DB, kind string, payload any, createdBy string
 	return job, nil
 }
 
-// SubmitOnceTx is SubmitTx unless a queued or running job of kind already
-// answers for this one — same says whether it does — in which case that
+// SubmitOnceTx is SubmitTx unless a queued or running job of kind (under
+// its current or a former name) already answers for this one — same says whether it does — in which case that
 // job (the oldest) is returned instead; fresh reports that a new job was
 // recorded, which the caller enqueues after tx commits. Callers that must
 // not let two transactions both find no job lock a row they share first.
 func (q *Queue) SubmitOnceTx(tx *gorm.DB, kind string, payload any, createdBy string, same func(Job) bool) (job Job, fresh bool, err error) {
 	var active []Job
-	if err := tx.Where("kind = ? AND status IN ?", kind, []Status{StatusQueued, StatusRunning}).
+	if err := tx.Where("kind IN ? AND status IN ?", namesOf(kind), []Status{StatusQueued, StatusRunning}).
 		Order("created_at").Find(&active).Error; err != nil {
 		return Job{}, false, fmt.Errorf("find active %s jobs: %w", kind, err)
 	}
@@ -204,8 +204,10 @@ func load(ctx context.Context, db *gorm.DB, id string) (Job, error) {
 // Filter selects jobs for List. Empty fields match everything.
 type Filter struct {
 	CreatedBy string
-	Kind      string
-	Status    Status
+	// Kind matches the jobs of a kind, named by its current or a former
+	// name, under either.
+	Kind   string
+	Status Status
 	// Limit caps the number of jobs (default 50, at most 500).
 	Limit int
 }
@@ -231,7 +233,7 @@ func (q *Queue) List(ctx context.Context, f Filter) ([]Job, error) {
 		db = db.Where("created_by = ?", f.CreatedBy)
 	}
 	if f.Kind != "" {
-		db = db.Where("kind = ?", f.Kind)
+		db = db.Where("kind IN ?", namesOf(f.Kind))
 	}
 	if f.Status != "" {
 		db = db.Where("status = ?", f.Status)

@@ -126,10 +126,49 @@ func (r *Registry) Kinds() []string {
 	return out
 }
 
+// formerKinds maps the names kinds had before they were named
+// "domain:action" to their names now. Migration 0010 renamed them in the
+// jobs table. A task the broker held from before the upgrade keeps its old
+// type, but a worker runs a task as its job's row says, renamed; a process
+// of the older version still running beside the new ones (an API process
+// not yet upgraded) may however record a job under an old name after the
+// migration. The registry runs such a job as the kind of its new name (the
+// Sweeper applies that kind's retries), and List and SubmitOnceTx find jobs
+// under either name. A kind renamed later adds its old name here and to a
+// migration.
+var formerKinds = map[string]string{
+	"evaluation.run": "evaluation:run",
+	"survey.ingest":  "surveys:ingest",
+	"reports.render": "reports:render",
+}
+
+// currentKind returns the name kind has now: kind itself, unless it is a
+// kind's former name.
+func currentKind(kind string) string {
+	if now, ok := formerKinds[kind]; ok {
+		return now
+	}
+	return kind
+}
+
+// namesOf returns every name a job of kind may be recorded under: its
+// current name and its former ones.
+func namesOf(kind string) []string {
+	now := currentKind(kind)
+	names := []string{now}
+	for old, k := range formerKinds {
+		if k == now {
+			names = append(names, old)
+		}
+	}
+	return names
+}
+
+// lookup returns the spec of kind, registered under its current name.
 func (r *Registry) lookup(kind string) (spec, bool) {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	s, ok := r.kinds[kind]
+	s, ok := r.kinds[currentKind(kind)]
 	return s, ok
 }
 

@@ -36,7 +36,7 @@ import (
 )
 
 // JobKind is the job that renders a run's report.
-const JobKind = "reports.render"
+const JobKind = "reports:render"
 
 // ErrNotRendered means the run has no stored report yet, or only one
 // rendered before the run was published.

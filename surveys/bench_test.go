@@ -23,12 +23,12 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/ipeval/ipeval/auth"
+	"github.com/ipeval/ipeval/cycles/cyclestest"
 	"github.com/ipeval/ipeval/indicators"
 	"github.com/ipeval/ipeval/internal/blobs"
 	"github.com/ipeval/ipeval/internal/testing/dbtest"
 	"github.com/ipeval/ipeval/jobs"
 	"github.com/ipeval/ipeval/jobs/jobstest"
-	"github.com/ipeval/ipeval/regions"
 	"github.com/ipeval/ipeval/surveys"
 	"github.com/ipeval/ipeval/surveys/questionnaire"
 )
@@ -208,9 +208,6 @@ func newBenchEnv(b *testing.B, db *gorm.DB, q questionnaire.Questionnaire) *benc
 		fmt.Fprintf(&csvRegions, "%s,基准市%03d,prefecture_city,BR\n", benchRegion(i), i)
 		env.regions = append(env.regions, surveys.ProjectRegion{Code: benchRegion(i), Target: 10_000, Minimum: 100})
 	}
-	if _, err := regions.NewStore(db).ImportCSV(ctx, strings.NewReader(csvRegions.String())); err != nil {
-		b.Fatal(err)
-	}
 	as := auth.NewStore(db, nil)
 	// The jobs an upload queues name their creator, a stored user.
 	u, _, err := as.CreateUser(ctx, auth.NewUser{Username: "bench-admin", Role: auth.RoleAdmin})
@@ -223,9 +220,9 @@ func newBenchEnv(b *testing.B, db *gorm.DB, q questionnaire.Questionnaire) *benc
 	}
 	// A project's cycle needs a scheme that takes values from its
 	// questionnaire: the default scheme's survey:satisfaction.
-	schemes, _, c := collectingCycle(b, db, 2024)
+	c, _ := cyclestest.Collecting(b, db, strings.NewReader(csvRegions.String()), 2024)
 	env.cycleID = c.ID
-	env.store = surveys.NewStore(db, queue, indicators.NewValueStore(db, schemes), files, []byte("bench contact key"), 1<<40)
+	env.store = surveys.NewStore(db, queue, indicators.NewValueStore(db, indicators.NewSchemeStore(db)), files, []byte("bench contact key"), 1<<40)
 	body, err := q.JSON()
 	if err != nil {
 		b.Fatal(err)

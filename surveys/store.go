@@ -21,7 +21,7 @@ import (
 )
 
 // JobKind is the job that reads an uploaded batch into a project.
-const JobKind = "survey.ingest"
+const JobKind = "surveys:ingest"
 
 // Store keeps questionnaires, survey projects, their batches, responses
 // and indices. Every method authorises its caller (DESIGN.md section 2):

@@ -18,15 +18,14 @@ import (
 
 	"github.com/ipeval/ipeval/auth"
 	"github.com/ipeval/ipeval/cycles"
+	"github.com/ipeval/ipeval/cycles/cyclestest"
 	"github.com/ipeval/ipeval/evaluation"
 	"github.com/ipeval/ipeval/indicators"
-	"github.com/ipeval/ipeval/indicators/scheme"
 	"github.com/ipeval/ipeval/internal/blobs"
 	"github.com/ipeval/ipeval/internal/fault"
 	"github.com/ipeval/ipeval/internal/testing/dbtest"
 	"github.com/ipeval/ipeval/jobs"
 	"github.com/ipeval/ipeval/jobs/jobstest"
-	"github.com/ipeval/ipeval/regions"
 	"github.com/ipeval/ipeval/surveys"
 	"github.com/ipeval/ipeval/surveys/responsefile"
 )
@@ -59,10 +58,10 @@ type fixture struct {
 func newFixture(tb testing.TB, db *gorm.DB) fixture {
 	tb.Helper()
 	ctx := context.Background()
-	if _, err := regions.NewStore(db).ImportCSV(ctx, strings.NewReader(testRegions)); err != nil {
-		tb.Fatal(err)
-	}
-	schemes, cs, c := collectingCycle(tb, db, 2026)
+	// The default scheme's D1 takes its values from the default
+	// questionnaire, which a project's batches answer.
+	c, _ := cyclestest.Collecting(tb, db, strings.NewReader(testRegions), 2026)
+	schemes, cs := indicators.NewSchemeStore(db), cycles.NewStore(db)
 	q := jobstest.NewQueue(tb, db)
 	users := auth.NewStore(db, nil)
 	org, err := users.CreateOrganisation(ctx, "调查中心", auth.OrgKindContractor)
@@ -93,30 +92,6 @@ func newFixture(tb testing.TB, db *gorm.DB) fixture {
 		outsider:   principal(auth.NewUser{Username: "other", DisplayName: "other", Role: auth.RoleContractor, OrganisationID: other.ID}),
 		city:       principal(auth.NewUser{Username: "taiyuan", DisplayName: "taiyuan", Role: auth.RoleCity, RegionCode: "140100"}),
 	}
-}
-
-// collectingCycle makes a cycle of year with the default scheme, whose
-// D1 takes its values from the default questionnaire, open for collection.
-func collectingCycle(tb testing.TB, db *gorm.DB, year int) (*indicators.SchemeStore, *cycles.Store, cycles.Cycle) {
-	tb.Helper()
-	ctx := context.Background()
-	schemes := indicators.NewSchemeStore(db)
-	st, err := schemes.Create(ctx, scheme.Default(), "")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	cs := cycles.NewStore(db)
-	c, err := cs.Create(ctx, cycles.Input{Year: year})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if _, err := cs.SetScheme(ctx, c.ID, st.ID); err != nil {
-		tb.Fatal(err)
-	}
-	if c, err = cs.Transition(ctx, c.ID, cycles.Collecting); err != nil {
-		tb.Fatal(err)
-	}
-	return schemes, cs, c
 }
 
 // project commissions a survey of the three first cities, minimum sample 3.

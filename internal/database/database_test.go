@@ -182,3 +182,60 @@ func TestSQLiteOptions(t *testing.T) {
 		}
 	}
 }
+
+// TestJobKindsRenamed checks migration 0010 on a database of the version
+// before it: the jobs of the old kind names, whatever their status, take
+// the names kinds have now, and other kinds are left alone.
+func TestJobKindsRenamed(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
+		ctx := context.Background()
+		// Back to the version before 0010: it has renamed nothing yet.
+		if err := db.Exec("DELETE FROM schema_migrations WHERE id = ?", "0010_job_kinds").Error; err != nil {
+			t.Fatal(err)
+		}
+		renamed := map[string]string{
+			"evaluation.run": "evaluation:run",
+			"survey.ingest":  "surveys:ingest",
+			"reports.render": "reports:render",
+			"audit:export":   "audit:export",
+			"test.other":     "test.other",
+		}
+		now := time.Now().UTC()
+		for old := range renamed {
+			for _, status := range []string{"queued", "failed"} {
+				row := map[string]any{"id": old + "/" + status, "kind": old, "payload": "{}", "status": status,
+					"result": "", "created_at": now, "updated_at": now}
+				if err := db.Table("jobs").Create(row).Error; err != nil {
+					t.Fatalf("insert %s job: %v", old, err)
+				}
+			}
+		}
+		kinds := func() map[string]string {
+			t.Helper()
+			var rows []struct{ ID, Kind string }
+			if err := db.Table("jobs").Select("id, kind").Find(&rows).Error; err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]string{}
+			for _, r := range rows {
+				got[r.ID] = r.Kind
+			}
+			return got
+		}
+
+		if err := database.Migrate(ctx, db); err != nil {
+			t.Fatal(err)
+		}
+		got := kinds()
+		for old, want := range renamed {
+			for _, status := range []string{"queued", "failed"} {
+				if k := got[old+"/"+status]; k != want {
+					t.Errorf("%s job of kind %s now of kind %q, want %q", status, old, k, want)
+				}
+			}
+		}
+		if p, err := database.Pending(ctx, db); err != nil || len(p) != 0 {
+			t.Fatalf("pending = %v, %v", p, err)
+		}
+	})
+}

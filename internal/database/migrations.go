@@ -25,6 +25,7 @@ func migrations() []*gormigrate.Migration {
 		m0007Reports(),
 		m0008ScoringPeriods(),
 		m0009PurgedFiles(),
+		m0010JobKinds(),
 	}
 }
 
