@@ -69,7 +69,7 @@ type Cycle struct {
 
 	// ScoringPeriod counts the cycle's entries into scoring: a run is of
 	// the period it was requested in, and is stored and published only
-	// while the cycle is still in that period (package evaluation/runs).
+	// while the cycle is still in that period (package evaluation).
 	ScoringPeriod int `json:"scoring_period"`
 }
 
@@ -141,7 +141,7 @@ func (s *Store) Create(ctx context.Context, in Input) (Cycle, error) {
 // whose problem lists the allowed states. The update is guarded by the
 // state read, so two concurrent transitions cannot both succeed. A cycle
 // is never published by Transition: it is published with one of its
-// evaluation runs (package evaluation/runs), so that a published cycle
+// evaluation runs (package evaluation), so that a published cycle
 // always has its published result.
 func (s *Store) Transition(ctx context.Context, id string, to Status) (Cycle, error) {
 	if !to.Valid() {

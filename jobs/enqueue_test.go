@@ -13,7 +13,7 @@ import (
 )
 
 // TestEnqueueFailureLogged pins what the stores that ignore Enqueue's
-// error after committing a job (runs.Store.Publish, archive.Store,
+// error after committing a job (evaluation.Store.Publish, reports.Store,
 // surveys) rely on: a broker that is down is logged, with the job, by the
 // queue itself, and the job stays queued for the sweeper.
 func TestEnqueueFailureLogged(t *testing.T) {

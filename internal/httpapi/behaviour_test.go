@@ -169,7 +169,7 @@ func TestTokens(t *testing.T) {
 		// The token's time runs out: a second past its expiry it is refused.
 		// The expiry is moved in the database before the token's first use:
 		// a server remembers a token it has verified until its expiry at
-		// the latest (auth.TokenCacheTTL; internal/auth TestTokens crosses
+		// the latest (auth.TokenCacheTTL; auth TestTokens crosses
 		// the expiry of a remembered token with the store's clock).
 		if err := f.db.Model(&auth.Token{}).Where("id = ?", issued.Info.ID).Update("expires_at", time.Now().UTC().Add(-time.Second)).Error; err != nil {
 			t.Fatal(err)

@@ -5,7 +5,7 @@
 // A published run never changes, but what a page shows of it can: the trend
 // of a region reads every published run, and a new publication adds one.
 // Each entry therefore carries the publication stamp it was computed under
-// (runs.Store.PublishedStamp, read from the database on every request) and
+// (evaluation.Store.PublishedStamp, read from the database on every request) and
 // is stale as soon as the stamp moves. Reading the stamp from the database,
 // not from process memory, keeps several servers behind one load balancer
 // consistent without telling each other.
