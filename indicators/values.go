@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/google/uuid"
@@ -16,6 +15,7 @@ import (
 	"github.com/ipeval/ipeval/auth"
 	"github.com/ipeval/ipeval/cycles"
 	"github.com/ipeval/ipeval/indicators/scheme"
+	"github.com/ipeval/ipeval/indicators/valuecheck"
 	"github.com/ipeval/ipeval/internal/fault"
 	"github.com/ipeval/ipeval/internal/textguard"
 	"github.com/ipeval/ipeval/regions"
@@ -47,7 +47,7 @@ const (
 
 // Limits on free text and batch size.
 const (
-	maxText  = 1000
+	maxText  = valuecheck.MaxText
 	maxBatch = 5000
 )
 
@@ -104,19 +104,9 @@ type Revision struct {
 // TableName is the indicator_value_revisions table of migration 0003.
 func (Revision) TableName() string { return "indicator_value_revisions" }
 
-// ValueInput is one value as a caller writes it.
-type ValueInput struct {
-	RegionCode    string   `json:"region_code"`
-	IndicatorCode string   `json:"indicator_code"`
-	Number        *float64 `json:"number"`
-	NotApplicable bool     `json:"not_applicable"`
-	Note          string   `json:"note"`
-	// Version is 0 to create the value, otherwise the version the caller
-	// last saw; any other version is a conflict.
-	Version int `json:"version"`
-	// Reason is recorded in the revision history.
-	Reason string `json:"reason"`
-}
+// ValueInput is one value as a caller writes it; its checks, shared with
+// file mode, are in valuecheck.
+type ValueInput = valuecheck.Input
 
 // ValueStore keeps indicator values and their history. Every method
 // authorises its caller itself, because who may see and change a value is
@@ -239,19 +229,12 @@ func prepare(by auth.Principal, items []ValueInput) ([]ValueInput, error) {
 	}
 	items = slices.Clone(items)
 	for i := range items {
-		items[i].RegionCode = normRegion(items[i].RegionCode)
-		items[i].IndicatorCode = strings.TrimSpace(items[i].IndicatorCode)
-		items[i].Note = normNote(items[i].Note)
+		items[i] = items[i].Normalised()
 		if !by.CanAccessRegion(items[i].RegionCode) {
 			return nil, forbidden()
 		}
 	}
 	return items, nil
-}
-
-func normNote(s string) string {
-	s = strings.ReplaceAll(s, "\r\n", "\n")
-	return strings.TrimFunc(s, func(r rune) bool { return unicode.IsSpace(r) || r == '\u200b' || r == '\ufeff' })
 }
 
 // setTx checks and writes prepared items inside a transaction that holds
@@ -367,63 +350,7 @@ func regionKinds(tx *gorm.DB, items []ValueInput) (map[string]kind.Kind, error) 
 
 // checkItems lists every problem of items.
 func checkItems(sc scheme.Scheme, kinds map[string]kind.Kind, items []ValueInput, loc locator) error {
-	var errs []fault.FieldError
-	seen := make(map[[2]string]int, len(items))
-	for i, in := range items {
-		add := func(field, code, zh, en string) {
-			fe := loc.place(i, field)
-			fe.Indicator, fe.Code, fe.Message, fe.MessageEn = in.IndicatorCode, code, zh, en
-			errs = append(errs, fe)
-		}
-		kind, regionOK := kinds[in.RegionCode]
-		if !regionOK {
-			add("region_code", "unknown_region", "未知地区代码："+in.RegionCode, "unknown region code: "+in.RegionCode)
-		}
-		ind, indOK := sc.Indicator(in.IndicatorCode)
-		switch {
-		case !indOK:
-			add("indicator_code", "unknown_indicator", "评价方案中没有指标："+in.IndicatorCode,
-				"the scheme has no indicator "+in.IndicatorCode)
-		case ind.SurveySourced():
-			fe := surveySourced("indicator_code", ind)
-			add("indicator_code", fe.Code, fe.Message, fe.MessageEn)
-			indOK = false
-		}
-		key := [2]string{in.RegionCode, in.IndicatorCode}
-		if first, dup := seen[key]; dup {
-			at := loc.place(first, "").Row
-			add("indicator_code", "duplicate", fmt.Sprintf("与第 %d 行重复", at), fmt.Sprintf("duplicates row %d", at))
-		} else {
-			seen[key] = i
-		}
-		switch {
-		case in.Number != nil && in.NotApplicable:
-			add("number", "number_and_not_applicable", "填写了数值就不能同时标记为不适用",
-				"a value cannot be both a number and not applicable")
-		case in.Number == nil && !in.NotApplicable:
-			add("number", "required", "请填写数值或标记为不适用", "give a number or mark the value not applicable")
-		case in.Number != nil && indOK:
-			if fe := ind.CheckValue(*in.Number); fe != nil {
-				add("number", fe.Code, fe.Message, fe.MessageEn)
-			} else if regionOK && !sc.AppliesTo(ind, kind) {
-				add("number", "not_applicable", fmt.Sprintf("指标 %s 不适用于%s，只能标记为不适用", ind.Code, kind.Name()),
-					fmt.Sprintf("indicator %s does not apply to regions of kind %s; mark it not applicable", ind.Code, kind))
-			}
-		}
-		if utf8.RuneCountInString(in.Note) > maxText {
-			add("note", "too_long", fmt.Sprintf("说明不超过 %d 字", maxText), fmt.Sprintf("note must be at most %d characters", maxText))
-		}
-		if utf8.RuneCountInString(in.Reason) > maxText {
-			add("reason", "too_long", fmt.Sprintf("修改原因不超过 %d 字", maxText), fmt.Sprintf("reason must be at most %d characters", maxText))
-		}
-		for _, fe := range textguard.Fields(textguard.Text, "note", in.Note, "reason", in.Reason) {
-			add(fe.Field, fe.Code, fe.Message, fe.MessageEn)
-		}
-		if in.Version < 0 {
-			add("version", "invalid_version", "版本号不能为负数", "version must not be negative")
-		}
-	}
-	return fault.Invalid(errs...)
+	return fault.Invalid(valuecheck.Check(sc, kinds, items, loc.place)...)
 }
 
 // writeItems applies checked items. Items whose version is stale are
@@ -599,7 +526,7 @@ func (s *ValueStore) refuse(ctx context.Context, by auth.Principal, cycleID stri
 // region, city officials for their own; the cycle must be collecting. It
 // returns the named values (or, for empty codes, those it submitted).
 func (s *ValueStore) Submit(ctx context.Context, by auth.Principal, cycleID, regionCode string, codes []string) ([]Value, error) {
-	regionCode = normRegion(regionCode)
+	regionCode = valuecheck.NormRegion(regionCode)
 	if !by.Is(auth.RoleAdmin, auth.RoleCity) || !by.CanAccessRegion(regionCode) {
 		return nil, forbidden()
 	}
@@ -986,14 +913,12 @@ func (s *ValueStore) Completeness(ctx context.Context, by auth.Principal, cycleI
 // MySQL keeps, so that a returned Value equals the stored one.
 func now() time.Time { return time.Now().UTC().Truncate(time.Millisecond) }
 
-func normRegion(code string) string { return strings.ToUpper(strings.TrimSpace(code)) }
-
 // readScope authorises reading a cycle's values (or their evidence) of
 // regionCode, and returns the region to read: "" for every region, which
 // only admins may; a city official naming none reads its own region.
 // Contractors never read values.
 func readScope(by auth.Principal, regionCode string) (string, error) {
-	regionCode = normRegion(regionCode)
+	regionCode = valuecheck.NormRegion(regionCode)
 	if regionCode == "" && by.Is(auth.RoleCity) {
 		regionCode = by.RegionCode
 	}
@@ -1002,13 +927,6 @@ func readScope(by auth.Principal, regionCode string) (string, error) {
 		return "", forbidden()
 	}
 	return regionCode, nil
-}
-
-// surveySourced is the problem of writing by hand what surveys provide.
-func surveySourced(field string, ind scheme.Indicator) fault.FieldError {
-	return fault.FieldError{Field: field, Indicator: ind.Code, Code: "survey_sourced",
-		Message:   "指标 " + ind.Code + " 取自满意度调查结果，不能手工填报",
-		MessageEn: "indicator " + ind.Code + " comes from survey results and cannot be entered by hand"}
 }
 
 func forbidden() error {
