@@ -6,6 +6,7 @@ import (
 	"embed"
 	"fmt"
 	"html/template"
+	"io/fs"
 	"strconv"
 	"strings"
 	"time"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/ipeval/ipeval/evaluation/engine"
 	"github.com/ipeval/ipeval/indicators/scheme"
+	"github.com/ipeval/ipeval/reports/static"
 )
 
 // The business-environment report (知识产权营商环境评价报告) of a run: a
@@ -68,6 +70,10 @@ type ReportInput struct {
 	Sensitivity *engine.SensitivityResult
 	Cycle       ReportCycle
 	Run         ReportRun
+	// Standalone makes a document that opens from a file, as file mode
+	// writes it: the style sheet inlined and no scripts, so its charts are
+	// not drawn. The server's reports link both from /static/.
+	Standalone bool
 }
 
 // Report is a rendered report: the whole document and where its parts lie.
@@ -177,6 +183,8 @@ type reportView struct {
 	Map, Grades                  string // ECharts options, as JSON
 	Regions                      []regionView
 	Method                       methodView
+	Standalone                   bool
+	Style                        template.CSS // the inlined style sheet of a standalone report
 }
 
 type gradeCount struct {
@@ -275,6 +283,15 @@ func newReportView(in ReportInput) (reportView, error) {
 		RunID:      in.Run.ID,
 		Created:    dateOf(in.Run.CreatedAt),
 		Assessed:   len(res.Regions),
+		Standalone: in.Standalone,
+	}
+	if in.Standalone {
+		css, err := fs.ReadFile(static.FS(), ReportStyle)
+		if err != nil {
+			return v, fmt.Errorf("report style sheet: %w", err)
+		}
+		// The style sheet is the binary's own asset, not user data.
+		v.Style = template.CSS(css)
 	}
 	if in.Run.PublishedAt != nil {
 		v.Published = dateOf(*in.Run.PublishedAt)
