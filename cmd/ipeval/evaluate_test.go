@@ -586,3 +586,33 @@ func TestEvaluateDefaultRegions(t *testing.T) {
 		t.Fatalf("scored %d regions, want Shanxi's 12", len(res.Regions))
 	}
 }
+
+// TestEvaluateRegionsAsServer: file mode reads a regions file as the
+// server's region import does, refusing what the import refuses.
+func TestEvaluateRegionsAsServer(t *testing.T) {
+	for _, tt := range []struct {
+		name, regions string
+		want          []string
+	}{
+		{"Chinese header", "地区代码,地区名称,地区类型\n140100,太原市,prefecture_city\n", []string{"row 1", "missing column: code"}},
+		{"unknown parent", "code,name,kind,parent\n140100,太原市,prefecture_city,149999\n", []string{"row 2", "parent region does not exist: 149999"}},
+		{"repeated code", "code,name,kind\n140100,太原市,prefecture_city\n140100,太原,prefecture_city\n", []string{"row 3", "code repeats row 2"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			regionsPath := filepath.Join(dir, "regions.csv")
+			if err := os.WriteFile(regionsPath, []byte(tt.regions), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			_, err := runEvaluate("--scheme", "default", "--regions", regionsPath, "--values", evalValues, "--out", filepath.Join(dir, "results.json"))
+			if !errors.Is(err, fault.ErrBadRequest) {
+				t.Fatalf("error %v, want a bad request", err)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error lacks %q:\n%v", w, err)
+				}
+			}
+		})
+	}
+}
