@@ -205,7 +205,8 @@ func regionProblem(regs Regions, code string) (engine.Region, string, string, st
 		return engine.Region{}, "not_assessed", "地区 " + code + " 为省级，不参与评价",
 			"region " + code + " is a province, which is not assessed"
 	}
-	return engine.Region{}, "unknown_region", "未知地区代码：" + code, "unknown region code: " + code
+	c, zh, en := valuecheck.UnknownRegion(code)
+	return engine.Region{}, c, zh, en
 }
 
 // readSurvey reads survey indices: region_code,indicator_code,index and,

@@ -55,6 +55,12 @@ func normNote(s string) string {
 	return strings.TrimFunc(s, func(r rune) bool { return unicode.IsSpace(r) || r == '\u200b' || r == '\ufeff' })
 }
 
+// UnknownRegion is the problem of a region code that names no region: its
+// code and message.
+func UnknownRegion(region string) (code, zh, en string) {
+	return "unknown_region", "未知地区代码：" + region, "unknown region code: " + region
+}
+
 // Check lists every problem of items: unknown regions and indicators,
 // survey-sourced indicators, repeated entries, values out of range or for
 // an indicator that does not apply to the region's kind, and over-long or
@@ -71,7 +77,8 @@ func Check(sc scheme.Scheme, kinds map[string]kind.Kind, items []Input, place fu
 		}
 		kind, regionOK := kinds[in.RegionCode]
 		if !regionOK {
-			add("region_code", "unknown_region", "未知地区代码："+in.RegionCode, "unknown region code: "+in.RegionCode)
+			code, zh, en := UnknownRegion(in.RegionCode)
+			add("region_code", code, zh, en)
 		}
 		ind, indOK := sc.Indicator(in.IndicatorCode)
 		switch {
