@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 
 	"gorm.io/gorm"
@@ -14,6 +13,7 @@ import (
 	"github.com/ipeval/ipeval/auth"
 	"github.com/ipeval/ipeval/indicators/scheme"
 	"github.com/ipeval/ipeval/indicators/sheet"
+	"github.com/ipeval/ipeval/indicators/valuecheck"
 	"github.com/ipeval/ipeval/internal/fault"
 	"github.com/ipeval/ipeval/regions"
 	"github.com/ipeval/ipeval/regions/kind"
@@ -161,7 +161,7 @@ func (s *ValueStore) Import(ctx context.Context, by auth.Principal, cycleID, nam
 		return ImportResult{}, fault.Invalid(fault.Field("file", "empty", "文件中没有填写任何数据", "the file holds no values"))
 	}
 	for _, e := range f.Entries {
-		if !by.CanAccessRegion(normRegion(e.RegionCode)) {
+		if !by.CanAccessRegion(valuecheck.NormRegion(e.RegionCode)) {
 			return ImportResult{}, forbidden()
 		}
 	}
@@ -173,7 +173,7 @@ func (s *ValueStore) Import(ctx context.Context, by auth.Principal, cycleID, nam
 		if err != nil {
 			return err
 		}
-		items, cells, errs := interpret(sc, f.Entries)
+		items, cells, errs := valuecheck.Interpret(sc, f.Entries)
 		errs = append(errs, f.Problems...)
 		if items, err = prepare(by, items); err != nil {
 			return err
@@ -188,9 +188,7 @@ func (s *ValueStore) Import(ctx context.Context, by auth.Principal, cycleID, nam
 			errs = append(errs, ve.Errors...)
 		}
 		if len(errs) > 0 {
-			slices.SortStableFunc(errs, func(a, b fault.FieldError) int {
-				return cmp.Or(cmp.Compare(a.Row, b.Row), cmp.Compare(len(a.Column), len(b.Column)), cmp.Compare(a.Column, b.Column))
-			})
+			valuecheck.SortByCell(errs)
 			return fault.Invalid(errs...)
 		}
 		existing, err := valuesOf(tx, cycleID, items)
@@ -226,40 +224,6 @@ func (s *ValueStore) Import(ctx context.Context, by auth.Principal, cycleID, nam
 		return ImportResult{}, err
 	}
 	return res, nil
-}
-
-// interpret turns a file's entries into value inputs, with the cell of
-// each, and lists the entries that are not values.
-func interpret(sc scheme.Scheme, entries []sheet.Entry) ([]ValueInput, []sheet.Entry, []fault.FieldError) {
-	var items []ValueInput
-	var cells []sheet.Entry
-	var errs []fault.FieldError
-	for _, e := range entries {
-		in := ValueInput{RegionCode: e.RegionCode, IndicatorCode: e.IndicatorCode, Note: e.Note, Version: e.Version,
-			NotApplicable: e.NotApplicable}
-		if ind, ok := sc.Indicator(strings.TrimSpace(e.IndicatorCode)); ok {
-			number, na, filled, fe := sheet.Interpret(e, ind)
-			switch {
-			case fe != nil:
-				errs = append(errs, *fe)
-				continue
-			case !filled && e.Note != "":
-				errs = append(errs, fault.FieldError{Row: e.Row, Column: e.Column, Indicator: e.IndicatorCode, Field: "value",
-					Code: "required", Message: "填写了说明，但没有填写数值或标记不适用", MessageEn: "a note without a number or not applicable"})
-				continue
-			case !filled:
-				continue
-			}
-			in.Number, in.NotApplicable = number, na
-		} else {
-			// checkItems reports the unknown code; without this it would
-			// also ask for a value the entry may well have.
-			in.NotApplicable = true
-		}
-		items = append(items, in)
-		cells = append(cells, e)
-	}
-	return items, cells, errs
 }
 
 // keepMeant drops from a file's items what the file says without the

@@ -12,6 +12,7 @@ import (
 
 	"github.com/ipeval/ipeval/auth"
 	"github.com/ipeval/ipeval/indicators/scheme"
+	"github.com/ipeval/ipeval/indicators/valuecheck"
 	"github.com/ipeval/ipeval/internal/blobs"
 	"github.com/ipeval/ipeval/internal/fault"
 	"github.com/ipeval/ipeval/internal/textenc"
@@ -81,7 +82,7 @@ func (s *EvidenceStore) MaxBytes() int64 { return s.maxBytes }
 // recorded otherwise. The same content attached again to the same value
 // (a retried upload) returns the existing file with created false.
 func (s *EvidenceStore) Add(ctx context.Context, by auth.Principal, cycleID string, up Upload) (ev Evidence, created bool, err error) {
-	up.RegionCode = normRegion(up.RegionCode)
+	up.RegionCode = valuecheck.NormRegion(up.RegionCode)
 	up.IndicatorCode = strings.TrimSpace(up.IndicatorCode)
 	if !by.Is(auth.RoleAdmin, auth.RoleCity) || !by.CanAccessRegion(up.RegionCode) {
 		return ev, false, forbidden()
@@ -169,7 +170,7 @@ func checkTarget(tx *gorm.DB, sc scheme.Scheme, regionCode, indicatorCode string
 		errs = append(errs, fault.FieldError{Field: "indicator_code", Indicator: indicatorCode, Code: "unknown_indicator",
 			Message: "评价方案中没有指标：" + indicatorCode, MessageEn: "the scheme has no indicator " + indicatorCode})
 	case ind.SurveySourced():
-		errs = append(errs, surveySourced("indicator_code", ind))
+		errs = append(errs, valuecheck.SurveySourced("indicator_code", ind))
 	}
 	return fault.Invalid(errs...)
 }

@@ -208,18 +208,7 @@ const maxImport = 4 << 20
 // GB18030) and inserts or updates them in one transaction: with any invalid
 // row nothing is stored, and every problem is reported by row.
 func (s *Store) ImportCSV(ctx context.Context, r io.Reader) (int, error) {
-	raw, err := io.ReadAll(io.LimitReader(r, maxImport+1))
-	if err != nil {
-		return 0, fmt.Errorf("read regions file: %w", err)
-	}
-	if len(raw) > maxImport {
-		return 0, fault.With(fault.ErrTooLarge, "regions file exceeds 4 MiB", "地区文件超过4 MiB", nil)
-	}
-	text, err := textenc.ToUTF8(raw)
-	if err != nil {
-		return 0, fault.Invalid(fault.FieldError{Row: 1, Code: "bad_encoding", Message: "无法识别文件编码（应为 UTF-8 或 GB18030）", MessageEn: "unrecognised encoding (want UTF-8 or GB18030)"})
-	}
-	rows, err := parseCSV(bytes.NewReader(text))
+	rows, err := ParseCSV(r)
 	if err != nil {
 		return 0, err
 	}
@@ -228,21 +217,7 @@ func (s *Store) ImportCSV(ctx context.Context, r io.Reader) (int, error) {
 		if err != nil {
 			return err
 		}
-		var errs []fault.FieldError
-		seen := map[string]int{}
-		for i, in := range rows {
-			line := i + 2
-			for _, fe := range in.check(known) {
-				fe.Row, fe.Column, fe.Field = line, fe.Field, ""
-				errs = append(errs, fe)
-			}
-			if first, dup := seen[in.Code]; dup {
-				errs = append(errs, fault.FieldError{Row: line, Column: "code", Code: "duplicate_code",
-					Message: fmt.Sprintf("代码与第%d行重复", first), MessageEn: fmt.Sprintf("code repeats row %d", first)})
-			}
-			seen[in.Code] = line
-			known[in.Code] = true
-		}
+		errs := CheckRows(rows, known)
 		if err := fault.Invalid(errs...); err != nil {
 			return err
 		}
@@ -270,9 +245,47 @@ func (s *Store) ImportCSV(ctx context.Context, r io.Reader) (int, error) {
 	return len(rows), nil
 }
 
-// parseCSV reads the header and rows of a regions file; a UTF-8 BOM is allowed.
-func parseCSV(r io.Reader) ([]Input, error) {
-	cr := csv.NewReader(r)
+// CheckRows lists the problems of a regions file's rows, each placed by
+// row (the header is row 1): every row's own and a code that repeats an
+// earlier row's. known holds the codes that exist before the file; the
+// file's codes are added to it, so that a parent may be defined on an
+// earlier row. The server's import and file mode check with it.
+func CheckRows(rows []Input, known map[string]bool) []fault.FieldError {
+	var errs []fault.FieldError
+	seen := map[string]int{}
+	for i, in := range rows {
+		line := i + 2
+		for _, fe := range in.check(known) {
+			fe.Row, fe.Column, fe.Field = line, fe.Field, ""
+			errs = append(errs, fe)
+		}
+		if first, dup := seen[in.Code]; dup {
+			errs = append(errs, fault.FieldError{Row: line, Column: "code", Code: "duplicate_code",
+				Message: fmt.Sprintf("代码与第%d行重复", first), MessageEn: fmt.Sprintf("code repeats row %d", first)})
+		}
+		seen[in.Code] = line
+		known[in.Code] = true
+	}
+	return errs
+}
+
+// ParseCSV reads a regions file: a header naming the columns code, name,
+// kind and optionally parent, then one region a row, UTF-8 (a BOM is
+// allowed) or GB18030, at most 4 MiB. The rows come back normalised but
+// unchecked (see CheckRows). The server's import and file mode read with it.
+func ParseCSV(r io.Reader) ([]Input, error) {
+	raw, err := io.ReadAll(io.LimitReader(r, maxImport+1))
+	if err != nil {
+		return nil, fmt.Errorf("read regions file: %w", err)
+	}
+	if len(raw) > maxImport {
+		return nil, fault.With(fault.ErrTooLarge, "regions file exceeds 4 MiB", "地区文件超过4 MiB", nil)
+	}
+	text, err := textenc.ToUTF8(raw)
+	if err != nil {
+		return nil, fault.Invalid(fault.FieldError{Row: 1, Code: "bad_encoding", Message: "无法识别文件编码（应为 UTF-8 或 GB18030）", MessageEn: "unrecognised encoding (want UTF-8 or GB18030)"})
+	}
+	cr := csv.NewReader(bytes.NewReader(text))
 	cr.FieldsPerRecord = -1
 	header, err := cr.Read()
 	if err != nil {

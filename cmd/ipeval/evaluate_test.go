@@ -21,6 +21,7 @@ import (
 	"github.com/ipeval/ipeval/indicators/scheme"
 	"github.com/ipeval/ipeval/internal/fault"
 	"github.com/ipeval/ipeval/regions/kind"
+	"github.com/ipeval/ipeval/reports/render"
 )
 
 // The small data set: four prefecture cities and the reform zone, with
@@ -377,11 +378,14 @@ func TestEvaluateOutputs(t *testing.T) {
 		t.Fatalf("open results workbook: %v", err)
 	}
 	defer f.Close()
-	if got := strings.Join(f.GetSheetList(), ","); got != "结果,指标得分,说明" {
-		t.Fatalf("sheets %s", got)
+	// The server's run workbook (its cells are compared with a server
+	// run's in TestEvaluateMatchesServerRun).
+	want := []string{render.SheetResults, render.SheetIndicators, render.SheetRules, render.SheetSensitivity, render.SheetAbout}
+	if got := f.GetSheetList(); !slices.Equal(got, want) {
+		t.Fatalf("sheets %q, want %q", got, want)
 	}
 	nInd := len(scheme.Default().Indicators)
-	for sheet, want := range map[string]int{"结果": 1 + 6, "指标得分": 1 + 6*nInd, "说明": 1 + 6} {
+	for sheet, want := range map[string]int{render.SheetResults: 1 + 6, render.SheetIndicators: 1 + 6*nInd} {
 		rows, err := f.GetRows(sheet)
 		if err != nil {
 			t.Fatal(err)
@@ -390,33 +394,23 @@ func TestEvaluateOutputs(t *testing.T) {
 			t.Errorf("sheet %s: %d rows, want %d", sheet, len(rows), want)
 		}
 	}
-	rows, _ := f.GetRows("结果")
-	header := strings.Join(rows[0], ",")
-	for _, h := range []string{"地区代码", "地区名称", "地区类型", "综合得分", "排名", "分数段等次", "最终等次", "可参与评选表彰", "触发规则"} {
-		if !strings.Contains(header, h) {
-			t.Errorf("结果 header %q lacks %s", header, h)
-		}
-	}
+	rows, _ := f.GetRows(render.SheetResults)
 	byCode := map[string][]string{}
 	for _, r := range rows[1:] {
-		byCode[r[0]] = r
+		byCode[r[1]] = r
 	}
 	datong := strings.Join(byCode["140200"], "|")
-	for _, want := range []string{"大同市", "设区市", "优秀|良好|否|R1"} {
+	for _, want := range []string{"大同市", "优秀", "良好", "R1", "否"} {
 		if !strings.Contains(datong, want) {
 			t.Errorf("Datong's row %q lacks %q", datong, want)
 		}
 	}
-	if row := byCode["P01"]; len(row) < 2 || row[1] != hostile {
+	if row := byCode["P01"]; len(row) < 3 || row[2] != hostile {
 		t.Errorf("the park's row: %q", row)
 	}
-	notes, _ := f.GetRows("说明")
-	if len(notes) < 3 || !strings.Contains(notes[2][2], "R1") {
-		t.Errorf("说明 for Datong: %q", notes[2])
-	}
-	scoreCell, _ := f.GetCellValue("指标得分", "I2", excelize.Options{RawCellValue: true})
+	scoreCell, _ := f.GetCellValue(render.SheetIndicators, "J2", excelize.Options{RawCellValue: true})
 	if _, err := strconv.ParseFloat(scoreCell, 64); err != nil {
-		t.Errorf("指标得分 I2 is not a number: %q", scoreCell)
+		t.Errorf("%s J2 is not a number: %q", render.SheetIndicators, scoreCell)
 	}
 
 	html, err := os.ReadFile(report)
@@ -498,9 +492,9 @@ func TestEvaluateBadInput(t *testing.T) {
 			values:  "149900,A2,3,,\n140400,D1,80,,\n140000,A2,4,,\n",
 			replace: []string{"140100,C4,100,", "140100,C4,150,", "140300,B1,400,", "140300,B1,abc,"},
 			wantErr: fault.ErrBadRequest,
-			want: []string{"5 problem(s)", line(1) + ", column C, indicator A2: the regions file has no region 149900",
+			want: []string{"5 problem(s)", line(1) + ", column C, indicator A2: unknown region code: 149900",
 				rowOf("140100,C4,") + ", column C, indicator C4: value must be at most 100 %", rowOf("140300,B1,") + ", column C, indicator B1",
-				"not a number", line(2) + ", column C, indicator D1", "comes from the survey", line(3), "is a province"}},
+				"not a number", line(2) + ", column C, indicator D1", "comes from survey results", line(3), "is a province"}},
 		{name: "duplicate value", values: "140100,A2,3,,\n", wantErr: fault.ErrBadRequest, want: []string{line(1), "twice"}},
 		{name: "survey problems", survey: "region_code,indicator_code,index\n140100,D1,120\n140200,A1,50\n140300,D1,x\n",
 			wantErr: fault.ErrBadRequest, want: []string{"row 2, column C, indicator D1", "between 0 and 100",
@@ -590,5 +584,35 @@ func TestEvaluateDefaultRegions(t *testing.T) {
 	_, res := readResult(t, out)
 	if len(res.Regions) != 12 {
 		t.Fatalf("scored %d regions, want Shanxi's 12", len(res.Regions))
+	}
+}
+
+// TestEvaluateRegionsAsServer: file mode reads a regions file as the
+// server's region import does, refusing what the import refuses.
+func TestEvaluateRegionsAsServer(t *testing.T) {
+	for _, tt := range []struct {
+		name, regions string
+		want          []string
+	}{
+		{"Chinese header", "地区代码,地区名称,地区类型\n140100,太原市,prefecture_city\n", []string{"row 1", "missing column: code"}},
+		{"unknown parent", "code,name,kind,parent\n140100,太原市,prefecture_city,149999\n", []string{"row 2", "parent region does not exist: 149999"}},
+		{"repeated code", "code,name,kind\n140100,太原市,prefecture_city\n140100,太原,prefecture_city\n", []string{"row 3", "code repeats row 2"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			regionsPath := filepath.Join(dir, "regions.csv")
+			if err := os.WriteFile(regionsPath, []byte(tt.regions), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			_, err := runEvaluate("--scheme", "default", "--regions", regionsPath, "--values", evalValues, "--out", filepath.Join(dir, "results.json"))
+			if !errors.Is(err, fault.ErrBadRequest) {
+				t.Fatalf("error %v, want a bad request", err)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error lacks %q:\n%v", w, err)
+				}
+			}
+		})
 	}
 }
