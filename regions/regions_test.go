@@ -13,6 +13,7 @@ import (
 	"github.com/ipeval/ipeval/internal/testing/dbtest"
 	"github.com/ipeval/ipeval/regions"
 	"github.com/ipeval/ipeval/regions/kind"
+	"github.com/ipeval/ipeval/regions/spec"
 )
 
 const shanxi = "\ufeffcode,name,kind,parent\n140000,山西省,province,\n140100,太原市,prefecture_city,140000\n140200,大同市,prefecture_city,140000\n"
@@ -69,7 +70,7 @@ func TestImportCSV(t *testing.T) {
 			if _, err := s.Get(ctx, "P9"); err != nil {
 				t.Fatalf("lower-case code not stored upper-case: %v", err)
 			}
-			if _, err := s.Create(ctx, regions.Input{Code: "P9", Name: "x", Kind: kind.Park}); !errors.Is(err, fault.ErrConflict) {
+			if _, err := s.Create(ctx, spec.Input{Code: "P9", Name: "x", Kind: kind.Park}); !errors.Is(err, fault.ErrConflict) {
 				t.Fatalf("same code in other case: %v, want conflict", err)
 			}
 		})
@@ -98,17 +99,17 @@ func TestCreateAndUpdate(t *testing.T) {
 		if _, err := s.ImportCSV(ctx, strings.NewReader(shanxi)); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.Create(ctx, regions.Input{Code: "140100", Name: "x", Kind: kind.County}); !errors.Is(err, fault.ErrConflict) {
+		if _, err := s.Create(ctx, spec.Input{Code: "140100", Name: "x", Kind: kind.County}); !errors.Is(err, fault.ErrConflict) {
 			t.Fatalf("duplicate create: %v, want conflict", err)
 		}
-		if _, err := s.Create(ctx, regions.Input{Code: "P01", Name: "太原高新区", Kind: kind.PilotPark, ParentCode: "140100"}); err != nil {
+		if _, err := s.Create(ctx, spec.Input{Code: "P01", Name: "太原高新区", Kind: kind.PilotPark, ParentCode: "140100"}); err != nil {
 			t.Fatal(err)
 		}
-		_, err := s.Update(ctx, "140100", regions.Input{Name: "太原市", Kind: kind.PrefectureCity, ParentCode: "P01"})
+		_, err := s.Update(ctx, "140100", spec.Input{Name: "太原市", Kind: kind.PrefectureCity, ParentCode: "P01"})
 		if !errors.Is(err, fault.ErrBadRequest) {
 			t.Fatalf("parent cycle accepted: %v", err)
 		}
-		if _, err := s.Update(ctx, "999999", regions.Input{Name: "x", Kind: kind.County}); !errors.Is(err, fault.ErrNotFound) {
+		if _, err := s.Update(ctx, "999999", spec.Input{Name: "x", Kind: kind.County}); !errors.Is(err, fault.ErrNotFound) {
 			t.Fatalf("update of unknown region: %v", err)
 		}
 	})

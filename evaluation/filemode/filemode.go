@@ -1,7 +1,7 @@
 // Package filemode reads the files `ipeval evaluate` scores — a regions
 // list, a values file and survey indices — into the engine's input, with
 // the parsers and checks the server applies to the same files: the region
-// import's (regions.ParseCSV, regions.CheckRows), the values upload's
+// import's (spec.ParseCSV, spec.CheckRows), the values upload's
 // (indicators/sheet, indicators/valuecheck). Every value counts as
 // verified: the files are the manager's final data. Any problem fails the
 // read, with every problem listed by file, row, column and indicator.
@@ -28,8 +28,8 @@ import (
 	"github.com/ipeval/ipeval/indicators/valuecheck"
 	"github.com/ipeval/ipeval/internal/fault"
 	"github.com/ipeval/ipeval/internal/textenc"
-	"github.com/ipeval/ipeval/regions"
 	"github.com/ipeval/ipeval/regions/kind"
+	"github.com/ipeval/ipeval/regions/spec"
 )
 
 // Regions is a regions file: the assessed regions, in file order, and the
@@ -44,11 +44,11 @@ type Regions struct {
 // ReadRegions reads a regions file named name as the server's region
 // import does, parents defined on earlier rows.
 func ReadRegions(name string, data []byte) (Regions, error) {
-	rows, err := regions.ParseCSV(bytes.NewReader(data))
+	rows, err := spec.ParseCSV(bytes.NewReader(data))
 	if err != nil {
 		return Regions{}, fileError(name, err)
 	}
-	if err := inputError(fileProblems{name, regions.CheckRows(rows, map[string]bool{})}); err != nil {
+	if err := inputError(fileProblems{name, spec.CheckRows(rows, map[string]bool{})}); err != nil {
 		return Regions{}, err
 	}
 	out := Regions{byCode: map[string]engine.Region{}, kinds: map[string]kind.Kind{}}

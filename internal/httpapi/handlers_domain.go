@@ -10,7 +10,7 @@ import (
 	"github.com/ipeval/ipeval/auth"
 	"github.com/ipeval/ipeval/cycles"
 	"github.com/ipeval/ipeval/internal/fault"
-	"github.com/ipeval/ipeval/regions"
+	"github.com/ipeval/ipeval/regions/spec"
 )
 
 func (s *Server) listRegions(c *fiber.Ctx, _ auth.Principal) error {
@@ -30,7 +30,7 @@ func (s *Server) getRegion(c *fiber.Ctx, _ auth.Principal) error {
 }
 
 func (s *Server) createRegion(c *fiber.Ctx, _ auth.Principal) error {
-	var in regions.Input
+	var in spec.Input
 	if err := decodeJSON(c, &in); err != nil {
 		return err
 	}
@@ -43,7 +43,7 @@ func (s *Server) createRegion(c *fiber.Ctx, _ auth.Principal) error {
 }
 
 func (s *Server) updateRegion(c *fiber.Ctx, _ auth.Principal) error {
-	var in regions.Input
+	var in spec.Input
 	if err := decodeJSON(c, &in); err != nil {
 		return err
 	}

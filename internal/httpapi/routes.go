@@ -12,6 +12,7 @@ import (
 	"github.com/ipeval/ipeval/indicators/scheme"
 	"github.com/ipeval/ipeval/jobs"
 	"github.com/ipeval/ipeval/regions"
+	"github.com/ipeval/ipeval/regions/spec"
 	"github.com/ipeval/ipeval/surveys"
 	"github.com/ipeval/ipeval/surveys/questionnaire"
 	"github.com/ipeval/ipeval/surveys/responsefile"
@@ -193,10 +194,10 @@ func (s *Server) routeTable() []route {
 
 		// Regions and cycles.
 		{Method: get, Path: "/api/v1/regions", Name: "regions.list", Tag: "regions", Summary: "List regions", SummaryZh: "地区列表", Access: regionReaders, Response: list[regions.Region]{}, Handler: s.listRegions},
-		{Method: post, Path: "/api/v1/regions", Name: "regions.create", Tag: "regions", Summary: "Create a region", SummaryZh: "新增地区", Access: admin, Object: "region", Body: regions.Input{}, Response: regions.Region{}, Status: fiber.StatusCreated, Handler: s.createRegion},
+		{Method: post, Path: "/api/v1/regions", Name: "regions.create", Tag: "regions", Summary: "Create a region", SummaryZh: "新增地区", Access: admin, Object: "region", Body: spec.Input{}, Response: regions.Region{}, Status: fiber.StatusCreated, Handler: s.createRegion},
 		{Method: post, Path: "/api/v1/regions/import", Name: "regions.import", Tag: "regions", Summary: "Import regions from CSV (all or nothing)", SummaryZh: "从 CSV 导入地区（全部成功或全部不保存）", Access: admin, Object: "regions", Consumes: "text/csv", Response: importResult{}, Handler: s.importRegions},
 		{Method: get, Path: "/api/v1/regions/:code", Name: "regions.get", Tag: "regions", Summary: "A region", SummaryZh: "地区详情", Access: regionReaders, Response: regions.Region{}, Handler: s.getRegion},
-		{Method: put, Path: "/api/v1/regions/:code", Name: "regions.update", Tag: "regions", Summary: "Update a region", SummaryZh: "修改地区", Access: admin, Object: "region", Body: regions.Input{}, Response: regions.Region{}, Handler: s.updateRegion},
+		{Method: put, Path: "/api/v1/regions/:code", Name: "regions.update", Tag: "regions", Summary: "Update a region", SummaryZh: "修改地区", Access: admin, Object: "region", Body: spec.Input{}, Response: regions.Region{}, Handler: s.updateRegion},
 		{Method: get, Path: "/api/v1/cycles", Name: "cycles.list", Tag: "cycles", Summary: "List assessment cycles", SummaryZh: "考核周期列表", Access: assessment, Response: list[cycles.Cycle]{}, Handler: s.listCycles},
 		{Method: post, Path: "/api/v1/cycles", Name: "cycles.create", Tag: "cycles", Summary: "Create a cycle (draft)", SummaryZh: "新建考核周期", Access: admin, Object: "cycle", Body: cycles.Input{}, Response: cycles.Cycle{}, Status: fiber.StatusCreated, Handler: s.createCycle},
 		{Method: get, Path: "/api/v1/cycles/:id", Name: "cycles.get", Tag: "cycles", Summary: "A cycle with its allowed transitions", SummaryZh: "考核周期详情", Access: assessment, Response: cycleView{}, Handler: s.getCycle},
