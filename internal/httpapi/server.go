@@ -88,6 +88,8 @@ type Server struct {
 	docs    []docGroup
 	// views caches pages of published runs; nil when disabled.
 	views *pubcache.Cache
+	// viewModels assembles the result pages' view models from the stores.
+	viewModels *reports.Views
 }
 
 // New builds the application and registers every route of the table.
@@ -107,6 +109,7 @@ func New(deps Deps, opts Options) (*Server, error) {
 		return nil, err
 	}
 	s.pages = p
+	s.viewModels = reports.NewViews(deps.Cycles, deps.Runs, deps.Schemes, deps.Surveys, deps.Values, deps.Regions)
 	if opts.ViewCache >= 0 {
 		s.views = pubcache.New(cmp.Or(opts.ViewCache, 256))
 	}
