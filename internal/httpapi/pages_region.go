@@ -30,11 +30,3 @@ func (s *Server) regionPage(c *fiber.Ctx, p auth.Principal) error {
 	}
 	return s.render(c, fiber.StatusOK, "region", "region.title", d)
 }
-
-// pick is the English text when asked for and present, else the Chinese.
-func pick(en bool, zh, eng string) string {
-	if en && eng != "" {
-		return eng
-	}
-	return zh
-}
