@@ -9,93 +9,20 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/ipeval/ipeval/auth"
-	"github.com/ipeval/ipeval/cycles"
 	"github.com/ipeval/ipeval/indicators"
 	"github.com/ipeval/ipeval/indicators/scheme"
 	"github.com/ipeval/ipeval/indicators/sheet"
 	"github.com/ipeval/ipeval/internal/fault"
 )
 
-// collectData is the data-collection page of one cycle: for a region its
-// completeness, values, evidence and the forms to import and attach; for
-// an admin who names no region, every region's completeness.
+// collectData is the data-collection page of one cycle
+// (indicators.CollectionPage) with the outcome of the form just posted.
 type collectData struct {
-	Cycle        cycles.Cycle
-	Region       string
-	Completeness []indicators.Completeness
-	Values       []collectRow
-	Evidence     []indicators.Evidence
-	Indicators   []scheme.Indicator // those a file may be attached to
-	// Editable is set when the values table is a form: the cycle is
-	// collecting and the caller may write the region.
-	Editable bool
+	indicators.CollectionPage
 	// Outcome of the form just posted.
 	Notice string
 	formProblem
 }
-
-// collectRow is one indicator of the region with its stored value.
-type collectRow struct {
-	Indicator scheme.Indicator
-	Value     *indicators.Value
-	// Shown is the number with its unit.
-	Shown string
-	// Input is the stored number as the form's input shows it.
-	Input string
-	// Editable is the page's Editable, unless surveys provide the value.
-	Editable bool
-	History  []revisionRow
-}
-
-// revisionRow is one revision with the value before and after as shown.
-type revisionRow struct {
-	indicators.Revision
-	Old, New string
-}
-
-// revisionRows shows revisions' values: the number, or 不适用 in the
-// page's language, or empty for none.
-func revisionRows(c *fiber.Ctx, revs []indicators.Revision) []revisionRow {
-	shown := func(n *float64, na bool) string {
-		switch {
-		case na:
-			return tr(c, "collect.na")
-		case n != nil:
-			return strconv.FormatFloat(*n, 'f', -1, 64)
-		}
-		return "—"
-	}
-	out := make([]revisionRow, len(revs))
-	for i, r := range revs {
-		out[i] = revisionRow{Revision: r, Old: shown(r.OldNumber, r.OldNA), New: shown(r.NewNumber, r.NewNA)}
-	}
-	return out
-}
-
-// Step is the step of the indicator's number input.
-func (r collectRow) Step() string {
-	if r.Indicator.Integer {
-		return "1"
-	}
-	return "any"
-}
-
-// Binary reports whether the indicator is a yes/no one, entered by a select.
-func (r collectRow) Binary() bool { return r.Indicator.Normalisation.Method == scheme.MethodBinary }
-
-// bound formats an optional range bound for a min or max attribute.
-func bound(x *float64) string {
-	if x == nil {
-		return ""
-	}
-	return strconv.FormatFloat(*x, 'f', -1, 64)
-}
-
-// Min and Max are the indicator's range for the number input, "" if open.
-func (r collectRow) Min() string { return bound(r.Indicator.Min) }
-
-// Max is the upper bound; see Min.
-func (r collectRow) Max() string { return bound(r.Indicator.Max) }
 
 // collectPage shows the page; the forms post to the routes below and come
 // back to it with their outcome.
@@ -146,11 +73,7 @@ func (s *Server) collectValues(c *fiber.Ctx, p auth.Principal) error {
 	if err != nil {
 		return err
 	}
-	cy, err := s.deps.Cycles.Get(ctx, cycleID)
-	if err != nil {
-		return err
-	}
-	sc, err := s.cycleScheme(c, cy)
+	sc, err := s.collection.Scheme(ctx, cycleID)
 	if err != nil {
 		return s.collectFailed(c, p, err)
 	}
@@ -279,79 +202,21 @@ func (s *Server) collectFailed(c *fiber.Ctx, p auth.Principal, err error) error 
 	return s.renderCollect(c, p, status, collectData{formProblem: fp})
 }
 
-// cycleScheme reads the scheme of cy; a cycle without one is a conflict.
-func (s *Server) cycleScheme(c *fiber.Ctx, cy cycles.Cycle) (scheme.Scheme, error) {
-	if cy.SchemeID == nil {
-		return scheme.Scheme{}, fault.With(fault.ErrConflict, "the cycle has no scheme", "考核周期尚未指定评价方案", nil)
-	}
-	st, err := s.deps.Schemes.Get(c.UserContext(), *cy.SchemeID)
-	if err != nil {
-		return scheme.Scheme{}, err
-	}
-	return s.deps.Schemes.Decode(st)
-}
-
+// renderCollect shows the collection page of the path's cycle for the
+// region asked for (?region=, else the form's region_code; a city
+// official's own region always), with d's outcome of a form.
 func (s *Server) renderCollect(c *fiber.Ctx, p auth.Principal, status int, d collectData) error {
-	ctx := c.UserContext()
-	cy, err := s.deps.Cycles.Get(ctx, param(c, "id"))
-	if err != nil {
-		return err
-	}
-	d.Cycle = cy
-	d.Region = strings.ToUpper(strings.TrimSpace(query(c, "region")))
-	if d.Region == "" {
-		d.Region = strings.ToUpper(strings.TrimSpace(formValue(c, "region_code")))
+	region := strings.ToUpper(strings.TrimSpace(query(c, "region")))
+	if region == "" {
+		region = strings.ToUpper(strings.TrimSpace(formValue(c, "region_code")))
 	}
 	if p.Is(auth.RoleCity) {
-		d.Region = p.RegionCode
+		region = p.RegionCode
 	}
-	if cy.SchemeID == nil {
-		return s.render(c, status, "collect", "collect.title", d)
-	}
-	all, err := s.deps.Values.Completeness(ctx, p, cy.ID)
+	page, err := s.collection.Page(c.UserContext(), p, param(c, "id"), region)
 	if err != nil {
 		return err
 	}
-	for _, row := range all {
-		if d.Region == "" || row.RegionCode == d.Region {
-			d.Completeness = append(d.Completeness, row)
-		}
-	}
-	if d.Region == "" {
-		return s.render(c, status, "collect", "collect.title", d)
-	}
-	sc, err := s.cycleScheme(c, cy)
-	if err != nil {
-		return err
-	}
-	vals, err := s.deps.Values.List(ctx, p, cy.ID, d.Region)
-	if err != nil {
-		return err
-	}
-	if d.Evidence, err = s.deps.Evidence.List(ctx, p, cy.ID, d.Region); err != nil {
-		return err
-	}
-	hist, err := s.deps.Values.Histories(ctx, p, cy.ID, d.Region)
-	if err != nil {
-		return err
-	}
-	d.Editable = cy.Status == cycles.Collecting && p.CanAccessRegion(d.Region)
-	for _, ind := range sc.Indicators {
-		row := collectRow{Indicator: ind, Editable: d.Editable && !ind.SurveySourced()}
-		for i := range vals {
-			if vals[i].IndicatorCode == ind.Code {
-				row.Value = &vals[i]
-				row.History = revisionRows(c, hist[vals[i].ID])
-				if n := vals[i].Number; n != nil {
-					row.Input = strconv.FormatFloat(*n, 'f', -1, 64)
-					row.Shown = row.Input + " " + ind.Unit
-				}
-			}
-		}
-		d.Values = append(d.Values, row)
-		if !ind.SurveySourced() {
-			d.Indicators = append(d.Indicators, ind)
-		}
-	}
+	d.CollectionPage = page
 	return s.render(c, status, "collect", "collect.title", d)
 }

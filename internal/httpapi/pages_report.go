@@ -77,7 +77,7 @@ func (s *Server) serveReport(c *fiber.Ctx, p auth.Principal, code string) error 
 // reportRun chooses the run whose report is asked for as the other pages
 // of a cycle do (?run=ID), except that without ?run it is the published
 // run for admins too: the report is of published results.
-func (s *Server) reportRun(c *fiber.Ctx, p auth.Principal) (runChoice, error) {
+func (s *Server) reportRun(c *fiber.Ctx, p auth.Principal) (reports.RunChoice, error) {
 	ch, err := s.chooseRun(c, p)
 	if err != nil && ch.Cycle.ID == "" {
 		return ch, err

@@ -88,6 +88,12 @@ type Server struct {
 	docs    []docGroup
 	// views caches pages of published runs; nil when disabled.
 	views *pubcache.Cache
+	// viewModels assembles the result pages' view models from the stores.
+	viewModels *reports.Views
+	// collection assembles the data-collection page from the stores.
+	collection *indicators.Collection
+	// surveyViews assembles the survey pages from the stores.
+	surveyViews *surveys.Views
 }
 
 // New builds the application and registers every route of the table.
@@ -107,6 +113,9 @@ func New(deps Deps, opts Options) (*Server, error) {
 		return nil, err
 	}
 	s.pages = p
+	s.viewModels = reports.NewViews(deps.Cycles, deps.Runs, deps.Schemes, deps.Surveys, deps.Values, deps.Regions)
+	s.collection = indicators.NewCollection(deps.Cycles, deps.Schemes, deps.Values, deps.Evidence)
+	s.surveyViews = surveys.NewViews(deps.Surveys, deps.Cycles, deps.Auth)
 	if opts.ViewCache >= 0 {
 		s.views = pubcache.New(cmp.Or(opts.ViewCache, 256))
 	}
