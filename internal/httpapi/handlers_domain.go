@@ -10,6 +10,7 @@ import (
 	"github.com/ipeval/ipeval/auth"
 	"github.com/ipeval/ipeval/cycles"
 	"github.com/ipeval/ipeval/internal/fault"
+	"github.com/ipeval/ipeval/internal/web"
 	"github.com/ipeval/ipeval/regions/spec"
 )
 
@@ -18,11 +19,11 @@ func (s *Server) listRegions(c *fiber.Ctx, _ auth.Principal) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(listOf(rs))
+	return c.JSON(web.ListOf(rs))
 }
 
 func (s *Server) getRegion(c *fiber.Ctx, _ auth.Principal) error {
-	r, err := s.deps.Regions.Get(c.UserContext(), param(c, "code"))
+	r, err := s.deps.Regions.Get(c.UserContext(), web.Param(c, "code"))
 	if err != nil {
 		return err
 	}
@@ -31,23 +32,23 @@ func (s *Server) getRegion(c *fiber.Ctx, _ auth.Principal) error {
 
 func (s *Server) createRegion(c *fiber.Ctx, _ auth.Principal) error {
 	var in spec.Input
-	if err := decodeJSON(c, &in); err != nil {
+	if err := web.DecodeJSON(c, &in); err != nil {
 		return err
 	}
 	r, err := s.deps.Regions.Create(c.UserContext(), in)
 	if err != nil {
 		return err
 	}
-	setAuditObject(c, "region:"+r.Code)
+	web.SetAuditObject(c, "region:"+r.Code)
 	return c.Status(fiber.StatusCreated).JSON(r)
 }
 
 func (s *Server) updateRegion(c *fiber.Ctx, _ auth.Principal) error {
 	var in spec.Input
-	if err := decodeJSON(c, &in); err != nil {
+	if err := web.DecodeJSON(c, &in); err != nil {
 		return err
 	}
-	code := param(c, "code")
+	code := web.Param(c, "code")
 	if in.Code != "" && in.Code != code {
 		return fault.Invalid(fault.Field("code", "code_mismatch", "请求体中的代码与地址不一致", "code in the body differs from the URL"))
 	}
@@ -69,11 +70,11 @@ func (s *Server) importRegions(c *fiber.Ctx, _ auth.Principal) error {
 	if !strings.HasPrefix(ct, "text/csv") && !strings.HasPrefix(ct, fiber.MIMEOctetStream) {
 		return fiber.NewError(fiber.StatusUnsupportedMediaType, "Content-Type must be text/csv")
 	}
-	n, err := s.deps.Regions.ImportCSV(c.UserContext(), bodyReader(c))
+	n, err := s.deps.Regions.ImportCSV(c.UserContext(), web.BodyReader(c))
 	if err != nil {
 		return err
 	}
-	setAuditDetail(c, "imported "+strconv.Itoa(n))
+	web.SetAuditDetail(c, "imported "+strconv.Itoa(n))
 	return c.JSON(importResult{Imported: n})
 }
 
@@ -94,11 +95,11 @@ func (s *Server) listCycles(c *fiber.Ctx, _ auth.Principal) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(listOf(cs))
+	return c.JSON(web.ListOf(cs))
 }
 
 func (s *Server) getCycle(c *fiber.Ctx, _ auth.Principal) error {
-	cy, err := s.deps.Cycles.Get(c.UserContext(), param(c, "id"))
+	cy, err := s.deps.Cycles.Get(c.UserContext(), web.Param(c, "id"))
 	if err != nil {
 		return err
 	}
@@ -107,27 +108,27 @@ func (s *Server) getCycle(c *fiber.Ctx, _ auth.Principal) error {
 
 func (s *Server) createCycle(c *fiber.Ctx, _ auth.Principal) error {
 	var in cycles.Input
-	if err := decodeJSON(c, &in); err != nil {
+	if err := web.DecodeJSON(c, &in); err != nil {
 		return err
 	}
 	cy, err := s.deps.Cycles.Create(c.UserContext(), in)
 	if err != nil {
 		return err
 	}
-	setAuditObject(c, "cycle:"+cy.ID)
+	web.SetAuditObject(c, "cycle:"+cy.ID)
 	return c.Status(fiber.StatusCreated).JSON(viewCycle(cy))
 }
 
 func (s *Server) transitionCycle(c *fiber.Ctx, _ auth.Principal) error {
 	var req transitionRequest
-	if err := decodeJSON(c, &req); err != nil {
+	if err := web.DecodeJSON(c, &req); err != nil {
 		return err
 	}
-	cy, err := s.deps.Cycles.Transition(c.UserContext(), param(c, "id"), req.To)
+	cy, err := s.deps.Cycles.Transition(c.UserContext(), web.Param(c, "id"), req.To)
 	if err != nil {
 		return err
 	}
-	setAuditDetail(c, "to "+string(req.To))
+	web.SetAuditDetail(c, "to "+string(req.To))
 	return c.JSON(viewCycle(cy))
 }
 
@@ -139,7 +140,7 @@ type schemeAssignment struct {
 // scoring starts.
 func (s *Server) setCycleScheme(c *fiber.Ctx, _ auth.Principal) error {
 	var req schemeAssignment
-	if err := decodeJSON(c, &req); err != nil {
+	if err := web.DecodeJSON(c, &req); err != nil {
 		return err
 	}
 	ctx := c.UserContext()
@@ -149,10 +150,10 @@ func (s *Server) setCycleScheme(c *fiber.Ctx, _ auth.Principal) error {
 		}
 		return err
 	}
-	cy, err := s.deps.Cycles.SetScheme(ctx, param(c, "id"), req.SchemeID)
+	cy, err := s.deps.Cycles.SetScheme(ctx, web.Param(c, "id"), req.SchemeID)
 	if err != nil {
 		return err
 	}
-	setAuditDetail(c, "scheme "+req.SchemeID)
+	web.SetAuditDetail(c, "scheme "+req.SchemeID)
 	return c.JSON(viewCycle(cy))
 }

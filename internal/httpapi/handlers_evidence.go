@@ -1,17 +1,13 @@
 package httpapi
 
 import (
-	"io"
 	"mime"
-	"mime/multipart"
-	"strconv"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/ipeval/ipeval/auth"
-	"github.com/ipeval/ipeval/indicators"
-	"github.com/ipeval/ipeval/internal/fault"
+	"github.com/ipeval/ipeval/internal/web"
 )
 
 // evidenceForm documents the multipart form of an evidence upload.
@@ -22,15 +18,15 @@ type evidenceForm struct {
 }
 
 func (s *Server) listEvidence(c *fiber.Ctx, p auth.Principal) error {
-	es, err := s.deps.Evidence.List(c.UserContext(), p, param(c, "id"), query(c, "region"))
+	es, err := s.deps.Evidence.List(c.UserContext(), p, web.Param(c, "id"), web.Query(c, "region"))
 	if err != nil {
 		return err
 	}
-	return c.JSON(listOf(es))
+	return c.JSON(web.ListOf(es))
 }
 
 func (s *Server) addEvidence(c *fiber.Ctx, p auth.Principal) error {
-	ev, created, err := s.attachUpload(c, p)
+	ev, created, err := s.edge.AttachUpload(c, p)
 	if err != nil {
 		return err
 	}
@@ -40,26 +36,8 @@ func (s *Server) addEvidence(c *fiber.Ctx, p auth.Principal) error {
 	return c.JSON(ev)
 }
 
-// attachUpload attaches the file of a multipart form (region_code,
-// indicator_code, file); the API and the collection page share it.
-func (s *Server) attachUpload(c *fiber.Ctx, p auth.Principal) (indicators.Evidence, bool, error) {
-	name, data, err := formFile(c, "file", s.deps.Evidence.MaxBytes())
-	if err != nil {
-		return indicators.Evidence{}, false, err
-	}
-	up := indicators.Upload{RegionCode: formValue(c, "region_code"), IndicatorCode: formValue(c, "indicator_code"),
-		FileName: name, Data: data}
-	ev, created, err := s.deps.Evidence.Add(c.UserContext(), p, param(c, "id"), up)
-	if err != nil {
-		return ev, false, err
-	}
-	setAuditObject(c, "evidence:"+ev.ID)
-	setAuditDetail(c, ev.RegionCode+" "+ev.IndicatorCode+" sha256:"+ev.SHA256)
-	return ev, created, nil
-}
-
 func (s *Server) getEvidence(c *fiber.Ctx, p auth.Principal) error {
-	ev, data, err := s.deps.Evidence.Open(c.UserContext(), p, param(c, "id"), param(c, "evidence"))
+	ev, data, err := s.deps.Evidence.Open(c.UserContext(), p, web.Param(c, "id"), web.Param(c, "evidence"))
 	if err != nil {
 		return err
 	}
@@ -67,70 +45,11 @@ func (s *Server) getEvidence(c *fiber.Ctx, p auth.Principal) error {
 }
 
 func (s *Server) withdrawEvidence(c *fiber.Ctx, p auth.Principal) error {
-	ev, err := s.deps.Evidence.Withdraw(c.UserContext(), p, param(c, "id"), param(c, "evidence"))
+	ev, err := s.deps.Evidence.Withdraw(c.UserContext(), p, web.Param(c, "id"), web.Param(c, "evidence"))
 	if err != nil {
 		return err
 	}
 	return c.JSON(ev)
-}
-
-// formFile reads the named file of a multipart form, with its base name:
-// at most one byte more than limit, enough for the store to refuse it with
-// its own explanation without the server holding the whole file.
-func formFile(c *fiber.Ctx, field string, limit int64) (string, []byte, error) {
-	fh, err := formUpload(c, field)
-	if err != nil {
-		return "", nil, err
-	}
-	f, err := fh.Open()
-	if err != nil {
-		return "", nil, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return "", nil, err
-	}
-	return fh.Filename, data, nil
-}
-
-// formUpload returns the named file of a multipart form, for a caller
-// that streams it rather than read it whole. Fasthttp reads the form from
-// the request's stream, bounded by its length (admitBody), keeping at most
-// 8 KiB of it in memory and the rest in temporary files that it removes
-// when the request ends.
-func formUpload(c *fiber.Ctx, field string) (*multipart.FileHeader, error) {
-	if !isMultipart(c) {
-		return nil, fiber.NewError(fiber.StatusUnsupportedMediaType, "Content-Type must be multipart/form-data")
-	}
-	fh, err := c.FormFile(field)
-	if err != nil {
-		return nil, fault.Invalid(fault.Field(field, "required", "请选择要上传的文件（表单字段 "+field+"）",
-			"attach the file as form field "+field))
-	}
-	return fh, nil
-}
-
-// formBool reads an optional boolean form field: true/false and the like,
-// or "on", what a checked HTML checkbox sends.
-func formBool(c *fiber.Ctx, name string) (bool, error) {
-	v := formValue(c, name)
-	switch v {
-	case "":
-		return false, nil
-	case "on":
-		return true, nil
-	}
-	b, err := strconv.ParseBool(v)
-	if err != nil {
-		return false, fault.Invalid(fault.Field(name, "not_boolean", name+" 须为 true 或 false", name+" must be true or false"))
-	}
-	return b, nil
-}
-
-func isMultipart(c *fiber.Ctx) bool {
-	mt, _, err := mime.ParseMediaType(string(c.Request().Header.ContentType()))
-	return err == nil && mt == fiber.MIMEMultipartForm
 }
 
 // sendFile answers with a stored file as a download. It is never shown

@@ -11,6 +11,7 @@ import (
 	"github.com/ipeval/ipeval/auth"
 	"github.com/ipeval/ipeval/evaluation"
 	"github.com/ipeval/ipeval/internal/fault"
+	"github.com/ipeval/ipeval/internal/web"
 	"github.com/ipeval/ipeval/reports/render"
 )
 
@@ -21,7 +22,7 @@ const (
 )
 
 func (s *Server) runWorkbook(c *fiber.Ctx, p auth.Principal) error {
-	ex, err := s.deps.Runs.Export(c.UserContext(), p, param(c, "id"), query(c, "region"))
+	ex, err := s.deps.Runs.Export(c.UserContext(), p, web.Param(c, "id"), web.Query(c, "region"))
 	if err != nil {
 		return err
 	}
@@ -34,11 +35,11 @@ func (s *Server) runWorkbook(c *fiber.Ctx, p auth.Principal) error {
 }
 
 func (s *Server) runHandover(c *fiber.Ctx, p auth.Principal) error {
-	format := cmp.Or(strings.ToLower(strings.TrimSpace(query(c, "format"))), handoverCSV)
+	format := cmp.Or(strings.ToLower(strings.TrimSpace(web.Query(c, "format"))), handoverCSV)
 	if format != handoverCSV && format != handoverJSON {
 		return fault.Invalid(fault.Field("format", "unknown_format", "格式须为 csv 或 json", "format must be csv or json"))
 	}
-	ex, err := s.deps.Runs.Export(c.UserContext(), p, param(c, "id"), query(c, "region"))
+	ex, err := s.deps.Runs.Export(c.UserContext(), p, web.Param(c, "id"), web.Query(c, "region"))
 	if err != nil {
 		return err
 	}
@@ -47,7 +48,7 @@ func (s *Server) runHandover(c *fiber.Ctx, p auth.Principal) error {
 	name := render.FileName("营商环境评价移交数据", d.Info, format)
 	if format == handoverJSON {
 		// encoding/json escapes <, > and &: user text stays intact, and inert.
-		b, err := json.Marshal(listOf(rows))
+		b, err := json.Marshal(web.ListOf(rows))
 		if err != nil {
 			return err
 		}

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -16,6 +15,7 @@ import (
 	"github.com/ipeval/ipeval/audit"
 	"github.com/ipeval/ipeval/auth"
 	"github.com/ipeval/ipeval/internal/fault"
+	"github.com/ipeval/ipeval/internal/web"
 	"github.com/ipeval/ipeval/jobs"
 )
 
@@ -62,7 +62,7 @@ func (s *Server) readyz(c *fiber.Ctx, _ auth.Principal) error {
 }
 
 func (s *Server) listAudit(c *fiber.Ctx, _ auth.Principal) error {
-	f, err := auditFilter(func(key string) string { return query(c, key) })
+	f, err := web.AuditFilter(func(key string) string { return web.Query(c, key) })
 	if err != nil {
 		return err
 	}
@@ -70,38 +70,7 @@ func (s *Server) listAudit(c *fiber.Ctx, _ auth.Principal) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(listOf(es))
-}
-
-// auditFilter reads the audit filter through get (the query string's or a
-// form body's values), reporting every malformed parameter.
-func auditFilter(get func(key string) string) (audit.Filter, error) {
-	f := audit.Filter{Username: get("username"), Action: get("action"), Object: get("object"), Result: get("result")}
-	var errs []fault.FieldError
-	for name, dst := range map[string]*time.Time{"from": &f.From, "to": &f.To} {
-		if v := get(name); v != "" {
-			t, err := time.Parse(time.RFC3339, v)
-			if err != nil {
-				errs = append(errs, fault.Field(name, "invalid_time", "时间须为 RFC 3339 格式", "time must be RFC 3339"))
-			}
-			*dst = t
-		}
-	}
-	if v := get("before"); v != "" {
-		n, err := strconv.ParseUint(v, 10, 64)
-		if err != nil {
-			errs = append(errs, fault.Field("before", "invalid_cursor", "游标须为正整数", "cursor must be a positive integer"))
-		}
-		f.Before = n
-	}
-	if v := get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > audit.MaxPage {
-			errs = append(errs, fault.Field("limit", "out_of_range", "limit 须为1–500", "limit must be 1-500"))
-		}
-		f.Limit = n
-	}
-	return f, fault.Invalid(errs...)
+	return c.JSON(web.ListOf(es))
 }
 
 // exportAudit starts a job that writes the filtered audit log to a CSV file.
@@ -109,7 +78,7 @@ func auditFilter(get func(key string) string) (audit.Filter, error) {
 func (s *Server) exportAudit(c *fiber.Ctx, p auth.Principal) error {
 	var f audit.Filter
 	if len(c.Body()) > 0 {
-		if err := decodeJSON(c, &f); err != nil {
+		if err := web.DecodeJSON(c, &f); err != nil {
 			return err
 		}
 	}
@@ -117,13 +86,13 @@ func (s *Server) exportAudit(c *fiber.Ctx, p auth.Principal) error {
 	if err != nil {
 		return err
 	}
-	setAuditObject(c, "job:"+j.ID)
+	web.SetAuditObject(c, "job:"+j.ID)
 	c.Location("/api/v1/jobs/" + j.ID)
 	return c.Status(fiber.StatusAccepted).JSON(j)
 }
 
 func (s *Server) listJobs(c *fiber.Ctx, p auth.Principal) error {
-	f := jobs.Filter{Kind: query(c, "kind"), Status: jobs.Status(query(c, "status")), Limit: 100}
+	f := jobs.Filter{Kind: web.Query(c, "kind"), Status: jobs.Status(web.Query(c, "status")), Limit: 100}
 	if !p.Is(auth.RoleAdmin) {
 		f.CreatedBy = p.UserID
 	}
@@ -131,7 +100,7 @@ func (s *Server) listJobs(c *fiber.Ctx, p auth.Principal) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(listOf(slices.DeleteFunc(js, func(j jobs.Job) bool { return !jobVisible(p, j) })))
+	return c.JSON(web.ListOf(slices.DeleteFunc(js, func(j jobs.Job) bool { return !jobVisible(p, j) })))
 }
 
 // jobVisible reports whether p may see job j: its creator may, and the
@@ -147,7 +116,7 @@ func jobVisible(p auth.Principal, j jobs.Job) bool {
 // visibleJob returns the job if jobVisible; any other job is not found, so
 // that ids reveal nothing.
 func (s *Server) visibleJob(c *fiber.Ctx, p auth.Principal) (jobs.Job, error) {
-	j, err := s.deps.Jobs.Get(c.UserContext(), param(c, "id"))
+	j, err := s.deps.Jobs.Get(c.UserContext(), web.Param(c, "id"))
 	if err != nil {
 		return j, err
 	}

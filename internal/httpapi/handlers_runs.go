@@ -9,6 +9,7 @@ import (
 	"github.com/ipeval/ipeval/auth"
 	"github.com/ipeval/ipeval/evaluation"
 	"github.com/ipeval/ipeval/evaluation/engine"
+	"github.com/ipeval/ipeval/internal/web"
 	"github.com/ipeval/ipeval/jobs"
 )
 
@@ -22,15 +23,15 @@ func (s *Server) requestRun(c *fiber.Ctx, p auth.Principal) error {
 	// The body is optional: no body asks for the default analysis.
 	var set evaluation.Settings
 	if len(c.Body()) > 0 {
-		if err := decodeJSON(c, &set); err != nil {
+		if err := web.DecodeJSON(c, &set); err != nil {
 			return err
 		}
 	}
-	job, err := s.deps.Runs.Request(c.UserContext(), p, param(c, "id"), set)
+	job, err := s.deps.Runs.Request(c.UserContext(), p, web.Param(c, "id"), set)
 	if err != nil {
 		return err
 	}
-	setAuditObject(c, "job:"+job.ID)
+	web.SetAuditObject(c, "job:"+job.ID)
 	c.Location("/api/v1/jobs/" + job.ID)
 	return c.Status(fiber.StatusAccepted).JSON(job)
 }
@@ -43,12 +44,12 @@ type runList struct {
 }
 
 func (s *Server) listRuns(c *fiber.Ctx, p auth.Principal) error {
-	ctx, cycleID := c.UserContext(), param(c, "id")
+	ctx, cycleID := c.UserContext(), web.Param(c, "id")
 	rs, err := s.deps.Runs.List(ctx, p, cycleID)
 	if err != nil {
 		return err
 	}
-	out := runList{Items: listOf(rs).Items}
+	out := runList{Items: web.ListOf(rs).Items}
 	if p.Is(auth.RoleAdmin) {
 		if out.FailedJobs, err = s.deps.Runs.Failures(ctx, p, cycleID); err != nil {
 			return err
@@ -58,7 +59,7 @@ func (s *Server) listRuns(c *fiber.Ctx, p auth.Principal) error {
 }
 
 func (s *Server) getRun(c *fiber.Ctx, p auth.Principal) error {
-	r, res, err := s.deps.Runs.Get(c.UserContext(), p, param(c, "id"))
+	r, res, err := s.deps.Runs.Get(c.UserContext(), p, web.Param(c, "id"))
 	if err != nil {
 		return err
 	}
@@ -76,12 +77,12 @@ func (s *Server) getRun(c *fiber.Ctx, p auth.Principal) error {
 // who may see only published runs, only if it was. Who may see which
 // region is checked on every request, the same way the store checks it.
 func (s *Server) runRegion(c *fiber.Ctx, p auth.Principal) error {
-	runID, code := param(c, "id"), param(c, "code")
+	runID, code := web.Param(c, "id"), web.Param(c, "code")
 	key := "api.region|" + runID + "|" + code
-	if s.views != nil && p.CanAccessRegion(code) {
-		v, ok := s.views.Get(key, "")
+	if s.edge.Views() != nil && p.CanAccessRegion(code) {
+		v, ok := s.edge.Views().Get(key, "")
 		ok = ok && (v.(encodedRegion).published || p.Is(auth.RoleAdmin))
-		s.countView(ok)
+		s.edge.CountView(ok)
 		if ok {
 			c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
 			return c.Send(v.(encodedRegion).body)
@@ -95,8 +96,8 @@ func (s *Server) runRegion(c *fiber.Ctx, p auth.Principal) error {
 	if err != nil {
 		return fmt.Errorf("encode region %s of run %s: %w", code, runID, err)
 	}
-	if s.views != nil {
-		s.views.Put(key, "", encodedRegion{body: body, published: run.PublishedAt != nil})
+	if s.edge.Views() != nil {
+		s.edge.Views().Put(key, "", encodedRegion{body: body, published: run.PublishedAt != nil})
 	}
 	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
 	return c.Send(body)
@@ -109,7 +110,7 @@ type encodedRegion struct {
 }
 
 func (s *Server) publishRun(c *fiber.Ctx, p auth.Principal) error {
-	r, err := s.deps.Runs.Publish(c.UserContext(), p, param(c, "id"))
+	r, err := s.deps.Runs.Publish(c.UserContext(), p, web.Param(c, "id"))
 	if err != nil {
 		return err
 	}
@@ -117,7 +118,7 @@ func (s *Server) publishRun(c *fiber.Ctx, p auth.Principal) error {
 }
 
 func (s *Server) diffRuns(c *fiber.Ctx, p auth.Principal) error {
-	d, err := s.deps.Runs.Diff(c.UserContext(), p, param(c, "id"), param(c, "other"))
+	d, err := s.deps.Runs.Diff(c.UserContext(), p, web.Param(c, "id"), web.Param(c, "other"))
 	if err != nil {
 		return err
 	}
@@ -125,7 +126,7 @@ func (s *Server) diffRuns(c *fiber.Ctx, p auth.Principal) error {
 }
 
 func (s *Server) runSensitivity(c *fiber.Ctx, p auth.Principal) error {
-	sens, err := s.deps.Runs.Sensitivity(c.UserContext(), p, param(c, "id"))
+	sens, err := s.deps.Runs.Sensitivity(c.UserContext(), p, web.Param(c, "id"))
 	if err != nil {
 		return err
 	}
@@ -135,11 +136,11 @@ func (s *Server) runSensitivity(c *fiber.Ctx, p auth.Principal) error {
 // requestReport asks for a run's business-environment report to be
 // rendered (again), as a job.
 func (s *Server) requestReport(c *fiber.Ctx, p auth.Principal) error {
-	job, err := s.deps.Reports.Request(c.UserContext(), p, param(c, "id"))
+	job, err := s.deps.Reports.Request(c.UserContext(), p, web.Param(c, "id"))
 	if err != nil {
 		return err
 	}
-	setAuditDetail(c, "job "+job.ID)
+	web.SetAuditDetail(c, "job "+job.ID)
 	c.Location("/api/v1/jobs/" + job.ID)
 	return c.Status(fiber.StatusAccepted).JSON(job)
 }

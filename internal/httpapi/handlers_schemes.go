@@ -9,6 +9,7 @@ import (
 	"github.com/ipeval/ipeval/indicators"
 	"github.com/ipeval/ipeval/indicators/scheme"
 	"github.com/ipeval/ipeval/internal/fault"
+	"github.com/ipeval/ipeval/internal/web"
 )
 
 // schemeBody reads a scheme sent as JSON or YAML; scheme.Parse reports
@@ -54,11 +55,11 @@ func (s *Server) listSchemes(c *fiber.Ctx, _ auth.Principal) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(listOf(ss))
+	return c.JSON(web.ListOf(ss))
 }
 
 func (s *Server) getScheme(c *fiber.Ctx, _ auth.Principal) error {
-	st, err := s.deps.Schemes.Get(c.UserContext(), param(c, "id"))
+	st, err := s.deps.Schemes.Get(c.UserContext(), web.Param(c, "id"))
 	if err != nil {
 		return err
 	}
@@ -74,7 +75,7 @@ func (s *Server) createScheme(c *fiber.Ctx, p auth.Principal) error {
 	if err != nil {
 		return err
 	}
-	setAuditObject(c, "scheme:"+st.ID)
+	web.SetAuditObject(c, "scheme:"+st.ID)
 	c.Location("/api/v1/schemes/" + st.ID)
 	c.Status(fiber.StatusCreated)
 	return s.sendScheme(c, st)
@@ -87,13 +88,13 @@ func (s *Server) putScheme(c *fiber.Ctx, p auth.Principal) error {
 	if err != nil {
 		return err
 	}
-	st, created, err := s.deps.Schemes.Replace(c.UserContext(), param(c, "id"), sc, p.UserID)
+	st, created, err := s.deps.Schemes.Replace(c.UserContext(), web.Param(c, "id"), sc, p.UserID)
 	if err != nil {
 		return err
 	}
-	setAuditObject(c, "scheme:"+st.ID)
+	web.SetAuditObject(c, "scheme:"+st.ID)
 	if created {
-		setAuditDetail(c, "new version of a scored scheme")
+		web.SetAuditDetail(c, "new version of a scored scheme")
 		c.Location("/api/v1/schemes/" + st.ID)
 		c.Status(fiber.StatusCreated)
 	}

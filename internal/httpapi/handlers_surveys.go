@@ -11,6 +11,7 @@ import (
 
 	"github.com/ipeval/ipeval/auth"
 	"github.com/ipeval/ipeval/internal/fault"
+	"github.com/ipeval/ipeval/internal/web"
 	"github.com/ipeval/ipeval/surveys"
 	"github.com/ipeval/ipeval/surveys/questionnaire"
 	"github.com/ipeval/ipeval/surveys/responsefile"
@@ -47,11 +48,11 @@ func (s *Server) listQuestionnaires(c *fiber.Ctx, p auth.Principal) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(listOf(qs))
+	return c.JSON(web.ListOf(qs))
 }
 
 func (s *Server) getQuestionnaire(c *fiber.Ctx, p auth.Principal) error {
-	sq, err := s.deps.Surveys.GetQuestionnaire(c.UserContext(), p, param(c, "id"))
+	sq, err := s.deps.Surveys.GetQuestionnaire(c.UserContext(), p, web.Param(c, "id"))
 	if err != nil {
 		return err
 	}
@@ -72,9 +73,9 @@ func (s *Server) createQuestionnaire(c *fiber.Ctx, p auth.Principal) error {
 	if err != nil {
 		return err
 	}
-	setAuditObject(c, "questionnaire:"+sq.ID)
+	web.SetAuditObject(c, "questionnaire:"+sq.ID)
 	if !created {
-		setAuditDetail(c, "identical to the latest version")
+		web.SetAuditDetail(c, "identical to the latest version")
 		return c.JSON(sq)
 	}
 	c.Location("/api/v1/questionnaires/" + sq.ID)
@@ -83,28 +84,28 @@ func (s *Server) createQuestionnaire(c *fiber.Ctx, p auth.Principal) error {
 
 func (s *Server) createSurveyProject(c *fiber.Ctx, p auth.Principal) error {
 	var in surveys.ProjectInput
-	if err := decodeJSON(c, &in); err != nil {
+	if err := web.DecodeJSON(c, &in); err != nil {
 		return err
 	}
-	pr, err := s.deps.Surveys.CreateProject(c.UserContext(), p, param(c, "id"), in)
+	pr, err := s.deps.Surveys.CreateProject(c.UserContext(), p, web.Param(c, "id"), in)
 	if err != nil {
 		return err
 	}
-	setAuditObject(c, "survey_project:"+pr.ID)
+	web.SetAuditObject(c, "survey_project:"+pr.ID)
 	c.Location("/api/v1/survey-projects/" + pr.ID)
 	return c.Status(fiber.StatusCreated).JSON(pr)
 }
 
 func (s *Server) listSurveyProjects(c *fiber.Ctx, p auth.Principal) error {
-	ps, err := s.deps.Surveys.ListProjects(c.UserContext(), p, query(c, "cycle"))
+	ps, err := s.deps.Surveys.ListProjects(c.UserContext(), p, web.Query(c, "cycle"))
 	if err != nil {
 		return err
 	}
-	return c.JSON(listOf(ps))
+	return c.JSON(web.ListOf(ps))
 }
 
 func (s *Server) getSurveyProject(c *fiber.Ctx, p auth.Principal) error {
-	v, err := s.deps.Surveys.GetProject(c.UserContext(), p, param(c, "id"))
+	v, err := s.deps.Surveys.GetProject(c.UserContext(), p, web.Param(c, "id"))
 	if err != nil {
 		return err
 	}
@@ -113,14 +114,14 @@ func (s *Server) getSurveyProject(c *fiber.Ctx, p auth.Principal) error {
 
 func (s *Server) setSurveyMapping(c *fiber.Ctx, p auth.Principal) error {
 	var m responsefile.Mapping
-	if err := decodeJSON(c, &m); err != nil {
+	if err := web.DecodeJSON(c, &m); err != nil {
 		return err
 	}
-	pr, err := s.deps.Surveys.SetMapping(c.UserContext(), p, param(c, "id"), m)
+	pr, err := s.deps.Surveys.SetMapping(c.UserContext(), p, web.Param(c, "id"), m)
 	if err != nil {
 		return err
 	}
-	setAuditDetail(c, fmt.Sprintf("%d mapped columns", len(m.Columns)))
+	web.SetAuditDetail(c, fmt.Sprintf("%d mapped columns", len(m.Columns)))
 	return c.JSON(pr)
 }
 
@@ -130,18 +131,18 @@ func (s *Server) moveSurveyProject(t surveys.Transition) func(c *fiber.Ctx, p au
 	return func(c *fiber.Ctx, p auth.Principal) error {
 		var req moveRequest
 		if len(c.Body()) > 0 {
-			if err := decodeJSON(c, &req); err != nil {
+			if err := web.DecodeJSON(c, &req); err != nil {
 				return err
 			}
 		}
-		pr, acc, err := s.deps.Surveys.Move(c.UserContext(), p, param(c, "id"), t, req.Reason)
+		pr, acc, err := s.deps.Surveys.Move(c.UserContext(), p, web.Param(c, "id"), t, req.Reason)
 		if err != nil {
 			return err
 		}
 		if acc == nil {
 			return c.JSON(pr)
 		}
-		setAuditDetail(c, fmt.Sprintf("indicators %s: %d regions written, %d skipped",
+		web.SetAuditDetail(c, fmt.Sprintf("indicators %s: %d regions written, %d skipped",
 			strings.Join(acc.Indicators, " "), len(acc.Regions), len(acc.Skipped)))
 		return c.JSON(acceptView{Project: pr, Acceptance: *acc})
 	}
@@ -153,7 +154,7 @@ func (s *Server) surveyTemplate(c *fiber.Ctx, p auth.Principal) error {
 	if err != nil {
 		return err
 	}
-	id := param(c, "id")
+	id := web.Param(c, "id")
 	v, err := s.deps.Surveys.GetProject(c.UserContext(), p, id)
 	if err != nil {
 		return err
@@ -169,7 +170,7 @@ func (s *Server) surveyTemplate(c *fiber.Ctx, p auth.Principal) error {
 // as a batch and queues its reading: 202 with the batch, or 200 with the
 // batch already holding the same file.
 func (s *Server) uploadSurveyBatch(c *fiber.Ctx, p auth.Principal) error {
-	b, created, err := s.surveyUpload(c, p)
+	b, created, err := s.edge.SurveyUpload(c, p)
 	if err != nil {
 		return err
 	}
@@ -180,45 +181,24 @@ func (s *Server) uploadSurveyBatch(c *fiber.Ctx, p auth.Principal) error {
 	return c.Status(fiber.StatusAccepted).JSON(b)
 }
 
-// surveyUpload stores the file of a multipart form (file, replaces) as a
-// batch of the project :id, for the API and the project page alike.
-func (s *Server) surveyUpload(c *fiber.Ctx, p auth.Principal) (surveys.Batch, bool, error) {
-	fh, err := formUpload(c, "file")
-	if err != nil {
-		return surveys.Batch{}, false, err
-	}
-	f, err := fh.Open()
-	if err != nil {
-		return surveys.Batch{}, false, fmt.Errorf("open upload: %w", err)
-	}
-	defer f.Close()
-	b, created, err := s.deps.Surveys.Upload(c.UserContext(), p, param(c, "id"), fh.Filename, f, formValue(c, "replaces"))
-	if err != nil {
-		return b, false, err
-	}
-	setAuditObject(c, "survey_batch:"+b.ID)
-	setAuditDetail(c, b.FileName+" sha256:"+b.SHA256)
-	return b, created, nil
-}
-
 func (s *Server) listSurveyBatches(c *fiber.Ctx, p auth.Principal) error {
-	bs, err := s.deps.Surveys.ListBatches(c.UserContext(), p, param(c, "id"))
+	bs, err := s.deps.Surveys.ListBatches(c.UserContext(), p, web.Param(c, "id"))
 	if err != nil {
 		return err
 	}
-	return c.JSON(listOf(bs))
+	return c.JSON(web.ListOf(bs))
 }
 
 func (s *Server) surveyQuality(c *fiber.Ctx, p auth.Principal) error {
-	idx, err := s.deps.Surveys.Quality(c.UserContext(), p, param(c, "id"))
+	idx, err := s.deps.Surveys.Quality(c.UserContext(), p, web.Param(c, "id"))
 	if err != nil {
 		return err
 	}
-	return c.JSON(listOf(idx))
+	return c.JSON(web.ListOf(idx))
 }
 
 func (s *Server) getSurveyBatch(c *fiber.Ctx, p auth.Principal) error {
-	v, err := s.deps.Surveys.GetBatch(c.UserContext(), p, param(c, "id"))
+	v, err := s.deps.Surveys.GetBatch(c.UserContext(), p, web.Param(c, "id"))
 	if err != nil {
 		return err
 	}
@@ -231,7 +211,7 @@ func (s *Server) surveyReport(c *fiber.Ctx, p auth.Principal) error {
 	if err != nil {
 		return err
 	}
-	id := param(c, "id")
+	id := web.Param(c, "id")
 	v, err := s.deps.Surveys.GetBatch(c.UserContext(), p, id)
 	if err != nil {
 		return err
@@ -245,7 +225,7 @@ func (s *Server) surveyReport(c *fiber.Ctx, p auth.Principal) error {
 }
 
 func (s *Server) withdrawSurveyBatch(c *fiber.Ctx, p auth.Principal) error {
-	b, err := s.deps.Surveys.Withdraw(c.UserContext(), p, param(c, "id"))
+	b, err := s.deps.Surveys.Withdraw(c.UserContext(), p, web.Param(c, "id"))
 	if err != nil {
 		return err
 	}
@@ -253,16 +233,16 @@ func (s *Server) withdrawSurveyBatch(c *fiber.Ctx, p auth.Principal) error {
 }
 
 func (s *Server) cycleSurveyIndices(c *fiber.Ctx, p auth.Principal) error {
-	idx, err := s.deps.Surveys.CycleIndices(c.UserContext(), p, param(c, "id"))
+	idx, err := s.deps.Surveys.CycleIndices(c.UserContext(), p, web.Param(c, "id"))
 	if err != nil {
 		return err
 	}
-	return c.JSON(listOf(idx))
+	return c.JSON(web.ListOf(idx))
 }
 
 // fileFormat reads the format of a spreadsheet download, def when absent.
 func fileFormat(c *fiber.Ctx, def string) (string, error) {
-	switch f := cmp.Or(strings.ToLower(strings.TrimSpace(query(c, "format"))), def); f {
+	switch f := cmp.Or(strings.ToLower(strings.TrimSpace(web.Query(c, "format"))), def); f {
 	case responsefile.FormatXLSX, responsefile.FormatCSV:
 		return f, nil
 	}

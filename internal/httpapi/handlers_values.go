@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"fmt"
 	"strconv"
 	"strings"
 
@@ -9,6 +8,7 @@ import (
 
 	"github.com/ipeval/ipeval/auth"
 	"github.com/ipeval/ipeval/indicators"
+	"github.com/ipeval/ipeval/internal/web"
 )
 
 // valueBatch is the JSON batch of values: all stored, or none.
@@ -28,16 +28,16 @@ type reviewRequest struct {
 }
 
 func (s *Server) listValues(c *fiber.Ctx, p auth.Principal) error {
-	vs, err := s.deps.Values.List(c.UserContext(), p, param(c, "id"), query(c, "region"))
+	vs, err := s.deps.Values.List(c.UserContext(), p, web.Param(c, "id"), web.Query(c, "region"))
 	if err != nil {
 		return err
 	}
-	return c.JSON(listOf(vs))
+	return c.JSON(web.ListOf(vs))
 }
 
 func (s *Server) setValues(c *fiber.Ctx, p auth.Principal) error {
 	var req valueBatch
-	if err := decodeJSON(c, &req); err != nil {
+	if err := web.DecodeJSON(c, &req); err != nil {
 		return err
 	}
 	if len(req.Items) == 1 {
@@ -45,35 +45,35 @@ func (s *Server) setValues(c *fiber.Ctx, p auth.Principal) error {
 		// refused one too, such as the loser of two concurrent edits — is
 		// found in the audit log by the value's object.
 		it := req.Items[0]
-		setAuditObject(c, "cycle:"+param(c, "id")+":"+strings.TrimSpace(it.RegionCode)+":"+strings.TrimSpace(it.IndicatorCode))
+		web.SetAuditObject(c, "cycle:"+web.Param(c, "id")+":"+strings.TrimSpace(it.RegionCode)+":"+strings.TrimSpace(it.IndicatorCode))
 	}
-	vs, err := s.deps.Values.SetBatch(c.UserContext(), p, param(c, "id"), req.Items)
+	vs, err := s.deps.Values.SetBatch(c.UserContext(), p, web.Param(c, "id"), req.Items)
 	if err != nil {
 		return err
 	}
-	setAuditDetail(c, strconv.Itoa(len(req.Items))+" values")
-	return c.JSON(listOf(vs))
+	web.SetAuditDetail(c, strconv.Itoa(len(req.Items))+" values")
+	return c.JSON(web.ListOf(vs))
 }
 
 func (s *Server) submitValues(c *fiber.Ctx, p auth.Principal) error {
 	var req submitRequest
-	if err := decodeJSON(c, &req); err != nil {
+	if err := web.DecodeJSON(c, &req); err != nil {
 		return err
 	}
-	vs, err := s.deps.Values.Submit(c.UserContext(), p, param(c, "id"), req.RegionCode, req.IndicatorCodes)
+	vs, err := s.deps.Values.Submit(c.UserContext(), p, web.Param(c, "id"), req.RegionCode, req.IndicatorCodes)
 	if err != nil {
 		return err
 	}
-	setAuditDetail(c, "region "+req.RegionCode)
-	return c.JSON(listOf(vs))
+	web.SetAuditDetail(c, "region "+req.RegionCode)
+	return c.JSON(web.ListOf(vs))
 }
 
 func (s *Server) reviewValue(c *fiber.Ctx, p auth.Principal) error {
 	var req reviewRequest
-	if err := decodeJSON(c, &req); err != nil {
+	if err := web.DecodeJSON(c, &req); err != nil {
 		return err
 	}
-	v, err := s.deps.Values.Review(c.UserContext(), p, param(c, "id"), param(c, "value"), req.Verify, req.Comment, req.Version)
+	v, err := s.deps.Values.Review(c.UserContext(), p, web.Param(c, "id"), web.Param(c, "value"), req.Verify, req.Comment, req.Version)
 	if err != nil {
 		return err
 	}
@@ -81,19 +81,19 @@ func (s *Server) reviewValue(c *fiber.Ctx, p auth.Principal) error {
 }
 
 func (s *Server) valueHistory(c *fiber.Ctx, p auth.Principal) error {
-	rs, err := s.deps.Values.History(c.UserContext(), p, param(c, "value"))
+	rs, err := s.deps.Values.History(c.UserContext(), p, web.Param(c, "value"))
 	if err != nil {
 		return err
 	}
-	return c.JSON(listOf(rs))
+	return c.JSON(web.ListOf(rs))
 }
 
 func (s *Server) completeness(c *fiber.Ctx, p auth.Principal) error {
-	cs, err := s.deps.Values.Completeness(c.UserContext(), p, param(c, "id"))
+	cs, err := s.deps.Values.Completeness(c.UserContext(), p, web.Param(c, "id"))
 	if err != nil {
 		return err
 	}
-	return c.JSON(listOf(cs))
+	return c.JSON(web.ListOf(cs))
 }
 
 // importForm documents the multipart form of a spreadsheet import.
@@ -104,7 +104,7 @@ type importForm struct {
 }
 
 func (s *Server) valuesTemplate(c *fiber.Ctx, p auth.Principal) error {
-	f, err := s.deps.Values.Template(c.UserContext(), p, param(c, "id"), query(c, "region"), query(c, "format"))
+	f, err := s.deps.Values.Template(c.UserContext(), p, web.Param(c, "id"), web.Query(c, "region"), web.Query(c, "format"))
 	if err != nil {
 		return err
 	}
@@ -112,28 +112,13 @@ func (s *Server) valuesTemplate(c *fiber.Ctx, p auth.Principal) error {
 }
 
 func (s *Server) importValues(c *fiber.Ctx, p auth.Principal) error {
-	submit, err := formBool(c, "submit")
+	submit, err := web.FormBool(c, "submit")
 	if err != nil {
 		return err
 	}
-	res, err := s.importUpload(c, p, submit)
+	res, err := s.edge.ImportUpload(c, p, submit)
 	if err != nil {
 		return err
 	}
 	return c.JSON(res)
-}
-
-// importUpload imports the file of a multipart form; the API and the
-// collection page share it.
-func (s *Server) importUpload(c *fiber.Ctx, p auth.Principal, submit bool) (indicators.ImportResult, error) {
-	name, data, err := formFile(c, "file", s.deps.Values.MaxImportBytes())
-	if err != nil {
-		return indicators.ImportResult{}, err
-	}
-	res, err := s.deps.Values.Import(c.UserContext(), p, param(c, "id"), name, data, submit)
-	if err != nil {
-		return res, err
-	}
-	setAuditDetail(c, fmt.Sprintf("%s: %d entries, %d changed, %d submitted", name, res.Entries, res.Changed, res.Submitted))
-	return res, nil
 }

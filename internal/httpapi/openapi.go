@@ -11,6 +11,7 @@ import (
 	"github.com/invopop/jsonschema"
 
 	"github.com/ipeval/ipeval/auth"
+	"github.com/ipeval/ipeval/internal/web"
 )
 
 var pathParam = regexp.MustCompile(`:([A-Za-z_]+)`)
@@ -20,7 +21,7 @@ func openapiPath(p string) string { return pathParam.ReplaceAllString(p, "{$1}")
 
 // buildOpenAPI derives the OpenAPI 3.1 document from the route table, so
 // the document cannot drift from what the router serves.
-func buildOpenAPI(routes []route, version string) ([]byte, error) {
+func buildOpenAPI(routes []web.Route, version string) ([]byte, error) {
 	ref := &jsonschema.Reflector{DoNotReference: true, ExpandedStruct: true}
 	schema := func(v any) (map[string]any, error) {
 		b, err := json.Marshal(ref.Reflect(v))
@@ -35,7 +36,7 @@ func buildOpenAPI(routes []route, version string) ([]byte, error) {
 		delete(m, "$id")
 		return m, nil
 	}
-	problem, err := schema(Problem{})
+	problem, err := schema(web.Problem{})
 	if err != nil {
 		return nil, err
 	}
@@ -55,7 +56,7 @@ func buildOpenAPI(routes []route, version string) ([]byte, error) {
 		if params != nil {
 			op["parameters"] = params
 		}
-		if !r.Access.isPublic() {
+		if !r.Access.IsPublic() {
 			op["security"] = []map[string][]string{{"bearer": {}}, {"session": {}}}
 		}
 		if r.Body != nil {
@@ -114,7 +115,7 @@ func buildOpenAPI(routes []route, version string) ([]byte, error) {
 		"paths": paths,
 		"components": map[string]any{"securitySchemes": map[string]any{
 			"bearer":  map[string]any{"type": "http", "scheme": "bearer", "description": "API token from `ipeval user token` or POST /api/v1/tokens"},
-			"session": map[string]any{"type": "apiKey", "in": "cookie", "name": sessionCookie, "description": "Browser session; unsafe methods also need the X-CSRF-Token header"},
+			"session": map[string]any{"type": "apiKey", "in": "cookie", "name": web.SessionCookie, "description": "Browser session; unsafe methods also need the X-CSRF-Token header"},
 		}},
 	}
 	return json.MarshalIndent(doc, "", "  ")

@@ -22,6 +22,7 @@ import (
 	"github.com/ipeval/ipeval/cycles"
 	"github.com/ipeval/ipeval/internal/fault"
 	"github.com/ipeval/ipeval/internal/httpapi/i18n"
+	"github.com/ipeval/ipeval/internal/web"
 	"github.com/ipeval/ipeval/reports/static"
 )
 
@@ -106,7 +107,7 @@ type formProblem struct {
 // conflict, a file too large or of the wrong type); ok is false for other
 // errors, which go to the error page.
 func formProblemOf(c *fiber.Ctx, err error) (fp formProblem, status int, ok bool) {
-	prob := problemFor(err)
+	prob := web.ProblemFor(err)
 	switch prob.Status {
 	case fiber.StatusBadRequest, fiber.StatusConflict, fiber.StatusRequestEntityTooLarge, fiber.StatusUnsupportedMediaType:
 	default:
@@ -153,7 +154,7 @@ func (s *Server) render(c *fiber.Ctx, status int, name, titleKey string, data an
 	if !ok {
 		return fmt.Errorf("no page %q", name)
 	}
-	v := view{Lang: lang(c), User: principal(c), Path: c.Path(), Query: string(c.Request().URI().QueryString()), Data: data}
+	v := view{Lang: lang(c), User: web.Principal(c), Path: c.Path(), Query: string(c.Request().URI().QueryString()), Data: data}
 	v.Title = v.T(titleKey)
 	var b strings.Builder
 	if err := t.Execute(&b, v); err != nil {
@@ -172,7 +173,7 @@ func pageHeaders(c *fiber.Ctx) {
 	c.Set("X-Content-Type-Options", "nosniff")
 }
 
-func (s *Server) renderError(c *fiber.Ctx, p Problem) error {
+func (s *Server) renderError(c *fiber.Ctx, p web.Problem) error {
 	return s.render(c, p.Status, "error", "error.title", p)
 }
 
@@ -184,7 +185,7 @@ type homeData struct {
 }
 
 func (s *Server) homePage(c *fiber.Ctx, p auth.Principal) error {
-	if !assessment.allows(p) {
+	if !web.Assessment.Allows(p) {
 		return s.render(c, fiber.StatusOK, "home", "home.title", homeData{})
 	}
 	cs, err := s.deps.Cycles.List(c.UserContext())
@@ -209,7 +210,7 @@ func (s *Server) loginPage(c *fiber.Ctx, p auth.Principal) error {
 	if p.Authenticated() {
 		return c.Redirect("/", fiber.StatusSeeOther)
 	}
-	return s.render(c, fiber.StatusOK, "login", "login.title", loginData{CSRF: s.loginCSRF(c), Next: safeNext(query(c, "next"))})
+	return s.render(c, fiber.StatusOK, "login", "login.title", loginData{CSRF: s.loginCSRF(c), Next: safeNext(web.Query(c, "next"))})
 }
 
 func (s *Server) loginCSRF(c *fiber.Ctx) string {
@@ -224,16 +225,16 @@ func (s *Server) loginCSRF(c *fiber.Ctx) string {
 }
 
 func (s *Server) loginForm(c *fiber.Ctx, _ auth.Principal) error {
-	data := loginData{Next: safeNext(formValue(c, "next")), Username: formValue(c, "username")}
-	cookie, form := c.Cookies(loginCSRFCookie), formValue(c, "_csrf")
+	data := loginData{Next: safeNext(web.FormValue(c, "next")), Username: web.FormValue(c, "username")}
+	cookie, form := c.Cookies(loginCSRFCookie), web.FormValue(c, "_csrf")
 	if cookie == "" || subtle.ConstantTimeCompare([]byte(cookie), []byte(form)) != 1 {
-		setAuditObject(c, "user:"+data.Username)
-		setAuditDetail(c, "login csrf mismatch")
+		web.SetAuditObject(c, "user:"+data.Username)
+		web.SetAuditDetail(c, "login csrf mismatch")
 		data.CSRF = s.loginCSRF(c)
 		data.Error = "login.expired"
 		return s.render(c, fiber.StatusForbidden, "login", "login.title", data)
 	}
-	_, _, err := s.signIn(c, data.Username, formValue(c, "password"))
+	_, _, err := s.edge.SignIn(c, data.Username, web.FormValue(c, "password"))
 	if err == nil {
 		next := data.Next
 		if next == "" {
@@ -241,10 +242,10 @@ func (s *Server) loginForm(c *fiber.Ctx, _ auth.Principal) error {
 		}
 		return c.Redirect(next, fiber.StatusSeeOther)
 	}
-	status := statusOf(err)
+	status := web.StatusOf(err)
 	switch {
 	case errors.Is(err, auth.ErrThrottled):
-		c.Set(fiber.HeaderRetryAfter, retryAfter(problemFor(err)))
+		c.Set(fiber.HeaderRetryAfter, web.RetryAfter(web.ProblemFor(err)))
 		data.Error = "login.throttled"
 	case errors.Is(err, auth.ErrInvalidCredentials):
 		data.Error = "login.invalid"
@@ -278,10 +279,10 @@ func safeNext(next string) string {
 }
 
 func (s *Server) logoutForm(c *fiber.Ctx, _ auth.Principal) error {
-	if err := s.deps.Auth.EndSession(c.UserContext(), c.Cookies(sessionCookie)); err != nil {
+	if err := s.deps.Auth.EndSession(c.UserContext(), c.Cookies(web.SessionCookie)); err != nil {
 		return err
 	}
-	s.clearSessionCookie(c)
+	s.edge.ClearSessionCookie(c)
 	return c.Redirect("/login", fiber.StatusSeeOther)
 }
 
@@ -373,7 +374,7 @@ func indent(raw json.RawMessage) string {
 // then those of package reports (the report's print style sheet); nothing
 // is loaded from another host.
 func (s *Server) static(c *fiber.Ctx, _ auth.Principal) error {
-	name := path.Base(param(c, "file"))
+	name := path.Base(web.Param(c, "file"))
 	b, err := staticFS.ReadFile("static/" + name)
 	if err != nil {
 		if b, err = fs.ReadFile(static.FS(), name); err != nil {
@@ -393,11 +394,11 @@ func (s *Server) static(c *fiber.Ctx, _ auth.Principal) error {
 // vendor serves the chart library that `make assets` put into package
 // reports; vendorMap its map data.
 func (s *Server) vendor(c *fiber.Ctx, _ auth.Principal) error {
-	return sendAsset(c, "vendor/"+path.Base(param(c, "file")))
+	return sendAsset(c, "vendor/"+path.Base(web.Param(c, "file")))
 }
 
 func (s *Server) vendorMap(c *fiber.Ctx, _ auth.Principal) error {
-	return sendAsset(c, "vendor/maps/"+path.Base(param(c, "file")))
+	return sendAsset(c, "vendor/maps/"+path.Base(web.Param(c, "file")))
 }
 
 func sendAsset(c *fiber.Ctx, name string) error {

@@ -8,15 +8,16 @@ import (
 
 	"github.com/ipeval/ipeval/audit"
 	"github.com/ipeval/ipeval/auth"
+	"github.com/ipeval/ipeval/internal/web"
 	"github.com/ipeval/ipeval/jobs"
 )
 
 // usersData is the security administrator's users page.
 type usersData struct {
-	Users []userView
+	Users []web.UserView
 	// Reset is the user whose password was just reset, with the new
 	// password shown this once.
-	Reset *userCreated
+	Reset *web.UserCreated
 }
 
 // usersPage lists every user with the security administrator's actions.
@@ -24,21 +25,21 @@ func (s *Server) usersPage(c *fiber.Ctx, _ auth.Principal) error {
 	return s.renderUsers(c, nil)
 }
 
-func (s *Server) renderUsers(c *fiber.Ctx, reset *userCreated) error {
+func (s *Server) renderUsers(c *fiber.Ctx, reset *web.UserCreated) error {
 	us, err := s.deps.Auth.ListUsers(c.UserContext())
 	if err != nil {
 		return err
 	}
 	d := usersData{Reset: reset}
 	for _, u := range us {
-		d.Users = append(d.Users, s.managedUser(u))
+		d.Users = append(d.Users, s.edge.ManagedUser(u))
 	}
 	return s.render(c, fiber.StatusOK, "users", "users.title", d)
 }
 
 // userDisabledForm enables or disables a user from the users page.
 func (s *Server) userDisabledForm(c *fiber.Ctx, p auth.Principal) error {
-	if err := s.setDisabledOf(c, p, param(c, "id"), formValue(c, "disabled") == "true"); err != nil {
+	if err := s.edge.SetDisabledOf(c, p, web.Param(c, "id"), web.FormValue(c, "disabled") == "true"); err != nil {
 		return err
 	}
 	return c.Redirect("/users", fiber.StatusSeeOther)
@@ -47,7 +48,7 @@ func (s *Server) userDisabledForm(c *fiber.Ctx, p auth.Principal) error {
 // userPasswordForm resets a password from the users page and shows the new
 // one once.
 func (s *Server) userPasswordForm(c *fiber.Ctx, _ auth.Principal) error {
-	shown, err := s.resetPasswordOf(c)
+	shown, err := s.edge.ResetPasswordOf(c)
 	if err != nil {
 		return err
 	}
@@ -56,7 +57,7 @@ func (s *Server) userPasswordForm(c *fiber.Ctx, _ auth.Principal) error {
 
 // userThrottleForm clears a user's sign-in throttle from the users page.
 func (s *Server) userThrottleForm(c *fiber.Ctx, _ auth.Principal) error {
-	if _, err := s.clearThrottleOf(c); err != nil {
+	if _, err := s.edge.ClearThrottleOf(c); err != nil {
 		return err
 	}
 	return c.Redirect("/users", fiber.StatusSeeOther)
@@ -74,7 +75,7 @@ type auditData struct {
 // auditPage shows the audit log, filtered as the query asks, with the
 // caller's CSV exports.
 func (s *Server) auditPage(c *fiber.Ctx, p auth.Principal) error {
-	f, err := auditFilter(func(key string) string { return query(c, key) })
+	f, err := web.AuditFilter(func(key string) string { return web.Query(c, key) })
 	if err != nil {
 		return err
 	}
@@ -97,7 +98,7 @@ func (s *Server) auditPage(c *fiber.Ctx, p auth.Principal) error {
 // auditExportForm starts a CSV export of the audit log filtered as the
 // page's form says, and goes back to the page, where it is listed.
 func (s *Server) auditExportForm(c *fiber.Ctx, p auth.Principal) error {
-	f, err := auditFilter(func(key string) string { return formValue(c, key) })
+	f, err := web.AuditFilter(func(key string) string { return web.FormValue(c, key) })
 	if err != nil {
 		return err
 	}
@@ -106,7 +107,7 @@ func (s *Server) auditExportForm(c *fiber.Ctx, p auth.Principal) error {
 	if err != nil {
 		return err
 	}
-	setAuditObject(c, "job:"+j.ID)
+	web.SetAuditObject(c, "job:"+j.ID)
 	back := url.Values{}
 	for k, v := range map[string]string{"username": f.Username, "action": f.Action, "object": f.Object, "result": f.Result} {
 		if v != "" {

@@ -13,6 +13,7 @@ import (
 	"github.com/ipeval/ipeval/indicators/scheme"
 	"github.com/ipeval/ipeval/indicators/sheet"
 	"github.com/ipeval/ipeval/internal/fault"
+	"github.com/ipeval/ipeval/internal/web"
 )
 
 // collectData is the data-collection page of one cycle
@@ -32,11 +33,11 @@ func (s *Server) collectPage(c *fiber.Ctx, p auth.Principal) error {
 
 // collectImport takes a filled-in template from the page's form.
 func (s *Server) collectImport(c *fiber.Ctx, p auth.Principal) error {
-	submit, err := formBool(c, "submit")
+	submit, err := web.FormBool(c, "submit")
 	if err != nil {
 		return s.collectFailed(c, p, err)
 	}
-	res, err := s.importUpload(c, p, submit)
+	res, err := s.edge.ImportUpload(c, p, submit)
 	if err != nil {
 		return s.collectFailed(c, p, err)
 	}
@@ -46,7 +47,7 @@ func (s *Server) collectImport(c *fiber.Ctx, p auth.Principal) error {
 
 // collectEvidence attaches an evidence file from the page's form.
 func (s *Server) collectEvidence(c *fiber.Ctx, p auth.Principal) error {
-	ev, _, err := s.attachUpload(c, p)
+	ev, _, err := s.edge.AttachUpload(c, p)
 	if err != nil {
 		return s.collectFailed(c, p, err)
 	}
@@ -60,8 +61,8 @@ func (s *Server) collectEvidence(c *fiber.Ctx, p auth.Principal) error {
 // submit box submits the region's drafts.
 func (s *Server) collectValues(c *fiber.Ctx, p auth.Principal) error {
 	ctx := c.UserContext()
-	cycleID, region := param(c, "id"), strings.ToUpper(strings.TrimSpace(formValue(c, "region_code")))
-	submit, err := formBool(c, "submit")
+	cycleID, region := web.Param(c, "id"), strings.ToUpper(strings.TrimSpace(web.FormValue(c, "region_code")))
+	submit, err := web.FormBool(c, "submit")
 	if err == nil && region == "" {
 		err = fault.Invalid(fault.Field("region_code", "required", "请指定地区", "name the region"))
 	}
@@ -89,7 +90,7 @@ func (s *Server) collectValues(c *fiber.Ctx, p auth.Principal) error {
 		if err != nil {
 			return s.collectFailed(c, p, err)
 		}
-		setAuditDetail(c, fmt.Sprintf("region %s: %d submitted", region, len(vs)))
+		web.SetAuditDetail(c, fmt.Sprintf("region %s: %d submitted", region, len(vs)))
 		return s.renderCollect(c, p, fiber.StatusOK, collectData{Notice: fmt.Sprintf(tr(c, "collect.saved"), 0, len(vs))})
 	}
 	_, submitted, err := s.deps.Values.SetForm(ctx, p, cycleID, items, submit)
@@ -99,7 +100,7 @@ func (s *Server) collectValues(c *fiber.Ctx, p auth.Principal) error {
 	if err != nil {
 		return s.collectFailed(c, p, err)
 	}
-	setAuditDetail(c, fmt.Sprintf("region %s: %d changed, %d submitted", region, len(items), submitted))
+	web.SetAuditDetail(c, fmt.Sprintf("region %s: %d changed, %d submitted", region, len(items), submitted))
 	return s.renderCollect(c, p, fiber.StatusOK, collectData{Notice: fmt.Sprintf(tr(c, "collect.saved"), len(items), submitted)})
 }
 
@@ -110,7 +111,7 @@ func formItems(c *fiber.Ctx, sc scheme.Scheme, region string, stored []indicator
 	var items []indicators.ValueInput
 	var errs []fault.FieldError
 	for _, ind := range sc.Indicators {
-		ver := formValue(c, "ver."+ind.Code)
+		ver := web.FormValue(c, "ver."+ind.Code)
 		if ind.SurveySourced() || ver == "" {
 			continue
 		}
@@ -120,13 +121,13 @@ func formItems(c *fiber.Ctx, sc scheme.Scheme, region string, stored []indicator
 				Message: "版本号无效：" + ver, MessageEn: "invalid version: " + ver})
 			continue
 		}
-		na, err := formBool(c, "na."+ind.Code)
+		na, err := web.FormBool(c, "na."+ind.Code)
 		if err != nil {
 			return nil, err
 		}
 		// Browsers send a textarea's line ends as CRLF; stored notes have LF.
-		note := strings.ReplaceAll(formValue(c, "note."+ind.Code), "\r\n", "\n")
-		e := sheet.Entry{IndicatorCode: ind.Code, Value: formValue(c, "v."+ind.Code), NotApplicable: na, Note: note}
+		note := strings.ReplaceAll(web.FormValue(c, "note."+ind.Code), "\r\n", "\n")
+		e := sheet.Entry{IndicatorCode: ind.Code, Value: web.FormValue(c, "v."+ind.Code), NotApplicable: na, Note: note}
 		number, na, filled, fe := sheet.Interpret(e, ind)
 		if fe == nil && number != nil {
 			// Checked here too, so that a field that is not a number does
@@ -206,14 +207,14 @@ func (s *Server) collectFailed(c *fiber.Ctx, p auth.Principal, err error) error 
 // region asked for (?region=, else the form's region_code; a city
 // official's own region always), with d's outcome of a form.
 func (s *Server) renderCollect(c *fiber.Ctx, p auth.Principal, status int, d collectData) error {
-	region := strings.ToUpper(strings.TrimSpace(query(c, "region")))
+	region := strings.ToUpper(strings.TrimSpace(web.Query(c, "region")))
 	if region == "" {
-		region = strings.ToUpper(strings.TrimSpace(formValue(c, "region_code")))
+		region = strings.ToUpper(strings.TrimSpace(web.FormValue(c, "region_code")))
 	}
 	if p.Is(auth.RoleCity) {
 		region = p.RegionCode
 	}
-	page, err := s.collection.Page(c.UserContext(), p, param(c, "id"), region)
+	page, err := s.collection.Page(c.UserContext(), p, web.Param(c, "id"), region)
 	if err != nil {
 		return err
 	}

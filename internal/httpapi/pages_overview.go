@@ -8,6 +8,7 @@ import (
 
 	"github.com/ipeval/ipeval/auth"
 	"github.com/ipeval/ipeval/internal/fault"
+	"github.com/ipeval/ipeval/internal/web"
 	"github.com/ipeval/ipeval/reports"
 )
 
@@ -54,7 +55,7 @@ func (s *Server) noRunYet(c *fiber.Ctx, p auth.Principal, ch reports.RunChoice, 
 // chooseRun picks the run a page of the path's cycle (:id) shows: ?run=ID,
 // else the published run, else for admins the newest.
 func (s *Server) chooseRun(c *fiber.Ctx, p auth.Principal) (reports.RunChoice, error) {
-	return s.viewModels.Choose(c.UserContext(), p, param(c, "id"), query(c, "run"))
+	return s.viewModels.Choose(c.UserContext(), p, web.Param(c, "id"), web.Query(c, "run"))
 }
 
 // cachedView returns what build makes of the chosen run, from the cache of
@@ -64,7 +65,7 @@ func (s *Server) chooseRun(c *fiber.Ctx, p auth.Principal) (reports.RunChoice, e
 // region's detail only); entries go stale when another run is published,
 // which a region's trend would show.
 func cachedView[T any](s *Server, c *fiber.Ctx, p auth.Principal, ch reports.RunChoice, page string, build func() (T, error)) (T, error) {
-	if !ch.Published || s.views == nil {
+	if !ch.Published || s.edge.Views() == nil {
 		return build()
 	}
 	stamp, err := s.deps.Runs.PublishedStamp(c.UserContext())
@@ -73,25 +74,16 @@ func cachedView[T any](s *Server, c *fiber.Ctx, p auth.Principal, ch reports.Run
 		return zero, err
 	}
 	key := strings.Join([]string{page, ch.Cycle.ID, string(ch.Cycle.Status), ch.RunID, lang(c), string(p.Role), p.RegionCode}, "|")
-	v, ok := s.views.Get(key, stamp)
-	s.countView(ok)
+	v, ok := s.edge.Views().Get(key, stamp)
+	s.edge.CountView(ok)
 	if ok {
 		return v.(T), nil
 	}
 	built, err := build()
 	if err == nil {
-		s.views.Put(key, stamp, built)
+		s.edge.Views().Put(key, stamp, built)
 	}
 	return built, err
-}
-
-// countView counts a lookup in the view cache for the metrics.
-func (s *Server) countView(hit bool) {
-	result := "miss"
-	if hit {
-		result = "hit"
-	}
-	s.metrics.viewCache.WithLabelValues(result).Inc()
 }
 
 // diffPage compares two runs of a cycle (?from=RUN&to=RUN; by default the
@@ -100,7 +92,7 @@ func (s *Server) countView(hit bool) {
 // inputs that changed (reports.Comparison). Only admins compare runs:
 // city officials see the published one alone.
 func (s *Server) diffPage(c *fiber.Ctx, p auth.Principal) error {
-	d, err := s.viewModels.Compare(c.UserContext(), p, param(c, "id"), query(c, "to"), query(c, "from"), lang(c) == "en")
+	d, err := s.viewModels.Compare(c.UserContext(), p, web.Param(c, "id"), web.Query(c, "to"), web.Query(c, "from"), lang(c) == "en")
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 
 	"github.com/ipeval/ipeval/auth"
 	"github.com/ipeval/ipeval/internal/fault"
+	"github.com/ipeval/ipeval/internal/web"
 	"github.com/ipeval/ipeval/reports"
 )
 
@@ -14,7 +15,7 @@ import (
 // satisfaction survey and the state of its indicator values in the cycle
 // as they are now.
 func (s *Server) regionPage(c *fiber.Ctx, p auth.Principal) error {
-	code := param(c, "code")
+	code := web.Param(c, "code")
 	if !p.CanAccessRegion(code) {
 		return fault.With(fault.ErrForbidden, "you may see only your own region", "只能查看本地区的评价结果", nil)
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/ipeval/ipeval/auth"
 	"github.com/ipeval/ipeval/cycles"
 	"github.com/ipeval/ipeval/internal/fault"
+	"github.com/ipeval/ipeval/internal/web"
 	"github.com/ipeval/ipeval/jobs"
 	"github.com/ipeval/ipeval/reports"
 )
@@ -31,8 +32,8 @@ type reportPending struct {
 func (s *Server) reportPage(c *fiber.Ctx, p auth.Principal) error {
 	if !p.Is(auth.RoleAdmin) {
 		return fault.With(fault.ErrForbidden,
-			fmt.Sprintf("the province report with every region's page is for provincial managers; yours is /cycles/%s/regions/%s/report", param(c, "id"), p.RegionCode),
-			fmt.Sprintf("全省报告（含各地区评价页）仅限省级管理员查看；本地区报告见 /cycles/%s/regions/%s/report", param(c, "id"), p.RegionCode), nil)
+			fmt.Sprintf("the province report with every region's page is for provincial managers; yours is /cycles/%s/regions/%s/report", web.Param(c, "id"), p.RegionCode),
+			fmt.Sprintf("全省报告（含各地区评价页）仅限省级管理员查看；本地区报告见 /cycles/%s/regions/%s/report", web.Param(c, "id"), p.RegionCode), nil)
 	}
 	return s.serveReport(c, p, "")
 }
@@ -41,10 +42,10 @@ func (s *Server) reportPage(c *fiber.Ctx, p auth.Principal) error {
 // summary, ranking and map, that region's page and the methodology. A
 // city official reads only their own region's.
 func (s *Server) regionReportPage(c *fiber.Ctx, p auth.Principal) error {
-	if !p.CanAccessRegion(param(c, "code")) {
+	if !p.CanAccessRegion(web.Param(c, "code")) {
 		return fault.With(fault.ErrForbidden, "you may read only your own region's report", "只能查看本地区的评价报告", nil)
 	}
-	return s.serveReport(c, p, param(c, "code"))
+	return s.serveReport(c, p, web.Param(c, "code"))
 }
 
 // serveReport sends the stored report of the cycle's run, or, while a
@@ -82,7 +83,7 @@ func (s *Server) reportRun(c *fiber.Ctx, p auth.Principal) (reports.RunChoice, e
 	if err != nil && ch.Cycle.ID == "" {
 		return ch, err
 	}
-	if err != nil || (query(c, "run") == "" && !ch.Published) {
+	if err != nil || (web.Query(c, "run") == "" && !ch.Published) {
 		return ch, fault.With(fault.ErrNotFound, "the cycle has no published results yet, so it has no report",
 			"该考核周期尚无已发布的评价结果，暂无评价报告", nil)
 	}

@@ -6,13 +6,14 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/ipeval/ipeval/auth"
+	"github.com/ipeval/ipeval/internal/web"
 	"github.com/ipeval/ipeval/surveys"
 )
 
 // surveysPage lists a contractor's projects, or every project for an
 // admin (surveys.ProjectList).
 func (s *Server) surveysPage(c *fiber.Ctx, p auth.Principal) error {
-	d, err := s.surveyViews.List(c.UserContext(), p, query(c, "cycle"))
+	d, err := s.surveyViews.List(c.UserContext(), p, web.Query(c, "cycle"))
 	if err != nil {
 		return err
 	}
@@ -36,7 +37,7 @@ var surveyNotices = map[string]bool{"uploaded": true, "duplicate": true, "submit
 // names a batch of it to show with its problems).
 func (s *Server) surveyPage(c *fiber.Ctx, p auth.Principal) error {
 	d := surveyData{}
-	if n := query(c, "notice"); surveyNotices[n] {
+	if n := web.Query(c, "notice"); surveyNotices[n] {
 		d.Notice = "survey.notice." + n
 	}
 	return s.renderSurvey(c, p, fiber.StatusOK, d)
@@ -45,7 +46,7 @@ func (s *Server) surveyPage(c *fiber.Ctx, p auth.Principal) error {
 // surveyUploadForm stores a file from the page's form, as the API does,
 // and goes back to the project page, which follows the batch's reading.
 func (s *Server) surveyUploadForm(c *fiber.Ctx, p auth.Principal) error {
-	b, created, err := s.surveyUpload(c, p)
+	b, created, err := s.edge.SurveyUpload(c, p)
 	if err != nil {
 		return s.surveyFailed(c, p, err)
 	}
@@ -58,7 +59,7 @@ func (s *Server) surveyUploadForm(c *fiber.Ctx, p auth.Principal) error {
 
 // surveySubmitForm submits the project for acceptance from the page.
 func (s *Server) surveySubmitForm(c *fiber.Ctx, p auth.Principal) error {
-	if _, _, err := s.deps.Surveys.Move(c.UserContext(), p, param(c, "id"), surveys.Submit, ""); err != nil {
+	if _, _, err := s.deps.Surveys.Move(c.UserContext(), p, web.Param(c, "id"), surveys.Submit, ""); err != nil {
 		return s.surveyFailed(c, p, err)
 	}
 	return s.backToSurvey(c, url.Values{"notice": {"submitted"}})
@@ -67,7 +68,7 @@ func (s *Server) surveySubmitForm(c *fiber.Ctx, p auth.Principal) error {
 // backToSurvey answers a form post with a redirect to the project page, so
 // that reloading the page does not post the form again.
 func (s *Server) backToSurvey(c *fiber.Ctx, q url.Values) error {
-	return c.Redirect("/surveys/"+url.PathEscape(param(c, "id"))+"?"+q.Encode(), fiber.StatusSeeOther)
+	return c.Redirect("/surveys/"+url.PathEscape(web.Param(c, "id"))+"?"+q.Encode(), fiber.StatusSeeOther)
 }
 
 // surveyFailed shows a refused form on the project page, when it is the
@@ -83,7 +84,7 @@ func (s *Server) surveyFailed(c *fiber.Ctx, p auth.Principal, err error) error {
 // renderSurvey shows the path's project (?batch=ID names a batch of it to
 // show with its problems), with d's outcome of a form.
 func (s *Server) renderSurvey(c *fiber.Ctx, p auth.Principal, status int, d surveyData) error {
-	page, err := s.surveyViews.Project(c.UserContext(), p, param(c, "id"), query(c, "batch"), lang(c) == "en")
+	page, err := s.surveyViews.Project(c.UserContext(), p, web.Param(c, "id"), web.Query(c, "batch"), lang(c) == "en")
 	if err != nil {
 		return err
 	}

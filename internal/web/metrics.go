@@ -1,4 +1,4 @@
-package httpapi
+package web
 
 import (
 	"net/http"
@@ -49,4 +49,4 @@ func (m *metrics) observe(method, route string, status int, d time.Duration) {
 // not on the public address, where anyone could read the traffic of every
 // route: cmd/ipeval serves it on a listener of its own (--metrics-addr,
 // loopback by default).
-func (s *Server) MetricsHandler() http.Handler { return s.metrics.handler }
+func (e *Edge) MetricsHandler() http.Handler { return e.metrics.handler }
