@@ -16,6 +16,7 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/recover"
 
 	"github.com/ipeval/ipeval/indicators"
+	"github.com/ipeval/ipeval/internal/api"
 	"github.com/ipeval/ipeval/internal/web"
 	"github.com/ipeval/ipeval/reports"
 	"github.com/ipeval/ipeval/surveys"
@@ -41,7 +42,9 @@ type Server struct {
 	routes []web.Route
 	// edge is the middleware, problem mapping and view cache that the
 	// API and the site share.
-	edge    *web.Edge
+	edge *web.Edge
+	// api holds the JSON API's handlers.
+	api     *api.Handlers
 	pages   *pages
 	openapi []byte
 	docs    []docGroup
@@ -62,6 +65,7 @@ func New(deps Deps, opts Options) (*Server, error) {
 	s := &Server{pages: p}
 	s.edge = web.NewEdge(deps, opts, s.renderError)
 	s.deps, s.opts, s.log = s.edge.Deps(), s.edge.Options(), s.edge.Deps().Log
+	s.api = api.New(s.edge)
 	deps, opts = s.deps, s.opts
 	s.viewModels = reports.NewViews(deps.Cycles, deps.Runs, deps.Schemes, deps.Surveys, deps.Values, deps.Regions)
 	s.collection = indicators.NewCollection(deps.Cycles, deps.Schemes, deps.Values, deps.Evidence)
@@ -95,9 +99,10 @@ func New(deps Deps, opts Options) (*Server, error) {
 	s.app.Use(recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: s.edge.LogPanic}))
 	s.app.Use(s.edge.RequestContext)
 	s.routes = s.routeTable()
-	if s.openapi, err = buildOpenAPI(s.routes, deps.Version); err != nil {
+	if s.openapi, err = api.BuildOpenAPI(s.routes, deps.Version); err != nil {
 		return nil, fmt.Errorf("openapi: %w", err)
 	}
+	s.api.SetOpenAPI(s.openapi)
 	if s.docs, err = buildDocs(s.openapi); err != nil {
 		return nil, err
 	}

@@ -1,4 +1,4 @@
-package httpapi
+package api
 
 import (
 	"bytes"
@@ -19,49 +19,52 @@ import (
 
 // Media types of the survey downloads.
 const (
-	mimeXLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-	mimeCSV  = "text/csv; charset=utf-8"
+	MIMEXLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+	MIMECSV  = "text/csv; charset=utf-8"
 )
 
-// batchForm documents the multipart form of a survey upload.
-type batchForm struct {
+// BatchForm documents the multipart form of a survey upload.
+type BatchForm struct {
 	File string `json:"file" jsonschema:"format=binary"`
 	// Replaces names a valid batch of the project that the upload replaces
 	// once it has been read without problems.
 	Replaces string `json:"replaces,omitempty"`
 }
 
-// moveRequest is the optional body of a project transition.
-type moveRequest struct {
+// MoveRequest is the optional body of a project transition.
+type MoveRequest struct {
 	// Reason is required to return a project; recorded for the others.
 	Reason string `json:"reason"`
 }
 
-// acceptView is a project just accepted and what accepting it wrote.
-type acceptView struct {
+// AcceptView is a project just accepted and what accepting it wrote.
+type AcceptView struct {
 	Project    surveys.Project    `json:"project"`
 	Acceptance surveys.Acceptance `json:"acceptance"`
 }
 
-func (s *Server) listQuestionnaires(c *fiber.Ctx, p auth.Principal) error {
-	qs, err := s.deps.Surveys.ListQuestionnaires(c.UserContext(), p)
+// ListQuestionnaires answers questionnaires.list (List questionnaire
+// versions).
+func (h *Handlers) ListQuestionnaires(c *fiber.Ctx, p auth.Principal) error {
+	qs, err := h.deps.Surveys.ListQuestionnaires(c.UserContext(), p)
 	if err != nil {
 		return err
 	}
 	return c.JSON(web.ListOf(qs))
 }
 
-func (s *Server) getQuestionnaire(c *fiber.Ctx, p auth.Principal) error {
-	sq, err := s.deps.Surveys.GetQuestionnaire(c.UserContext(), p, web.Param(c, "id"))
+// GetQuestionnaire answers questionnaires.get (A questionnaire version).
+func (h *Handlers) GetQuestionnaire(c *fiber.Ctx, p auth.Principal) error {
+	sq, err := h.deps.Surveys.GetQuestionnaire(c.UserContext(), p, web.Param(c, "id"))
 	if err != nil {
 		return err
 	}
 	return c.JSON(sq)
 }
 
-// createQuestionnaire stores a questionnaire sent as JSON or YAML: 201 for
+// CreateQuestionnaire stores a questionnaire sent as JSON or YAML: 201 for
 // a new version, 200 with the latest version when it is the same document.
-func (s *Server) createQuestionnaire(c *fiber.Ctx, p auth.Principal) error {
+func (h *Handlers) CreateQuestionnaire(c *fiber.Ctx, p auth.Principal) error {
 	ct := string(c.Request().Header.ContentType())
 	if !strings.HasPrefix(ct, fiber.MIMEApplicationJSON) && !strings.Contains(ct, "yaml") {
 		return fiber.NewError(fiber.StatusUnsupportedMediaType, "Content-Type must be application/json or application/yaml")
@@ -69,7 +72,7 @@ func (s *Server) createQuestionnaire(c *fiber.Ctx, p auth.Principal) error {
 	if len(c.Body()) > questionnaire.MaxSize {
 		return fault.With(fault.ErrTooLarge, "a questionnaire is at most 1 MiB", "问卷文件不能超过1 MiB", nil)
 	}
-	sq, created, err := s.deps.Surveys.CreateQuestionnaire(c.UserContext(), p, c.Body())
+	sq, created, err := h.deps.Surveys.CreateQuestionnaire(c.UserContext(), p, c.Body())
 	if err != nil {
 		return err
 	}
@@ -82,12 +85,14 @@ func (s *Server) createQuestionnaire(c *fiber.Ctx, p auth.Principal) error {
 	return c.Status(fiber.StatusCreated).JSON(sq)
 }
 
-func (s *Server) createSurveyProject(c *fiber.Ctx, p auth.Principal) error {
+// CreateSurveyProject answers survey_projects.create (Commission a
+// satisfaction survey of a cycle from a contractor).
+func (h *Handlers) CreateSurveyProject(c *fiber.Ctx, p auth.Principal) error {
 	var in surveys.ProjectInput
 	if err := web.DecodeJSON(c, &in); err != nil {
 		return err
 	}
-	pr, err := s.deps.Surveys.CreateProject(c.UserContext(), p, web.Param(c, "id"), in)
+	pr, err := h.deps.Surveys.CreateProject(c.UserContext(), p, web.Param(c, "id"), in)
 	if err != nil {
 		return err
 	}
@@ -96,28 +101,34 @@ func (s *Server) createSurveyProject(c *fiber.Ctx, p auth.Principal) error {
 	return c.Status(fiber.StatusCreated).JSON(pr)
 }
 
-func (s *Server) listSurveyProjects(c *fiber.Ctx, p auth.Principal) error {
-	ps, err := s.deps.Surveys.ListProjects(c.UserContext(), p, web.Query(c, "cycle"))
+// ListSurveyProjects answers survey_projects.list (Survey projects (a
+// contractor: its organisation's; ?cycle=ID)).
+func (h *Handlers) ListSurveyProjects(c *fiber.Ctx, p auth.Principal) error {
+	ps, err := h.deps.Surveys.ListProjects(c.UserContext(), p, web.Query(c, "cycle"))
 	if err != nil {
 		return err
 	}
 	return c.JSON(web.ListOf(ps))
 }
 
-func (s *Server) getSurveyProject(c *fiber.Ctx, p auth.Principal) error {
-	v, err := s.deps.Surveys.GetProject(c.UserContext(), p, web.Param(c, "id"))
+// GetSurveyProject answers survey_projects.get (A survey project with its
+// questionnaire).
+func (h *Handlers) GetSurveyProject(c *fiber.Ctx, p auth.Principal) error {
+	v, err := h.deps.Surveys.GetProject(c.UserContext(), p, web.Param(c, "id"))
 	if err != nil {
 		return err
 	}
 	return c.JSON(v)
 }
 
-func (s *Server) setSurveyMapping(c *fiber.Ctx, p auth.Principal) error {
+// SetSurveyMapping answers survey_projects.mapping (Save the column mapping
+// used to read the project's uploads).
+func (h *Handlers) SetSurveyMapping(c *fiber.Ctx, p auth.Principal) error {
 	var m responsefile.Mapping
 	if err := web.DecodeJSON(c, &m); err != nil {
 		return err
 	}
-	pr, err := s.deps.Surveys.SetMapping(c.UserContext(), p, web.Param(c, "id"), m)
+	pr, err := h.deps.Surveys.SetMapping(c.UserContext(), p, web.Param(c, "id"), m)
 	if err != nil {
 		return err
 	}
@@ -125,17 +136,17 @@ func (s *Server) setSurveyMapping(c *fiber.Ctx, p auth.Principal) error {
 	return c.JSON(pr)
 }
 
-// moveSurveyProject returns the handler of one transition. Its body is
+// MoveSurveyProject returns the handler of one transition. Its body is
 // optional: {"reason": "..."}, required by the store to return a project.
-func (s *Server) moveSurveyProject(t surveys.Transition) func(c *fiber.Ctx, p auth.Principal) error {
+func (h *Handlers) MoveSurveyProject(t surveys.Transition) func(c *fiber.Ctx, p auth.Principal) error {
 	return func(c *fiber.Ctx, p auth.Principal) error {
-		var req moveRequest
+		var req MoveRequest
 		if len(c.Body()) > 0 {
 			if err := web.DecodeJSON(c, &req); err != nil {
 				return err
 			}
 		}
-		pr, acc, err := s.deps.Surveys.Move(c.UserContext(), p, web.Param(c, "id"), t, req.Reason)
+		pr, acc, err := h.deps.Surveys.Move(c.UserContext(), p, web.Param(c, "id"), t, req.Reason)
 		if err != nil {
 			return err
 		}
@@ -144,33 +155,33 @@ func (s *Server) moveSurveyProject(t surveys.Transition) func(c *fiber.Ctx, p au
 		}
 		web.SetAuditDetail(c, fmt.Sprintf("indicators %s: %d regions written, %d skipped",
 			strings.Join(acc.Indicators, " "), len(acc.Regions), len(acc.Skipped)))
-		return c.JSON(acceptView{Project: pr, Acceptance: *acc})
+		return c.JSON(AcceptView{Project: pr, Acceptance: *acc})
 	}
 }
 
-// surveyTemplate sends a project's empty upload template (?format=xlsx|csv).
-func (s *Server) surveyTemplate(c *fiber.Ctx, p auth.Principal) error {
+// SurveyTemplate sends a project's empty upload template (?format=xlsx|csv).
+func (h *Handlers) SurveyTemplate(c *fiber.Ctx, p auth.Principal) error {
 	format, err := fileFormat(c, responsefile.FormatXLSX)
 	if err != nil {
 		return err
 	}
 	id := web.Param(c, "id")
-	v, err := s.deps.Surveys.GetProject(c.UserContext(), p, id)
+	v, err := h.deps.Surveys.GetProject(c.UserContext(), p, id)
 	if err != nil {
 		return err
 	}
 	var buf bytes.Buffer
-	if err := s.deps.Surveys.Template(c.UserContext(), p, id, format, &buf); err != nil {
+	if err := h.deps.Surveys.Template(c.UserContext(), p, id, format, &buf); err != nil {
 		return err
 	}
 	return sendFile(c, mediaTypeOf(format), "满意度调查模板-"+fileSafe(v.Name)+"."+format, buf.Bytes())
 }
 
-// uploadSurveyBatch stores the file of a multipart form (file, replaces)
+// UploadSurveyBatch stores the file of a multipart form (file, replaces)
 // as a batch and queues its reading: 202 with the batch, or 200 with the
 // batch already holding the same file.
-func (s *Server) uploadSurveyBatch(c *fiber.Ctx, p auth.Principal) error {
-	b, created, err := s.edge.SurveyUpload(c, p)
+func (h *Handlers) UploadSurveyBatch(c *fiber.Ctx, p auth.Principal) error {
+	b, created, err := h.edge.SurveyUpload(c, p)
 	if err != nil {
 		return err
 	}
@@ -181,59 +192,69 @@ func (s *Server) uploadSurveyBatch(c *fiber.Ctx, p auth.Principal) error {
 	return c.Status(fiber.StatusAccepted).JSON(b)
 }
 
-func (s *Server) listSurveyBatches(c *fiber.Ctx, p auth.Principal) error {
-	bs, err := s.deps.Surveys.ListBatches(c.UserContext(), p, web.Param(c, "id"))
+// ListSurveyBatches answers survey_batches.list (Uploaded batches of a
+// project).
+func (h *Handlers) ListSurveyBatches(c *fiber.Ctx, p auth.Principal) error {
+	bs, err := h.deps.Surveys.ListBatches(c.UserContext(), p, web.Param(c, "id"))
 	if err != nil {
 		return err
 	}
 	return c.JSON(web.ListOf(bs))
 }
 
-func (s *Server) surveyQuality(c *fiber.Ctx, p auth.Principal) error {
-	idx, err := s.deps.Surveys.Quality(c.UserContext(), p, web.Param(c, "id"))
+// SurveyQuality answers survey_projects.quality (Quality summary and
+// satisfaction index per region).
+func (h *Handlers) SurveyQuality(c *fiber.Ctx, p auth.Principal) error {
+	idx, err := h.deps.Surveys.Quality(c.UserContext(), p, web.Param(c, "id"))
 	if err != nil {
 		return err
 	}
 	return c.JSON(web.ListOf(idx))
 }
 
-func (s *Server) getSurveyBatch(c *fiber.Ctx, p auth.Principal) error {
-	v, err := s.deps.Surveys.GetBatch(c.UserContext(), p, web.Param(c, "id"))
+// GetSurveyBatch answers survey_batches.get (A batch with its first
+// problems and its job's progress).
+func (h *Handlers) GetSurveyBatch(c *fiber.Ctx, p auth.Principal) error {
+	v, err := h.deps.Surveys.GetBatch(c.UserContext(), p, web.Param(c, "id"))
 	if err != nil {
 		return err
 	}
 	return c.JSON(v)
 }
 
-// surveyReport sends a batch's validation report (?format=csv|xlsx).
-func (s *Server) surveyReport(c *fiber.Ctx, p auth.Principal) error {
+// SurveyReport sends a batch's validation report (?format=csv|xlsx).
+func (h *Handlers) SurveyReport(c *fiber.Ctx, p auth.Principal) error {
 	format, err := fileFormat(c, responsefile.FormatCSV)
 	if err != nil {
 		return err
 	}
 	id := web.Param(c, "id")
-	v, err := s.deps.Surveys.GetBatch(c.UserContext(), p, id)
+	v, err := h.deps.Surveys.GetBatch(c.UserContext(), p, id)
 	if err != nil {
 		return err
 	}
 	var buf bytes.Buffer
-	if err := s.deps.Surveys.Report(c.UserContext(), p, id, format, &buf); err != nil {
+	if err := h.deps.Surveys.Report(c.UserContext(), p, id, format, &buf); err != nil {
 		return err
 	}
 	base := cmp.Or(strings.TrimSuffix(v.FileName, path.Ext(v.FileName)), v.ID)
 	return sendFile(c, mediaTypeOf(format), "校验报告-"+fileSafe(base)+"."+format, buf.Bytes())
 }
 
-func (s *Server) withdrawSurveyBatch(c *fiber.Ctx, p auth.Principal) error {
-	b, err := s.deps.Surveys.Withdraw(c.UserContext(), p, web.Param(c, "id"))
+// WithdrawSurveyBatch answers survey_batches.withdraw (Withdraw a batch:
+// its responses leave the indices (it stays on record)).
+func (h *Handlers) WithdrawSurveyBatch(c *fiber.Ctx, p auth.Principal) error {
+	b, err := h.deps.Surveys.Withdraw(c.UserContext(), p, web.Param(c, "id"))
 	if err != nil {
 		return err
 	}
 	return c.JSON(b)
 }
 
-func (s *Server) cycleSurveyIndices(c *fiber.Ctx, p auth.Principal) error {
-	idx, err := s.deps.Surveys.CycleIndices(c.UserContext(), p, web.Param(c, "id"))
+// CycleSurveyIndices answers survey_indices.list (Satisfaction indices of a
+// cycle's accepted surveys (city officials: their region, once published)).
+func (h *Handlers) CycleSurveyIndices(c *fiber.Ctx, p auth.Principal) error {
+	idx, err := h.deps.Surveys.CycleIndices(c.UserContext(), p, web.Param(c, "id"))
 	if err != nil {
 		return err
 	}
@@ -251,9 +272,9 @@ func fileFormat(c *fiber.Ctx, def string) (string, error) {
 
 func mediaTypeOf(format string) string {
 	if format == responsefile.FormatCSV {
-		return mimeCSV
+		return MIMECSV
 	}
-	return mimeXLSX
+	return MIMEXLSX
 }
 
 // fileSafe keeps a name usable as a file name: no path separators or

@@ -1,4 +1,4 @@
-package httpapi
+package api
 
 import (
 	"encoding/json"
@@ -10,7 +10,6 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/invopop/jsonschema"
 
-	"github.com/ipeval/ipeval/auth"
 	"github.com/ipeval/ipeval/internal/web"
 )
 
@@ -19,9 +18,9 @@ var pathParam = regexp.MustCompile(`:([A-Za-z_]+)`)
 // openapiPath turns a Fiber pattern (/cycles/:id) into an OpenAPI one (/cycles/{id}).
 func openapiPath(p string) string { return pathParam.ReplaceAllString(p, "{$1}") }
 
-// buildOpenAPI derives the OpenAPI 3.1 document from the route table, so
+// BuildOpenAPI derives the OpenAPI 3.1 document from the route table, so
 // the document cannot drift from what the router serves.
-func buildOpenAPI(routes []web.Route, version string) ([]byte, error) {
+func BuildOpenAPI(routes []web.Route, version string) ([]byte, error) {
 	ref := &jsonschema.Reflector{DoNotReference: true, ExpandedStruct: true}
 	schema := func(v any) (map[string]any, error) {
 		b, err := json.Marshal(ref.Reflect(v))
@@ -119,9 +118,4 @@ func buildOpenAPI(routes []web.Route, version string) ([]byte, error) {
 		}},
 	}
 	return json.MarshalIndent(doc, "", "  ")
-}
-
-func (s *Server) openapiJSON(c *fiber.Ctx, _ auth.Principal) error {
-	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSONCharsetUTF8)
-	return c.Send(s.openapi)
 }

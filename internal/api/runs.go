@@ -1,4 +1,4 @@
-package httpapi
+package api
 
 import (
 	"encoding/json"
@@ -13,13 +13,15 @@ import (
 	"github.com/ipeval/ipeval/jobs"
 )
 
-// runView is a run with its results.
-type runView struct {
+// RunView is a run with its results.
+type RunView struct {
 	Run     evaluation.Run `json:"run"`
 	Results engine.Result  `json:"results"`
 }
 
-func (s *Server) requestRun(c *fiber.Ctx, p auth.Principal) error {
+// RequestRun answers runs.request (Evaluate a cycle in scoring (a job; a
+// second request while one runs returns it)).
+func (h *Handlers) RequestRun(c *fiber.Ctx, p auth.Principal) error {
 	// The body is optional: no body asks for the default analysis.
 	var set evaluation.Settings
 	if len(c.Body()) > 0 {
@@ -27,7 +29,7 @@ func (s *Server) requestRun(c *fiber.Ctx, p auth.Principal) error {
 			return err
 		}
 	}
-	job, err := s.deps.Runs.Request(c.UserContext(), p, web.Param(c, "id"), set)
+	job, err := h.deps.Runs.Request(c.UserContext(), p, web.Param(c, "id"), set)
 	if err != nil {
 		return err
 	}
@@ -36,37 +38,41 @@ func (s *Server) requestRun(c *fiber.Ctx, p auth.Principal) error {
 	return c.Status(fiber.StatusAccepted).JSON(job)
 }
 
-// runList is a cycle's runs and, for admins, its failed run jobs, which
+// RunList is a cycle's runs and, for admins, its failed run jobs, which
 // store no run but must not fail unseen: each carries its reason.
-type runList struct {
+type RunList struct {
 	Items      []evaluation.Run `json:"items"`
 	FailedJobs []jobs.Job       `json:"failed_jobs,omitempty"`
 }
 
-func (s *Server) listRuns(c *fiber.Ctx, p auth.Principal) error {
+// ListRuns answers runs.list (Runs of a cycle (city officials: the
+// published one)).
+func (h *Handlers) ListRuns(c *fiber.Ctx, p auth.Principal) error {
 	ctx, cycleID := c.UserContext(), web.Param(c, "id")
-	rs, err := s.deps.Runs.List(ctx, p, cycleID)
+	rs, err := h.deps.Runs.List(ctx, p, cycleID)
 	if err != nil {
 		return err
 	}
-	out := runList{Items: web.ListOf(rs).Items}
+	out := RunList{Items: web.ListOf(rs).Items}
 	if p.Is(auth.RoleAdmin) {
-		if out.FailedJobs, err = s.deps.Runs.Failures(ctx, p, cycleID); err != nil {
+		if out.FailedJobs, err = h.deps.Runs.Failures(ctx, p, cycleID); err != nil {
 			return err
 		}
 	}
 	return c.JSON(out)
 }
 
-func (s *Server) getRun(c *fiber.Ctx, p auth.Principal) error {
-	r, res, err := s.deps.Runs.Get(c.UserContext(), p, web.Param(c, "id"))
+// GetRun answers runs.get (A run with its results (city officials: their
+// region of the published run)).
+func (h *Handlers) GetRun(c *fiber.Ctx, p auth.Principal) error {
+	r, res, err := h.deps.Runs.Get(c.UserContext(), p, web.Param(c, "id"))
 	if err != nil {
 		return err
 	}
-	return c.JSON(runView{Run: r, Results: res})
+	return c.JSON(RunView{Run: r, Results: res})
 }
 
-// runRegion answers one region's result of a run: what a region's
+// RunRegion answers one region's result of a run: what a region's
 // dashboard shows, and so the API's busiest read. Its JSON is kept in the
 // view cache and served from there without a query or an encoding.
 //
@@ -76,19 +82,19 @@ func (s *Server) getRun(c *fiber.Ctx, p auth.Principal) error {
 // whether its run was published when read, and serves a city official,
 // who may see only published runs, only if it was. Who may see which
 // region is checked on every request, the same way the store checks it.
-func (s *Server) runRegion(c *fiber.Ctx, p auth.Principal) error {
+func (h *Handlers) RunRegion(c *fiber.Ctx, p auth.Principal) error {
 	runID, code := web.Param(c, "id"), web.Param(c, "code")
 	key := "api.region|" + runID + "|" + code
-	if s.edge.Views() != nil && p.CanAccessRegion(code) {
-		v, ok := s.edge.Views().Get(key, "")
+	if h.edge.Views() != nil && p.CanAccessRegion(code) {
+		v, ok := h.edge.Views().Get(key, "")
 		ok = ok && (v.(encodedRegion).published || p.Is(auth.RoleAdmin))
-		s.edge.CountView(ok)
+		h.edge.CountView(ok)
 		if ok {
 			c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
 			return c.Send(v.(encodedRegion).body)
 		}
 	}
-	run, rr, err := s.deps.Runs.Region(c.UserContext(), p, runID, code)
+	run, rr, err := h.deps.Runs.Region(c.UserContext(), p, runID, code)
 	if err != nil {
 		return err
 	}
@@ -96,8 +102,8 @@ func (s *Server) runRegion(c *fiber.Ctx, p auth.Principal) error {
 	if err != nil {
 		return fmt.Errorf("encode region %s of run %s: %w", code, runID, err)
 	}
-	if s.edge.Views() != nil {
-		s.edge.Views().Put(key, "", encodedRegion{body: body, published: run.PublishedAt != nil})
+	if h.edge.Views() != nil {
+		h.edge.Views().Put(key, "", encodedRegion{body: body, published: run.PublishedAt != nil})
 	}
 	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
 	return c.Send(body)
@@ -109,34 +115,40 @@ type encodedRegion struct {
 	published bool
 }
 
-func (s *Server) publishRun(c *fiber.Ctx, p auth.Principal) error {
-	r, err := s.deps.Runs.Publish(c.UserContext(), p, web.Param(c, "id"))
+// PublishRun answers runs.publish (Publish a run: the cycle moves to
+// published).
+func (h *Handlers) PublishRun(c *fiber.Ctx, p auth.Principal) error {
+	r, err := h.deps.Runs.Publish(c.UserContext(), p, web.Param(c, "id"))
 	if err != nil {
 		return err
 	}
 	return c.JSON(r)
 }
 
-func (s *Server) diffRuns(c *fiber.Ctx, p auth.Principal) error {
-	d, err := s.deps.Runs.Diff(c.UserContext(), p, web.Param(c, "id"), web.Param(c, "other"))
+// DiffRuns answers runs.diff (What changed from run :id to run :other:
+// inputs, scores, ranks, grades).
+func (h *Handlers) DiffRuns(c *fiber.Ctx, p auth.Principal) error {
+	d, err := h.deps.Runs.Diff(c.UserContext(), p, web.Param(c, "id"), web.Param(c, "other"))
 	if err != nil {
 		return err
 	}
 	return c.JSON(d)
 }
 
-func (s *Server) runSensitivity(c *fiber.Ctx, p auth.Principal) error {
-	sens, err := s.deps.Runs.Sensitivity(c.UserContext(), p, web.Param(c, "id"))
+// RunSensitivity answers runs.sensitivity (Sensitivity analysis of a run:
+// rank intervals and grade probabilities).
+func (h *Handlers) RunSensitivity(c *fiber.Ctx, p auth.Principal) error {
+	sens, err := h.deps.Runs.Sensitivity(c.UserContext(), p, web.Param(c, "id"))
 	if err != nil {
 		return err
 	}
 	return c.JSON(sens)
 }
 
-// requestReport asks for a run's business-environment report to be
+// RequestReport asks for a run's business-environment report to be
 // rendered (again), as a job.
-func (s *Server) requestReport(c *fiber.Ctx, p auth.Principal) error {
-	job, err := s.deps.Reports.Request(c.UserContext(), p, web.Param(c, "id"))
+func (h *Handlers) RequestReport(c *fiber.Ctx, p auth.Principal) error {
+	job, err := h.deps.Reports.Request(c.UserContext(), p, web.Param(c, "id"))
 	if err != nil {
 		return err
 	}

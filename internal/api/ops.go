@@ -1,4 +1,4 @@
-package httpapi
+package api
 
 import (
 	"context"
@@ -19,23 +19,25 @@ import (
 	"github.com/ipeval/ipeval/jobs"
 )
 
-type health struct {
+// Health is the answer of the liveness and readiness probes.
+type Health struct {
 	Status  string            `json:"status"`
 	Version string            `json:"version,omitempty"`
 	Checks  map[string]string `json:"checks,omitempty"`
 }
 
-func (s *Server) healthz(c *fiber.Ctx, _ auth.Principal) error {
-	return c.JSON(health{Status: "ok", Version: s.deps.Version})
+// Healthz answers health.live (Liveness).
+func (h *Handlers) Healthz(c *fiber.Ctx, _ auth.Principal) error {
+	return c.JSON(Health{Status: "ok", Version: h.deps.Version})
 }
 
-// readyz runs every readiness check in parallel, each bounded in time. The
+// Readyz runs every readiness check in parallel, each bounded in time. The
 // answer names which part is down but never why: details go to the log.
-func (s *Server) readyz(c *fiber.Ctx, _ auth.Principal) error {
-	out := health{Status: "ok", Checks: map[string]string{}}
+func (h *Handlers) Readyz(c *fiber.Ctx, _ auth.Principal) error {
+	out := Health{Status: "ok", Checks: map[string]string{}}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
-	for _, chk := range s.deps.Checks {
+	for _, chk := range h.deps.Checks {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -45,7 +47,7 @@ func (s *Server) readyz(c *fiber.Ctx, _ auth.Principal) error {
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
-				s.log.Warn("readiness check failed", "check", chk.Name, "err", err)
+				h.log.Warn("readiness check failed", "check", chk.Name, "err", err)
 				out.Checks[chk.Name] = "unavailable"
 				out.Status = "unavailable"
 				return
@@ -61,28 +63,29 @@ func (s *Server) readyz(c *fiber.Ctx, _ auth.Principal) error {
 	return c.JSON(out)
 }
 
-func (s *Server) listAudit(c *fiber.Ctx, _ auth.Principal) error {
+// ListAudit answers audit.list (Search the audit log).
+func (h *Handlers) ListAudit(c *fiber.Ctx, _ auth.Principal) error {
 	f, err := web.AuditFilter(func(key string) string { return web.Query(c, key) })
 	if err != nil {
 		return err
 	}
-	es, err := s.deps.Audit.List(c.UserContext(), f)
+	es, err := h.deps.Audit.List(c.UserContext(), f)
 	if err != nil {
 		return err
 	}
 	return c.JSON(web.ListOf(es))
 }
 
-// exportAudit starts a job that writes the filtered audit log to a CSV file.
+// ExportAudit starts a job that writes the filtered audit log to a CSV file.
 // An empty body exports everything.
-func (s *Server) exportAudit(c *fiber.Ctx, p auth.Principal) error {
+func (h *Handlers) ExportAudit(c *fiber.Ctx, p auth.Principal) error {
 	var f audit.Filter
 	if len(c.Body()) > 0 {
 		if err := web.DecodeJSON(c, &f); err != nil {
 			return err
 		}
 	}
-	j, err := s.deps.Jobs.Submit(c.UserContext(), audit.TypeExport, audit.ExportPayload{Filter: f}, p.UserID)
+	j, err := h.deps.Jobs.Submit(c.UserContext(), audit.TypeExport, audit.ExportPayload{Filter: f}, p.UserID)
 	if err != nil {
 		return err
 	}
@@ -91,12 +94,14 @@ func (s *Server) exportAudit(c *fiber.Ctx, p auth.Principal) error {
 	return c.Status(fiber.StatusAccepted).JSON(j)
 }
 
-func (s *Server) listJobs(c *fiber.Ctx, p auth.Principal) error {
+// ListJobs answers jobs.list (The caller's jobs (an admin: all but audit
+// exports)).
+func (h *Handlers) ListJobs(c *fiber.Ctx, p auth.Principal) error {
 	f := jobs.Filter{Kind: web.Query(c, "kind"), Status: jobs.Status(web.Query(c, "status")), Limit: 100}
 	if !p.Is(auth.RoleAdmin) {
 		f.CreatedBy = p.UserID
 	}
-	js, err := s.deps.Jobs.List(c.UserContext(), f)
+	js, err := h.deps.Jobs.List(c.UserContext(), f)
 	if err != nil {
 		return err
 	}
@@ -115,8 +120,8 @@ func jobVisible(p auth.Principal, j jobs.Job) bool {
 
 // visibleJob returns the job if jobVisible; any other job is not found, so
 // that ids reveal nothing.
-func (s *Server) visibleJob(c *fiber.Ctx, p auth.Principal) (jobs.Job, error) {
-	j, err := s.deps.Jobs.Get(c.UserContext(), web.Param(c, "id"))
+func (h *Handlers) visibleJob(c *fiber.Ctx, p auth.Principal) (jobs.Job, error) {
+	j, err := h.deps.Jobs.Get(c.UserContext(), web.Param(c, "id"))
 	if err != nil {
 		return j, err
 	}
@@ -126,17 +131,18 @@ func (s *Server) visibleJob(c *fiber.Ctx, p auth.Principal) (jobs.Job, error) {
 	return j, nil
 }
 
-func (s *Server) getJob(c *fiber.Ctx, p auth.Principal) error {
-	j, err := s.visibleJob(c, p)
+// GetJob answers jobs.get (A job and its progress).
+func (h *Handlers) GetJob(c *fiber.Ctx, p auth.Principal) error {
+	j, err := h.visibleJob(c, p)
 	if err != nil {
 		return err
 	}
 	return c.JSON(j)
 }
 
-// jobResult downloads the file a finished job produced.
-func (s *Server) jobResult(c *fiber.Ctx, p auth.Principal) error {
-	j, err := s.visibleJob(c, p)
+// JobResult downloads the file a finished job produced.
+func (h *Handlers) JobResult(c *fiber.Ctx, p auth.Principal) error {
+	j, err := h.visibleJob(c, p)
 	if err != nil {
 		return err
 	}
@@ -147,8 +153,8 @@ func (s *Server) jobResult(c *fiber.Ctx, p auth.Principal) error {
 	if err := json.Unmarshal([]byte(j.Result), &a); err != nil || a.File == "" {
 		return fault.With(fault.ErrNotFound, "this job produced no file", "此任务没有结果文件", nil)
 	}
-	path := filepath.Join(s.deps.DataDir, filepath.FromSlash(a.File))
-	if rel, err := filepath.Rel(s.deps.DataDir, path); err != nil || strings.HasPrefix(rel, "..") {
+	path := filepath.Join(h.deps.DataDir, filepath.FromSlash(a.File))
+	if rel, err := filepath.Rel(h.deps.DataDir, path); err != nil || strings.HasPrefix(rel, "..") {
 		return errors.New("job artifact outside the data directory")
 	}
 	c.Set(fiber.HeaderContentType, a.ContentType)

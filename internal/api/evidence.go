@@ -1,4 +1,4 @@
-package httpapi
+package api
 
 import (
 	"mime"
@@ -10,23 +10,27 @@ import (
 	"github.com/ipeval/ipeval/internal/web"
 )
 
-// evidenceForm documents the multipart form of an evidence upload.
-type evidenceForm struct {
+// EvidenceForm documents the multipart form of an evidence upload.
+type EvidenceForm struct {
 	RegionCode    string `json:"region_code"`
 	IndicatorCode string `json:"indicator_code"`
 	File          string `json:"file" jsonschema:"format=binary"`
 }
 
-func (s *Server) listEvidence(c *fiber.Ctx, p auth.Principal) error {
-	es, err := s.deps.Evidence.List(c.UserContext(), p, web.Param(c, "id"), web.Query(c, "region"))
+// ListEvidence answers evidence.list (Evidence files of a cycle
+// (?region=CODE)).
+func (h *Handlers) ListEvidence(c *fiber.Ctx, p auth.Principal) error {
+	es, err := h.deps.Evidence.List(c.UserContext(), p, web.Param(c, "id"), web.Query(c, "region"))
 	if err != nil {
 		return err
 	}
 	return c.JSON(web.ListOf(es))
 }
 
-func (s *Server) addEvidence(c *fiber.Ctx, p auth.Principal) error {
-	ev, created, err := s.edge.AttachUpload(c, p)
+// AddEvidence answers evidence.add (Upload an evidence file (PDF, image,
+// office document, OFD)).
+func (h *Handlers) AddEvidence(c *fiber.Ctx, p auth.Principal) error {
+	ev, created, err := h.edge.AttachUpload(c, p)
 	if err != nil {
 		return err
 	}
@@ -36,16 +40,19 @@ func (s *Server) addEvidence(c *fiber.Ctx, p auth.Principal) error {
 	return c.JSON(ev)
 }
 
-func (s *Server) getEvidence(c *fiber.Ctx, p auth.Principal) error {
-	ev, data, err := s.deps.Evidence.Open(c.UserContext(), p, web.Param(c, "id"), web.Param(c, "evidence"))
+// GetEvidence answers evidence.get (Download an evidence file).
+func (h *Handlers) GetEvidence(c *fiber.Ctx, p auth.Principal) error {
+	ev, data, err := h.deps.Evidence.Open(c.UserContext(), p, web.Param(c, "id"), web.Param(c, "evidence"))
 	if err != nil {
 		return err
 	}
 	return sendFile(c, ev.MediaType, ev.FileName, data)
 }
 
-func (s *Server) withdrawEvidence(c *fiber.Ctx, p auth.Principal) error {
-	ev, err := s.deps.Evidence.Withdraw(c.UserContext(), p, web.Param(c, "id"), web.Param(c, "evidence"))
+// WithdrawEvidence answers evidence.withdraw (Withdraw an evidence file (it
+// stays on record)).
+func (h *Handlers) WithdrawEvidence(c *fiber.Ctx, p auth.Principal) error {
+	ev, err := h.deps.Evidence.Withdraw(c.UserContext(), p, web.Param(c, "id"), web.Param(c, "evidence"))
 	if err != nil {
 		return err
 	}
