@@ -1,13 +1,14 @@
-// Package httpapi is the HTTP edge of ipeval: the Fiber application, every
-// route in one table, authentication and authorisation per route, problem
-// documents, metrics, the OpenAPI document and the server-rendered pages.
-// Handlers decode, authorise, call a package and encode — nothing more.
+// Package httpapi puts the two HTTP edges of ipeval together: the JSON API
+// (internal/api) and the HTML site (internal/site) behind one Fiber
+// application and one route table, in which every route names its access
+// rule, its handler and what the OpenAPI document says of it. The
+// middleware, the access rules and the problem mapping both edges share
+// are internal/web's.
 package httpapi
 
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"net"
 	"net/http"
 	"time"
@@ -15,11 +16,9 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/recover"
 
-	"github.com/ipeval/ipeval/indicators"
 	"github.com/ipeval/ipeval/internal/api"
+	"github.com/ipeval/ipeval/internal/site"
 	"github.com/ipeval/ipeval/internal/web"
-	"github.com/ipeval/ipeval/reports"
-	"github.com/ipeval/ipeval/surveys"
 )
 
 // Deps are the packages the HTTP edges call (web.Deps).
@@ -36,40 +35,24 @@ type Options = web.Options
 // Server is the configured Fiber application.
 type Server struct {
 	app    *fiber.App
-	deps   Deps
-	opts   Options
-	log    *slog.Logger
 	routes []web.Route
 	// edge is the middleware, problem mapping and view cache that the
 	// API and the site share.
 	edge *web.Edge
-	// api holds the JSON API's handlers.
-	api     *api.Handlers
-	pages   *pages
-	openapi []byte
-	docs    []docGroup
-	// viewModels assembles the result pages' view models from the stores.
-	viewModels *reports.Views
-	// collection assembles the data-collection page from the stores.
-	collection *indicators.Collection
-	// surveyViews assembles the survey pages from the stores.
-	surveyViews *surveys.Views
+	// api and site hold the handlers of the two edges.
+	api  *api.Handlers
+	site *site.Handlers
 }
 
 // New builds the application and registers every route of the table.
 func New(deps Deps, opts Options) (*Server, error) {
-	p, err := newPages()
+	pages, err := site.NewRenderer()
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{pages: p}
-	s.edge = web.NewEdge(deps, opts, s.renderError)
-	s.deps, s.opts, s.log = s.edge.Deps(), s.edge.Options(), s.edge.Deps().Log
-	s.api = api.New(s.edge)
-	deps, opts = s.deps, s.opts
-	s.viewModels = reports.NewViews(deps.Cycles, deps.Runs, deps.Schemes, deps.Surveys, deps.Values, deps.Regions)
-	s.collection = indicators.NewCollection(deps.Cycles, deps.Schemes, deps.Values, deps.Evidence)
-	s.surveyViews = surveys.NewViews(deps.Surveys, deps.Cycles, deps.Auth)
+	s := &Server{edge: web.NewEdge(deps, opts, pages.Error)}
+	deps, opts = s.edge.Deps(), s.edge.Options()
+	s.api, s.site = api.New(s.edge), site.New(s.edge, pages)
 	cfg := fiber.Config{
 		AppName:               "ipeval",
 		ErrorHandler:          s.edge.ErrorHandler,
@@ -87,8 +70,9 @@ func New(deps Deps, opts Options) (*Server, error) {
 		Immutable: true,
 	}
 	// Bodies stay in the connection until a handler reads them, which it
-	// does only once the caller is known (see admitBody); fasthttp's own
-	// reading of a multipart form would take all of it before that.
+	// does only once the caller is known (see web.Edge.admitBody);
+	// fasthttp's own reading of a multipart form would take all of it
+	// before that.
 	cfg.StreamRequestBody, cfg.DisablePreParseMultipartForm = true, true
 	if len(opts.TrustedProxies) > 0 {
 		cfg.ProxyHeader = fiber.HeaderXForwardedFor
@@ -99,11 +83,12 @@ func New(deps Deps, opts Options) (*Server, error) {
 	s.app.Use(recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: s.edge.LogPanic}))
 	s.app.Use(s.edge.RequestContext)
 	s.routes = s.routeTable()
-	if s.openapi, err = api.BuildOpenAPI(s.routes, deps.Version); err != nil {
+	doc, err := api.BuildOpenAPI(s.routes, deps.Version)
+	if err != nil {
 		return nil, fmt.Errorf("openapi: %w", err)
 	}
-	s.api.SetOpenAPI(s.openapi)
-	if s.docs, err = buildDocs(s.openapi); err != nil {
+	s.api.SetOpenAPI(doc)
+	if err := s.site.SetOpenAPI(doc); err != nil {
 		return nil, err
 	}
 	for _, r := range s.routes {

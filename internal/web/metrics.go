@@ -17,7 +17,7 @@ type metrics struct {
 	// viewCache counts lookups in the cache of published pages by result.
 	viewCache *prometheus.CounterVec
 	// handler serves the registry; it is not a route of the public
-	// application (see Server.MetricsHandler).
+	// application (see Edge.MetricsHandler).
 	handler http.Handler
 }
 

@@ -1,4 +1,4 @@
-package httpapi
+package site
 
 import (
 	"errors"
@@ -25,41 +25,41 @@ type collectData struct {
 	formProblem
 }
 
-// collectPage shows the page; the forms post to the routes below and come
+// CollectPage shows the page; the forms post to the routes below and come
 // back to it with their outcome.
-func (s *Server) collectPage(c *fiber.Ctx, p auth.Principal) error {
-	return s.renderCollect(c, p, fiber.StatusOK, collectData{})
+func (h *Handlers) CollectPage(c *fiber.Ctx, p auth.Principal) error {
+	return h.renderCollect(c, p, fiber.StatusOK, collectData{})
 }
 
-// collectImport takes a filled-in template from the page's form.
-func (s *Server) collectImport(c *fiber.Ctx, p auth.Principal) error {
+// CollectImport takes a filled-in template from the page's form.
+func (h *Handlers) CollectImport(c *fiber.Ctx, p auth.Principal) error {
 	submit, err := web.FormBool(c, "submit")
 	if err != nil {
-		return s.collectFailed(c, p, err)
+		return h.collectFailed(c, p, err)
 	}
-	res, err := s.edge.ImportUpload(c, p, submit)
+	res, err := h.edge.ImportUpload(c, p, submit)
 	if err != nil {
-		return s.collectFailed(c, p, err)
+		return h.collectFailed(c, p, err)
 	}
 	msg := fmt.Sprintf(tr(c, "collect.imported"), res.Entries, res.Changed, res.Submitted)
-	return s.renderCollect(c, p, fiber.StatusOK, collectData{Notice: msg})
+	return h.renderCollect(c, p, fiber.StatusOK, collectData{Notice: msg})
 }
 
-// collectEvidence attaches an evidence file from the page's form.
-func (s *Server) collectEvidence(c *fiber.Ctx, p auth.Principal) error {
-	ev, _, err := s.edge.AttachUpload(c, p)
+// CollectEvidence attaches an evidence file from the page's form.
+func (h *Handlers) CollectEvidence(c *fiber.Ctx, p auth.Principal) error {
+	ev, _, err := h.edge.AttachUpload(c, p)
 	if err != nil {
-		return s.collectFailed(c, p, err)
+		return h.collectFailed(c, p, err)
 	}
-	return s.renderCollect(c, p, fiber.StatusCreated, collectData{Notice: tr(c, "collect.attached") + ev.FileName})
+	return h.renderCollect(c, p, fiber.StatusCreated, collectData{Notice: tr(c, "collect.attached") + ev.FileName})
 }
 
-// collectValues stores the values table's form. Only the indicators whose
+// CollectValues stores the values table's form. Only the indicators whose
 // fields differ from the stored value are sent, each with the version the
 // page showed, so that a change made meanwhile by someone else is a
 // conflict rather than silently overwritten. With nothing changed, the
 // submit box submits the region's drafts.
-func (s *Server) collectValues(c *fiber.Ctx, p auth.Principal) error {
+func (h *Handlers) CollectValues(c *fiber.Ctx, p auth.Principal) error {
 	ctx := c.UserContext()
 	cycleID, region := web.Param(c, "id"), strings.ToUpper(strings.TrimSpace(web.FormValue(c, "region_code")))
 	submit, err := web.FormBool(c, "submit")
@@ -67,41 +67,41 @@ func (s *Server) collectValues(c *fiber.Ctx, p auth.Principal) error {
 		err = fault.Invalid(fault.Field("region_code", "required", "请指定地区", "name the region"))
 	}
 	if err != nil {
-		return s.collectFailed(c, p, err)
+		return h.collectFailed(c, p, err)
 	}
 	// List authorises the region before anything is read from the form.
-	stored, err := s.deps.Values.List(ctx, p, cycleID, region)
+	stored, err := h.deps.Values.List(ctx, p, cycleID, region)
 	if err != nil {
 		return err
 	}
-	sc, err := s.collection.Scheme(ctx, cycleID)
+	sc, err := h.collection.Scheme(ctx, cycleID)
 	if err != nil {
-		return s.collectFailed(c, p, err)
+		return h.collectFailed(c, p, err)
 	}
 	items, err := formItems(c, sc, region, stored)
 	if err != nil {
-		return s.collectFailed(c, p, err)
+		return h.collectFailed(c, p, err)
 	}
 	if len(items) == 0 {
 		if !submit {
-			return s.renderCollect(c, p, fiber.StatusOK, collectData{Notice: tr(c, "collect.unchanged")})
+			return h.renderCollect(c, p, fiber.StatusOK, collectData{Notice: tr(c, "collect.unchanged")})
 		}
-		vs, err := s.deps.Values.Submit(ctx, p, cycleID, region, nil)
+		vs, err := h.deps.Values.Submit(ctx, p, cycleID, region, nil)
 		if err != nil {
-			return s.collectFailed(c, p, err)
+			return h.collectFailed(c, p, err)
 		}
 		web.SetAuditDetail(c, fmt.Sprintf("region %s: %d submitted", region, len(vs)))
-		return s.renderCollect(c, p, fiber.StatusOK, collectData{Notice: fmt.Sprintf(tr(c, "collect.saved"), 0, len(vs))})
+		return h.renderCollect(c, p, fiber.StatusOK, collectData{Notice: fmt.Sprintf(tr(c, "collect.saved"), 0, len(vs))})
 	}
-	_, submitted, err := s.deps.Values.SetForm(ctx, p, cycleID, items, submit)
+	_, submitted, err := h.deps.Values.SetForm(ctx, p, cycleID, items, submit)
 	if fp, ok := staleProblem(c, err); ok {
-		return s.renderCollect(c, p, fiber.StatusConflict, collectData{formProblem: fp})
+		return h.renderCollect(c, p, fiber.StatusConflict, collectData{formProblem: fp})
 	}
 	if err != nil {
-		return s.collectFailed(c, p, err)
+		return h.collectFailed(c, p, err)
 	}
 	web.SetAuditDetail(c, fmt.Sprintf("region %s: %d changed, %d submitted", region, len(items), submitted))
-	return s.renderCollect(c, p, fiber.StatusOK, collectData{Notice: fmt.Sprintf(tr(c, "collect.saved"), len(items), submitted)})
+	return h.renderCollect(c, p, fiber.StatusOK, collectData{Notice: fmt.Sprintf(tr(c, "collect.saved"), len(items), submitted)})
 }
 
 // formItems decodes the values form: for each indicator entered by hand
@@ -195,18 +195,18 @@ func staleProblem(c *fiber.Ctx, err error) (fp formProblem, ok bool) {
 // collectFailed shows a refused form on the page itself, with every
 // problem listed, when it is the user's to fix; other errors go to the
 // error page.
-func (s *Server) collectFailed(c *fiber.Ctx, p auth.Principal, err error) error {
+func (h *Handlers) collectFailed(c *fiber.Ctx, p auth.Principal, err error) error {
 	fp, status, ok := formProblemOf(c, err)
 	if !ok {
 		return err
 	}
-	return s.renderCollect(c, p, status, collectData{formProblem: fp})
+	return h.renderCollect(c, p, status, collectData{formProblem: fp})
 }
 
 // renderCollect shows the collection page of the path's cycle for the
 // region asked for (?region=, else the form's region_code; a city
 // official's own region always), with d's outcome of a form.
-func (s *Server) renderCollect(c *fiber.Ctx, p auth.Principal, status int, d collectData) error {
+func (h *Handlers) renderCollect(c *fiber.Ctx, p auth.Principal, status int, d collectData) error {
 	region := strings.ToUpper(strings.TrimSpace(web.Query(c, "region")))
 	if region == "" {
 		region = strings.ToUpper(strings.TrimSpace(web.FormValue(c, "region_code")))
@@ -214,10 +214,10 @@ func (s *Server) renderCollect(c *fiber.Ctx, p auth.Principal, status int, d col
 	if p.Is(auth.RoleCity) {
 		region = p.RegionCode
 	}
-	page, err := s.collection.Page(c.UserContext(), p, web.Param(c, "id"), region)
+	page, err := h.collection.Page(c.UserContext(), p, web.Param(c, "id"), region)
 	if err != nil {
 		return err
 	}
 	d.CollectionPage = page
-	return s.render(c, status, "collect", "collect.title", d)
+	return h.pages.render(c, status, "collect", "collect.title", d)
 }

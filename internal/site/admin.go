@@ -1,4 +1,4 @@
-package httpapi
+package site
 
 import (
 	"net/url"
@@ -20,44 +20,44 @@ type usersData struct {
 	Reset *web.UserCreated
 }
 
-// usersPage lists every user with the security administrator's actions.
-func (s *Server) usersPage(c *fiber.Ctx, _ auth.Principal) error {
-	return s.renderUsers(c, nil)
+// UsersPage lists every user with the security administrator's actions.
+func (h *Handlers) UsersPage(c *fiber.Ctx, _ auth.Principal) error {
+	return h.renderUsers(c, nil)
 }
 
-func (s *Server) renderUsers(c *fiber.Ctx, reset *web.UserCreated) error {
-	us, err := s.deps.Auth.ListUsers(c.UserContext())
+func (h *Handlers) renderUsers(c *fiber.Ctx, reset *web.UserCreated) error {
+	us, err := h.deps.Auth.ListUsers(c.UserContext())
 	if err != nil {
 		return err
 	}
 	d := usersData{Reset: reset}
 	for _, u := range us {
-		d.Users = append(d.Users, s.edge.ManagedUser(u))
+		d.Users = append(d.Users, h.edge.ManagedUser(u))
 	}
-	return s.render(c, fiber.StatusOK, "users", "users.title", d)
+	return h.pages.render(c, fiber.StatusOK, "users", "users.title", d)
 }
 
-// userDisabledForm enables or disables a user from the users page.
-func (s *Server) userDisabledForm(c *fiber.Ctx, p auth.Principal) error {
-	if err := s.edge.SetDisabledOf(c, p, web.Param(c, "id"), web.FormValue(c, "disabled") == "true"); err != nil {
+// UserDisabledForm enables or disables a user from the users page.
+func (h *Handlers) UserDisabledForm(c *fiber.Ctx, p auth.Principal) error {
+	if err := h.edge.SetDisabledOf(c, p, web.Param(c, "id"), web.FormValue(c, "disabled") == "true"); err != nil {
 		return err
 	}
 	return c.Redirect("/users", fiber.StatusSeeOther)
 }
 
-// userPasswordForm resets a password from the users page and shows the new
+// UserPasswordForm resets a password from the users page and shows the new
 // one once.
-func (s *Server) userPasswordForm(c *fiber.Ctx, _ auth.Principal) error {
-	shown, err := s.edge.ResetPasswordOf(c)
+func (h *Handlers) UserPasswordForm(c *fiber.Ctx, _ auth.Principal) error {
+	shown, err := h.edge.ResetPasswordOf(c)
 	if err != nil {
 		return err
 	}
-	return s.renderUsers(c, &shown)
+	return h.renderUsers(c, &shown)
 }
 
-// userThrottleForm clears a user's sign-in throttle from the users page.
-func (s *Server) userThrottleForm(c *fiber.Ctx, _ auth.Principal) error {
-	if _, err := s.edge.ClearThrottleOf(c); err != nil {
+// UserThrottleForm clears a user's sign-in throttle from the users page.
+func (h *Handlers) UserThrottleForm(c *fiber.Ctx, _ auth.Principal) error {
+	if _, err := h.edge.ClearThrottleOf(c); err != nil {
 		return err
 	}
 	return c.Redirect("/users", fiber.StatusSeeOther)
@@ -72,9 +72,9 @@ type auditData struct {
 	Exports []jobs.Job
 }
 
-// auditPage shows the audit log, filtered as the query asks, with the
+// AuditPage shows the audit log, filtered as the query asks, with the
 // caller's CSV exports.
-func (s *Server) auditPage(c *fiber.Ctx, p auth.Principal) error {
+func (h *Handlers) AuditPage(c *fiber.Ctx, p auth.Principal) error {
 	f, err := web.AuditFilter(func(key string) string { return web.Query(c, key) })
 	if err != nil {
 		return err
@@ -83,27 +83,27 @@ func (s *Server) auditPage(c *fiber.Ctx, p auth.Principal) error {
 		f.Limit = 100
 	}
 	ctx := c.UserContext()
-	es, err := s.deps.Audit.List(ctx, f)
+	es, err := h.deps.Audit.List(ctx, f)
 	if err != nil {
 		return err
 	}
-	exports, err := s.deps.Jobs.List(ctx, jobs.Filter{CreatedBy: p.UserID, Kind: audit.TypeExport, Limit: 10})
+	exports, err := h.deps.Jobs.List(ctx, jobs.Filter{CreatedBy: p.UserID, Kind: audit.TypeExport, Limit: 10})
 	if err != nil {
 		return err
 	}
 	q := string(c.Request().URI().QueryString())
-	return s.render(c, fiber.StatusOK, "audit", "audit.title", auditData{Filter: f, Query: q, Entries: es, Exports: exports})
+	return h.pages.render(c, fiber.StatusOK, "audit", "audit.title", auditData{Filter: f, Query: q, Entries: es, Exports: exports})
 }
 
-// auditExportForm starts a CSV export of the audit log filtered as the
+// AuditExportForm starts a CSV export of the audit log filtered as the
 // page's form says, and goes back to the page, where it is listed.
-func (s *Server) auditExportForm(c *fiber.Ctx, p auth.Principal) error {
+func (h *Handlers) AuditExportForm(c *fiber.Ctx, p auth.Principal) error {
 	f, err := web.AuditFilter(func(key string) string { return web.FormValue(c, key) })
 	if err != nil {
 		return err
 	}
 	f.Limit, f.Before = 0, 0
-	j, err := s.deps.Jobs.Submit(c.UserContext(), audit.TypeExport, audit.ExportPayload{Filter: f}, p.UserID)
+	j, err := h.deps.Jobs.Submit(c.UserContext(), audit.TypeExport, audit.ExportPayload{Filter: f}, p.UserID)
 	if err != nil {
 		return err
 	}
