@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+
 	"github.com/ipeval/ipeval/audit"
 	"github.com/ipeval/ipeval/auth"
 	"github.com/ipeval/ipeval/internal/fault"

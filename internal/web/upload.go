@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	"github.com/gofiber/fiber/v2"
+
 	"github.com/ipeval/ipeval/auth"
 	"github.com/ipeval/ipeval/indicators"
 	"github.com/ipeval/ipeval/internal/fault"
