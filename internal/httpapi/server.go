@@ -1,128 +1,61 @@
-// Package httpapi is the HTTP edge of ipeval: the Fiber application, every
-// route in one table, authentication and authorisation per route, problem
-// documents, metrics, the OpenAPI document and the server-rendered pages.
-// Handlers decode, authorise, call a package and encode — nothing more.
+// Package httpapi puts the two HTTP edges of ipeval together: the JSON API
+// (internal/api) and the HTML site (internal/site) behind one Fiber
+// application and one route table, in which every route names its access
+// rule, its handler and what the OpenAPI document says of it. The
+// middleware, the access rules and the problem mapping both edges share
+// are internal/web's.
 package httpapi
 
 import (
-	"cmp"
 	"context"
 	"fmt"
-	"log/slog"
 	"net"
-	"net/netip"
+	"net/http"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/recover"
-	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/ipeval/ipeval/audit"
-	"github.com/ipeval/ipeval/auth"
-	"github.com/ipeval/ipeval/cycles"
-	"github.com/ipeval/ipeval/evaluation"
-	"github.com/ipeval/ipeval/indicators"
-	"github.com/ipeval/ipeval/internal/pubcache"
-	"github.com/ipeval/ipeval/jobs"
-	"github.com/ipeval/ipeval/regions"
-	"github.com/ipeval/ipeval/reports"
-	"github.com/ipeval/ipeval/surveys"
+	"github.com/ipeval/ipeval/internal/api"
+	"github.com/ipeval/ipeval/internal/site"
+	"github.com/ipeval/ipeval/internal/web"
 )
 
-// Check is one readiness probe, such as the database or the queue broker.
-type Check struct {
-	Name string
-	Fn   func(ctx context.Context) error
-}
+// Deps are the packages the HTTP edges call (web.Deps).
+type Deps = web.Deps
 
-// Deps are the packages the HTTP edge calls.
-type Deps struct {
-	Auth     *auth.Store
-	Regions  *regions.Store
-	Cycles   *cycles.Store
-	Schemes  *indicators.SchemeStore
-	Values   *indicators.ValueStore
-	Audit    *audit.Log
-	Evidence *indicators.EvidenceStore
-	Runs     *evaluation.Store
-	Reports  *reports.Store
-	Surveys  *surveys.Store
-	Jobs     *jobs.Queue
-	Checks   []Check
-	Log      *slog.Logger
-	Version  string
-	// DataDir is where job artifacts (exports) are kept.
-	DataDir string
-}
+// Check is one readiness probe, such as the database or the queue broker
+// (web.Check).
+type Check = web.Check
 
-// Options tune the edge; zero values give production defaults.
-type Options struct {
-	// SecureCookies marks cookies Secure; set it when served over HTTPS.
-	SecureCookies bool
-	// LoginRate is the number of login attempts allowed per client IP per minute.
-	LoginRate int
-	// BodyLimit caps the body of an upload from an authenticated caller,
-	// in bytes; other bodies get far smaller limits (see bodyLimit).
-	BodyLimit int
-	// TrustedProxies lists the reverse proxies (IPs or CIDRs) whose
-	// X-Forwarded-For header names the client; from anyone else it is ignored.
-	TrustedProxies []string
-	// ViewCache is how many page views of published runs are kept
-	// (internal/pubcache): 0 means 256, a negative number none.
-	ViewCache int
-}
+// Options tune the edges; zero values give production defaults
+// (web.Options).
+type Options = web.Options
 
 // Server is the configured Fiber application.
 type Server struct {
-	app        *fiber.App
-	deps       Deps
-	opts       Options
-	log        *slog.Logger
-	routes     []route
-	metrics    *metrics
-	pages      *pages
-	loginLimit *limiter
-	// proxies are the trusted proxies of opts.TrustedProxies (clientIP).
-	proxies []netip.Prefix
-	openapi []byte
-	docs    []docGroup
-	// views caches pages of published runs; nil when disabled.
-	views *pubcache.Cache
-	// viewModels assembles the result pages' view models from the stores.
-	viewModels *reports.Views
-	// collection assembles the data-collection page from the stores.
-	collection *indicators.Collection
-	// surveyViews assembles the survey pages from the stores.
-	surveyViews *surveys.Views
+	app    *fiber.App
+	routes []web.Route
+	// edge is the middleware, problem mapping and view cache that the
+	// API and the site share.
+	edge *web.Edge
+	// api and site hold the handlers of the two edges.
+	api  *api.Handlers
+	site *site.Handlers
 }
 
 // New builds the application and registers every route of the table.
 func New(deps Deps, opts Options) (*Server, error) {
-	if opts.LoginRate == 0 {
-		opts.LoginRate = 10
-	}
-	if opts.BodyLimit == 0 {
-		opts.BodyLimit = 32 << 20
-	}
-	if deps.Log == nil {
-		deps.Log = slog.New(slog.DiscardHandler)
-	}
-	s := &Server{deps: deps, opts: opts, log: deps.Log, loginLimit: newLimiter(opts.LoginRate), proxies: proxyPrefixes(opts.TrustedProxies)}
-	p, err := newPages()
+	pages, err := site.NewRenderer()
 	if err != nil {
 		return nil, err
 	}
-	s.pages = p
-	s.viewModels = reports.NewViews(deps.Cycles, deps.Runs, deps.Schemes, deps.Surveys, deps.Values, deps.Regions)
-	s.collection = indicators.NewCollection(deps.Cycles, deps.Schemes, deps.Values, deps.Evidence)
-	s.surveyViews = surveys.NewViews(deps.Surveys, deps.Cycles, deps.Auth)
-	if opts.ViewCache >= 0 {
-		s.views = pubcache.New(cmp.Or(opts.ViewCache, 256))
-	}
-	s.metrics = newMetrics(prometheus.NewRegistry())
+	s := &Server{edge: web.NewEdge(deps, opts, pages.Error)}
+	deps, opts = s.edge.Deps(), s.edge.Options()
+	s.api, s.site = api.New(s.edge), site.New(s.edge, pages)
 	cfg := fiber.Config{
 		AppName:               "ipeval",
-		ErrorHandler:          s.errorHandler,
+		ErrorHandler:          s.edge.ErrorHandler,
 		BodyLimit:             opts.BodyLimit,
 		ReadTimeout:           30 * time.Second,
 		WriteTimeout:          60 * time.Second,
@@ -137,8 +70,9 @@ func New(deps Deps, opts Options) (*Server, error) {
 		Immutable: true,
 	}
 	// Bodies stay in the connection until a handler reads them, which it
-	// does only once the caller is known (see admitBody); fasthttp's own
-	// reading of a multipart form would take all of it before that.
+	// does only once the caller is known (see web.Edge.admitBody);
+	// fasthttp's own reading of a multipart form would take all of it
+	// before that.
 	cfg.StreamRequestBody, cfg.DisablePreParseMultipartForm = true, true
 	if len(opts.TrustedProxies) > 0 {
 		cfg.ProxyHeader = fiber.HeaderXForwardedFor
@@ -146,17 +80,19 @@ func New(deps Deps, opts Options) (*Server, error) {
 		cfg.TrustedProxies = opts.TrustedProxies
 	}
 	s.app = fiber.New(cfg)
-	s.app.Use(recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: s.logPanic}))
-	s.app.Use(s.requestContext)
+	s.app.Use(recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: s.edge.LogPanic}))
+	s.app.Use(s.edge.RequestContext)
 	s.routes = s.routeTable()
-	if s.openapi, err = buildOpenAPI(s.routes, deps.Version); err != nil {
+	doc, err := api.BuildOpenAPI(s.routes, deps.Version)
+	if err != nil {
 		return nil, fmt.Errorf("openapi: %w", err)
 	}
-	if s.docs, err = buildDocs(s.openapi); err != nil {
+	s.api.SetOpenAPI(doc)
+	if err := s.site.SetOpenAPI(doc); err != nil {
 		return nil, err
 	}
 	for _, r := range s.routes {
-		s.app.Add(r.Method, r.Path, s.handle(r))
+		s.app.Add(r.Method, r.Path, s.edge.Handle(r))
 	}
 	return s, nil
 }
@@ -170,6 +106,6 @@ func (s *Server) Serve(ln net.Listener) error { return s.app.Listener(ln) }
 // Shutdown stops accepting connections and waits for in-flight requests.
 func (s *Server) Shutdown(ctx context.Context) error { return s.app.ShutdownWithContext(ctx) }
 
-func (s *Server) logPanic(c *fiber.Ctx, e any) {
-	s.log.Error("handler panic", "request_id", requestID(c), "path", c.Path(), "panic", e)
-}
+// MetricsHandler serves the server's Prometheus metrics (see
+// web.Edge.MetricsHandler): not a route of the public application.
+func (s *Server) MetricsHandler() http.Handler { return s.edge.MetricsHandler() }

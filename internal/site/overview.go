@@ -1,4 +1,4 @@
-package httpapi
+package site
 
 import (
 	"cmp"
@@ -8,20 +8,21 @@ import (
 
 	"github.com/ipeval/ipeval/auth"
 	"github.com/ipeval/ipeval/internal/fault"
+	"github.com/ipeval/ipeval/internal/web"
 	"github.com/ipeval/ipeval/reports"
 )
 
-// overviewPage shows a cycle's run (?run=ID, else the published run, else
+// OverviewPage shows a cycle's run (?run=ID, else the published run, else
 // for admins the newest) as a map, a ranking, the grade distribution and
 // the regions' dimension scores; admins also see the rank intervals of
 // the run's sensitivity analysis (reports.Overview).
-func (s *Server) overviewPage(c *fiber.Ctx, p auth.Principal) error {
-	ch, err := s.chooseRun(c, p)
+func (h *Handlers) OverviewPage(c *fiber.Ctx, p auth.Principal) error {
+	ch, err := h.chooseRun(c, p)
 	if err != nil {
-		return s.noRunYet(c, p, ch, err)
+		return h.noRunYet(c, p, ch, err)
 	}
-	d, err := cachedView(s, c, p, ch, "overview", func() (reports.Overview, error) {
-		return s.viewModels.Overview(c.UserContext(), p, ch, lang(c) == "en")
+	d, err := cachedView(h, c, p, ch, "overview", func() (reports.Overview, error) {
+		return h.viewModels.Overview(c.UserContext(), p, ch, lang(c) == "en")
 	})
 	if err != nil {
 		return err
@@ -29,20 +30,20 @@ func (s *Server) overviewPage(c *fiber.Ctx, p auth.Principal) error {
 	// The runs to choose from change with every new run, published or not.
 	d.Runs = ch.Runs
 	if p.Is(auth.RoleAdmin) {
-		if d.FailedJobs, err = s.deps.Runs.Failures(c.UserContext(), p, ch.Cycle.ID); err != nil {
+		if d.FailedJobs, err = h.deps.Runs.Failures(c.UserContext(), p, ch.Cycle.ID); err != nil {
 			return err
 		}
 	}
-	return s.render(c, fiber.StatusOK, "overview", "overview.title", d)
+	return h.pages.render(c, fiber.StatusOK, "overview", "overview.title", d)
 }
 
 // noRunYet adds, for an admin, the reason of the latest failed run to the
 // error of a cycle with no run to show.
-func (s *Server) noRunYet(c *fiber.Ctx, p auth.Principal, ch reports.RunChoice, err error) error {
+func (h *Handlers) noRunYet(c *fiber.Ctx, p auth.Principal, ch reports.RunChoice, err error) error {
 	if ch.Cycle.ID == "" || len(ch.Runs) > 0 || !p.Is(auth.RoleAdmin) {
 		return err
 	}
-	failed, ferr := s.deps.Runs.Failures(c.UserContext(), p, ch.Cycle.ID)
+	failed, ferr := h.deps.Runs.Failures(c.UserContext(), p, ch.Cycle.ID)
 	if ferr != nil || len(failed) == 0 {
 		return err
 	}
@@ -53,8 +54,8 @@ func (s *Server) noRunYet(c *fiber.Ctx, p auth.Principal, ch reports.RunChoice, 
 
 // chooseRun picks the run a page of the path's cycle (:id) shows: ?run=ID,
 // else the published run, else for admins the newest.
-func (s *Server) chooseRun(c *fiber.Ctx, p auth.Principal) (reports.RunChoice, error) {
-	return s.viewModels.Choose(c.UserContext(), p, param(c, "id"), query(c, "run"))
+func (h *Handlers) chooseRun(c *fiber.Ctx, p auth.Principal) (reports.RunChoice, error) {
+	return h.viewModels.Choose(c.UserContext(), p, web.Param(c, "id"), web.Query(c, "run"))
 }
 
 // cachedView returns what build makes of the chosen run, from the cache of
@@ -63,46 +64,37 @@ func (s *Server) chooseRun(c *fiber.Ctx, p auth.Principal) (reports.RunChoice, e
 // archived), the language and who looks (a city official sees its own
 // region's detail only); entries go stale when another run is published,
 // which a region's trend would show.
-func cachedView[T any](s *Server, c *fiber.Ctx, p auth.Principal, ch reports.RunChoice, page string, build func() (T, error)) (T, error) {
-	if !ch.Published || s.views == nil {
+func cachedView[T any](h *Handlers, c *fiber.Ctx, p auth.Principal, ch reports.RunChoice, page string, build func() (T, error)) (T, error) {
+	if !ch.Published || h.edge.Views() == nil {
 		return build()
 	}
-	stamp, err := s.deps.Runs.PublishedStamp(c.UserContext())
+	stamp, err := h.deps.Runs.PublishedStamp(c.UserContext())
 	if err != nil {
 		var zero T
 		return zero, err
 	}
 	key := strings.Join([]string{page, ch.Cycle.ID, string(ch.Cycle.Status), ch.RunID, lang(c), string(p.Role), p.RegionCode}, "|")
-	v, ok := s.views.Get(key, stamp)
-	s.countView(ok)
+	v, ok := h.edge.Views().Get(key, stamp)
+	h.edge.CountView(ok)
 	if ok {
 		return v.(T), nil
 	}
 	built, err := build()
 	if err == nil {
-		s.views.Put(key, stamp, built)
+		h.edge.Views().Put(key, stamp, built)
 	}
 	return built, err
 }
 
-// countView counts a lookup in the view cache for the metrics.
-func (s *Server) countView(hit bool) {
-	result := "miss"
-	if hit {
-		result = "hit"
-	}
-	s.metrics.viewCache.WithLabelValues(result).Inc()
-}
-
-// diffPage compares two runs of a cycle (?from=RUN&to=RUN; by default the
+// DiffPage compares two runs of a cycle (?from=RUN&to=RUN; by default the
 // run the overview opens with and the one before it): the regions whose
 // score, rank or grade changed, the regions added or removed, and the
 // inputs that changed (reports.Comparison). Only admins compare runs:
 // city officials see the published one alone.
-func (s *Server) diffPage(c *fiber.Ctx, p auth.Principal) error {
-	d, err := s.viewModels.Compare(c.UserContext(), p, param(c, "id"), query(c, "to"), query(c, "from"), lang(c) == "en")
+func (h *Handlers) DiffPage(c *fiber.Ctx, p auth.Principal) error {
+	d, err := h.viewModels.Compare(c.UserContext(), p, web.Param(c, "id"), web.Query(c, "to"), web.Query(c, "from"), lang(c) == "en")
 	if err != nil {
 		return err
 	}
-	return s.render(c, fiber.StatusOK, "diff", "diff.title", d)
+	return h.pages.render(c, fiber.StatusOK, "diff", "diff.title", d)
 }

@@ -1,4 +1,4 @@
-package httpapi
+package web
 
 import (
 	"bytes"
@@ -30,30 +30,30 @@ const (
 // bodyLimit is the largest body the route reads from this caller. Only an
 // authenticated caller on a route that takes a file may send an upload
 // (the server's BodyLimit); everything else is JSON or a small form.
-func (s *Server) bodyLimit(r route, p auth.Principal) int {
+func (e *Edge) bodyLimit(r Route, p auth.Principal) int {
 	switch {
 	case !p.Authenticated():
 		return anonymousBody
-	case r.takesFile():
-		return s.opts.BodyLimit
+	case r.TakesFile():
+		return e.opts.BodyLimit
 	}
-	return maxJSON
+	return MaxJSON
 }
 
-// takesFile reports whether the route's body is a file rather than JSON:
+// TakesFile reports whether the Route's body is a file rather than JSON:
 // those bodies are streamed to the store, not held in memory.
-func (r route) takesFile() bool {
+func (r Route) TakesFile() bool {
 	return strings.Contains(r.Consumes, fiber.MIMEMultipartForm) || strings.Contains(r.Consumes, "text/csv")
 }
 
-// admitBody checks the request's body against the route's limit for the
+// admitBody checks the request's body against the Route's limit for the
 // caller before any of it is read: a declared length over the limit is a
 // 413 at once, and a body of unknown length (chunked) is read into memory
 // only up to the limit of a route that holds its body anyway. A route that
 // streams a file needs the length up front (411 without it), so that what
 // its handler reads is bounded by it. Compressed request bodies are
 // refused: a small one may inflate without bound.
-func (s *Server) admitBody(c *fiber.Ctx, r route, p auth.Principal) (err error) {
+func (e *Edge) admitBody(c *fiber.Ctx, r Route, p auth.Principal) (err error) {
 	if !p.Authenticated() {
 		// Refused at the door, like a caller without access: there is
 		// nothing to audit, and auditing it would let anyone fill the log.
@@ -68,7 +68,7 @@ func (s *Server) admitBody(c *fiber.Ctx, r route, p auth.Principal) (err error) 
 		return fault.With(fault.ErrUnsupportedMedia, "request bodies are accepted uncompressed only (no Content-Encoding)",
 			"请求体不可压缩（不接受 Content-Encoding）", nil)
 	}
-	limit := s.bodyLimit(r, p)
+	limit := e.bodyLimit(r, p)
 	n := h.ContentLength()
 	if n > limit {
 		return tooLarge(limit)
@@ -76,7 +76,7 @@ func (s *Server) admitBody(c *fiber.Ctx, r route, p auth.Principal) (err error) 
 	if n != -1 { // a known length (or none at all) bounds what is read
 		return nil
 	}
-	if r.takesFile() && p.Authenticated() {
+	if r.TakesFile() && p.Authenticated() {
 		return fault.With(errLengthRequired, "send an upload with a Content-Length", "上传文件须提供 Content-Length", nil)
 	}
 	stream := c.Context().RequestBodyStream()
@@ -107,9 +107,9 @@ func tooLarge(limit int) error {
 		"请求体超过此接口对当前用户的上限 "+size, nil)
 }
 
-// bodyReader reads the request's body from the connection, for a handler
+// BodyReader reads the request's body from the connection, for a handler
 // that streams it (within the length admitBody let through).
-func bodyReader(c *fiber.Ctx) io.Reader {
+func BodyReader(c *fiber.Ctx) io.Reader {
 	if stream := c.Context().RequestBodyStream(); stream != nil {
 		return stream
 	}

@@ -1,4 +1,4 @@
-package httpapi
+package api
 
 import (
 	"encoding/json"
@@ -10,7 +10,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/invopop/jsonschema"
 
-	"github.com/ipeval/ipeval/auth"
+	"github.com/ipeval/ipeval/internal/web"
 )
 
 var pathParam = regexp.MustCompile(`:([A-Za-z_]+)`)
@@ -18,9 +18,9 @@ var pathParam = regexp.MustCompile(`:([A-Za-z_]+)`)
 // openapiPath turns a Fiber pattern (/cycles/:id) into an OpenAPI one (/cycles/{id}).
 func openapiPath(p string) string { return pathParam.ReplaceAllString(p, "{$1}") }
 
-// buildOpenAPI derives the OpenAPI 3.1 document from the route table, so
+// BuildOpenAPI derives the OpenAPI 3.1 document from the route table, so
 // the document cannot drift from what the router serves.
-func buildOpenAPI(routes []route, version string) ([]byte, error) {
+func BuildOpenAPI(routes []web.Route, version string) ([]byte, error) {
 	ref := &jsonschema.Reflector{DoNotReference: true, ExpandedStruct: true}
 	schema := func(v any) (map[string]any, error) {
 		b, err := json.Marshal(ref.Reflect(v))
@@ -35,7 +35,7 @@ func buildOpenAPI(routes []route, version string) ([]byte, error) {
 		delete(m, "$id")
 		return m, nil
 	}
-	problem, err := schema(Problem{})
+	problem, err := schema(web.Problem{})
 	if err != nil {
 		return nil, err
 	}
@@ -55,7 +55,7 @@ func buildOpenAPI(routes []route, version string) ([]byte, error) {
 		if params != nil {
 			op["parameters"] = params
 		}
-		if !r.Access.isPublic() {
+		if !r.Access.IsPublic() {
 			op["security"] = []map[string][]string{{"bearer": {}}, {"session": {}}}
 		}
 		if r.Body != nil {
@@ -114,13 +114,8 @@ func buildOpenAPI(routes []route, version string) ([]byte, error) {
 		"paths": paths,
 		"components": map[string]any{"securitySchemes": map[string]any{
 			"bearer":  map[string]any{"type": "http", "scheme": "bearer", "description": "API token from `ipeval user token` or POST /api/v1/tokens"},
-			"session": map[string]any{"type": "apiKey", "in": "cookie", "name": sessionCookie, "description": "Browser session; unsafe methods also need the X-CSRF-Token header"},
+			"session": map[string]any{"type": "apiKey", "in": "cookie", "name": web.SessionCookie, "description": "Browser session; unsafe methods also need the X-CSRF-Token header"},
 		}},
 	}
 	return json.MarshalIndent(doc, "", "  ")
-}
-
-func (s *Server) openapiJSON(c *fiber.Ctx, _ auth.Principal) error {
-	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSONCharsetUTF8)
-	return c.Send(s.openapi)
 }

@@ -1,4 +1,4 @@
-package httpapi
+package api
 
 import (
 	"bytes"
@@ -11,6 +11,7 @@ import (
 	"github.com/ipeval/ipeval/auth"
 	"github.com/ipeval/ipeval/evaluation"
 	"github.com/ipeval/ipeval/internal/fault"
+	"github.com/ipeval/ipeval/internal/web"
 	"github.com/ipeval/ipeval/reports/render"
 )
 
@@ -20,8 +21,12 @@ const (
 	handoverJSON = "json"
 )
 
-func (s *Server) runWorkbook(c *fiber.Ctx, p auth.Principal) error {
-	ex, err := s.deps.Runs.Export(c.UserContext(), p, param(c, "id"), query(c, "region"))
+// RunWorkbook answers runs.workbook (The run as an Excel workbook: results,
+// indicator scores, fired rules, sensitivity, about (?region=CODE: that
+// region's detail; city officials: a published run, the province ranking
+// and their own region's detail)).
+func (h *Handlers) RunWorkbook(c *fiber.Ctx, p auth.Principal) error {
+	ex, err := h.deps.Runs.Export(c.UserContext(), p, web.Param(c, "id"), web.Query(c, "region"))
 	if err != nil {
 		return err
 	}
@@ -30,15 +35,20 @@ func (s *Server) runWorkbook(c *fiber.Ctx, p auth.Principal) error {
 	if err := render.Workbook(&buf, d); err != nil {
 		return err
 	}
-	return sendFile(c, mimeXLSX, render.FileName("评价结果", d.Info, "xlsx"), buf.Bytes())
+	return sendFile(c, MIMEXLSX, render.FileName("评价结果", d.Info, "xlsx"), buf.Bytes())
 }
 
-func (s *Server) runHandover(c *fiber.Ctx, p auth.Principal) error {
-	format := cmp.Or(strings.ToLower(strings.TrimSpace(query(c, "format"))), handoverCSV)
+// RunHandover answers runs.handover (Hand-over package for the
+// business-environment evaluation: one row per region × indicator with the
+// value the run scored, unit, source, review status, run and scheme version
+// (?format=csv|json&region=CODE; city officials: a published run, their own
+// region)).
+func (h *Handlers) RunHandover(c *fiber.Ctx, p auth.Principal) error {
+	format := cmp.Or(strings.ToLower(strings.TrimSpace(web.Query(c, "format"))), handoverCSV)
 	if format != handoverCSV && format != handoverJSON {
 		return fault.Invalid(fault.Field("format", "unknown_format", "格式须为 csv 或 json", "format must be csv or json"))
 	}
-	ex, err := s.deps.Runs.Export(c.UserContext(), p, param(c, "id"), query(c, "region"))
+	ex, err := h.deps.Runs.Export(c.UserContext(), p, web.Param(c, "id"), web.Query(c, "region"))
 	if err != nil {
 		return err
 	}
@@ -47,7 +57,7 @@ func (s *Server) runHandover(c *fiber.Ctx, p auth.Principal) error {
 	name := render.FileName("营商环境评价移交数据", d.Info, format)
 	if format == handoverJSON {
 		// encoding/json escapes <, > and &: user text stays intact, and inert.
-		b, err := json.Marshal(listOf(rows))
+		b, err := json.Marshal(web.ListOf(rows))
 		if err != nil {
 			return err
 		}
@@ -57,7 +67,7 @@ func (s *Server) runHandover(c *fiber.Ctx, p auth.Principal) error {
 	if err := render.WriteHandoverCSV(&buf, rows); err != nil {
 		return err
 	}
-	return sendFile(c, mimeCSV, name, buf.Bytes())
+	return sendFile(c, MIMECSV, name, buf.Bytes())
 }
 
 // exportData is an export of a run as the writers of package reports take it.

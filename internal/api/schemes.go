@@ -1,4 +1,4 @@
-package httpapi
+package api
 
 import (
 	"strings"
@@ -9,6 +9,7 @@ import (
 	"github.com/ipeval/ipeval/indicators"
 	"github.com/ipeval/ipeval/indicators/scheme"
 	"github.com/ipeval/ipeval/internal/fault"
+	"github.com/ipeval/ipeval/internal/web"
 )
 
 // schemeBody reads a scheme sent as JSON or YAML; scheme.Parse reports
@@ -26,8 +27,8 @@ func schemeBody(c *fiber.Ctx) (scheme.Scheme, error) {
 
 // sendScheme answers with the document as YAML when the caller asks for it
 // (Accept or ?format=yaml), as JSON otherwise.
-func (s *Server) sendScheme(c *fiber.Ctx, st indicators.StoredScheme) error {
-	sc, err := s.deps.Schemes.Decode(st)
+func (h *Handlers) sendScheme(c *fiber.Ctx, st indicators.StoredScheme) error {
+	sc, err := h.deps.Schemes.Decode(st)
 	if err != nil {
 		return err
 	}
@@ -40,62 +41,66 @@ func (s *Server) sendScheme(c *fiber.Ctx, st indicators.StoredScheme) error {
 		c.Set(fiber.HeaderContentType, "application/yaml; charset=utf-8")
 		return c.Send(out)
 	}
-	return c.JSON(schemeView{StoredScheme: st, Scheme: sc})
+	return c.JSON(SchemeView{StoredScheme: st, Scheme: sc})
 }
 
-// schemeView is a stored scheme with its document.
-type schemeView struct {
+// SchemeView is a stored scheme with its document.
+type SchemeView struct {
 	indicators.StoredScheme
 	Scheme scheme.Scheme `json:"scheme"`
 }
 
-func (s *Server) listSchemes(c *fiber.Ctx, _ auth.Principal) error {
-	ss, err := s.deps.Schemes.List(c.UserContext())
+// ListSchemes answers schemes.list (List scheme versions).
+func (h *Handlers) ListSchemes(c *fiber.Ctx, _ auth.Principal) error {
+	ss, err := h.deps.Schemes.List(c.UserContext())
 	if err != nil {
 		return err
 	}
-	return c.JSON(listOf(ss))
+	return c.JSON(web.ListOf(ss))
 }
 
-func (s *Server) getScheme(c *fiber.Ctx, _ auth.Principal) error {
-	st, err := s.deps.Schemes.Get(c.UserContext(), param(c, "id"))
+// GetScheme answers schemes.get (A scheme version (JSON, or YAML with
+// ?format=yaml)).
+func (h *Handlers) GetScheme(c *fiber.Ctx, _ auth.Principal) error {
+	st, err := h.deps.Schemes.Get(c.UserContext(), web.Param(c, "id"))
 	if err != nil {
 		return err
 	}
-	return s.sendScheme(c, st)
+	return h.sendScheme(c, st)
 }
 
-func (s *Server) createScheme(c *fiber.Ctx, p auth.Principal) error {
+// CreateScheme answers schemes.create (Create a scheme from JSON or YAML).
+func (h *Handlers) CreateScheme(c *fiber.Ctx, p auth.Principal) error {
 	sc, err := schemeBody(c)
 	if err != nil {
 		return err
 	}
-	st, err := s.deps.Schemes.Create(c.UserContext(), sc, p.UserID)
+	st, err := h.deps.Schemes.Create(c.UserContext(), sc, p.UserID)
 	if err != nil {
 		return err
 	}
-	setAuditObject(c, "scheme:"+st.ID)
+	web.SetAuditObject(c, "scheme:"+st.ID)
 	c.Location("/api/v1/schemes/" + st.ID)
 	c.Status(fiber.StatusCreated)
-	return s.sendScheme(c, st)
+	return h.sendScheme(c, st)
 }
 
-// putScheme replaces a scheme; one that a cycle was scored with stays as it
+// PutScheme replaces a scheme; one that a cycle was scored with stays as it
 // is and the change becomes a new version (201 with its location).
-func (s *Server) putScheme(c *fiber.Ctx, p auth.Principal) error {
+func (h *Handlers) PutScheme(c *fiber.Ctx, p auth.Principal) error {
 	sc, err := schemeBody(c)
 	if err != nil {
 		return err
 	}
-	st, created, err := s.deps.Schemes.Replace(c.UserContext(), param(c, "id"), sc, p.UserID)
+	st, created, err := h.deps.Schemes.Replace(c.UserContext(), web.Param(c, "id"), sc, p.UserID)
 	if err != nil {
 		return err
 	}
-	setAuditObject(c, "scheme:"+st.ID)
+	web.SetAuditObject(c, "scheme:"+st.ID)
 	if created {
-		setAuditDetail(c, "new version of a scored scheme")
+		web.SetAuditDetail(c, "new version of a scored scheme")
 		c.Location("/api/v1/schemes/" + st.ID)
 		c.Status(fiber.StatusCreated)
 	}
-	return s.sendScheme(c, st)
+	return h.sendScheme(c, st)
 }

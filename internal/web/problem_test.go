@@ -1,14 +1,14 @@
-package httpapi_test
+package web_test
 
 import (
 	"encoding/json"
 	"testing"
 
-	"github.com/ipeval/ipeval/internal/httpapi"
+	"github.com/ipeval/ipeval/internal/web"
 )
 
 func TestProblemExtensionsKeepMembers(t *testing.T) {
-	b, err := json.Marshal(httpapi.Problem{Type: "/problems/conflict", Title: "Conflict", Status: 409,
+	b, err := json.Marshal(web.Problem{Type: "/problems/conflict", Title: "Conflict", Status: 409,
 		Ext: map[string]any{"status": "collecting", "type": "x", "cycle_status": "collecting"}})
 	if err != nil {
 		t.Fatal(err)

@@ -1,4 +1,4 @@
-package httpapi
+package site
 
 import (
 	"cmp"
@@ -21,7 +21,8 @@ import (
 	"github.com/ipeval/ipeval/auth"
 	"github.com/ipeval/ipeval/cycles"
 	"github.com/ipeval/ipeval/internal/fault"
-	"github.com/ipeval/ipeval/internal/httpapi/i18n"
+	"github.com/ipeval/ipeval/internal/site/i18n"
+	"github.com/ipeval/ipeval/internal/web"
 	"github.com/ipeval/ipeval/reports/static"
 )
 
@@ -31,17 +32,20 @@ var templateFS embed.FS
 //go:embed static
 var staticFS embed.FS
 
-// pages holds the parsed templates: one set per page, each with the layout.
-type pages struct {
+// Renderer holds the parsed templates: one set per page, each with the
+// layout. It draws the pages and, for the shared error handler, the error
+// page.
+type Renderer struct {
 	byName map[string]*template.Template
 }
 
-func newPages() (*pages, error) {
+// NewRenderer parses the embedded templates.
+func NewRenderer() (*Renderer, error) {
 	names, err := fs.Glob(templateFS, "templates/*.html")
 	if err != nil {
 		return nil, err
 	}
-	p := &pages{byName: map[string]*template.Template{}}
+	p := &Renderer{byName: map[string]*template.Template{}}
 	for _, n := range names {
 		base := path.Base(n)
 		if base == "layout.html" {
@@ -106,7 +110,7 @@ type formProblem struct {
 // conflict, a file too large or of the wrong type); ok is false for other
 // errors, which go to the error page.
 func formProblemOf(c *fiber.Ctx, err error) (fp formProblem, status int, ok bool) {
-	prob := problemFor(err)
+	prob := web.ProblemFor(err)
 	switch prob.Status {
 	case fiber.StatusBadRequest, fiber.StatusConflict, fiber.StatusRequestEntityTooLarge, fiber.StatusUnsupportedMediaType:
 	default:
@@ -148,12 +152,13 @@ func lang(c *fiber.Ctx) string {
 	return "zh"
 }
 
-func (s *Server) render(c *fiber.Ctx, status int, name, titleKey string, data any) error {
-	t, ok := s.pages.byName[name]
+// render draws page name with data, titled by the message titleKey.
+func (r *Renderer) render(c *fiber.Ctx, status int, name, titleKey string, data any) error {
+	t, ok := r.byName[name]
 	if !ok {
 		return fmt.Errorf("no page %q", name)
 	}
-	v := view{Lang: lang(c), User: principal(c), Path: c.Path(), Query: string(c.Request().URI().QueryString()), Data: data}
+	v := view{Lang: lang(c), User: web.Principal(c), Path: c.Path(), Query: string(c.Request().URI().QueryString()), Data: data}
 	v.Title = v.T(titleKey)
 	var b strings.Builder
 	if err := t.Execute(&b, v); err != nil {
@@ -172,8 +177,10 @@ func pageHeaders(c *fiber.Ctx) {
 	c.Set("X-Content-Type-Options", "nosniff")
 }
 
-func (s *Server) renderError(c *fiber.Ctx, p Problem) error {
-	return s.render(c, p.Status, "error", "error.title", p)
+// Error draws p as the error page: the shared error handler's answer to
+// a failed page request (web.NewEdge).
+func (r *Renderer) Error(c *fiber.Ctx, p web.Problem) error {
+	return r.render(c, p.Status, "error", "error.title", p)
 }
 
 type homeData struct {
@@ -183,15 +190,16 @@ type homeData struct {
 	Cycles     []cycles.Cycle
 }
 
-func (s *Server) homePage(c *fiber.Ctx, p auth.Principal) error {
-	if !assessment.allows(p) {
-		return s.render(c, fiber.StatusOK, "home", "home.title", homeData{})
+// HomePage answers page.home (Home page).
+func (h *Handlers) HomePage(c *fiber.Ctx, p auth.Principal) error {
+	if !web.Assessment.Allows(p) {
+		return h.pages.render(c, fiber.StatusOK, "home", "home.title", homeData{})
 	}
-	cs, err := s.deps.Cycles.List(c.UserContext())
+	cs, err := h.deps.Cycles.List(c.UserContext())
 	if err != nil {
 		return err
 	}
-	return s.render(c, fiber.StatusOK, "home", "home.title", homeData{Assessment: true, Cycles: cs})
+	return h.pages.render(c, fiber.StatusOK, "home", "home.title", homeData{Assessment: true, Cycles: cs})
 }
 
 const loginCSRFCookie = "ipeval_login_csrf"
@@ -203,37 +211,38 @@ type loginData struct {
 	Error    string
 }
 
-// loginPage shows the sign-in form. The form carries a token that must match
+// LoginPage shows the sign-in form. The form carries a token that must match
 // a cookie (double submit), so no other site can sign a browser in.
-func (s *Server) loginPage(c *fiber.Ctx, p auth.Principal) error {
+func (h *Handlers) LoginPage(c *fiber.Ctx, p auth.Principal) error {
 	if p.Authenticated() {
 		return c.Redirect("/", fiber.StatusSeeOther)
 	}
-	return s.render(c, fiber.StatusOK, "login", "login.title", loginData{CSRF: s.loginCSRF(c), Next: safeNext(query(c, "next"))})
+	return h.pages.render(c, fiber.StatusOK, "login", "login.title", loginData{CSRF: h.loginCSRF(c), Next: safeNext(web.Query(c, "next"))})
 }
 
-func (s *Server) loginCSRF(c *fiber.Ctx) string {
+func (h *Handlers) loginCSRF(c *fiber.Ctx) string {
 	tok := c.Cookies(loginCSRFCookie)
 	if len(tok) < 32 {
 		b := make([]byte, 32)
 		_, _ = rand.Read(b)
 		tok = base64.RawURLEncoding.EncodeToString(b)
 	}
-	c.Cookie(&fiber.Cookie{Name: loginCSRFCookie, Value: tok, Path: "/login", HTTPOnly: true, Secure: s.opts.SecureCookies, SameSite: fiber.CookieSameSiteLaxMode})
+	c.Cookie(&fiber.Cookie{Name: loginCSRFCookie, Value: tok, Path: "/login", HTTPOnly: true, Secure: h.opts.SecureCookies, SameSite: fiber.CookieSameSiteLaxMode})
 	return tok
 }
 
-func (s *Server) loginForm(c *fiber.Ctx, _ auth.Principal) error {
-	data := loginData{Next: safeNext(formValue(c, "next")), Username: formValue(c, "username")}
-	cookie, form := c.Cookies(loginCSRFCookie), formValue(c, "_csrf")
+// LoginForm answers auth.login_form (Sign in with a form).
+func (h *Handlers) LoginForm(c *fiber.Ctx, _ auth.Principal) error {
+	data := loginData{Next: safeNext(web.FormValue(c, "next")), Username: web.FormValue(c, "username")}
+	cookie, form := c.Cookies(loginCSRFCookie), web.FormValue(c, "_csrf")
 	if cookie == "" || subtle.ConstantTimeCompare([]byte(cookie), []byte(form)) != 1 {
-		setAuditObject(c, "user:"+data.Username)
-		setAuditDetail(c, "login csrf mismatch")
-		data.CSRF = s.loginCSRF(c)
+		web.SetAuditObject(c, "user:"+data.Username)
+		web.SetAuditDetail(c, "login csrf mismatch")
+		data.CSRF = h.loginCSRF(c)
 		data.Error = "login.expired"
-		return s.render(c, fiber.StatusForbidden, "login", "login.title", data)
+		return h.pages.render(c, fiber.StatusForbidden, "login", "login.title", data)
 	}
-	_, _, err := s.signIn(c, data.Username, formValue(c, "password"))
+	_, _, err := h.edge.SignIn(c, data.Username, web.FormValue(c, "password"))
 	if err == nil {
 		next := data.Next
 		if next == "" {
@@ -241,10 +250,10 @@ func (s *Server) loginForm(c *fiber.Ctx, _ auth.Principal) error {
 		}
 		return c.Redirect(next, fiber.StatusSeeOther)
 	}
-	status := statusOf(err)
+	status := web.StatusOf(err)
 	switch {
 	case errors.Is(err, auth.ErrThrottled):
-		c.Set(fiber.HeaderRetryAfter, retryAfter(problemFor(err)))
+		c.Set(fiber.HeaderRetryAfter, web.RetryAfter(web.ProblemFor(err)))
 		data.Error = "login.throttled"
 	case errors.Is(err, auth.ErrInvalidCredentials):
 		data.Error = "login.invalid"
@@ -253,8 +262,8 @@ func (s *Server) loginForm(c *fiber.Ctx, _ auth.Principal) error {
 	default:
 		return err
 	}
-	data.CSRF = s.loginCSRF(c)
-	return s.render(c, status, "login", "login.title", data)
+	data.CSRF = h.loginCSRF(c)
+	return h.pages.render(c, status, "login", "login.title", data)
 }
 
 // safeNext keeps only a same-site path as the place to go after sign-in.
@@ -277,11 +286,12 @@ func safeNext(next string) string {
 	return next
 }
 
-func (s *Server) logoutForm(c *fiber.Ctx, _ auth.Principal) error {
-	if err := s.deps.Auth.EndSession(c.UserContext(), c.Cookies(sessionCookie)); err != nil {
+// LogoutForm answers auth.logout_form (Sign out).
+func (h *Handlers) LogoutForm(c *fiber.Ctx, _ auth.Principal) error {
+	if err := h.deps.Auth.EndSession(c.UserContext(), c.Cookies(web.SessionCookie)); err != nil {
 		return err
 	}
-	s.clearSessionCookie(c)
+	h.edge.ClearSessionCookie(c)
 	return c.Redirect("/login", fiber.StatusSeeOther)
 }
 
@@ -354,10 +364,10 @@ func buildDocs(openapi []byte) ([]docGroup, error) {
 	return groups, nil
 }
 
-// docsPage renders the OpenAPI document as a page, entirely on the server,
+// DocsPage renders the OpenAPI document as a page, entirely on the server,
 // so that it works without any script or outside host.
-func (s *Server) docsPage(c *fiber.Ctx, _ auth.Principal) error {
-	return s.render(c, fiber.StatusOK, "docs", "docs.title", s.docs)
+func (h *Handlers) DocsPage(c *fiber.Ctx, _ auth.Principal) error {
+	return h.pages.render(c, fiber.StatusOK, "docs", "docs.title", h.docs)
 }
 
 func indent(raw json.RawMessage) string {
@@ -369,11 +379,11 @@ func indent(raw json.RawMessage) string {
 	return string(b)
 }
 
-// static serves the embedded style sheets and scripts: the pages' own,
+// Static serves the embedded style sheets and scripts: the pages' own,
 // then those of package reports (the report's print style sheet); nothing
 // is loaded from another host.
-func (s *Server) static(c *fiber.Ctx, _ auth.Principal) error {
-	name := path.Base(param(c, "file"))
+func (h *Handlers) Static(c *fiber.Ctx, _ auth.Principal) error {
+	name := path.Base(web.Param(c, "file"))
 	b, err := staticFS.ReadFile("static/" + name)
 	if err != nil {
 		if b, err = fs.ReadFile(static.FS(), name); err != nil {
@@ -390,14 +400,15 @@ func (s *Server) static(c *fiber.Ctx, _ auth.Principal) error {
 	return c.Send(b)
 }
 
-// vendor serves the chart library that `make assets` put into package
+// Vendor serves the chart library that `make assets` put into package
 // reports; vendorMap its map data.
-func (s *Server) vendor(c *fiber.Ctx, _ auth.Principal) error {
-	return sendAsset(c, "vendor/"+path.Base(param(c, "file")))
+func (h *Handlers) Vendor(c *fiber.Ctx, _ auth.Principal) error {
+	return sendAsset(c, "vendor/"+path.Base(web.Param(c, "file")))
 }
 
-func (s *Server) vendorMap(c *fiber.Ctx, _ auth.Principal) error {
-	return sendAsset(c, "vendor/maps/"+path.Base(param(c, "file")))
+// VendorMap answers vendor.maps (Map data, served by the binary (offline)).
+func (h *Handlers) VendorMap(c *fiber.Ctx, _ auth.Principal) error {
+	return sendAsset(c, "vendor/maps/"+path.Base(web.Param(c, "file")))
 }
 
 func sendAsset(c *fiber.Ctx, name string) error {

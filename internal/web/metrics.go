@@ -1,4 +1,4 @@
-package httpapi
+package web
 
 import (
 	"net/http"
@@ -17,7 +17,7 @@ type metrics struct {
 	// viewCache counts lookups in the cache of published pages by result.
 	viewCache *prometheus.CounterVec
 	// handler serves the registry; it is not a route of the public
-	// application (see Server.MetricsHandler).
+	// application (see Edge.MetricsHandler).
 	handler http.Handler
 }
 
@@ -49,4 +49,4 @@ func (m *metrics) observe(method, route string, status int, d time.Duration) {
 // not on the public address, where anyone could read the traffic of every
 // route: cmd/ipeval serves it on a listener of its own (--metrics-addr,
 // loopback by default).
-func (s *Server) MetricsHandler() http.Handler { return s.metrics.handler }
+func (e *Edge) MetricsHandler() http.Handler { return e.metrics.handler }

@@ -1,4 +1,4 @@
-package httpapi
+package site
 
 import (
 	"errors"
@@ -13,6 +13,7 @@ import (
 	"github.com/ipeval/ipeval/indicators/scheme"
 	"github.com/ipeval/ipeval/indicators/sheet"
 	"github.com/ipeval/ipeval/internal/fault"
+	"github.com/ipeval/ipeval/internal/web"
 )
 
 // collectData is the data-collection page of one cycle
@@ -24,83 +25,83 @@ type collectData struct {
 	formProblem
 }
 
-// collectPage shows the page; the forms post to the routes below and come
+// CollectPage shows the page; the forms post to the routes below and come
 // back to it with their outcome.
-func (s *Server) collectPage(c *fiber.Ctx, p auth.Principal) error {
-	return s.renderCollect(c, p, fiber.StatusOK, collectData{})
+func (h *Handlers) CollectPage(c *fiber.Ctx, p auth.Principal) error {
+	return h.renderCollect(c, p, fiber.StatusOK, collectData{})
 }
 
-// collectImport takes a filled-in template from the page's form.
-func (s *Server) collectImport(c *fiber.Ctx, p auth.Principal) error {
-	submit, err := formBool(c, "submit")
+// CollectImport takes a filled-in template from the page's form.
+func (h *Handlers) CollectImport(c *fiber.Ctx, p auth.Principal) error {
+	submit, err := web.FormBool(c, "submit")
 	if err != nil {
-		return s.collectFailed(c, p, err)
+		return h.collectFailed(c, p, err)
 	}
-	res, err := s.importUpload(c, p, submit)
+	res, err := h.edge.ImportUpload(c, p, submit)
 	if err != nil {
-		return s.collectFailed(c, p, err)
+		return h.collectFailed(c, p, err)
 	}
 	msg := fmt.Sprintf(tr(c, "collect.imported"), res.Entries, res.Changed, res.Submitted)
-	return s.renderCollect(c, p, fiber.StatusOK, collectData{Notice: msg})
+	return h.renderCollect(c, p, fiber.StatusOK, collectData{Notice: msg})
 }
 
-// collectEvidence attaches an evidence file from the page's form.
-func (s *Server) collectEvidence(c *fiber.Ctx, p auth.Principal) error {
-	ev, _, err := s.attachUpload(c, p)
+// CollectEvidence attaches an evidence file from the page's form.
+func (h *Handlers) CollectEvidence(c *fiber.Ctx, p auth.Principal) error {
+	ev, _, err := h.edge.AttachUpload(c, p)
 	if err != nil {
-		return s.collectFailed(c, p, err)
+		return h.collectFailed(c, p, err)
 	}
-	return s.renderCollect(c, p, fiber.StatusCreated, collectData{Notice: tr(c, "collect.attached") + ev.FileName})
+	return h.renderCollect(c, p, fiber.StatusCreated, collectData{Notice: tr(c, "collect.attached") + ev.FileName})
 }
 
-// collectValues stores the values table's form. Only the indicators whose
+// CollectValues stores the values table's form. Only the indicators whose
 // fields differ from the stored value are sent, each with the version the
 // page showed, so that a change made meanwhile by someone else is a
 // conflict rather than silently overwritten. With nothing changed, the
 // submit box submits the region's drafts.
-func (s *Server) collectValues(c *fiber.Ctx, p auth.Principal) error {
+func (h *Handlers) CollectValues(c *fiber.Ctx, p auth.Principal) error {
 	ctx := c.UserContext()
-	cycleID, region := param(c, "id"), strings.ToUpper(strings.TrimSpace(formValue(c, "region_code")))
-	submit, err := formBool(c, "submit")
+	cycleID, region := web.Param(c, "id"), strings.ToUpper(strings.TrimSpace(web.FormValue(c, "region_code")))
+	submit, err := web.FormBool(c, "submit")
 	if err == nil && region == "" {
 		err = fault.Invalid(fault.Field("region_code", "required", "请指定地区", "name the region"))
 	}
 	if err != nil {
-		return s.collectFailed(c, p, err)
+		return h.collectFailed(c, p, err)
 	}
 	// List authorises the region before anything is read from the form.
-	stored, err := s.deps.Values.List(ctx, p, cycleID, region)
+	stored, err := h.deps.Values.List(ctx, p, cycleID, region)
 	if err != nil {
 		return err
 	}
-	sc, err := s.collection.Scheme(ctx, cycleID)
+	sc, err := h.collection.Scheme(ctx, cycleID)
 	if err != nil {
-		return s.collectFailed(c, p, err)
+		return h.collectFailed(c, p, err)
 	}
 	items, err := formItems(c, sc, region, stored)
 	if err != nil {
-		return s.collectFailed(c, p, err)
+		return h.collectFailed(c, p, err)
 	}
 	if len(items) == 0 {
 		if !submit {
-			return s.renderCollect(c, p, fiber.StatusOK, collectData{Notice: tr(c, "collect.unchanged")})
+			return h.renderCollect(c, p, fiber.StatusOK, collectData{Notice: tr(c, "collect.unchanged")})
 		}
-		vs, err := s.deps.Values.Submit(ctx, p, cycleID, region, nil)
+		vs, err := h.deps.Values.Submit(ctx, p, cycleID, region, nil)
 		if err != nil {
-			return s.collectFailed(c, p, err)
+			return h.collectFailed(c, p, err)
 		}
-		setAuditDetail(c, fmt.Sprintf("region %s: %d submitted", region, len(vs)))
-		return s.renderCollect(c, p, fiber.StatusOK, collectData{Notice: fmt.Sprintf(tr(c, "collect.saved"), 0, len(vs))})
+		web.SetAuditDetail(c, fmt.Sprintf("region %s: %d submitted", region, len(vs)))
+		return h.renderCollect(c, p, fiber.StatusOK, collectData{Notice: fmt.Sprintf(tr(c, "collect.saved"), 0, len(vs))})
 	}
-	_, submitted, err := s.deps.Values.SetForm(ctx, p, cycleID, items, submit)
+	_, submitted, err := h.deps.Values.SetForm(ctx, p, cycleID, items, submit)
 	if fp, ok := staleProblem(c, err); ok {
-		return s.renderCollect(c, p, fiber.StatusConflict, collectData{formProblem: fp})
+		return h.renderCollect(c, p, fiber.StatusConflict, collectData{formProblem: fp})
 	}
 	if err != nil {
-		return s.collectFailed(c, p, err)
+		return h.collectFailed(c, p, err)
 	}
-	setAuditDetail(c, fmt.Sprintf("region %s: %d changed, %d submitted", region, len(items), submitted))
-	return s.renderCollect(c, p, fiber.StatusOK, collectData{Notice: fmt.Sprintf(tr(c, "collect.saved"), len(items), submitted)})
+	web.SetAuditDetail(c, fmt.Sprintf("region %s: %d changed, %d submitted", region, len(items), submitted))
+	return h.renderCollect(c, p, fiber.StatusOK, collectData{Notice: fmt.Sprintf(tr(c, "collect.saved"), len(items), submitted)})
 }
 
 // formItems decodes the values form: for each indicator entered by hand
@@ -110,7 +111,7 @@ func formItems(c *fiber.Ctx, sc scheme.Scheme, region string, stored []indicator
 	var items []indicators.ValueInput
 	var errs []fault.FieldError
 	for _, ind := range sc.Indicators {
-		ver := formValue(c, "ver."+ind.Code)
+		ver := web.FormValue(c, "ver."+ind.Code)
 		if ind.SurveySourced() || ver == "" {
 			continue
 		}
@@ -120,13 +121,13 @@ func formItems(c *fiber.Ctx, sc scheme.Scheme, region string, stored []indicator
 				Message: "版本号无效：" + ver, MessageEn: "invalid version: " + ver})
 			continue
 		}
-		na, err := formBool(c, "na."+ind.Code)
+		na, err := web.FormBool(c, "na."+ind.Code)
 		if err != nil {
 			return nil, err
 		}
 		// Browsers send a textarea's line ends as CRLF; stored notes have LF.
-		note := strings.ReplaceAll(formValue(c, "note."+ind.Code), "\r\n", "\n")
-		e := sheet.Entry{IndicatorCode: ind.Code, Value: formValue(c, "v."+ind.Code), NotApplicable: na, Note: note}
+		note := strings.ReplaceAll(web.FormValue(c, "note."+ind.Code), "\r\n", "\n")
+		e := sheet.Entry{IndicatorCode: ind.Code, Value: web.FormValue(c, "v."+ind.Code), NotApplicable: na, Note: note}
 		number, na, filled, fe := sheet.Interpret(e, ind)
 		if fe == nil && number != nil {
 			// Checked here too, so that a field that is not a number does
@@ -194,29 +195,29 @@ func staleProblem(c *fiber.Ctx, err error) (fp formProblem, ok bool) {
 // collectFailed shows a refused form on the page itself, with every
 // problem listed, when it is the user's to fix; other errors go to the
 // error page.
-func (s *Server) collectFailed(c *fiber.Ctx, p auth.Principal, err error) error {
+func (h *Handlers) collectFailed(c *fiber.Ctx, p auth.Principal, err error) error {
 	fp, status, ok := formProblemOf(c, err)
 	if !ok {
 		return err
 	}
-	return s.renderCollect(c, p, status, collectData{formProblem: fp})
+	return h.renderCollect(c, p, status, collectData{formProblem: fp})
 }
 
 // renderCollect shows the collection page of the path's cycle for the
 // region asked for (?region=, else the form's region_code; a city
 // official's own region always), with d's outcome of a form.
-func (s *Server) renderCollect(c *fiber.Ctx, p auth.Principal, status int, d collectData) error {
-	region := strings.ToUpper(strings.TrimSpace(query(c, "region")))
+func (h *Handlers) renderCollect(c *fiber.Ctx, p auth.Principal, status int, d collectData) error {
+	region := strings.ToUpper(strings.TrimSpace(web.Query(c, "region")))
 	if region == "" {
-		region = strings.ToUpper(strings.TrimSpace(formValue(c, "region_code")))
+		region = strings.ToUpper(strings.TrimSpace(web.FormValue(c, "region_code")))
 	}
 	if p.Is(auth.RoleCity) {
 		region = p.RegionCode
 	}
-	page, err := s.collection.Page(c.UserContext(), p, param(c, "id"), region)
+	page, err := h.collection.Page(c.UserContext(), p, web.Param(c, "id"), region)
 	if err != nil {
 		return err
 	}
 	d.CollectionPage = page
-	return s.render(c, status, "collect", "collect.title", d)
+	return h.pages.render(c, status, "collect", "collect.title", d)
 }

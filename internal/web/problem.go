@@ -1,4 +1,4 @@
-package httpapi
+package web
 
 import (
 	"bytes"
@@ -112,8 +112,8 @@ var httpTitlesZh = map[int]string{
 	fiber.StatusLengthRequired:        "须提供请求体长度",
 }
 
-// statusOf is the HTTP status that err will be answered with.
-func statusOf(err error) int {
+// StatusOf is the HTTP status that err will be answered with.
+func StatusOf(err error) int {
 	if err == nil {
 		return fiber.StatusOK
 	}
@@ -123,9 +123,9 @@ func statusOf(err error) int {
 	return fiber.StatusInternalServerError
 }
 
-// problemFor builds the problem document for err. Internal errors get a
+// ProblemFor builds the problem document for err. Internal errors get a
 // generic text: no SQL, path or stack ever reaches the caller.
-func problemFor(err error) Problem {
+func ProblemFor(err error) Problem {
 	k, ok := classify(err)
 	if !ok {
 		return Problem{Type: "about:blank", Title: "Internal server error", TitleZh: "服务器内部错误", Status: 500,
@@ -145,20 +145,20 @@ func problemFor(err error) Problem {
 	return p
 }
 
-// errorHandler is Fiber's error handler: it answers every error as a problem
+// ErrorHandler is Fiber's error handler: it answers every error as a problem
 // document (or an HTML page for browser pages) and logs internal errors.
-func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
-	p := problemFor(err)
-	p.RequestID = requestID(c)
+func (e *Edge) ErrorHandler(c *fiber.Ctx, err error) error {
+	p := ProblemFor(err)
+	p.RequestID = RequestID(c)
 	p.Instance = c.Path()
 	if p.Status >= 500 {
-		s.log.Error("request failed", "request_id", p.RequestID, "method", c.Method(), "path", c.Path(), "err", err)
+		e.log.Error("request failed", "request_id", p.RequestID, "method", c.Method(), "path", c.Path(), "err", err)
 	}
 	if p.Status == fiber.StatusTooManyRequests || p.Status == fiber.StatusServiceUnavailable {
-		c.Set(fiber.HeaderRetryAfter, retryAfter(p))
+		c.Set(fiber.HeaderRetryAfter, RetryAfter(p))
 	}
-	if isPage(c) {
-		return s.renderError(c, p)
+	if IsPage(c) {
+		return e.renderError(c, p)
 	}
 	c.Status(p.Status)
 	c.Set(fiber.HeaderContentType, "application/problem+json")
@@ -166,27 +166,27 @@ func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
 	return c.Send(body)
 }
 
-// retryAfter is the Retry-After of a 429 or 503 answer: the wait the error
+// RetryAfter is the Retry-After of a 429 or 503 answer: the wait the error
 // names as "retry_after", or half a minute.
-func retryAfter(p Problem) string {
+func RetryAfter(p Problem) string {
 	if n, ok := p.Ext["retry_after"].(int); ok && n > 0 {
 		return strconv.Itoa(n)
 	}
 	return "30"
 }
 
-// maxJSON bounds a JSON request body; larger bodies get 413.
-const maxJSON = 1 << 20
+// MaxJSON bounds a JSON request body; larger bodies get 413.
+const MaxJSON = 1 << 20
 
-// decodeJSON reads the body strictly into v: JSON content type, no unknown
+// DecodeJSON reads the body strictly into v: JSON content type, no unknown
 // fields, no trailing data, every type error named by its field.
-func decodeJSON(c *fiber.Ctx, v any) error {
+func DecodeJSON(c *fiber.Ctx, v any) error {
 	if ct := string(c.Request().Header.ContentType()); !strings.HasPrefix(ct, fiber.MIMEApplicationJSON) {
 		return fiber.NewError(fiber.StatusUnsupportedMediaType, "Content-Type must be application/json")
 	}
 	body := c.Body()
-	if len(body) > maxJSON {
-		return fault.With(fault.ErrTooLarge, fmt.Sprintf("JSON body exceeds %d bytes", maxJSON), fmt.Sprintf("JSON 请求体超过 %d 字节", maxJSON), nil)
+	if len(body) > MaxJSON {
+		return fault.With(fault.ErrTooLarge, fmt.Sprintf("JSON body exceeds %d bytes", MaxJSON), fmt.Sprintf("JSON 请求体超过 %d 字节", MaxJSON), nil)
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()

@@ -1,0 +1,53 @@
+// Package site is the HTML site of ipeval: the server-rendered pages,
+// their templates, style sheets and scripts, and the message catalogue
+// (i18n). Page handlers render view models that the owning domain
+// assembles (reports.Views, indicators.Collection, surveys.Views); the
+// route table (internal/httpapi), the middleware and the problem mapping
+// are shared with the JSON API through internal/web.
+package site
+
+import (
+	"github.com/ipeval/ipeval/indicators"
+	"github.com/ipeval/ipeval/internal/web"
+	"github.com/ipeval/ipeval/reports"
+	"github.com/ipeval/ipeval/surveys"
+)
+
+// Handlers answer the page routes that the route table names.
+type Handlers struct {
+	deps  web.Deps
+	edge  *web.Edge
+	opts  web.Options
+	pages *Renderer
+	// docs are the groups of operations the /docs page lists (SetOpenAPI).
+	docs []docGroup
+	// viewModels assembles the result pages' view models from the stores.
+	viewModels *reports.Views
+	// collection assembles the data-collection page from the stores.
+	collection *indicators.Collection
+	// surveyViews assembles the survey pages from the stores.
+	surveyViews *surveys.Views
+}
+
+// New returns the site's handlers over the packages and middleware of
+// edge, drawing with pages.
+func New(edge *web.Edge, pages *Renderer) *Handlers {
+	deps := edge.Deps()
+	return &Handlers{deps: deps, edge: edge, opts: edge.Options(), pages: pages,
+		viewModels:  reports.NewViews(deps.Cycles, deps.Runs, deps.Schemes, deps.Surveys, deps.Values, deps.Regions),
+		collection:  indicators.NewCollection(deps.Cycles, deps.Schemes, deps.Values, deps.Evidence),
+		surveyViews: surveys.NewViews(deps.Surveys, deps.Cycles, deps.Auth),
+	}
+}
+
+// SetOpenAPI reads the OpenAPI document into what the /docs page shows:
+// the document is derived from the route table, which names these
+// handlers, so it comes after New.
+func (h *Handlers) SetOpenAPI(doc []byte) error {
+	docs, err := buildDocs(doc)
+	if err != nil {
+		return err
+	}
+	h.docs = docs
+	return nil
+}
