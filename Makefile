@@ -40,7 +40,7 @@ test: assets
 # package at a time: these are where request goroutines, workers and caches
 # share memory. CI runs it after make test.
 test-race: assets
-	go test -race -count=1 -p 1 -timeout 45m ./internal/httpapi/... ./jobs/... ./auth/...
+	go test -race -count=1 -p 1 -timeout 45m ./internal/httpapi/... ./internal/web/... ./internal/site/... ./jobs/... ./auth/...
 
 # The toolchain's own gofmt, not whichever the PATH finds first.
 lint:

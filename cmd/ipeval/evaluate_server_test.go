@@ -100,7 +100,7 @@ func TestEvaluateWorkbookMatchesServerRun(t *testing.T) {
 	}
 	r := ex.Run
 	var server bytes.Buffer
-	// As the API's run workbook download (internal/httpapi) fills it.
+	// As the API's run workbook download (internal/api) fills it.
 	if err := render.Workbook(&server, render.RunData{
 		Info: render.RunInfo{ID: r.ID, CycleID: r.CycleID, CycleName: ex.Cycle.Name, CycleYear: ex.Cycle.Year,
 			SchemeID: r.SchemeID, SchemeVersion: r.SchemeVersion, EngineVersion: r.EngineVersion, Seed: r.Seed,

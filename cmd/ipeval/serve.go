@@ -24,7 +24,7 @@ func serve(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	// An upload reaches the server only from an authenticated caller and
-	// is streamed to a temporary file (httpapi admitBody); evidence files
+	// is streamed to a temporary file (web.Edge.admitBody); evidence files
 	// are then read whole, so their limit stays modest.
 	if cfg.UploadMaxMB < 1 || cfg.UploadMaxMB > 100 {
 		return fmt.Errorf("--upload-max-mb must be between 1 and 100, got %d", cfg.UploadMaxMB)

@@ -38,7 +38,7 @@ func TestBrowserSignIn(t *testing.T) {
 			t.Errorf("sign-in with a wrong password: status %d, want %d", resp.Status, http.StatusUnauthorized)
 		}
 		tab.WantLocation("/login")
-		// The text of "login.invalid" in pages.go.
+		// The text of "login.invalid" in internal/site/i18n.
 		if got := tab.Text(`main p.alert[role="alert"]`); got != "用户名或密码错误。" {
 			t.Errorf("alert = %q, want the invalid-credentials message", got)
 		}
