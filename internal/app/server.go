@@ -12,6 +12,7 @@ import (
 
 	"github.com/ipeval/ipeval/internal/database"
 	"github.com/ipeval/ipeval/internal/httpapi"
+	"github.com/ipeval/ipeval/internal/web"
 )
 
 // multipartOverhead is what the server's body limit allows beyond the
@@ -22,16 +23,16 @@ const multipartOverhead = 1 << 20
 // Server assembles the HTTP server on the stores of a, reporting version.
 func (a *App) Server(version string) (*httpapi.Server, error) {
 	uploadMax := int64(a.cfg.UploadMaxMB) << 20
-	return httpapi.New(httpapi.Deps{
+	return httpapi.New(web.Deps{
 		Auth: a.Auth, Regions: a.Regions, Cycles: a.Cycles, Schemes: a.Schemes, Values: a.Values,
 		Evidence: a.Evidence, Runs: a.Runs, Reports: a.Reports,
 		Surveys: a.Surveys, Audit: a.Audit, Jobs: a.Queue,
-		Checks: []httpapi.Check{
+		Checks: []web.Check{
 			{Name: "database", Fn: func(ctx context.Context) error { return database.Ping(ctx, a.DB) }},
 			{Name: "broker", Fn: a.Queue.Ping},
 		},
 		Log: a.log, Version: version, DataDir: a.cfg.DataDir,
-	}, httpapi.Options{SecureCookies: a.cfg.SecureCookies, TrustedProxies: a.cfg.TrustedProxies,
+	}, web.Options{SecureCookies: a.cfg.SecureCookies, TrustedProxies: a.cfg.TrustedProxies,
 		BodyLimit: int(max(uploadMax, int64(a.cfg.SurveyUploadMaxMB)<<20)) + multipartOverhead})
 }
 

@@ -17,8 +17,8 @@ import (
 
 	"github.com/ipeval/ipeval/auth"
 	"github.com/ipeval/ipeval/internal/database"
-	"github.com/ipeval/ipeval/internal/httpapi"
 	"github.com/ipeval/ipeval/internal/testing/dbtest"
+	"github.com/ipeval/ipeval/internal/web"
 )
 
 // TestBadInput sends malformed requests to write routes and checks that each
@@ -26,7 +26,7 @@ import (
 // was stored.
 func TestBadInput(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
-		testBadInput(t, newFixtureOn(t, db, httpapi.Options{LoginRate: 1000}))
+		testBadInput(t, newFixtureOn(t, db, web.Options{LoginRate: 1000}))
 	})
 }
 
@@ -435,7 +435,7 @@ func TestLoginThrottleAndAudit(t *testing.T) {
 }
 
 func TestLoginRateLimit(t *testing.T) {
-	f := newFixtureOn(t, nil, httpapi.Options{LoginRate: 3})
+	f := newFixtureOn(t, nil, web.Options{LoginRate: 3})
 	var last *http.Response
 	var body []byte
 	for i := 0; i < 4; i++ {

@@ -7,8 +7,8 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
-	"github.com/ipeval/ipeval/internal/httpapi"
 	"github.com/ipeval/ipeval/internal/testing/dbtest"
+	"github.com/ipeval/ipeval/internal/web"
 )
 
 // BenchmarkAuthenticatedRead measures an authenticated API read (token
@@ -50,7 +50,7 @@ func BenchmarkRegionDashboard(b *testing.B) {
 		}
 		resp.Body.Close()
 	}
-	fresh := newFixtureOn(b, dbtest.New(b), httpapi.Options{LoginRate: 1000, ViewCache: -1})
+	fresh := newFixtureOn(b, dbtest.New(b), web.Options{LoginRate: 1000, ViewCache: -1})
 	freshPage := "/cycles/" + fresh.fullCycle().ID + "/regions/140100"
 	f := newFixture(b)
 	page := "/cycles/" + f.fullCycle().ID + "/regions/140100"

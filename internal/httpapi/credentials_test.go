@@ -11,8 +11,8 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/ipeval/ipeval/auth"
-	"github.com/ipeval/ipeval/internal/httpapi"
 	"github.com/ipeval/ipeval/internal/testing/dbtest"
+	"github.com/ipeval/ipeval/internal/web"
 )
 
 // TestProbe04TokensRevokedOnPasswordChange: a password change revokes the
@@ -21,7 +21,7 @@ import (
 // tokens they revoked. The token cache forgets them at once.
 func TestProbe04TokensRevokedOnPasswordChange(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
-		f := newFixtureOn(t, db, httpapi.Options{LoginRate: 1000})
+		f := newFixtureOn(t, db, web.Options{LoginRate: 1000})
 		me := func(token string) int {
 			t.Helper()
 			req := request("GET", "/api/v1/me", nil)
@@ -97,7 +97,7 @@ func TestProbe04TokensRevokedOnPasswordChange(t *testing.T) {
 func TestClientBehindProxy(t *testing.T) {
 	// In process the peer is 0.0.0.0: it stands for the proxy the server
 	// sits behind, and 10/8 for the proxies in front of that.
-	f := newFixtureOn(t, nil, httpapi.Options{LoginRate: 1000, TrustedProxies: []string{"0.0.0.0", "10.0.0.0/8"}})
+	f := newFixtureOn(t, nil, web.Options{LoginRate: 1000, TrustedProxies: []string{"0.0.0.0", "10.0.0.0/8"}})
 	for i := range auth.FreeFailures + 1 {
 		req := request("POST", "/api/v1/auth/login", map[string]string{"username": "city", "password": "Wrong-Pass-2026!"})
 		req.Header.Set("X-Forwarded-For", fmt.Sprintf("198.18.%d.1, 203.0.113.9, 10.1.2.3", i))
@@ -123,7 +123,7 @@ func TestClientBehindProxy(t *testing.T) {
 // get identical answers, and slowing a name down from one client network
 // does not keep its owner out from another.
 func TestProbe04LockoutOracle(t *testing.T) {
-	f := newFixtureOn(t, nil, httpapi.Options{LoginRate: 1000, TrustedProxies: []string{"0.0.0.0/0", "::/0"}})
+	f := newFixtureOn(t, nil, web.Options{LoginRate: 1000, TrustedProxies: []string{"0.0.0.0/0", "::/0"}})
 	login := func(name, password, from string) (*http.Response, []byte) {
 		req := request("POST", "/api/v1/auth/login", map[string]string{"username": name, "password": password})
 		req.Header.Set("X-Forwarded-For", from)

@@ -28,6 +28,7 @@ import (
 	"github.com/ipeval/ipeval/internal/demo"
 	"github.com/ipeval/ipeval/internal/httpapi"
 	"github.com/ipeval/ipeval/internal/testing/dbtest"
+	"github.com/ipeval/ipeval/internal/web"
 	"github.com/ipeval/ipeval/jobs"
 	"github.com/ipeval/ipeval/jobs/jobstest"
 	"github.com/ipeval/ipeval/regions"
@@ -86,10 +87,10 @@ var fixtureContactKey = []byte("fixture-contact-key-0123456789abcdef")
 
 func newFixture(tb testing.TB) *fixture {
 	tb.Helper()
-	return newFixtureOn(tb, dbtest.New(tb), httpapi.Options{LoginRate: 1000})
+	return newFixtureOn(tb, dbtest.New(tb), web.Options{LoginRate: 1000})
 }
 
-func newFixtureOn(tb testing.TB, db *gorm.DB, opts httpapi.Options) *fixture {
+func newFixtureOn(tb testing.TB, db *gorm.DB, opts web.Options) *fixture {
 	tb.Helper()
 	if db == nil {
 		db = dbtest.New(tb)
@@ -133,10 +134,10 @@ func newFixtureOn(tb testing.TB, db *gorm.DB, opts httpapi.Options) *fixture {
 		tb.Fatal(err)
 	}
 	f.surveys = surveys.NewStore(db, f.queue, values, surveyFiles, fixtureContactKey, fixtureUploadMax)
-	srv, err := httpapi.New(httpapi.Deps{
+	srv, err := httpapi.New(web.Deps{
 		Auth: f.auth, Regions: regs, Cycles: f.cycles, Schemes: f.schemes, Values: values,
 		Evidence: indicators.NewEvidenceStore(db, values, files, fixtureUploadMax), Runs: f.runs, Reports: f.reports, Surveys: f.surveys, Audit: audit.NewLog(db), Jobs: f.queue,
-		Checks: []httpapi.Check{
+		Checks: []web.Check{
 			{Name: "database", Fn: func(ctx context.Context) error { return database.Ping(ctx, db) }},
 			{Name: "broker", Fn: f.queue.Ping},
 		},

@@ -17,9 +17,9 @@ import (
 	"github.com/go-sql-driver/mysql"
 
 	"github.com/ipeval/ipeval/internal/database"
-	"github.com/ipeval/ipeval/internal/httpapi"
 	"github.com/ipeval/ipeval/internal/testing/dbtest"
 	"github.com/ipeval/ipeval/internal/testing/testproc"
+	"github.com/ipeval/ipeval/internal/web"
 )
 
 // tcpProxy forwards connections to a server until it is cut, so that a
@@ -107,7 +107,7 @@ func TestMySQLOutageRecovers(t *testing.T) {
 	if err := database.Migrate(context.Background(), db); err != nil {
 		t.Fatal(err)
 	}
-	f := newFixtureOn(t, db, httpapi.Options{LoginRate: 1000})
+	f := newFixtureOn(t, db, web.Options{LoginRate: 1000})
 	f.call("admin", "POST", "/api/v1/cycles", map[string]int{"year": 2030}, 201)
 
 	proxy.cut()
@@ -177,7 +177,7 @@ func TestDatabaseRestartUnderLoad(t *testing.T) {
 	if err := database.Migrate(ctx, db); err != nil {
 		t.Fatal(err)
 	}
-	f := newFixtureOn(t, db, httpapi.Options{LoginRate: 1000})
+	f := newFixtureOn(t, db, web.Options{LoginRate: 1000})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

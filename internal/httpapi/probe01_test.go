@@ -8,8 +8,8 @@ import (
 
 	"gorm.io/gorm"
 
-	"github.com/ipeval/ipeval/internal/httpapi"
 	"github.com/ipeval/ipeval/internal/testing/dbtest"
+	"github.com/ipeval/ipeval/internal/web"
 )
 
 // TestProbe01PoisonValueRefused: a value beyond ±1e15, by JSON or by an
@@ -18,7 +18,7 @@ import (
 // and MariaDB.
 func TestProbe01PoisonValueRefused(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
-		f := newFixtureOn(t, db, httpapi.Options{LoginRate: 1000})
+		f := newFixtureOn(t, db, web.Options{LoginRate: 1000})
 		cy := f.collectingCycle()
 		base := "/api/v1/cycles/" + cy.ID + "/values"
 		for _, number := range []string{"1e308", "1.7976931348623157e308", "-1e308", "1000000000000001"} {

@@ -13,8 +13,8 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/ipeval/ipeval/indicators/scheme"
-	"github.com/ipeval/ipeval/internal/httpapi"
 	"github.com/ipeval/ipeval/internal/testing/dbtest"
+	"github.com/ipeval/ipeval/internal/web"
 	"github.com/ipeval/ipeval/surveys"
 	"github.com/ipeval/ipeval/surveys/questionnaire"
 )
@@ -26,7 +26,7 @@ import (
 // runs on SQLite and on MariaDB.
 func TestProbe06ControlCharacters(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
-		testProbe06(t, newFixtureOn(t, db, httpapi.Options{LoginRate: 1000}))
+		testProbe06(t, newFixtureOn(t, db, web.Options{LoginRate: 1000}))
 	})
 }
 

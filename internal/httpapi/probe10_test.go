@@ -11,8 +11,8 @@ import (
 
 	"gorm.io/gorm"
 
-	"github.com/ipeval/ipeval/internal/httpapi"
 	"github.com/ipeval/ipeval/internal/testing/dbtest"
+	"github.com/ipeval/ipeval/internal/web"
 	"github.com/ipeval/ipeval/surveys"
 )
 
@@ -24,7 +24,7 @@ import (
 // serves every workbook reader. On SQLite and MariaDB.
 func TestProbe10ZipGuard(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
-		testProbe10(t, newFixtureOn(t, db, httpapi.Options{LoginRate: 1000}))
+		testProbe10(t, newFixtureOn(t, db, web.Options{LoginRate: 1000}))
 	})
 }
 

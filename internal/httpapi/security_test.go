@@ -25,9 +25,9 @@ import (
 
 	"github.com/ipeval/ipeval/auth"
 	"github.com/ipeval/ipeval/indicators/scheme"
-	"github.com/ipeval/ipeval/internal/httpapi"
 	"github.com/ipeval/ipeval/internal/testing/dbtest"
 	"github.com/ipeval/ipeval/internal/textenc"
+	"github.com/ipeval/ipeval/internal/web"
 	"github.com/ipeval/ipeval/surveys"
 	"github.com/ipeval/ipeval/surveys/questionnaire"
 )
@@ -57,7 +57,7 @@ var injectionPayloads = []struct{ name, text string }{
 // It runs on SQLite and on MariaDB, whose quoting differs.
 func TestInjectionPayloads(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
-		testInjectionPayloads(t, newFixtureOn(t, db, httpapi.Options{LoginRate: 1000}))
+		testInjectionPayloads(t, newFixtureOn(t, db, web.Options{LoginRate: 1000}))
 	})
 }
 

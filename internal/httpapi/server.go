@@ -21,17 +21,6 @@ import (
 	"github.com/ipeval/ipeval/internal/web"
 )
 
-// Deps are the packages the HTTP edges call (web.Deps).
-type Deps = web.Deps
-
-// Check is one readiness probe, such as the database or the queue broker
-// (web.Check).
-type Check = web.Check
-
-// Options tune the edges; zero values give production defaults
-// (web.Options).
-type Options = web.Options
-
 // Server is the configured Fiber application.
 type Server struct {
 	app    *fiber.App
@@ -45,7 +34,7 @@ type Server struct {
 }
 
 // New builds the application and registers every route of the table.
-func New(deps Deps, opts Options) (*Server, error) {
+func New(deps web.Deps, opts web.Options) (*Server, error) {
 	pages, err := site.NewRenderer()
 	if err != nil {
 		return nil, err

@@ -13,8 +13,8 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/ipeval/ipeval/auth"
-	"github.com/ipeval/ipeval/internal/httpapi"
 	"github.com/ipeval/ipeval/internal/testing/dbtest"
+	"github.com/ipeval/ipeval/internal/web"
 )
 
 // TestValuesWorkflow walks one value through the API: a city official
@@ -79,7 +79,7 @@ func TestValuesWorkflow(t *testing.T) {
 // value, with their statuses.
 func TestConcurrentEditsOfOneValue(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
-		f := newFixtureOn(t, db, httpapi.Options{LoginRate: 1000})
+		f := newFixtureOn(t, db, web.Options{LoginRate: 1000})
 		f.accounts["admin2"] = f.newAccount(auth.NewUser{Username: "admin2", DisplayName: "admin2", Role: auth.RoleAdmin, Password: fixturePassword})
 		cy := f.collectingCycle()
 		base := "/api/v1/cycles/" + cy.ID + "/values"
