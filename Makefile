@@ -99,9 +99,11 @@ fuzz:
 
 # The parsers of user input that CI fuzzes briefly on every change, from
 # their committed seed corpora (testdata/fuzz): survey CSV and XLSX, the
-# values workbook, the scheme loader and the rule expressions.
+# values workbook, the scheme loader, the rule expressions and the files
+# `ipeval evaluate` reads.
 FUZZ_BRIEF := ./surveys/responsefile:FuzzReadCSV ./surveys/responsefile:FuzzReadXLSX \
-	./indicators/sheet:FuzzParse ./indicators/scheme:FuzzParse ./indicators/scheme:FuzzRuleExpression
+	./indicators/sheet:FuzzParse ./indicators/scheme:FuzzParse ./indicators/scheme:FuzzRuleExpression \
+	./evaluation/filemode:FuzzReadInput
 
 fuzz-brief:
 	@set -e; for t in $(FUZZ_BRIEF); do \
