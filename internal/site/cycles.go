@@ -53,12 +53,11 @@ func (h *Handlers) CycleCreateForm(c *fiber.Ctx, _ auth.Principal) error {
 	if strings.TrimSpace(form.Name) == "" {
 		errs = append(errs, fault.Field("name", "required", "请填写名称", "enter a name"))
 	}
-	switch _, serr := h.deps.Schemes.Get(ctx, form.SchemeID); {
-	case form.SchemeID == "":
+	if form.SchemeID == "" {
 		errs = append(errs, fault.Field("scheme_id", "required", "请选择评价方案版本", "choose a scheme version"))
-	case errors.Is(serr, fault.ErrNotFound):
+	} else if _, serr := h.deps.Schemes.Get(ctx, form.SchemeID); errors.Is(serr, fault.ErrNotFound) {
 		errs = append(errs, fault.Field("scheme_id", "unknown_scheme", "评价方案不存在", "no such scheme"))
-	case serr != nil:
+	} else if serr != nil {
 		return serr
 	}
 	if err := fault.Invalid(errs...); err != nil {
@@ -83,6 +82,7 @@ func (h *Handlers) cyclesFailed(c *fiber.Ctx, form cycleForm, err error) error {
 	return h.renderCycles(c, status, cyclesData{Form: form, formProblem: fp})
 }
 
+// renderCycles shows the list of cycles with d's create form and outcome.
 func (h *Handlers) renderCycles(c *fiber.Ctx, status int, d cyclesData) error {
 	list, err := h.checklists.List(c.UserContext())
 	if err != nil {
@@ -131,6 +131,7 @@ func (h *Handlers) CycleTransitionForm(c *fiber.Ctx, p auth.Principal) error {
 	return c.Redirect("/cycles/"+url.PathEscape(cy.ID)+"?notice="+url.QueryEscape(string(cy.Status)), fiber.StatusSeeOther)
 }
 
+// renderCycle shows the path's cycle home with d's outcome of a form.
 func (h *Handlers) renderCycle(c *fiber.Ctx, p auth.Principal, status int, d cycleData) error {
 	home, err := h.checklists.Home(c.UserContext(), p, web.Param(c, "id"))
 	if err != nil {
