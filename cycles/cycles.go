@@ -109,24 +109,42 @@ type Input struct {
 	Name string `json:"name"`
 }
 
-// Create adds a cycle in draft. One cycle per year.
-func (s *Store) Create(ctx context.Context, in Input) (Cycle, error) {
+// Problems lists what is wrong with in, field by field, as Create checks
+// it: the year's range and the name's length and characters (an empty
+// name stands for the year's default name).
+func (in Input) Problems() []fault.FieldError {
 	var errs []fault.FieldError
 	if in.Year < 2000 || in.Year > 2100 {
 		errs = append(errs, fault.Field("year", "invalid_year", "年度须在2000至2100之间", "year must be between 2000 and 2100"))
+	}
+	name := strings.TrimSpace(in.Name)
+	if utf8.RuneCountInString(name) > 191 {
+		errs = append(errs, fault.Field("name", "invalid_name", "名称不超过191字", "name must be at most 191 characters"))
+	}
+	return append(errs, textguard.Fields(textguard.Line, "name", name)...)
+}
+
+// Create adds a cycle in draft. One cycle per year.
+func (s *Store) Create(ctx context.Context, in Input) (Cycle, error) {
+	return s.create(ctx, in, nil)
+}
+
+// CreateWithScheme adds a cycle in draft assessed with the scheme
+// schemeID, in one insert: a scheme that does not exist stores nothing
+// (a foreign key checks it; callers check it first to name the field).
+func (s *Store) CreateWithScheme(ctx context.Context, in Input, schemeID string) (Cycle, error) {
+	return s.create(ctx, in, &schemeID)
+}
+
+func (s *Store) create(ctx context.Context, in Input, schemeID *string) (Cycle, error) {
+	if err := fault.Invalid(in.Problems()...); err != nil {
+		return Cycle{}, err
 	}
 	in.Name = strings.TrimSpace(in.Name)
 	if in.Name == "" {
 		in.Name = fmt.Sprintf("%d年度知识产权公共服务考核评估", in.Year)
 	}
-	if utf8.RuneCountInString(in.Name) > 191 {
-		errs = append(errs, fault.Field("name", "invalid_name", "名称不超过191字", "name must be at most 191 characters"))
-	}
-	errs = append(errs, textguard.Fields(textguard.Line, "name", in.Name)...)
-	if err := fault.Invalid(errs...); err != nil {
-		return Cycle{}, err
-	}
-	c := Cycle{ID: uuid.Must(uuid.NewV7()).String(), Year: in.Year, Name: in.Name, Status: Draft}
+	c := Cycle{ID: uuid.Must(uuid.NewV7()).String(), Year: in.Year, Name: in.Name, Status: Draft, SchemeID: schemeID}
 	err := s.db.WithContext(ctx).Create(&c).Error
 	if errors.Is(err, gorm.ErrDuplicatedKey) {
 		return Cycle{}, fault.With(fault.ErrConflict, fmt.Sprintf("a cycle for %d exists", in.Year), fmt.Sprintf("%d年度考核周期已存在", in.Year), nil)

@@ -101,3 +101,39 @@ func TestTransitions(t *testing.T) {
 		})
 	})
 }
+
+// TestCreateWithScheme creates a cycle assessed with a scheme in one
+// insert: with a stored scheme it is a draft with it; with a scheme that
+// does not exist, or bad input, nothing is stored.
+func TestCreateWithScheme(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
+		ctx := context.Background()
+		s := cycles.NewStore(db)
+		sch, err := indicators.NewSchemeStore(db).Create(ctx, scheme.Default(), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := s.CreateWithScheme(ctx, cycles.Input{Year: 2031, Name: " 考核 "}, sch.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Status != cycles.Draft || c.Name != "考核" || c.SchemeID == nil || *c.SchemeID != sch.ID {
+			t.Errorf("created %+v, want a draft named 考核 with scheme %s", c, sch.ID)
+		}
+		if _, err := s.CreateWithScheme(ctx, cycles.Input{Year: 2032}, "no-such-scheme"); err == nil {
+			t.Error("a cycle with an unknown scheme was created")
+		}
+		var invalid *fault.ValidationError
+		if _, err := s.CreateWithScheme(ctx, cycles.Input{Year: 1999}, sch.ID); !errors.As(err, &invalid) {
+			t.Errorf("year 1999: %v, want invalid", err)
+		}
+		if n := len(cycles.Input{Year: 3000, Name: "a\x00b"}.Problems()); n != 2 {
+			t.Errorf("%d problems of a bad year and name, want 2", n)
+		}
+		var count int64
+		db.Model(&cycles.Cycle{}).Count(&count)
+		if count != 1 {
+			t.Errorf("%d cycles stored, want 1", count)
+		}
+	})
+}

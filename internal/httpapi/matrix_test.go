@@ -46,6 +46,10 @@ var allowed = map[string][]string{
 	"POST /users/:id/throttle":                            {"secadmin"},
 	"GET /audit":                                          {"auditor"},
 	"POST /audit/export":                                  {"auditor"},
+	"GET /cycles":                                         {"admin"},
+	"POST /cycles":                                        {"admin"},
+	"GET /cycles/:id":                                     {"admin"},
+	"POST /cycles/:id/transitions":                        {"admin"},
 	"GET /cycles/:id/collect":                             {"admin", "city"},
 	"GET /cycles/:id/overview":                            {"admin", "city"},
 	"GET /cycles/:id/diff":                                {"admin"},
@@ -330,6 +334,21 @@ var samples = map[string]sample{
 	},
 	"GET /cycles/:id/overview": func(f *fixture, _ string) (*http.Request, int) {
 		return request("GET", "/cycles/"+f.surveyedCycle().ID+"/overview", nil), http.StatusOK
+	},
+	"GET /cycles": json200("GET", "/cycles", nil),
+	"POST /cycles": func(f *fixture, _ string) (*http.Request, int) {
+		return form("POST", "/cycles", url.Values{"year": {fmt.Sprint(2000 + f.years.Add(1))}, "name": {"页面新建周期"},
+			"scheme_id": {f.storedScheme().ID}}), http.StatusSeeOther
+	},
+	"GET /cycles/:id": func(f *fixture, _ string) (*http.Request, int) {
+		return request("GET", "/cycles/"+f.sharedCycle().ID, nil), http.StatusOK
+	},
+	"POST /cycles/:id/transitions": func(f *fixture, _ string) (*http.Request, int) {
+		cy := f.newCycle()
+		if _, err := f.cycles.SetScheme(context.Background(), cy.ID, f.storedScheme().ID); err != nil {
+			f.t.Fatal(err)
+		}
+		return form("POST", "/cycles/"+cy.ID+"/transitions", url.Values{"to": {"collecting"}}), http.StatusSeeOther
 	},
 	"GET /cycles/:id/collect": func(f *fixture, _ string) (*http.Request, int) {
 		return request("GET", "/cycles/"+f.sharedCycle().ID+"/collect?region=140100", nil), http.StatusOK

@@ -27,6 +27,8 @@ type Handlers struct {
 	collection *indicators.Collection
 	// surveyViews assembles the survey pages from the stores.
 	surveyViews *surveys.Views
+	// checklists assembles the manager's cycle pages from the stores.
+	checklists *reports.Checklists
 }
 
 // New returns the site's handlers over the packages and middleware of
@@ -37,6 +39,7 @@ func New(edge *web.Edge, pages *Renderer) *Handlers {
 		viewModels:  reports.NewViews(deps.Cycles, deps.Runs, deps.Schemes, deps.Surveys, deps.Values, deps.Regions),
 		collection:  indicators.NewCollection(deps.Cycles, deps.Schemes, deps.Values, deps.Evidence),
 		surveyViews: surveys.NewViews(deps.Surveys, deps.Cycles, deps.Auth),
+		checklists:  reports.NewChecklists(deps.Cycles, deps.Schemes, deps.Values, deps.Surveys, deps.Runs),
 	}
 }
 
