@@ -84,11 +84,14 @@ func TestReviewQueue(t *testing.T) {
 
 	t.Run("NotFound", func(t *testing.T) {
 		other, otherIDs := f.reviewValues(map[string]map[string]float64{"140100": {"A2": 1}})
-		for _, path := range []string{
-			"/cycles/no-such-cycle/review",
-		} {
-			if resp, _ := f.do(f.as("admin", request("GET", path, nil))); resp.StatusCode != http.StatusNotFound {
-				t.Errorf("GET %s: %d, want 404", path, resp.StatusCode)
+		if resp, _ := f.do(f.as("admin", request("GET", "/cycles/no-such-cycle/review", nil))); resp.StatusCode != http.StatusNotFound {
+			t.Errorf("queue of an unknown cycle: %d, want 404", resp.StatusCode)
+		}
+		// The later cycle compares with this one: 4 then, 1 now.
+		_, body := f.do(f.as("admin", request("GET", "/cycles/"+other+"/review", nil)))
+		for _, want := range []string{"<td>4 个</td>", "较上一周期（4）变化 -75%"} {
+			if !strings.Contains(string(body), want) {
+				t.Errorf("the later cycle's queue lacks %q", want)
 			}
 		}
 		for _, path := range []string{

@@ -20,7 +20,8 @@ type reviewData struct {
 	indicators.ReviewPage
 	// StatusFilter is the status select's value ("all" for every status).
 	StatusFilter string
-	Notice       string
+	// Notice is the outcome of the form just posted.
+	Notice string
 	formProblem
 }
 
