@@ -180,6 +180,12 @@ func (q *ReviewQueue) Page(ctx context.Context, by auth.Principal, cycleID strin
 	return d, nil
 }
 
+// Previewable reports whether a browser shows the file as an image
+// inline (PNG, JPEG or WebP; TIFF it does not).
+func (e Evidence) Previewable() bool {
+	return slices.Contains([]string{"image/png", "image/jpeg", "image/webp"}, e.MediaType)
+}
+
 // selects reports whether the filter keeps value v of indicator ind.
 func (f ReviewFilter) selects(v Value, ind scheme.Indicator) bool {
 	return (f.Region == "" || v.RegionCode == f.Region) && (f.Dimension == "" || ind.Dimension == f.Dimension) &&

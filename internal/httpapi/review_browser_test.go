@@ -1,6 +1,9 @@
 package httpapi_test
 
 import (
+	"bytes"
+	"image"
+	pngenc "image/png"
 	"net/http"
 	"strings"
 	"testing"
@@ -22,6 +25,19 @@ func TestBrowserReview(t *testing.T) {
 		"140100": {"A2": 4, "A3": 2, "B3": 1},
 		"140200": {"A2": 5},
 	})
+	var png bytes.Buffer
+	img := image.NewRGBA(image.Rect(0, 0, 40, 30))
+	for i := range img.Pix {
+		img.Pix[i] = 0xc0
+	}
+	if err := pngenc.Encode(&png, img); err != nil {
+		t.Fatal(err)
+	}
+	resp, body := f.do(f.as("admin", upload("POST", "/api/v1/cycles/"+cy+"/evidence",
+		map[string]string{"region_code": "140100", "indicator_code": "A3"}, "file", "工作站照片.png", png.Bytes())))
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("attach an image: %d %s", resp.StatusCode, body)
+	}
 	base := serveFixture(t, f)
 	browser := browsertest.Start(t, exe)
 	tab := browsertest.NewTab(t, browser, base)
@@ -34,6 +50,10 @@ func TestBrowserReview(t *testing.T) {
 	}
 	tab.WantLocation("/cycles/" + cy + "/review")
 	tab.Screenshot("review-queue.png")
+	width, err := chromedp.Run(tab.Ctx, chromedp.Evaluate[int](`document.querySelector("img.evidence-preview").naturalWidth`))
+	if err != nil || width != 40 {
+		t.Errorf("the evidence image is not previewed: width %d, %v", width, err)
+	}
 	if got := tab.Texts("table.review > tbody > tr"); len(got) != 4 {
 		t.Errorf("the queue shows %d values, want 4", len(got))
 	}
