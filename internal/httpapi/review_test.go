@@ -150,6 +150,12 @@ func TestReviewQueue(t *testing.T) {
 		if v := f.valueRow(ids["140100/A2"]); v.Status != indicators.StatusRejected || v.ReviewerComment != "请核实网点数" {
 			t.Errorf("returned value: %s %q", v.Status, v.ReviewerComment)
 		}
+		var n int64
+		f.db.Table("audit_log").Where("action = ? AND object LIKE ? AND detail = ? AND status = ?", "page.review_return",
+			"value:%"+ids["140100/A2"], "region 140100, indicator A2: returned", http.StatusSeeOther).Count(&n)
+		if n != 1 {
+			t.Errorf("%d audit entries of the return, want 1", n)
+		}
 		_, body = f.do(f.as("admin", request("GET", loc, nil)))
 		if !strings.Contains(string(body), "已退回 1 项数据") {
 			t.Errorf("the queue does not say what was done: %s", body)

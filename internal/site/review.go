@@ -61,8 +61,9 @@ func (h *Handlers) reviewOne(c *fiber.Ctx, p auth.Principal, verify bool) error 
 	if err != nil {
 		err = fault.Invalid(fault.Field("version", "invalid_version", "版本号无效", "invalid version"))
 	}
+	var v indicators.Value
 	if err == nil {
-		_, err = h.deps.Values.Review(c.UserContext(), p, web.Param(c, "id"), web.Param(c, "value"), verify,
+		v, err = h.deps.Values.Review(c.UserContext(), p, web.Param(c, "id"), web.Param(c, "value"), verify,
 			strings.ReplaceAll(web.FormValue(c, "comment"), "\r\n", "\n"), version)
 	}
 	if err != nil {
@@ -72,6 +73,7 @@ func (h *Handlers) reviewOne(c *fiber.Ctx, p auth.Principal, verify bool) error 
 	if verify {
 		done = "verified"
 	}
+	web.SetAuditDetail(c, fmt.Sprintf("region %s, indicator %s: %s", v.RegionCode, v.IndicatorCode, done))
 	return h.reviewBack(c, done, 1)
 }
 
