@@ -59,6 +59,10 @@ var allowed = map[string][]string{
 	"POST /cycles/:id/collect/import":                     {"admin", "city"},
 	"POST /cycles/:id/collect/evidence":                   {"admin", "city"},
 	"POST /cycles/:id/collect/values":                     {"admin", "city"},
+	"GET /cycles/:id/review":                              {"admin"},
+	"POST /cycles/:id/review/:value/verify":               {"admin"},
+	"POST /cycles/:id/review/:value/return":               {"admin"},
+	"POST /cycles/:id/review/verify-region":               {"admin"},
 	"GET /surveys":                                        {"admin", "contractor"},
 	"GET /surveys/:id":                                    {"admin", "contractor"},
 	"POST /surveys/:id/upload":                            {"admin", "contractor"},
@@ -364,6 +368,21 @@ var samples = map[string]sample{
 	"POST /cycles/:id/collect/evidence": func(f *fixture, _ string) (*http.Request, int) {
 		return upload("POST", "/cycles/"+f.sharedCycle().ID+"/collect/evidence",
 			map[string]string{"region_code": "140100", "indicator_code": "F1"}, "file", "预算.pdf", f.uniquePDF()), http.StatusCreated
+	},
+	"GET /cycles/:id/review": func(f *fixture, _ string) (*http.Request, int) {
+		return request("GET", "/cycles/"+f.sharedCycle().ID+"/review", nil), http.StatusOK
+	},
+	"POST /cycles/:id/review/:value/verify": func(f *fixture, _ string) (*http.Request, int) {
+		cy, v := f.submittedValueOf("140100")
+		return formRequest("/cycles/"+cy+"/review/"+v+"/verify", "version=2"), http.StatusSeeOther
+	},
+	"POST /cycles/:id/review/:value/return": func(f *fixture, _ string) (*http.Request, int) {
+		cy, v := f.submittedValueOf("140100")
+		return formRequest("/cycles/"+cy+"/review/"+v+"/return", "version=2&comment=%E8%AF%B7%E6%A0%B8%E5%AE%9E"), http.StatusSeeOther
+	},
+	"POST /cycles/:id/review/verify-region": func(f *fixture, _ string) (*http.Request, int) {
+		cy, _ := f.submittedValueOf("140100")
+		return formRequest("/cycles/"+cy+"/review/verify-region", "region_code=140100&confirm=on"), http.StatusSeeOther
 	},
 	"GET /surveys": json200("GET", "/surveys", nil),
 	"GET /surveys/:id": func(f *fixture, _ string) (*http.Request, int) {

@@ -25,6 +25,8 @@ type Handlers struct {
 	viewModels *reports.Views
 	// collection assembles the data-collection page from the stores.
 	collection *indicators.Collection
+	// review assembles the review queue from the stores.
+	review *indicators.ReviewQueue
 	// surveyViews assembles the survey pages from the stores.
 	surveyViews *surveys.Views
 	// checklists assembles the manager's cycle pages from the stores.
@@ -38,6 +40,7 @@ func New(edge *web.Edge, pages *Renderer) *Handlers {
 	return &Handlers{deps: deps, edge: edge, opts: edge.Options(), pages: pages,
 		viewModels:  reports.NewViews(deps.Cycles, deps.Runs, deps.Schemes, deps.Surveys, deps.Values, deps.Regions),
 		collection:  indicators.NewCollection(deps.Cycles, deps.Schemes, deps.Values, deps.Evidence),
+		review:      indicators.NewReviewQueue(deps.Cycles, deps.Schemes, deps.Values, deps.Evidence),
 		surveyViews: surveys.NewViews(deps.Surveys, deps.Cycles, deps.Auth),
 		checklists:  reports.NewChecklists(deps.Cycles, deps.Schemes, deps.Values, deps.Surveys, deps.Runs),
 	}
