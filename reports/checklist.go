@@ -218,7 +218,7 @@ func (c *Checklists) collection(ctx context.Context, by auth.Principal, cy cycle
 	submitted := len(all) - len(open)
 	return []Line{
 		{Key: "cycles.line.regions", Done: len(all) > 0 && submitted == len(all), Value: fmt.Sprintf("%d/%d", submitted, len(all)), Href: href},
-		{Key: "cycles.line.review", Done: len(all) > 0 && awaiting == 0 && submitted == len(all), Value: strconv.Itoa(awaiting), Href: href},
+		{Key: "cycles.line.review", Done: len(all) > 0 && awaiting == 0 && submitted == len(all), Value: strconv.Itoa(awaiting), Href: "/cycles/" + cy.ID + "/review"},
 		{Key: "cycles.line.evidence", Done: evidence == 0, Value: strconv.Itoa(evidence), Href: href},
 	}, nil
 }
