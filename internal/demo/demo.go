@@ -139,6 +139,9 @@ func Load(ctx context.Context, db *gorm.DB, opts Options) (Result, error) {
 		if res.Cycle, err = cys.Transition(ctx, cy.ID, cycles.Collecting); err != nil {
 			return fmt.Errorf("demo cycle: %w", err)
 		}
+		if err := submittedValues(ctx, tx, manager, cy.ID, year, time.Now().UTC()); err != nil {
+			return err
+		}
 		if opts.Surveys != nil {
 			if res.Survey, err = survey(ctx, tx, opts.Surveys, res.Cycle, org, manager, contractor); err != nil {
 				return err

@@ -10,6 +10,7 @@ import (
 	"github.com/ipeval/ipeval/cycles"
 	"github.com/ipeval/ipeval/evaluation"
 	"github.com/ipeval/ipeval/indicators"
+	"github.com/ipeval/ipeval/indicators/reviewhint"
 	"github.com/ipeval/ipeval/internal/blobs"
 	"github.com/ipeval/ipeval/internal/demo"
 	"github.com/ipeval/ipeval/internal/testing/dbtest"
@@ -137,6 +138,37 @@ func TestLoad(t *testing.T) {
 				!(*v.CILower < *v.Number && *v.Number < *v.CIUpper) {
 				t.Errorf("D1 of %s: %+v", v.RegionCode, v)
 			}
+		}
+
+		// The manager's review queue has work: the Submitted regions'
+		// values, one flagged as far from last year's; the city official
+		// enters Capped's own.
+		schemes := indicators.NewSchemeStore(db)
+		values := indicators.NewValueStore(db, schemes)
+		queue := indicators.NewReviewQueue(cycles.NewStore(db), schemes, values, indicators.NewEvidenceStore(db, values, files, 1<<20))
+		page, err := queue.Page(ctx, admin, res.Cycle.ID, indicators.ReviewFilter{Status: indicators.StatusSubmitted})
+		if err != nil {
+			t.Fatal(err)
+		}
+		perRegion, lastYear := map[string]int{}, 0
+		for _, row := range page.Rows {
+			perRegion[row.Value.RegionCode]++
+			for _, h := range row.Hints {
+				if h.Code == reviewhint.LastCycle {
+					lastYear++
+				}
+			}
+		}
+		for _, code := range demo.Submitted {
+			if perRegion[code] == 0 {
+				t.Errorf("review queue: no submitted value of %s", code)
+			}
+		}
+		if perRegion[demo.Capped] != 0 || len(perRegion) != len(demo.Submitted) {
+			t.Errorf("review queue by region: %v, want only %v", perRegion, demo.Submitted)
+		}
+		if lastYear == 0 {
+			t.Error("review queue: no value flagged as far from last year's")
 		}
 	})
 }

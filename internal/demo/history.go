@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -127,15 +128,21 @@ func plausible(ind scheme.Indicator, s float64, rng *rand.Rand) float64 {
 // verifiedValue stores a value as the review workflow would leave it, with
 // a revision that says where it came from.
 func verifiedValue(tx *gorm.DB, manager auth.Principal, cycleID, region, code string, x float64, at time.Time) error {
+	return storeValue(tx, manager, cycleID, region, code, x, at, indicators.StatusVerified, "演示数据：往年已审核数据")
+}
+
+// storeValue stores a value with status, version 1, and the revision that
+// says where it came from.
+func storeValue(tx *gorm.DB, by auth.Principal, cycleID, region, code string, x float64, at time.Time, status indicators.Status, reason string) error {
 	v := indicators.Value{ID: uuid.Must(uuid.NewV7()).String(), CycleID: cycleID, RegionCode: region, IndicatorCode: code,
-		Number: &x, Note: "演示数据", Status: indicators.StatusVerified, Version: 1, UpdatedBy: manager.UserID,
+		Number: &x, Note: "演示数据", Status: status, Version: 1, UpdatedBy: by.UserID,
 		UpdatedAt: at, CreatedAt: at}
 	if err := tx.Create(&v).Error; err != nil {
 		return fmt.Errorf("demo value: %w", err)
 	}
-	rev := indicators.Revision{ValueID: v.ID, Version: 1, At: at, UserID: manager.UserID, Username: manager.Username,
-		Action: indicators.ActionSet, NewNumber: &x, NewNote: v.Note, NewStatus: indicators.StatusVerified,
-		Reason: "演示数据：往年已审核数据"}
+	rev := indicators.Revision{ValueID: v.ID, Version: 1, At: at, UserID: by.UserID, Username: by.Username,
+		Action: indicators.ActionSet, NewNumber: &x, NewNote: v.Note, NewStatus: status,
+		Reason: reason}
 	if err := tx.Create(&rev).Error; err != nil {
 		return fmt.Errorf("demo revision: %w", err)
 	}
@@ -166,4 +173,44 @@ func correctFunding(ctx context.Context, tx *gorm.DB, cys *cycles.Store, manager
 	}
 	_, err := cys.Transition(ctx, cycleID, cycles.Scoring)
 	return err
+}
+
+// Submitted are the regions whose values of the current cycle the demo
+// has already submitted, so that the manager's review queue has work in
+// it; the city official (Capped's) enters their own.
+var Submitted = []string{"140200", "140300"}
+
+// submittedValues stores, for each of the Submitted regions, a submitted
+// value of every indicator that applies to it and is entered by hand, as
+// plausible as the past years' — but the first region's second indicator
+// triples, so that the review queue flags it as far from last year's.
+func submittedValues(ctx context.Context, tx *gorm.DB, manager auth.Principal, cycleID string, year int, at time.Time) error {
+	var rs []regions.Region
+	if err := tx.WithContext(ctx).Scopes(regions.Assessed).Order("code").Find(&rs).Error; err != nil {
+		return fmt.Errorf("list regions: %w", err)
+	}
+	sc := scheme.Default()
+	rng := rand.New(rand.NewPCG(uint64(year), 2026))
+	for i, r := range rs {
+		if !slices.Contains(Submitted, r.Code) {
+			continue
+		}
+		s := strength(i, len(rs), year)
+		for j, ind := range sc.Indicators {
+			if !sc.AppliesTo(ind, r.Kind) || ind.SurveySourced() {
+				continue
+			}
+			x := plausible(ind, s, rng)
+			if r.Code == Submitted[0] && j == 1 && ind.Max == nil {
+				x *= 3
+			}
+			if fe := ind.CheckValue(x); fe != nil {
+				return fmt.Errorf("demo value %s of %s: %s", ind.Code, r.Code, fe.MessageEn)
+			}
+			if err := storeValue(tx, manager, cycleID, r.Code, ind.Code, x, at, indicators.StatusSubmitted, "演示数据：市级报送，待审核"); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
