@@ -59,3 +59,24 @@ func (s *Store) Failures(ctx context.Context, by auth.Principal, cycleID string)
 	}
 	return out, nil
 }
+
+// Active returns the run job of a cycle that is queued or running, if
+// any: one run at a time per cycle (Request), so there is at most one.
+// Only admins, who alone request runs, see it.
+func (s *Store) Active(ctx context.Context, by auth.Principal, cycleID string) (*jobs.Job, error) {
+	if !by.Is(auth.RoleAdmin) {
+		return nil, forbidden()
+	}
+	var open []jobs.Job
+	if err := s.db.WithContext(ctx).Where("kind = ? AND status IN ?", JobKind, []jobs.Status{jobs.StatusQueued, jobs.StatusRunning}).
+		Order("created_at DESC, id DESC").Limit(100).Find(&open).Error; err != nil {
+		return nil, fmt.Errorf("list open runs: %w", err)
+	}
+	for _, j := range open {
+		var p payload
+		if j.Decode(&p) == nil && p.CycleID == cycleID {
+			return &j, nil
+		}
+	}
+	return nil, nil
+}

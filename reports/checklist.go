@@ -175,13 +175,9 @@ func (c *Checklists) Home(ctx context.Context, by auth.Principal, cycleID string
 	if err != nil {
 		return CycleHome{}, err
 	}
-	runLine := Line{Key: "cycles.line.runs", Done: len(runs) > 0, Value: strconv.Itoa(len(runs))}
+	runLine := Line{Key: "cycles.line.runs", Done: len(runs) > 0, Value: strconv.Itoa(len(runs)), Href: base + "/runs"}
 	if len(runs) > 0 {
 		runLine.Value += " · " + runs[0].CreatedAt.UTC().Format("2006-01-02 15:04")
-		runLine.Href = base + "/overview?run=" + runs[0].ID
-		if len(runs) > 1 {
-			runLine.Href = base + "/diff"
-		}
 	}
 	published := Line{Key: "cycles.line.published", Done: past(cycles.Published), ValueKey: "cycles.no"}
 	if i := slices.IndexFunc(runs, func(r evaluation.Run) bool { return r.PublishedAt != nil }); i >= 0 {

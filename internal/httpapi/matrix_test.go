@@ -50,6 +50,9 @@ var allowed = map[string][]string{
 	"POST /cycles":                                        {"admin"},
 	"GET /cycles/:id":                                     {"admin"},
 	"POST /cycles/:id/transitions":                        {"admin"},
+	"GET /cycles/:id/runs":                                {"admin"},
+	"POST /cycles/:id/runs":                               {"admin"},
+	"POST /cycles/:id/runs/:run/publish":                  {"admin"},
 	"GET /cycles/:id/collect":                             {"admin", "city"},
 	"GET /cycles/:id/overview":                            {"admin", "city"},
 	"GET /cycles/:id/diff":                                {"admin"},
@@ -353,6 +356,16 @@ var samples = map[string]sample{
 			f.t.Fatal(err)
 		}
 		return form("POST", "/cycles/"+cy.ID+"/transitions", url.Values{"to": {"collecting"}}), http.StatusSeeOther
+	},
+	"GET /cycles/:id/runs": func(f *fixture, _ string) (*http.Request, int) {
+		return request("GET", "/cycles/"+f.surveyedCycle().ID+"/runs", nil), http.StatusOK
+	},
+	"POST /cycles/:id/runs": func(f *fixture, _ string) (*http.Request, int) {
+		return formRequest("/cycles/"+f.scoringCycle().ID+"/runs", "draws=50"), http.StatusSeeOther
+	},
+	"POST /cycles/:id/runs/:run/publish": func(f *fixture, _ string) (*http.Request, int) {
+		cy := f.scoringCycle()
+		return formRequest("/cycles/"+cy.ID+"/runs/"+f.scoredRunOf(cy.ID, false)+"/publish", ""), http.StatusSeeOther
 	},
 	"GET /cycles/:id/collect": func(f *fixture, _ string) (*http.Request, int) {
 		return request("GET", "/cycles/"+f.sharedCycle().ID+"/collect?region=140100", nil), http.StatusOK

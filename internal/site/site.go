@@ -31,6 +31,8 @@ type Handlers struct {
 	surveyViews *surveys.Views
 	// checklists assembles the manager's cycle pages from the stores.
 	checklists *reports.Checklists
+	// runs assembles a cycle's runs page from the stores.
+	runs *reports.Runs
 }
 
 // New returns the site's handlers over the packages and middleware of
@@ -43,6 +45,7 @@ func New(edge *web.Edge, pages *Renderer) *Handlers {
 		review:      indicators.NewReviewQueue(deps.Cycles, deps.Schemes, deps.Values, deps.Evidence),
 		surveyViews: surveys.NewViews(deps.Surveys, deps.Cycles, deps.Auth),
 		checklists:  reports.NewChecklists(deps.Cycles, deps.Schemes, deps.Values, deps.Surveys, deps.Runs),
+		runs:        reports.NewRuns(deps.Cycles, deps.Runs),
 	}
 }
 

@@ -1,0 +1,102 @@
+package reports
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/ipeval/ipeval/auth"
+	"github.com/ipeval/ipeval/cycles"
+	"github.com/ipeval/ipeval/evaluation"
+	"github.com/ipeval/ipeval/internal/fault"
+	"github.com/ipeval/ipeval/jobs"
+)
+
+// RunJobs reads a cycle's runs and its run jobs, as evaluation.Store
+// does.
+type RunJobs interface {
+	RunLister
+	// Failures returns the cycle's failed run jobs, newest first.
+	Failures(ctx context.Context, by auth.Principal, cycleID string) ([]jobs.Job, error)
+	// Active returns the cycle's queued or running run job, if any.
+	Active(ctx context.Context, by auth.Principal, cycleID string) (*jobs.Job, error)
+}
+
+// RunsView is the manager's runs page of a cycle: its runs newest first,
+// the run job under way, the failed ones with their reasons, and what the
+// manager may do now.
+type RunsView struct {
+	Cycle cycles.Cycle
+	Runs  []RunRow
+	// Active is the run job queued or running, nil when none is.
+	Active *jobs.Job
+	// Failed are the run jobs that failed, each with its reason.
+	Failed []jobs.Job
+	// CanRun tells whether the cycle may be evaluated now (it is scoring
+	// and no run is under way).
+	CanRun bool
+}
+
+// RunRow is one run of the runs page.
+type RunRow struct {
+	evaluation.Run
+	// Hash is the inputs hash shortened for reading.
+	Hash string
+	// Current tells whether the run is of the cycle's current scoring
+	// period; Publishable whether it may be published now.
+	Current, Publishable bool
+}
+
+// Runs assembles a cycle's runs page from the cycle and run stores.
+type Runs struct {
+	cycles CycleLister
+	runs   RunJobs
+}
+
+// NewRuns returns the assembler of the runs page.
+func NewRuns(cs CycleLister, runs RunJobs) *Runs {
+	return &Runs{cycles: cs, runs: runs}
+}
+
+// Page assembles the runs page of cycle cycleID for by (an admin).
+func (r *Runs) Page(ctx context.Context, by auth.Principal, cycleID string) (RunsView, error) {
+	cy, err := r.cycles.Get(ctx, cycleID)
+	if err != nil {
+		return RunsView{}, err
+	}
+	rs, err := r.runs.List(ctx, by, cy.ID)
+	if err != nil {
+		return RunsView{}, err
+	}
+	v := RunsView{Cycle: cy}
+	if v.Failed, err = r.runs.Failures(ctx, by, cy.ID); err != nil {
+		return RunsView{}, err
+	}
+	if v.Active, err = r.runs.Active(ctx, by, cy.ID); err != nil {
+		return RunsView{}, err
+	}
+	v.CanRun = cy.Status == cycles.Scoring && v.Active == nil
+	for _, run := range rs {
+		row := RunRow{Run: run, Hash: run.InputsHash, Current: run.ScoringPeriod == cy.ScoringPeriod}
+		if len(row.Hash) > 12 {
+			row.Hash = row.Hash[:12]
+		}
+		row.Publishable = row.Current && cy.Status == cycles.Scoring && run.PublishedAt == nil
+		v.Runs = append(v.Runs, row)
+	}
+	return v, nil
+}
+
+// RunOf checks that run runID is one of cycle cycleID's runs, so that a
+// form under one cycle's path cannot act on another cycle's run: a run of
+// another cycle is not found.
+func (r *Runs) RunOf(ctx context.Context, by auth.Principal, cycleID, runID string) error {
+	rs, err := r.runs.List(ctx, by, cycleID)
+	if err != nil {
+		return err
+	}
+	if !slices.ContainsFunc(rs, func(x evaluation.Run) bool { return x.ID == runID }) {
+		return fmt.Errorf("run %s of cycle %s: %w", runID, cycleID, fault.ErrNotFound)
+	}
+	return nil
+}
