@@ -1,6 +1,7 @@
 package reports
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -20,6 +21,12 @@ type RunJobs interface {
 	Failures(ctx context.Context, by auth.Principal, cycleID string) ([]jobs.Job, error)
 	// Active returns the cycle's queued or running run job, if any.
 	Active(ctx context.Context, by auth.Principal, cycleID string) (*jobs.Job, error)
+}
+
+// UserLister lists the users, as auth.Store does: the runs page names
+// who ran each run.
+type UserLister interface {
+	ListUsers(ctx context.Context) ([]auth.User, error)
 }
 
 // RunsView is the manager's runs page of a cycle: its runs newest first,
@@ -42,6 +49,8 @@ type RunRow struct {
 	evaluation.Run
 	// Hash is the inputs hash shortened for reading.
 	Hash string
+	// By is the username of who ran it (the user id when unknown).
+	By string
 	// Current tells whether the run is of the cycle's current scoring
 	// period; Publishable whether it may be published now.
 	Current, Publishable bool
@@ -51,11 +60,12 @@ type RunRow struct {
 type Runs struct {
 	cycles CycleLister
 	runs   RunJobs
+	users  UserLister
 }
 
 // NewRuns returns the assembler of the runs page.
-func NewRuns(cs CycleLister, runs RunJobs) *Runs {
-	return &Runs{cycles: cs, runs: runs}
+func NewRuns(cs CycleLister, runs RunJobs, users UserLister) *Runs {
+	return &Runs{cycles: cs, runs: runs, users: users}
 }
 
 // Page assembles the runs page of cycle cycleID for by (an admin).
@@ -76,8 +86,16 @@ func (r *Runs) Page(ctx context.Context, by auth.Principal, cycleID string) (Run
 		return RunsView{}, err
 	}
 	v.CanRun = cy.Status == cycles.Scoring && v.Active == nil
+	us, err := r.users.ListUsers(ctx)
+	if err != nil {
+		return RunsView{}, err
+	}
+	name := make(map[string]string, len(us))
+	for _, u := range us {
+		name[u.ID] = u.Username
+	}
 	for _, run := range rs {
-		row := RunRow{Run: run, Hash: run.InputsHash, Current: run.ScoringPeriod == cy.ScoringPeriod}
+		row := RunRow{Run: run, Hash: run.InputsHash, By: cmp.Or(name[run.CreatedBy], run.CreatedBy), Current: run.ScoringPeriod == cy.ScoringPeriod}
 		if len(row.Hash) > 12 {
 			row.Hash = row.Hash[:12]
 		}

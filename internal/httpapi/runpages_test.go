@@ -52,7 +52,7 @@ func TestRunPagesList(t *testing.T) {
 		}
 		for _, want := range []string{`data-run="` + first + `"`, `data-run="` + second + `"`,
 			"/cycles/" + cy.ID + "/overview?run=" + first, `action="/cycles/` + cy.ID + `/diff"`, `id="compare-runs"`,
-			`action="/cycles/` + cy.ID + `/runs/` + first + `/publish"`, "发布后，各市级用户可以看到本市的评价结果", `id="start-run"`} {
+			`action="/cycles/` + cy.ID + `/runs/` + first + `/publish"`, "发布后，各市级用户可以看到本市的评价结果", `id="start-run"`, "<td>admin</td>"} {
 			if !strings.Contains(string(body), want) {
 				t.Errorf("the runs page does not show %q", want)
 			}
