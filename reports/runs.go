@@ -3,6 +3,7 @@ package reports
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 
@@ -29,6 +30,11 @@ type UserLister interface {
 	ListUsers(ctx context.Context) ([]auth.User, error)
 }
 
+// ReportReader reads what is stored of a run's report, as Store does.
+type ReportReader interface {
+	Get(ctx context.Context, by auth.Principal, runID string) (Stored, error)
+}
+
 // RunsView is the manager's runs page of a cycle: its runs newest first,
 // the run job under way, the failed ones with their reasons, and what the
 // manager may do now.
@@ -51,6 +57,8 @@ type RunRow struct {
 	Hash string
 	// By is the username of who ran it (the user id when unknown).
 	By string
+	// Report is the run's stored report, nil when none is rendered.
+	Report *Stored
 	// Current tells whether the run is of the cycle's current scoring
 	// period; Publishable whether it may be published now.
 	Current, Publishable bool
@@ -61,11 +69,12 @@ type Runs struct {
 	cycles CycleLister
 	runs   RunJobs
 	users  UserLister
+	report ReportReader
 }
 
 // NewRuns returns the assembler of the runs page.
-func NewRuns(cs CycleLister, runs RunJobs, users UserLister) *Runs {
-	return &Runs{cycles: cs, runs: runs, users: users}
+func NewRuns(cs CycleLister, runs RunJobs, users UserLister, report ReportReader) *Runs {
+	return &Runs{cycles: cs, runs: runs, users: users, report: report}
 }
 
 // Page assembles the runs page of cycle cycleID for by (an admin).
@@ -100,6 +109,12 @@ func (r *Runs) Page(ctx context.Context, by auth.Principal, cycleID string) (Run
 			row.Hash = row.Hash[:12]
 		}
 		row.Publishable = row.Current && cy.Status == cycles.Scoring && run.PublishedAt == nil
+		switch st, err := r.report.Get(ctx, by, run.ID); {
+		case err == nil:
+			row.Report = &st
+		case !errors.Is(err, ErrNotRendered):
+			return RunsView{}, err
+		}
 		v.Runs = append(v.Runs, row)
 	}
 	return v, nil

@@ -52,10 +52,16 @@ func TestRunPagesList(t *testing.T) {
 		}
 		for _, want := range []string{`data-run="` + first + `"`, `data-run="` + second + `"`,
 			"/cycles/" + cy.ID + "/overview?run=" + first, `action="/cycles/` + cy.ID + `/diff"`, `id="compare-runs"`,
-			`action="/cycles/` + cy.ID + `/runs/` + first + `/publish"`, "发布后，各市级用户可以看到本市的评价结果", `id="start-run"`, "<td>admin</td>"} {
+			`action="/cycles/` + cy.ID + `/runs/` + first + `/publish"`, "发布后，各市级用户可以看到本市的评价结果", `id="start-run"`, "<td>admin</td>", "未生成"} {
 			if !strings.Contains(string(body), want) {
 				t.Errorf("the runs page does not show %q", want)
 			}
+		}
+		reported := f.reportedCycle()
+		run := f.publishedRun(reported.ID).ID
+		_, page := f.do(f.as("admin", request("GET", "/cycles/"+reported.ID+"/runs", nil)))
+		if !strings.Contains(string(page), `href="/cycles/`+reported.ID+`/report?run=`+run+`"`) {
+			t.Errorf("the runs page does not link to the rendered report of run %s", run)
 		}
 		_, home := f.do(f.as("admin", request("GET", "/cycles/"+cy.ID, nil)))
 		if !strings.Contains(string(home), `href="/cycles/`+cy.ID+`/runs"`) {

@@ -45,7 +45,7 @@ func New(edge *web.Edge, pages *Renderer) *Handlers {
 		review:      indicators.NewReviewQueue(deps.Cycles, deps.Schemes, deps.Values, deps.Evidence),
 		surveyViews: surveys.NewViews(deps.Surveys, deps.Cycles, deps.Auth),
 		checklists:  reports.NewChecklists(deps.Cycles, deps.Schemes, deps.Values, deps.Surveys, deps.Runs),
-		runs:        reports.NewRuns(deps.Cycles, deps.Runs, deps.Auth),
+		runs:        reports.NewRuns(deps.Cycles, deps.Runs, deps.Auth, deps.Reports),
 	}
 }
 

@@ -345,6 +345,8 @@ var messages = map[string][2]string{
 	"runs.period":           {"评分阶段", "Scoring period"},
 	"runs.earlier":          {"此前阶段", "earlier period"},
 	"runs.published":        {"已发布", "Published"},
+	"runs.report":           {"报告", "Report"},
+	"runs.report.none":      {"未生成", "Not rendered"},
 	"runs.overview":         {"查看总览", "Overview"},
 	"runs.compare":          {"对比", "Compare"},
 	"runs.compare.from":     {"对比基准", "From"},
