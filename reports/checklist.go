@@ -17,7 +17,7 @@ import (
 
 // CycleLister reads and lists cycles, as cycles.Store does.
 type CycleLister interface {
-	Get(ctx context.Context, id string) (cycles.Cycle, error)
+	CycleReader
 	List(ctx context.Context) ([]cycles.Cycle, error)
 }
 

@@ -250,7 +250,7 @@ func readSurvey(sc scheme.Scheme, regs Regions, file string, data []byte, in *en
 		} else {
 			seen[key] = line
 		}
-		x, good := parseDecimal(cell("index"))
+		x, good := sheet.ParseDecimal(cell("index"))
 		switch {
 		case !good:
 			add("index", "not_a_number", fmt.Sprintf("指数“%s”不是数字", textenc.Clip(cell("index"), 40)),
@@ -274,7 +274,7 @@ func readSurvey(sc scheme.Scheme, regs Regions, file string, data []byte, in *en
 			if s == "" {
 				continue
 			}
-			y, good := parseDecimal(s)
+			y, good := sheet.ParseDecimal(s)
 			switch {
 			case !good || y < 0 || (c.name == "n" && y != math.Trunc(y)):
 				what := "a number not below 0"
@@ -304,18 +304,6 @@ func readSurvey(sc scheme.Scheme, regs Regions, file string, data []byte, in *en
 		}
 	})
 	return errs, err
-}
-
-// parseDecimal reads a finite number in decimal notation.
-func parseDecimal(s string) (float64, bool) {
-	if s == "" || strings.ContainsAny(s, "xX_pP") {
-		return 0, false
-	}
-	x, err := strconv.ParseFloat(s, 64)
-	if err != nil || math.IsNaN(x) || math.IsInf(x, 0) {
-		return 0, false
-	}
-	return x, true
 }
 
 // csvTable reads a CSV file (UTF-8 or GB18030) whose first non-empty line

@@ -21,6 +21,18 @@ var thousandsRE = regexp.MustCompile(`^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$`)
 // take hexadecimal floats, underscores, "NaN" and "Inf".
 var decimalRE = regexp.MustCompile(`^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$`)
 
+// ParseDecimal reads plain decimal notation ("12", "-0.5", "1e3") as a
+// finite number: no hexadecimal, underscores, NaN or infinity, and
+// nothing beyond float64. Files that carry bare numbers (file mode's
+// survey indices) read them with it.
+func ParseDecimal(s string) (float64, bool) {
+	if !decimalRE.MatchString(s) {
+		return 0, false
+	}
+	x, err := strconv.ParseFloat(s, 64)
+	return x, err == nil && !math.IsInf(x, 0)
+}
+
 // Interpret turns an entry's text into a value for ind: a number, or not
 // applicable. ok=false with fe==nil means the entry is empty, which the
 // caller treats as missing and skips. It reads what users type — 是/否 for

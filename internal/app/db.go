@@ -15,11 +15,7 @@ import (
 // migrates itself; MySQL must be migrated explicitly (ipeval migrate, or
 // --migrate) so that several processes never race to change the schema.
 func OpenDB(ctx context.Context, cfg *config.Config, log *slog.Logger, autoMigrate bool) (*gorm.DB, error) {
-	target, err := database.Parse(cfg.DatabaseAddr())
-	if err != nil {
-		return nil, err
-	}
-	db, err := database.Open(ctx, target, log)
+	db, target, err := connect(ctx, cfg, log)
 	if err != nil {
 		return nil, err
 	}
@@ -45,11 +41,7 @@ func OpenDB(ctx context.Context, cfg *config.Config, log *slog.Logger, autoMigra
 // Migrate applies the configured database's pending migrations, or only
 // reads their state when statusOnly, and returns the state of every one.
 func Migrate(ctx context.Context, cfg *config.Config, log *slog.Logger, statusOnly bool) ([]database.MigrationState, error) {
-	target, err := database.Parse(cfg.DatabaseAddr())
-	if err != nil {
-		return nil, err
-	}
-	db, err := database.Open(ctx, target, log)
+	db, _, err := connect(ctx, cfg, log)
 	if err != nil {
 		return nil, err
 	}
@@ -60,4 +52,14 @@ func Migrate(ctx context.Context, cfg *config.Config, log *slog.Logger, statusOn
 		}
 	}
 	return database.Status(ctx, db)
+}
+
+// connect opens the configured database as it is, migrating nothing.
+func connect(ctx context.Context, cfg *config.Config, log *slog.Logger) (*gorm.DB, database.Target, error) {
+	target, err := database.Parse(cfg.DatabaseAddr())
+	if err != nil {
+		return nil, target, err
+	}
+	db, err := database.Open(ctx, target, log)
+	return db, target, err
 }
