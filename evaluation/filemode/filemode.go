@@ -325,8 +325,10 @@ func csvTable(file string, data []byte, cols map[string]string, required []strin
 		if errors.Is(err, io.EOF) {
 			break
 		}
-		line, _ := r.FieldPos(0)
 		if err != nil {
+			// FieldPos knows only a record that was read: a malformed
+			// one has its line in the error.
+			line := 0
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
 				line = pe.Line
@@ -334,6 +336,7 @@ func csvTable(file string, data []byte, cols map[string]string, required []strin
 			return inputError(fileProblems{file, []fault.FieldError{{Row: line, Code: "malformed_csv",
 				Message: "CSV 格式错误（请检查引号）", MessageEn: "malformed CSV (check the quotes): " + err.Error()}}})
 		}
+		line, _ := r.FieldPos(0)
 		empty := true
 		for i := range rec {
 			if rec[i] = trimCell(rec[i]); rec[i] != "" {
