@@ -176,3 +176,44 @@ func (s *SchemeStore) Replace(ctx context.Context, id string, sc scheme.Scheme, 
 	})
 	return out, created, err
 }
+
+// CreateUnlessStored stores sc as the next version of its code unless a
+// stored version of that code already says the same (every field but the
+// version), which it then returns with created false: adding the built-in
+// default twice must not make two versions that only their numbers tell
+// apart.
+func (s *SchemeStore) CreateUnlessStored(ctx context.Context, sc scheme.Scheme, createdBy string) (out StoredScheme, created bool, err error) {
+	want, err := comparable(sc)
+	if err != nil {
+		return out, false, err
+	}
+	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var same []StoredScheme
+		if err := tx.Where("code = ?", sc.Code).Order("version DESC").Find(&same).Error; err != nil {
+			return fmt.Errorf("read scheme versions: %w", err)
+		}
+		for _, st := range same {
+			got, err := s.Decode(st)
+			if err != nil {
+				return err
+			}
+			if body, err := comparable(got); err != nil {
+				return err
+			} else if body == want {
+				out = st
+				return nil
+			}
+		}
+		created = true
+		out, err = insertVersion(tx, sc, createdBy)
+		return err
+	})
+	return out, created, err
+}
+
+// comparable is sc's document without its version number.
+func comparable(sc scheme.Scheme) (string, error) {
+	sc.Version = 0
+	b, err := sc.JSON()
+	return string(b), err
+}

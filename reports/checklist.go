@@ -114,6 +114,12 @@ type CycleHome struct {
 	// publication is not one of them (a run is published, package
 	// evaluation).
 	Actions []Action
+	// Schemes are the stored versions the cycle may be assessed with
+	// instead, offered while SchemeChangeable: before scoring starts.
+	// SchemeID is the version it is assessed with now ("" for none).
+	Schemes          []indicators.StoredScheme
+	SchemeID         string
+	SchemeChangeable bool
 }
 
 // Line is one line of the checklist: a message key naming it, whether it
@@ -154,7 +160,14 @@ func (c *Checklists) Home(ctx context.Context, by auth.Principal, cycleID string
 		if err != nil {
 			return CycleHome{}, err
 		}
-		scheme = Line{Key: "cycles.line.scheme", Done: true, Value: SchemeLabel(st)}
+		scheme = Line{Key: "cycles.line.scheme", Done: true, Value: SchemeLabel(st), Href: "/schemes/" + st.ID}
+		h.SchemeID = st.ID
+	}
+	if cy.Status == cycles.Draft || cy.Status == cycles.Collecting {
+		if h.Schemes, err = c.schemes.List(ctx); err != nil {
+			return CycleHome{}, err
+		}
+		h.SchemeChangeable = true
 	}
 	past := func(s cycles.Status) bool {
 		order := []cycles.Status{cycles.Draft, cycles.Collecting, cycles.Scoring, cycles.Published, cycles.Archived}

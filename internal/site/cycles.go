@@ -103,7 +103,7 @@ type cycleData struct {
 
 // cycleNotices are the outcomes a form reports back with ?notice=; any
 // other value shows nothing.
-var cycleNotices = map[string]bool{"created": true, "collecting": true, "scoring": true, "archived": true}
+var cycleNotices = map[string]bool{"created": true, "collecting": true, "scoring": true, "archived": true, "scheme": true}
 
 // CycleHomePage shows a cycle's checklist and its state changes.
 func (h *Handlers) CycleHomePage(c *fiber.Ctx, p auth.Principal) error {
