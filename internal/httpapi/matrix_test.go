@@ -32,27 +32,35 @@ import (
 // who may call each route: written out by hand, independently of the route
 // table, so that a change of access in routes.go must be made twice.
 var allowed = map[string][]string{
-	"GET /healthz":                                        {"anonymous", "admin", "secadmin", "auditor", "contractor", "city"},
-	"GET /readyz":                                         {"anonymous", "admin", "secadmin", "auditor", "contractor", "city"},
-	"GET /openapi.json":                                   {"anonymous", "admin", "secadmin", "auditor", "contractor", "city"},
-	"GET /":                                               {"admin", "secadmin", "auditor", "contractor", "city"},
-	"GET /login":                                          {"anonymous", "admin", "secadmin", "auditor", "contractor", "city"},
-	"POST /login":                                         {"anonymous", "admin", "secadmin", "auditor", "contractor", "city"},
-	"POST /logout":                                        {"admin", "secadmin", "auditor", "contractor", "city"},
-	"GET /docs":                                           {"anonymous", "admin", "secadmin", "auditor", "contractor", "city"},
-	"GET /users":                                          {"secadmin"},
-	"POST /users/:id/disabled":                            {"secadmin"},
-	"POST /users/:id/password":                            {"secadmin"},
-	"POST /users/:id/throttle":                            {"secadmin"},
-	"GET /audit":                                          {"auditor"},
-	"POST /audit/export":                                  {"auditor"},
-	"GET /cycles":                                         {"admin"},
-	"POST /cycles":                                        {"admin"},
-	"GET /cycles/:id":                                     {"admin"},
-	"POST /cycles/:id/transitions":                        {"admin"},
-	"GET /cycles/:id/runs":                                {"admin"},
-	"POST /cycles/:id/runs":                               {"admin"},
-	"POST /cycles/:id/runs/:run/publish":                  {"admin"},
+	"GET /healthz":                       {"anonymous", "admin", "secadmin", "auditor", "contractor", "city"},
+	"GET /readyz":                        {"anonymous", "admin", "secadmin", "auditor", "contractor", "city"},
+	"GET /openapi.json":                  {"anonymous", "admin", "secadmin", "auditor", "contractor", "city"},
+	"GET /":                              {"admin", "secadmin", "auditor", "contractor", "city"},
+	"GET /login":                         {"anonymous", "admin", "secadmin", "auditor", "contractor", "city"},
+	"POST /login":                        {"anonymous", "admin", "secadmin", "auditor", "contractor", "city"},
+	"POST /logout":                       {"admin", "secadmin", "auditor", "contractor", "city"},
+	"GET /docs":                          {"anonymous", "admin", "secadmin", "auditor", "contractor", "city"},
+	"GET /users":                         {"secadmin"},
+	"POST /users/:id/disabled":           {"secadmin"},
+	"POST /users/:id/password":           {"secadmin"},
+	"POST /users/:id/throttle":           {"secadmin"},
+	"GET /audit":                         {"auditor"},
+	"POST /audit/export":                 {"auditor"},
+	"GET /cycles":                        {"admin"},
+	"POST /cycles":                       {"admin"},
+	"GET /cycles/:id":                    {"admin"},
+	"POST /cycles/:id/transitions":       {"admin"},
+	"GET /cycles/:id/runs":               {"admin"},
+	"POST /cycles/:id/runs":              {"admin"},
+	"POST /cycles/:id/runs/:run/publish": {"admin"},
+	// Schemes pages.
+	"GET /schemes":                                        {"admin"},
+	"POST /schemes":                                       {"admin"},
+	"POST /schemes/default":                               {"admin"},
+	"GET /schemes/:id":                                    {"admin"},
+	"GET /schemes/:id/download":                           {"admin"},
+	"GET /schemes/:id/diff":                               {"admin"},
+	"POST /cycles/:id/scheme":                             {"admin"},
 	"GET /cycles/:id/collect":                             {"admin", "city"},
 	"GET /cycles/:id/overview":                            {"admin", "city"},
 	"GET /cycles/:id/diff":                                {"admin"},
@@ -366,6 +374,24 @@ var samples = map[string]sample{
 	"POST /cycles/:id/runs/:run/publish": func(f *fixture, _ string) (*http.Request, int) {
 		cy := f.scoringCycle()
 		return formRequest("/cycles/"+cy.ID+"/runs/"+f.scoredRunOf(cy.ID, false)+"/publish", ""), http.StatusSeeOther
+	},
+	// Schemes pages.
+	"GET /schemes": json200("GET", "/schemes", nil),
+	"POST /schemes": func(f *fixture, _ string) (*http.Request, int) {
+		return upload("POST", "/schemes", nil, "file", "scheme.yaml", []byte(defaultSchemeYAML(f))), http.StatusSeeOther
+	},
+	"POST /schemes/default": fixed("POST", "/schemes/default", nil, http.StatusSeeOther),
+	"GET /schemes/:id": func(f *fixture, _ string) (*http.Request, int) {
+		return request("GET", "/schemes/"+f.storedScheme().ID, nil), http.StatusOK
+	},
+	"GET /schemes/:id/download": func(f *fixture, _ string) (*http.Request, int) {
+		return request("GET", "/schemes/"+f.storedScheme().ID+"/download", nil), http.StatusOK
+	},
+	"GET /schemes/:id/diff": func(f *fixture, _ string) (*http.Request, int) {
+		return request("GET", "/schemes/"+f.storedScheme().ID+"/diff?to="+f.storedScheme().ID, nil), http.StatusOK
+	},
+	"POST /cycles/:id/scheme": func(f *fixture, _ string) (*http.Request, int) {
+		return form("POST", "/cycles/"+f.newCycle().ID+"/scheme", url.Values{"scheme_id": {f.storedScheme().ID}}), http.StatusSeeOther
 	},
 	"GET /cycles/:id/collect": func(f *fixture, _ string) (*http.Request, int) {
 		return request("GET", "/cycles/"+f.sharedCycle().ID+"/collect?region=140100", nil), http.StatusOK
