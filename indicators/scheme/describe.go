@@ -1,6 +1,7 @@
 package scheme
 
 import (
+	"cmp"
 	"strconv"
 	"strings"
 )
@@ -132,22 +133,7 @@ func EffectWords(effects []Effect, grades []Grade) Words {
 	names := GradeNames(grades, true)
 	en := make([]string, 0, len(effects))
 	for _, e := range effects {
-		grade := names[e.Grade]
-		if grade == "" {
-			grade = e.Grade
-		}
-		switch e.Type {
-		case EffectCapGrade:
-			en = append(en, "the grade is at most “"+grade+"”")
-		case EffectSetGrade:
-			en = append(en, "the grade is “"+grade+"” (veto)")
-		case EffectAwardIneligible:
-			en = append(en, "not eligible for awards")
-		case EffectFlag:
-			en = append(en, "flagged for review")
-		default:
-			en = append(en, e.Type)
-		}
+		en = append(en, effectWords(e, cmp.Or(names[e.Grade], e.Grade)).En)
 	}
 	return Words{zh, strings.Join(en, "; ")}
 }

@@ -184,21 +184,24 @@ func GradeNames(gs []Grade, en bool) map[string]string {
 func DescribeEffects(effects []Effect, grades map[string]string) string {
 	out := make([]string, 0, len(effects))
 	for _, e := range effects {
-		grade := cmp.Or(grades[e.Grade], e.Grade)
-		switch e.Type {
-		case EffectCapGrade:
-			out = append(out, "等次最高为“"+grade+"”")
-		case EffectSetGrade:
-			out = append(out, "等次确定为“"+grade+"”（一票否决）")
-		case EffectAwardIneligible:
-			out = append(out, "不得参与评选表彰")
-		case EffectFlag:
-			out = append(out, "提示复核")
-		default:
-			out = append(out, e.Type)
-		}
+		out = append(out, effectWords(e, cmp.Or(grades[e.Grade], e.Grade)).Zh)
 	}
 	return strings.Join(out, "；")
+}
+
+// effectWords says what one effect does, naming its grade as grade.
+func effectWords(e Effect, grade string) Words {
+	switch e.Type {
+	case EffectCapGrade:
+		return Words{"等次最高为“" + grade + "”", "the grade is at most “" + grade + "”"}
+	case EffectSetGrade:
+		return Words{"等次确定为“" + grade + "”（一票否决）", "the grade is “" + grade + "” (veto)"}
+	case EffectAwardIneligible:
+		return Words{"不得参与评选表彰", "not eligible for awards"}
+	case EffectFlag:
+		return Words{"提示复核", "flagged for review"}
+	}
+	return Words{e.Type, e.Type}
 }
 
 // Rule is a policy rule: when the expression When holds for a region, its
