@@ -74,6 +74,7 @@ func TestBrowserSurveyManager(t *testing.T) {
 		t.Errorf("name = %q, want it kept", got)
 	}
 	admin.Screenshot("surveys-commission-refused.png")
+	admin.Axe("the surveys list with a refused commission form")
 	do(admin, chromedp.SetValue(form+`input[name="fieldwork_start"]`, "2025-05-01"),
 		chromedp.SetValue(form+`input[name="fieldwork_end"]`, "2025-06-30"))
 	if resp := admin.Submit(form + `button[type="submit"]`); resp.Status != http.StatusOK {
@@ -117,6 +118,7 @@ func TestBrowserSurveyManager(t *testing.T) {
 	}
 	do(admin, chromedp.SendKeys(`details[data-action="return"] textarea[name="reason"]`, "请补充太原市的企业样本"))
 	admin.Screenshot("survey-return.png")
+	admin.Axe("a submitted project's page, return open")
 	if resp := admin.Submit(`details[data-action="return"] button[type="submit"]`); resp.Status != http.StatusOK {
 		t.Fatalf("return: status %d", resp.Status)
 	}
@@ -130,6 +132,7 @@ func TestBrowserSurveyManager(t *testing.T) {
 		t.Errorf("the contractor's page does not show the reason: %q", got)
 	}
 	contractor.Screenshot("survey-returned.png")
+	contractor.Axe("a returned project's page for its contractor")
 	submit()
 
 	// The manager accepts after reading the preview, then locks.
@@ -149,6 +152,7 @@ func TestBrowserSurveyManager(t *testing.T) {
 		t.Fatal("the acceptance shows no preview")
 	}
 	admin.Screenshot("survey-accept-preview.png")
+	admin.Axe("a submitted project's page, acceptance open")
 	if resp := admin.Submit(`details[data-action="accept"] button[type="submit"]`); resp.Status != http.StatusOK {
 		t.Fatalf("accept: status %d", resp.Status)
 	}
@@ -180,6 +184,7 @@ func TestBrowserSurveyManager(t *testing.T) {
 		t.Errorf("latest batch = %q, want 有效", got)
 	}
 	admin.Screenshot("surveys-list.png")
+	admin.Axe("the surveys list")
 	admin.WantOwnHost()
 	contractor.WantOwnHost()
 }
