@@ -6,14 +6,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
 
 	"github.com/ipeval/ipeval/internal/testing/browsertest"
 	"github.com/ipeval/ipeval/internal/testing/testenv"
-	"github.com/ipeval/ipeval/jobs"
-	"github.com/ipeval/ipeval/surveys"
 )
 
 // TestBrowserSurveyManager is a survey's life in Chromium, through the
@@ -25,14 +22,7 @@ import (
 func TestBrowserSurveyManager(t *testing.T) {
 	exe := testenv.Require(t, testenv.Chromium)
 	f := newFixture(t)
-	reg := jobs.NewRegistry()
-	reg.Register(surveys.JobKind, f.surveys.Handler(nil))
-	w := jobs.NewWorker(f.db, f.redis, reg, 1, nil)
-	w.PollInterval = 100 * time.Millisecond
-	if err := w.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(w.Shutdown)
+	f.surveyWorker()
 	cy := f.sharedCycle()
 	file := filepath.Join(t.TempDir(), "答卷.csv")
 	if err := os.WriteFile(file, surveyFile(append(goodRows("140100", "t", 4), goodRows("140200", "d", 4)...)...), 0o600); err != nil {
@@ -159,15 +149,7 @@ func TestBrowserSurveyManager(t *testing.T) {
 	if got := admin.Text("main p.notice"); !strings.Contains(got, "项目已验收") {
 		t.Errorf("notice = %q", got)
 	}
-	written := f.surveyValues(cy.ID)
-	if len(written) != len(preview) {
-		t.Errorf("%d values written, %d previewed", len(written), len(preview))
-	}
-	for key, v := range preview {
-		if written[key] != v {
-			t.Errorf("%s: written %q, previewed %q", key, written[key], v)
-		}
-	}
+	f.wantWrittenAsPreviewed(cy.ID, preview)
 	do(admin, chromedp.Click(`details[data-action="lock"] summary`))
 	admin.Screenshot("survey-lock.png")
 	if resp := admin.Submit(`details[data-action="lock"] button[type="submit"]`); resp.Status != http.StatusOK {

@@ -287,15 +287,7 @@ func TestSurveyManagerMoves(t *testing.T) {
 		if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusSeeOther || loc != page+"?notice=accepted" {
 			t.Fatalf("accept: %d to %q", resp.StatusCode, loc)
 		}
-		written := f.surveyValues(cy.ID)
-		if len(written) != len(shown) {
-			t.Errorf("%d values written, the preview showed %d", len(written), len(shown))
-		}
-		for key, v := range shown {
-			if written[key] != v {
-				t.Errorf("%s: written %q, the preview showed %q", key, written[key], v)
-			}
-		}
+		f.wantWrittenAsPreviewed(cy.ID, shown)
 		after := f.pageAs("admin", request("GET", page+"?notice=accepted", nil), http.StatusOK)
 		if !strings.Contains(after, "满意度指数已写入考核数据") || !strings.Contains(after, `data-action="lock"`) ||
 			strings.Contains(after, `data-action="accept"`) {
@@ -319,6 +311,22 @@ func TestSurveyManagerMoves(t *testing.T) {
 			t.Errorf("%d audit entries of the moves, want 3", audits)
 		}
 	})
+}
+
+// wantWrittenAsPreviewed checks that the cycle's survey-sourced values
+// are exactly those an acceptance preview showed (region/indicator →
+// number as written on the page).
+func (f *fixture) wantWrittenAsPreviewed(cycleID string, shown map[string]string) {
+	f.t.Helper()
+	written := f.surveyValues(cycleID)
+	if len(written) != len(shown) {
+		f.t.Errorf("%d values written, the preview showed %d", len(written), len(shown))
+	}
+	for key, v := range shown {
+		if written[key] != v {
+			f.t.Errorf("%s: written %q, the preview showed %q", key, written[key], v)
+		}
+	}
 }
 
 // surveyValues reads a cycle's survey-sourced values as region/indicator
