@@ -271,6 +271,12 @@ func TestSurveyManagerMoves(t *testing.T) {
 	t.Run("accept writes what the preview shows", func(t *testing.T) {
 		f.t = t
 		got := f.pageAs("admin", request("GET", page, nil), http.StatusOK)
+		en := f.pageAs("admin", request("GET", page+"?lang=en", nil), http.StatusOK)
+		for _, w := range []string{"Accept and write the indices", "Value to write", "Current value", "City officials see their city's value once the results are published"} {
+			if !strings.Contains(html.UnescapeString(en), w) {
+				t.Errorf("the English page lacks %q", w)
+			}
+		}
 		rows := previewRow.FindAllStringSubmatch(got, -1)
 		if len(rows) == 0 {
 			t.Fatalf("no preview rows: %.2000s", got)
