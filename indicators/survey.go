@@ -1,6 +1,7 @@
 package indicators
 
 import (
+	"context"
 	"fmt"
 	"math"
 
@@ -38,15 +39,42 @@ func (s *ValueStore) SetSurveyTx(tx *gorm.DB, by auth.Principal, cycleID, questi
 	if err != nil {
 		return nil, err
 	}
+	codes, writes, err := surveyWrites(tx, sc, questionnaire, vals)
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range writes {
+		if err := setSurveyValue(tx, by, cycleID, w.Indicator, w.SurveyValue); err != nil {
+			return nil, err
+		}
+	}
+	return codes, nil
+}
+
+// SurveyWrite is one value that accepting a survey writes: a region's
+// index as the value of one survey-sourced indicator.
+type SurveyWrite struct {
+	Indicator string
+	SurveyValue
+	// Current is the value it replaces, if any.
+	Current *Value
+}
+
+// surveyWrites lists what SetSurveyTx writes of vals under the cycle's
+// scheme sc, indicator by indicator, and the codes of the indicators that
+// take values from the questionnaire. SetSurveyTx and SurveyPreview share
+// it, so that the preview an admin reads is what acceptance writes.
+func surveyWrites(tx *gorm.DB, sc scheme.Scheme, questionnaire string, vals []SurveyValue) ([]string, []SurveyWrite, error) {
 	items := make([]ValueInput, len(vals))
 	for i, sv := range vals {
 		items[i].RegionCode = sv.RegionCode
 	}
 	kinds, err := regionKinds(tx, items)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var codes []string
+	var out []SurveyWrite
 	for _, ind := range sc.Indicators {
 		if ind.Source != scheme.SourceSurveyPrefix+questionnaire {
 			continue
@@ -57,12 +85,43 @@ func (s *ValueStore) SetSurveyTx(tx *gorm.DB, by auth.Principal, cycleID, questi
 			if !sc.AppliesTo(ind, kinds[sv.RegionCode]) {
 				continue
 			}
-			if err := setSurveyValue(tx, by, cycleID, ind.Code, sv); err != nil {
-				return nil, err
-			}
+			out = append(out, SurveyWrite{Indicator: ind.Code, SurveyValue: sv})
 		}
 	}
-	return codes, nil
+	return codes, out, nil
+}
+
+// SurveyPreview returns, without writing anything, what SetSurveyTx would
+// write of vals into the cycle now, each with the value it replaces: the
+// confirmation an admin reads before accepting a survey. It reads the
+// cycle in any state; acceptance itself still requires collection open.
+func (s *ValueStore) SurveyPreview(ctx context.Context, by auth.Principal, cycleID, questionnaire string, vals []SurveyValue) ([]SurveyWrite, error) {
+	if !by.Is(auth.RoleAdmin) {
+		return nil, forbidden()
+	}
+	db := s.db.WithContext(ctx)
+	c, err := getCycle(db, cycleID)
+	if err != nil {
+		return nil, err
+	}
+	sc, err := s.cycleScheme(db, c)
+	if err != nil {
+		return nil, err
+	}
+	_, writes, err := surveyWrites(db, sc, questionnaire, vals)
+	if err != nil {
+		return nil, err
+	}
+	for i, w := range writes {
+		cur, found, err := findValue(db, cycleID, w.RegionCode, w.Indicator)
+		if err != nil {
+			return nil, err
+		}
+		if found {
+			writes[i].Current = &cur
+		}
+	}
+	return writes, nil
 }
 
 func setSurveyValue(tx *gorm.DB, by auth.Principal, cycleID, code string, sv SurveyValue) error {

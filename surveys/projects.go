@@ -74,18 +74,21 @@ func (s *Store) CreateProject(ctx context.Context, by auth.Principal, cycleID st
 		return Project{}, fault.With(fault.ErrConflict, fmt.Sprintf("the cycle is %s: no new surveys", c.Status),
 			fmt.Sprintf("考核周期已%s，不能再新建调查项目", c.Status), map[string]any{"cycle_status": c.Status})
 	}
+	// The default questionnaire is checked as a document and stored only
+	// once the input is accepted: a refused input stores nothing.
 	var sq StoredQuestionnaire
 	var err error
 	if in.QuestionnaireID == "" {
-		sq, err = s.EnsureQuestionnaire(ctx, questionnaire.Default())
+		def := questionnaire.Default()
+		sq = StoredQuestionnaire{Code: def.Code, Questionnaire: def}
 	} else {
 		sq, err = getQuestionnaire(db, in.QuestionnaireID)
 		if errors.Is(err, fault.ErrNotFound) {
 			return Project{}, fault.Invalid(fault.Field("questionnaire_id", "unknown_questionnaire", "问卷不存在", "no such questionnaire"))
 		}
-	}
-	if err != nil {
-		return Project{}, err
+		if err != nil {
+			return Project{}, err
+		}
 	}
 	p, err := s.checkProject(db, in, sq.Questionnaire)
 	if err != nil {
@@ -93,6 +96,11 @@ func (s *Store) CreateProject(ctx context.Context, by auth.Principal, cycleID st
 	}
 	if err := feedsScheme(db, c, sq.Code); err != nil {
 		return Project{}, err
+	}
+	if in.QuestionnaireID == "" {
+		if sq, err = s.EnsureQuestionnaire(ctx, sq.Questionnaire); err != nil {
+			return Project{}, err
+		}
 	}
 	p.ID, p.CycleID, p.QuestionnaireID = uuid.Must(uuid.NewV7()).String(), cycleID, sq.ID
 	p.Status, p.CreatedBy = ProjectOpen, by.UserID

@@ -157,6 +157,25 @@ func (s *Store) accept(tx *gorm.DB, by auth.Principal, p Project) (*Acceptance, 
 	if err != nil {
 		return nil, err
 	}
+	vals, acc := acceptanceValues(p, idx)
+	codes, err := s.values.SetSurveyTx(tx, by, p.CycleID, sq.Code, vals)
+	if err != nil {
+		return nil, err
+	}
+	if len(codes) == 0 {
+		// Checked when the project was made; the cycle's scheme changed since.
+		return nil, fault.With(fault.ErrConflict, "the cycle's scheme takes no values from this questionnaire",
+			"考核周期的评价方案没有取自本问卷的指标", nil)
+	}
+	acc.Indicators = codes
+	return acc, nil
+}
+
+// acceptanceValues are the values accepting p writes from its indices
+// idx, one per region, and the Acceptance naming the regions written and
+// skipped (Indicators left for the writer to fill). Accepting and its
+// preview share it.
+func acceptanceValues(p Project, idx []RegionIndex) ([]indicators.SurveyValue, *Acceptance) {
 	acc := &Acceptance{Regions: []string{}, Skipped: map[string]string{}}
 	var vals []indicators.SurveyValue
 	for _, ri := range idx {
@@ -172,17 +191,7 @@ func (s *Store) accept(tx *gorm.DB, by auth.Principal, p Project) (*Acceptance, 
 				Note: fmt.Sprintf("第三方满意度调查「%s」：有效样本 %d，95%%置信区间 [%.2f, %.2f]", p.Name, ri.N, *ri.CILow, *ri.CIHigh)})
 		}
 	}
-	codes, err := s.values.SetSurveyTx(tx, by, p.CycleID, sq.Code, vals)
-	if err != nil {
-		return nil, err
-	}
-	if len(codes) == 0 {
-		// Checked when the project was made; the cycle's scheme changed since.
-		return nil, fault.With(fault.ErrConflict, "the cycle's scheme takes no values from this questionnaire",
-			"考核周期的评价方案没有取自本问卷的指标", nil)
-	}
-	acc.Indicators = codes
-	return acc, nil
+	return vals, acc
 }
 
 // round keeps six decimals: an index is reported to two, and six keep

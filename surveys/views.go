@@ -2,6 +2,7 @@ package surveys
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 
 	"github.com/ipeval/ipeval/auth"
@@ -36,9 +37,23 @@ func NewViews(st *Store, cs CycleReader, orgs OrganisationReader) *Views {
 	return &Views{store: st, cycles: cs, orgs: orgs}
 }
 
-// ProjectList is the list of survey projects a caller may see.
+// ProjectList is the list of survey projects a caller may see, with, for
+// an admin, what the commission form offers.
 type ProjectList struct {
 	Projects []ProjectRow
+	// Admin shows the progress columns and the commission form.
+	Admin bool
+	Commission
+}
+
+// Commission is what the commission form offers: the cycles that can
+// take a survey (a scheme assigned, not yet published), the contractor
+// organisations, and the stored questionnaires (the latest default one
+// when none is chosen).
+type Commission struct {
+	Cycles         []cycles.Cycle
+	Organisations  []auth.Organisation
+	Questionnaires []StoredQuestionnaire
 }
 
 // ProjectRow is one project of the list with the names of its cycle and
@@ -50,6 +65,9 @@ type ProjectRow struct {
 	// Valid counts the valid batches; Pending those still queued or
 	// being read; Refused those read as invalid or failed.
 	Valid, Pending, Refused int
+	// BatchCount counts every batch; Progress is filled for admins.
+	BatchCount int
+	Progress   Progress
 }
 
 // List lists the projects of a cycle ("" for every cycle) the caller may
@@ -67,11 +85,27 @@ func (v *Views) List(ctx context.Context, by auth.Principal, cycleID string) (Pr
 	if err != nil {
 		return ProjectList{}, err
 	}
-	d := ProjectList{Projects: make([]ProjectRow, len(list))}
+	d := ProjectList{Projects: make([]ProjectRow, len(list)), Admin: by.Is(auth.RoleAdmin)}
+	progress := map[string]Progress{}
+	if d.Admin {
+		if d.Commission, err = v.commission(ctx, by, cs); err != nil {
+			return ProjectList{}, err
+		}
+		ps := make([]Project, len(list))
+		for i := range list {
+			ps[i] = list[i].Project
+		}
+		if progress, err = v.store.Progresses(ctx, by, ps); err != nil {
+			return ProjectList{}, err
+		}
+	}
 	for i, ps := range list {
 		row := ProjectRow{ProjectSummary: ps, Organisation: orgs[ps.OrganisationID], Valid: ps.Batches[BatchValid],
 			Pending: ps.Batches[BatchQueued] + ps.Batches[BatchLoading],
-			Refused: ps.Batches[BatchInvalid] + ps.Batches[BatchFailed]}
+			Refused: ps.Batches[BatchInvalid] + ps.Batches[BatchFailed], Progress: progress[ps.ID]}
+		for _, n := range ps.Batches {
+			row.BatchCount += n
+		}
 		for _, cy := range cs {
 			if cy.ID == ps.CycleID {
 				row.Cycle = cy.Name
@@ -80,6 +114,28 @@ func (v *Views) List(ctx context.Context, by auth.Principal, cycleID string) (Pr
 		d.Projects[i] = row
 	}
 	return d, nil
+}
+
+// commission lists what the commission form offers an admin, from the
+// cycles cs.
+func (v *Views) commission(ctx context.Context, by auth.Principal, cs []cycles.Cycle) (Commission, error) {
+	var d Commission
+	for _, cy := range cs {
+		if cy.SchemeID != nil && cy.Status != cycles.Published && cy.Status != cycles.Archived {
+			d.Cycles = append(d.Cycles, cy)
+		}
+	}
+	orgs, err := v.orgs.ListOrganisations(ctx)
+	if err != nil {
+		return d, err
+	}
+	for _, o := range orgs {
+		if o.Kind == auth.OrgKindContractor {
+			d.Organisations = append(d.Organisations, o)
+		}
+	}
+	d.Questionnaires, err = v.store.ListQuestionnaires(ctx, by)
+	return d, err
 }
 
 // organisationNames names the organisations the caller may see: every
@@ -124,6 +180,30 @@ type ProjectPage struct {
 	Regions []RegionText
 	// CanUpload and CanSubmit show the upload form and the submit button.
 	CanUpload, CanSubmit bool
+	// CanAccept (with Preview, what accepting writes), CanReturn and
+	// CanLock show an admin's confirmations.
+	CanAccept, CanReturn, CanLock bool
+	Preview                       *PreviewText
+}
+
+// PreviewText is what accepting a project would write, written out.
+type PreviewText struct {
+	Rows    []PreviewRow
+	Skipped []SkippedRegion
+}
+
+// PreviewRow is one value accepting writes: the region's index as the
+// value of a survey-sourced indicator, written as it will be stored, and
+// the value it replaces ("" for none).
+type PreviewRow struct {
+	RegionCode, RegionName, Indicator string
+	Number, CI, Current               string
+}
+
+// SkippedRegion is a region that accepting leaves without a value, and
+// why.
+type SkippedRegion struct {
+	Code, Name, Reason string
 }
 
 // RegionText is one region's quality summary and index, written out.
@@ -188,7 +268,51 @@ func (v *Views) Project(ctx context.Context, by auth.Principal, id, batchID stri
 	}
 	d.CanUpload = v.store.Editable(ctx, pv.Project)
 	d.CanSubmit = d.CanUpload && by.Is(auth.RoleContractor) && pv.Submittable()
+	if by.Is(auth.RoleAdmin) {
+		d.CanReturn = pv.Status == ProjectSubmitted
+		d.CanAccept = d.CanReturn
+		d.CanLock = pv.Status == ProjectAccepted
+	}
+	if d.CanAccept {
+		pre, err := v.store.AcceptPreview(ctx, by, id)
+		if err != nil {
+			return ProjectPage{}, err
+		}
+		d.Preview = previewText(pre, idx, en)
+	}
 	return d, nil
+}
+
+// previewText writes a preview out: numbers exactly as they will be
+// stored, so that what the admin confirms is what is written.
+func previewText(pre Preview, idx []RegionIndex, en bool) *PreviewText {
+	exact := func(x float64) string { return strconv.FormatFloat(x, 'f', -1, 64) }
+	out := &PreviewText{}
+	for _, w := range pre.Writes {
+		row := PreviewRow{RegionCode: w.RegionCode, RegionName: pre.Names[w.RegionCode], Indicator: w.Indicator,
+			Number: exact(w.Number), CI: exact(w.CILower) + " – " + exact(w.CIUpper)}
+		if c := w.Current; c != nil {
+			switch {
+			case c.NotApplicable:
+				row.Current = pick(en, "不适用", "not applicable")
+			case c.Number != nil:
+				row.Current = exact(*c.Number)
+			}
+		}
+		out.Rows = append(out.Rows, row)
+	}
+	for _, ri := range idx {
+		if _, ok := pre.Skipped[ri.RegionCode]; !ok {
+			continue
+		}
+		reason := pick(en, "无有效答卷", "no valid response")
+		if ri.Mean != nil {
+			reason = pick(en, fmt.Sprintf("有效样本 %d 低于最低样本量 %d", ri.N, ri.MinSample),
+				fmt.Sprintf("valid sample %d below the minimum %d", ri.N, ri.MinSample))
+		}
+		out.Skipped = append(out.Skipped, SkippedRegion{Code: ri.RegionCode, Name: ri.RegionName, Reason: reason})
+	}
+	return out
 }
 
 // regionText writes a region's index out for the page: one decimal, a

@@ -61,6 +61,10 @@ var allowed = map[string][]string{
 	"GET /schemes/:id/download":                           {"admin"},
 	"GET /schemes/:id/diff":                               {"admin"},
 	"POST /cycles/:id/scheme":                             {"admin"},
+	"POST /surveys":                                       {"admin"}, // Surveys pages: commission, accept, return, lock.
+	"POST /surveys/:id/accept":                            {"admin"},
+	"POST /surveys/:id/return":                            {"admin"},
+	"POST /surveys/:id/lock":                              {"admin"},
 	"GET /cycles/:id/collect":                             {"admin", "city"},
 	"GET /cycles/:id/overview":                            {"admin", "city"},
 	"GET /cycles/:id/diff":                                {"admin"},
@@ -392,6 +396,19 @@ var samples = map[string]sample{
 	},
 	"POST /cycles/:id/scheme": func(f *fixture, _ string) (*http.Request, int) {
 		return form("POST", "/cycles/"+f.newCycle().ID+"/scheme", url.Values{"scheme_id": {f.storedScheme().ID}}), http.StatusSeeOther
+	},
+	// Surveys pages: commission, accept, return, lock.
+	"POST /surveys": func(f *fixture, _ string) (*http.Request, int) {
+		return form("POST", "/surveys", commissionValues(f.sharedCycle().ID, f.org.ID)), http.StatusSeeOther
+	},
+	"POST /surveys/:id/accept": func(f *fixture, _ string) (*http.Request, int) {
+		return formRequest("/surveys/"+f.submittedProject()+"/accept", ""), http.StatusSeeOther
+	},
+	"POST /surveys/:id/return": func(f *fixture, _ string) (*http.Request, int) {
+		return formRequest("/surveys/"+f.submittedProject()+"/return", "reason=%E8%AF%B7%E8%A1%A5%E5%85%85"), http.StatusSeeOther
+	},
+	"POST /surveys/:id/lock": func(f *fixture, _ string) (*http.Request, int) {
+		return formRequest("/surveys/"+f.acceptedProject()+"/lock", ""), http.StatusSeeOther
 	},
 	"GET /cycles/:id/collect": func(f *fixture, _ string) (*http.Request, int) {
 		return request("GET", "/cycles/"+f.sharedCycle().ID+"/collect?region=140100", nil), http.StatusOK

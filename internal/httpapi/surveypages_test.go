@@ -320,14 +320,7 @@ func TestSurveyPagesEscape(t *testing.T) {
 func TestBrowserSurveyUpload(t *testing.T) {
 	exe := testenv.Require(t, testenv.Chromium)
 	f := newFixture(t)
-	reg := jobs.NewRegistry()
-	reg.Register(surveys.JobKind, f.surveys.Handler(nil))
-	w := jobs.NewWorker(f.db, f.redis, reg, 1, nil)
-	w.PollInterval = 100 * time.Millisecond
-	if err := w.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(w.Shutdown)
+	f.surveyWorker()
 	project := f.surveyProject(f.sharedCycle().ID, f.org)
 	file := filepath.Join(t.TempDir(), "答卷.csv")
 	rows := append(goodRows("140100", "t", 4), goodRows("140200", "d", 4)...)
@@ -380,6 +373,20 @@ func TestBrowserSurveyUpload(t *testing.T) {
 	if n := f.count("survey_batches"); n != 1 {
 		t.Errorf("%d batches after the same file twice, want 1", n)
 	}
+}
+
+// surveyWorker runs a worker that reads uploaded batches, as the service
+// does, until the test ends.
+func (f *fixture) surveyWorker() {
+	f.t.Helper()
+	reg := jobs.NewRegistry()
+	reg.Register(surveys.JobKind, f.surveys.Handler(nil))
+	w := jobs.NewWorker(f.db, f.redis, reg, 1, nil)
+	w.PollInterval = 100 * time.Millisecond
+	if err := w.Start(); err != nil {
+		f.t.Fatal(err)
+	}
+	f.t.Cleanup(w.Shutdown)
 }
 
 // uploadState is what the project page shows of an upload.

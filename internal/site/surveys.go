@@ -11,13 +11,9 @@ import (
 )
 
 // SurveysPage lists a contractor's projects, or every project for an
-// admin (surveys.ProjectList).
+// admin (surveys.ProjectList) with the form that commissions one.
 func (h *Handlers) SurveysPage(c *fiber.Ctx, p auth.Principal) error {
-	d, err := h.surveyViews.List(c.UserContext(), p, web.Query(c, "cycle"))
-	if err != nil {
-		return err
-	}
-	return h.pages.render(c, fiber.StatusOK, "surveys", "surveys.title", d)
+	return h.renderSurveys(c, p, fiber.StatusOK, surveysData{Form: defaultCommissionForm()})
 }
 
 // surveyData is one survey project's page (surveys.ProjectPage) with the
@@ -26,12 +22,15 @@ type surveyData struct {
 	surveys.ProjectPage
 	// Notice is the message key of what the form just posted did.
 	Notice string
+	// Reason is the return form's reason as typed, kept when refused.
+	Reason string
 	formProblem
 }
 
 // surveyNotices are the outcomes a form reports back with ?notice=; any
 // other value shows nothing.
-var surveyNotices = map[string]bool{"uploaded": true, "duplicate": true, "submitted": true}
+var surveyNotices = map[string]bool{"uploaded": true, "duplicate": true, "submitted": true,
+	"created": true, "accepted": true, "returned": true, "locked": true}
 
 // SurveyPage shows a project to its contractor and to admins (?batch=ID
 // names a batch of it to show with its problems).

@@ -42,13 +42,18 @@ func DefaultThresholds() Thresholds {
 	return Thresholds{MinSeconds: 30, MedianFraction: 1.0 / 3, StraightLineItems: 8}
 }
 
+// maxMinSeconds bounds the completion-time floor: one day.
+const maxMinSeconds = 86400
+
 // Validate returns a *fault.ValidationError naming every threshold out of
 // range by its JSON field name, or nil.
 func (t Thresholds) Validate() error {
 	var errs []fault.FieldError
-	if !finite(t.MinSeconds) || t.MinSeconds < 0 {
+	// A floor above a day would flag every response: a typing slip, not a
+	// screen.
+	if !finite(t.MinSeconds) || t.MinSeconds < 0 || t.MinSeconds > maxMinSeconds {
 		errs = append(errs, fault.Field("min_seconds", "out_of_range",
-			"最短作答时间必须是不小于0的有限数值", "min_seconds must be a finite number of at least 0"))
+			"最短作答时间必须在0至86400秒之间", "min_seconds must be between 0 and 86400"))
 	}
 	if !finite(t.MedianFraction) || t.MedianFraction < 0 || t.MedianFraction >= 1 {
 		errs = append(errs, fault.Field("median_fraction", "out_of_range",
