@@ -80,7 +80,7 @@ func CheckRows(rows []Input, known map[string]bool) []fault.FieldError {
 	for i, in := range rows {
 		line := i + 2
 		for _, fe := range in.Check(known) {
-			fe.Row, fe.Column, fe.Field = line, fe.Field, ""
+			fe.Row, fe.Column, fe.Field = line, columnOf(fe.Field), ""
 			errs = append(errs, fe)
 		}
 		if first, dup := seen[in.Code]; dup {
@@ -91,6 +91,15 @@ func CheckRows(rows []Input, known map[string]bool) []fault.FieldError {
 		known[in.Code] = true
 	}
 	return errs
+}
+
+// columnOf is the regions file's column of an Input field: the file says
+// parent where a form and the API say parent_code.
+func columnOf(field string) string {
+	if field == "parent_code" {
+		return "parent"
+	}
+	return field
 }
 
 // ParseCSV reads a regions file: a header naming the columns code, name,
