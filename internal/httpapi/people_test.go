@@ -127,8 +127,8 @@ func TestRegionPagesCreate(t *testing.T) {
 	for _, c := range []refusedForm{
 		{name: "every field wrong", status: http.StatusBadRequest,
 			req: post(url.Values{"code": {"!"}, "name": {"  "}, "kind": {""}, "parent_code": {"999999"}}),
-			zh: []string{"|code|代码须为2–32位字母、数字、下划线或连字符", "|name|名称不能为空且不超过128字", "|kind|请选择地区类型", "|parent_code|上级地区不存在：999999"},
-			en: []string{"|code|code must be 2-32 letters, digits, _ or -", "|name|name must be 1-128 characters", "|kind|choose a region kind", "|parent_code|parent region does not exist: 999999"}},
+			zh:  []string{"|code|代码须为2–32位字母、数字、下划线或连字符", "|name|名称不能为空且不超过128字", "|kind|请选择地区类型", "|parent_code|上级地区不存在：999999"},
+			en:  []string{"|code|code must be 2-32 letters, digits, _ or -", "|name|name must be 1-128 characters", "|kind|choose a region kind", "|parent_code|parent region does not exist: 999999"}},
 		{name: "unknown kind, bidi override in the name", status: http.StatusBadRequest,
 			req: post(url.Values{"code": {"140500"}, "name": {"晋城\u202e市"}, "kind": {"planet"}, "parent_code": {"140000"}}),
 			zh:  []string{"|name|含有不允许的控制字符 U+202E", "|kind|未知的地区类型：planet"},
