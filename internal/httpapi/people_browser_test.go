@@ -40,6 +40,7 @@ func TestBrowserPeople(t *testing.T) {
 	}
 	admin.WantLocation("/regions")
 	admin.Screenshot("regions.png")
+	admin.Axe("regions page")
 	regionsBefore := f.count("regions")
 	if err := chromedp.Do(admin.Ctx, chromedp.SetUploadFiles(`#import-regions input[name="file"]`, []string{bad})); err != nil {
 		t.Fatalf("choose the file: %v", err)
@@ -58,6 +59,7 @@ func TestBrowserPeople(t *testing.T) {
 		t.Errorf("a refused file stored %d regions", n-regionsBefore)
 	}
 	admin.Screenshot("regions-refused.png")
+	admin.Axe("regions page with a refused file")
 
 	if err := chromedp.Do(admin.Ctx, chromedp.SetUploadFiles(`#import-regions input[name="file"]`, []string{good})); err != nil {
 		t.Fatalf("choose the file: %v", err)
@@ -73,6 +75,9 @@ func TestBrowserPeople(t *testing.T) {
 		t.Errorf("row of 140702 = %q", got)
 	}
 	admin.Screenshot("regions-imported.png")
+	admin.Navigate("/regions/140702")
+	admin.Screenshot("region-edit.png")
+	admin.Axe("region edit page")
 	admin.WantOwnHost()
 
 	sec := browsertest.NewTab(t, browser, base)
@@ -91,6 +96,7 @@ func TestBrowserPeople(t *testing.T) {
 		t.Errorf("notice = %q", got)
 	}
 	sec.Screenshot("organisations-created.png")
+	sec.Axe("organisations page")
 	org, err := f.auth.OrganisationByName(t.Context(), "晋中调查公司")
 	if err != nil {
 		t.Fatal(err)
@@ -121,6 +127,7 @@ func TestBrowserPeople(t *testing.T) {
 			t.Fatalf("password shown = %q", pw)
 		}
 		sec.Screenshot(c.shot)
+		sec.Axe("users page with a new password")
 		resp, body := f.do(request("POST", "/api/v1/auth/login", map[string]string{"username": c.username, "password": pw}))
 		if resp.StatusCode != http.StatusOK {
 			t.Errorf("%s cannot sign in with the password shown: %d %s", c.username, resp.StatusCode, body)
@@ -134,5 +141,6 @@ func TestBrowserPeople(t *testing.T) {
 		t.Errorf("the contractor's row = %q, want its organisation", got)
 	}
 	sec.Screenshot("users.png")
+	sec.Axe("users page")
 	sec.WantOwnHost()
 }
