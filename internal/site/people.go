@@ -67,11 +67,9 @@ func (h *Handlers) RegionCreateForm(c *fiber.Ctx, _ auth.Principal) error {
 	form := regionFormOf(c)
 	r, err := h.deps.Regions.Create(c.UserContext(), form.input())
 	if err != nil {
-		fp, status, ok := formProblemOf(c, err)
-		if !ok {
-			return err
-		}
-		return h.renderRegions(c, status, regionsData{Form: form, Create: fp})
+		return refused(c, err, func(fp formProblem, status int) error {
+			return h.renderRegions(c, status, regionsData{Form: form, Create: fp})
+		})
 	}
 	web.SetAuditObject(c, "region:"+r.Code)
 	return c.Redirect("/regions?notice=created", fiber.StatusSeeOther)
@@ -83,11 +81,9 @@ func (h *Handlers) RegionCreateForm(c *fiber.Ctx, _ auth.Principal) error {
 func (h *Handlers) RegionImportForm(c *fiber.Ctx, _ auth.Principal) error {
 	n, err := h.importRegions(c)
 	if err != nil {
-		fp, status, ok := formProblemOf(c, err)
-		if !ok {
-			return err
-		}
-		return h.renderRegions(c, status, regionsData{Import: fp})
+		return refused(c, err, func(fp formProblem, status int) error {
+			return h.renderRegions(c, status, regionsData{Import: fp})
+		})
 	}
 	web.SetAuditDetail(c, "imported "+strconv.Itoa(n))
 	return c.Redirect("/regions?notice=imported&n="+strconv.Itoa(n), fiber.StatusSeeOther)
@@ -168,11 +164,9 @@ func (h *Handlers) RegionUpdateForm(c *fiber.Ctx, _ auth.Principal) error {
 	form := regionFormOf(c)
 	form.Code = r.Code
 	if _, err := h.deps.Regions.Update(ctx, r.Code, form.input()); err != nil {
-		fp, status, ok := formProblemOf(c, err)
-		if !ok {
-			return err
-		}
-		return h.renderRegion(c, status, regionData{Region: r, Form: form, formProblem: fp})
+		return refused(c, err, func(fp formProblem, status int) error {
+			return h.renderRegion(c, status, regionData{Region: r, Form: form, formProblem: fp})
+		})
 	}
 	return c.Redirect("/regions/"+url.PathEscape(r.Code)+"?notice=saved", fiber.StatusSeeOther)
 }
@@ -219,11 +213,9 @@ func (h *Handlers) OrganisationCreateForm(c *fiber.Ctx, _ auth.Principal) error 
 	form := organisationForm{Name: web.FormValue(c, "name"), Kind: web.FormValue(c, "kind")}
 	o, err := h.deps.Auth.CreateOrganisation(c.UserContext(), form.Name, form.Kind)
 	if err != nil {
-		fp, status, ok := formProblemOf(c, err)
-		if !ok {
-			return err
-		}
-		return h.renderOrganisations(c, status, organisationsData{Form: form, formProblem: fp})
+		return refused(c, err, func(fp formProblem, status int) error {
+			return h.renderOrganisations(c, status, organisationsData{Form: form, formProblem: fp})
+		})
 	}
 	web.SetAuditObject(c, "organisation:"+o.ID)
 	return c.Redirect("/organisations?notice=created", fiber.StatusSeeOther)
@@ -261,13 +253,22 @@ func (h *Handlers) UserCreateForm(c *fiber.Ctx, _ auth.Principal) error {
 	created, err := h.edge.CreateAccount(c, auth.NewUser{Username: strings.TrimSpace(form.Username), DisplayName: form.DisplayName,
 		Role: auth.Role(form.Role), RegionCode: form.RegionCode, OrganisationID: form.OrganisationID})
 	if err != nil {
-		fp, status, ok := formProblemOf(c, err)
-		if !ok {
-			return err
-		}
-		return h.renderUsers(c, status, usersData{Form: form, formProblem: fp})
+		return refused(c, err, func(fp formProblem, status int) error {
+			return h.renderUsers(c, status, usersData{Form: form, formProblem: fp})
+		})
 	}
 	return h.renderUsers(c, fiber.StatusCreated, usersData{Created: &created})
+}
+
+// refused answers a form the store refused: the form's page again, drawn
+// by again with the problem and its status, when the problem is the user's
+// to fix (formProblemOf), the error page otherwise.
+func refused(c *fiber.Ctx, err error, again func(fp formProblem, status int) error) error {
+	fp, status, ok := formProblemOf(c, err)
+	if !ok {
+		return err
+	}
+	return again(fp, status)
 }
 
 // creatableRoles are the roles the users page creates: the three
