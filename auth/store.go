@@ -194,6 +194,39 @@ func (s *Store) OrganisationByName(ctx context.Context, name string) (Organisati
 	return o, nil
 }
 
+// OrganisationRow is an organisation as the security administrator's list
+// shows it, with the number of users that belong to it.
+type OrganisationRow struct {
+	Organisation
+	Users int
+}
+
+// OrganisationDirectory returns every organisation by name with the number
+// of its users, counted in one query.
+func (s *Store) OrganisationDirectory(ctx context.Context) ([]OrganisationRow, error) {
+	orgs, err := s.ListOrganisations(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var counts []struct {
+		OrganisationID string
+		N              int
+	}
+	if err := s.conn(ctx).Model(&User{}).Select("organisation_id, COUNT(*) AS n").
+		Where("organisation_id IS NOT NULL").Group("organisation_id").Scan(&counts).Error; err != nil {
+		return nil, fmt.Errorf("count organisation users: %w", err)
+	}
+	users := make(map[string]int, len(counts))
+	for _, c := range counts {
+		users[c.OrganisationID] = c.N
+	}
+	out := make([]OrganisationRow, len(orgs))
+	for i, o := range orgs {
+		out[i] = OrganisationRow{Organisation: o, Users: users[o.ID]}
+	}
+	return out, nil
+}
+
 // NewUser is the input of CreateUser.
 type NewUser struct {
 	Username string

@@ -87,15 +87,22 @@ func (s *Store) Create(ctx context.Context, in spec.Input) (Region, error) {
 			return err
 		}
 		if known[in.Code] {
-			return fmt.Errorf("region %s: %w", in.Code, fault.ErrConflict)
+			return taken(in.Code)
 		}
 		r = toRegion(in)
 		return tx.Create(&r).Error
 	})
 	if errors.Is(err, gorm.ErrDuplicatedKey) {
-		return r, fmt.Errorf("region %s: %w", in.Code, fault.ErrConflict)
+		return r, taken(in.Code)
 	}
 	return r, err
+}
+
+// taken is the conflict of a new region whose code is already used, said
+// so that a form can show it as it is.
+func taken(code string) error {
+	return fault.With(fault.ErrConflict, fmt.Sprintf("a region with code %s already exists", code),
+		fmt.Sprintf("地区代码 %s 已存在", code), nil)
 }
 
 // Update replaces the name, kind and parent of an existing region.
@@ -193,4 +200,78 @@ func (s *Store) ImportCSV(ctx context.Context, r io.Reader) (int, error) {
 		return 0, err
 	}
 	return len(rows), nil
+}
+
+// Row is a region as the manager's list shows it: with its parent's name
+// and whether assessments score it.
+type Row struct {
+	Region
+	// ParentName is the name of the parent region, "" for none.
+	ParentName string
+	// Assessed is false for the province, which assesses the others (see
+	// Assessed).
+	Assessed bool
+}
+
+// Listing returns every region by code with its parent's name, for the
+// assessment manager's regions page.
+func (s *Store) Listing(ctx context.Context) ([]Row, error) {
+	rs, err := s.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	names := make(map[string]string, len(rs))
+	for _, r := range rs {
+		names[r.Code] = r.Name
+	}
+	out := make([]Row, len(rs))
+	for i, r := range rs {
+		out[i] = Row{Region: r, Assessed: r.Kind != kind.Province}
+		if r.ParentCode != nil {
+			out[i].ParentName = names[*r.ParentCode]
+		}
+	}
+	return out, nil
+}
+
+// WriteTemplate writes the regions file an office edits and imports: the
+// stored regions, each after its parent so that the file imports into an
+// empty database too, or spec.Example's rows when none is stored yet.
+func (s *Store) WriteTemplate(ctx context.Context, w io.Writer) error {
+	rs, err := s.List(ctx)
+	if err != nil {
+		return err
+	}
+	if len(rs) == 0 {
+		return spec.WriteCSV(w, spec.Example())
+	}
+	children := map[string][]Region{}
+	known := make(map[string]bool, len(rs))
+	for _, r := range rs {
+		known[r.Code] = true
+	}
+	var rows []spec.Input
+	var visit func(r Region)
+	visit = func(r Region) {
+		in := spec.Input{Code: r.Code, Name: r.Name, Kind: r.Kind}
+		if r.ParentCode != nil {
+			in.ParentCode = *r.ParentCode
+		}
+		rows = append(rows, in)
+		for _, ch := range children[r.Code] {
+			visit(ch)
+		}
+	}
+	var roots []Region
+	for _, r := range rs { // by code, so children stay in code order
+		if r.ParentCode == nil || !known[*r.ParentCode] {
+			roots = append(roots, r)
+			continue
+		}
+		children[*r.ParentCode] = append(children[*r.ParentCode], r)
+	}
+	for _, r := range roots {
+		visit(r)
+	}
+	return spec.WriteCSV(w, rows)
 }

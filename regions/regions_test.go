@@ -1,8 +1,10 @@
 package regions_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -113,6 +115,57 @@ func TestCreateAndUpdate(t *testing.T) {
 			t.Fatalf("update of unknown region: %v", err)
 		}
 	})
+}
+
+// TestWriteTemplate: on an empty database the template holds example rows
+// that import as they are; with regions stored it holds them, each after
+// its parent even where a child's code sorts first, a name a spreadsheet
+// would run as a formula guarded, and it imports into an empty database.
+func TestWriteTemplate(t *testing.T) {
+	ctx := context.Background()
+	s := regions.NewStore(dbtest.New(t))
+	var b bytes.Buffer
+	if err := s.WriteTemplate(ctx, &b); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := spec.ParseCSV(bytes.NewReader(b.Bytes()))
+	if err != nil || !slices.Equal(rows, spec.Example()) {
+		t.Fatalf("empty database: template rows %v, %v; want the examples", rows, err)
+	}
+	if _, err := s.ImportCSV(ctx, bytes.NewReader(b.Bytes())); err != nil {
+		t.Fatalf("the examples do not import: %v", err)
+	}
+	// A park under the reform zone, with a formula-like name.
+	if _, err := s.ImportCSV(ctx, strings.NewReader("code,name,kind,parent\n149900,示范区,reform_zone,140000\n149901,\"=HYPERLINK(\"\"x\"\")\",pilot_park,149900\n")); err != nil {
+		t.Fatal(err)
+	}
+	// 140100 sorts before 149900, now its parent.
+	if _, err := s.Update(ctx, "140100", spec.Input{Name: "太原市", Kind: kind.PrefectureCity, ParentCode: "149900"}); err != nil {
+		t.Fatal(err)
+	}
+	b.Reset()
+	if err := s.WriteTemplate(ctx, &b); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "'=HYPERLINK") {
+		t.Errorf("a formula-like name is not guarded: %s", b.String())
+	}
+	rows, err = spec.ParseCSV(bytes.NewReader(b.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if errs := spec.CheckRows(rows, map[string]bool{}); len(errs) > 0 {
+		t.Errorf("the template does not import into an empty database: %v\n%s", errs, b.String())
+	}
+	stored, _ := s.List(ctx)
+	if len(rows) != len(stored) {
+		t.Errorf("the template holds %d regions, the database %d", len(rows), len(stored))
+	}
+	for _, r := range rows {
+		if r.Code == "149901" && r.Name != `=HYPERLINK("x")` {
+			t.Errorf("the name read back is %q", r.Name)
+		}
+	}
 }
 
 // FuzzImportCSV feeds arbitrary bytes to the importer: it must either store

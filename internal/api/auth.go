@@ -179,19 +179,12 @@ func (h *Handlers) CreateUser(c *fiber.Ctx, _ auth.Principal) error {
 	if err := web.DecodeJSON(c, &req); err != nil {
 		return err
 	}
-	if err := web.OnlyOnHost(req.Role); err != nil {
-		return err
-	}
-	u, pw, err := h.deps.Auth.CreateUser(c.UserContext(), auth.NewUser{Username: req.Username, DisplayName: req.DisplayName,
+	out, err := h.edge.CreateAccount(c, auth.NewUser{Username: req.Username, DisplayName: req.DisplayName,
 		Role: req.Role, RegionCode: req.RegionCode, OrganisationID: req.OrganisationID, Password: req.Password})
 	if err != nil {
 		return err
 	}
-	web.SetAuditObject(c, "user:"+u.ID)
-	if req.Password != "" {
-		pw = ""
-	}
-	return c.Status(fiber.StatusCreated).JSON(web.UserCreated{User: web.ViewUser(u), Password: pw})
+	return c.Status(fiber.StatusCreated).JSON(out)
 }
 
 // GetUser answers users.get (A user).

@@ -68,6 +68,12 @@ type ImportResult struct {
 	Imported int `json:"imported"`
 }
 
+// RegionsFileForm documents the multipart form of the regions page's
+// import: a regions CSV (code,name,kind,parent).
+type RegionsFileForm struct {
+	File string `json:"file" jsonschema:"format=binary"`
+}
+
 // ImportRegions takes a CSV body in UTF-8 (with or without BOM) or in
 // GB18030/GBK, as Excel on a Chinese Windows saves it.
 func (h *Handlers) ImportRegions(c *fiber.Ctx, _ auth.Principal) error {

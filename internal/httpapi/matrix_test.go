@@ -161,6 +161,16 @@ var allowed = map[string][]string{
 	"GET /api/v1/jobs":                                    {"admin", "secadmin", "auditor", "contractor", "city"},
 	"GET /api/v1/jobs/:id":                                {"admin", "secadmin", "auditor", "contractor", "city"},
 	"GET /api/v1/jobs/:id/result":                         {"admin", "secadmin", "auditor", "contractor", "city"},
+	// People pages: regions, users and organisations.
+	"GET /regions":              {"admin"},
+	"POST /regions":             {"admin"},
+	"GET /regions/template.csv": {"admin"},
+	"POST /regions/import":      {"admin"},
+	"GET /regions/:code":        {"admin"},
+	"POST /regions/:code":       {"admin"},
+	"POST /users":               {"secadmin"},
+	"GET /organisations":        {"secadmin"},
+	"POST /organisations":       {"secadmin"},
 }
 
 // callers are the roles the matrix tries every route as, and no role.
@@ -256,6 +266,27 @@ var samples = map[string]sample{
 	},
 	"POST /users/:id/throttle": func(f *fixture, _ string) (*http.Request, int) {
 		return form("POST", "/users/"+f.accounts["city2"].user.ID+"/throttle", nil), http.StatusSeeOther
+	},
+	// People pages: regions, users and organisations.
+	"GET /regions": json200("GET", "/regions", nil),
+	"POST /regions": func(f *fixture, _ string) (*http.Request, int) {
+		return form("POST", "/regions", url.Values{"code": {f.uniqueName("R")}, "name": {"页面新增县"}, "kind": {"county"}, "parent_code": {"140100"}}), http.StatusSeeOther
+	},
+	"GET /regions/template.csv": json200("GET", "/regions/template.csv", nil),
+	"POST /regions/import": func(f *fixture, _ string) (*http.Request, int) {
+		return upload("POST", "/regions/import", nil, "file", "regions.csv",
+			[]byte("code,name,kind,parent\n"+f.uniqueName("I")+",页面导入县,county,140100\n")), http.StatusSeeOther
+	},
+	"GET /regions/:code": json200("GET", "/regions/140100", nil),
+	"POST /regions/:code": func(f *fixture, _ string) (*http.Request, int) {
+		return form("POST", "/regions/140200", url.Values{"name": {"大同市"}, "kind": {"prefecture_city"}, "parent_code": {"140000"}}), http.StatusSeeOther
+	},
+	"POST /users": func(f *fixture, _ string) (*http.Request, int) {
+		return form("POST", "/users", url.Values{"username": {f.uniqueName("page")}, "display_name": {"页面用户"}, "role": {"city"}, "region_code": {"140200"}}), http.StatusCreated
+	},
+	"GET /organisations": json200("GET", "/organisations", nil),
+	"POST /organisations": func(f *fixture, _ string) (*http.Request, int) {
+		return form("POST", "/organisations", url.Values{"name": {f.uniqueName("页面机构")}, "kind": {"contractor"}}), http.StatusSeeOther
 	},
 	"GET /audit": json200("GET", "/audit?action=cycles.create", nil),
 	"POST /audit/export": func(f *fixture, _ string) (*http.Request, int) {

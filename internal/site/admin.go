@@ -10,31 +10,73 @@ import (
 	"github.com/ipeval/ipeval/auth"
 	"github.com/ipeval/ipeval/internal/web"
 	"github.com/ipeval/ipeval/jobs"
+	"github.com/ipeval/ipeval/regions"
 )
 
-// usersData is the security administrator's users page.
+// usersData is the security administrator's users page: every user, the
+// create form with the regions and contractor organisations it offers, and
+// the outcome of the form just posted.
 type usersData struct {
 	Users []web.UserView
 	// Reset is the user whose password was just reset, with the new
 	// password shown this once.
 	Reset *web.UserCreated
+	// Created is the user just created, with its password shown this once.
+	Created *web.UserCreated
+	// Form is the create form as typed, kept when it is refused.
+	Form          userForm
+	Roles         []auth.Role
+	Regions       []regions.Region
+	Organisations []auth.Organisation
+	// OrgNames names each organisation by id, for the users' scope column.
+	OrgNames map[string]string
+	formProblem
 }
 
-// UsersPage lists every user with the security administrator's actions.
+// Scope is the region code or the organisation's name a user is bound to.
+func (d usersData) Scope(u web.UserView) string {
+	switch {
+	case u.RegionCode != nil:
+		return *u.RegionCode
+	case u.OrganisationID != nil && d.OrgNames[*u.OrganisationID] != "":
+		return d.OrgNames[*u.OrganisationID]
+	case u.OrganisationID != nil:
+		return *u.OrganisationID
+	}
+	return ""
+}
+
+// UsersPage lists every user with the security administrator's actions
+// and the form that creates a city official's or a contractor's account.
 func (h *Handlers) UsersPage(c *fiber.Ctx, _ auth.Principal) error {
-	return h.renderUsers(c, nil)
+	return h.renderUsers(c, fiber.StatusOK, usersData{})
 }
 
-func (h *Handlers) renderUsers(c *fiber.Ctx, reset *web.UserCreated) error {
-	us, err := h.deps.Auth.ListUsers(c.UserContext())
+func (h *Handlers) renderUsers(c *fiber.Ctx, status int, d usersData) error {
+	ctx := c.UserContext()
+	us, err := h.deps.Auth.ListUsers(ctx)
 	if err != nil {
 		return err
 	}
-	d := usersData{Reset: reset}
 	for _, u := range us {
 		d.Users = append(d.Users, h.edge.ManagedUser(u))
 	}
-	return h.pages.render(c, fiber.StatusOK, "users", "users.title", d)
+	if d.Regions, err = h.deps.Regions.List(ctx); err != nil {
+		return err
+	}
+	orgs, err := h.deps.Auth.ListOrganisations(ctx)
+	if err != nil {
+		return err
+	}
+	d.OrgNames = make(map[string]string, len(orgs))
+	for _, o := range orgs {
+		d.OrgNames[o.ID] = o.Name
+		if o.Kind == auth.OrgKindContractor {
+			d.Organisations = append(d.Organisations, o)
+		}
+	}
+	d.Roles = creatableRoles
+	return h.pages.render(c, status, "users", "users.title", d)
 }
 
 // UserDisabledForm enables or disables a user from the users page.
@@ -52,7 +94,7 @@ func (h *Handlers) UserPasswordForm(c *fiber.Ctx, _ auth.Principal) error {
 	if err != nil {
 		return err
 	}
-	return h.renderUsers(c, &shown)
+	return h.renderUsers(c, fiber.StatusOK, usersData{Reset: &shown})
 }
 
 // UserThrottleForm clears a user's sign-in throttle from the users page.

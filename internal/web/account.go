@@ -109,6 +109,26 @@ type UserCreated struct {
 	Password string   `json:"password"`
 }
 
+// CreateAccount creates a user for the API's users.create and the users
+// page alike: an account of an administrative role is refused (OnlyOnHost),
+// every other problem comes back by field from the store, and the audit
+// entry names the new user. The answer carries the generated password, to
+// be shown once; a password the caller chose is not echoed back.
+func (e *Edge) CreateAccount(c *fiber.Ctx, nu auth.NewUser) (UserCreated, error) {
+	if err := OnlyOnHost(nu.Role); err != nil {
+		return UserCreated{}, err
+	}
+	u, pw, err := e.deps.Auth.CreateUser(c.UserContext(), nu)
+	if err != nil {
+		return UserCreated{}, err
+	}
+	SetAuditObject(c, "user:"+u.ID)
+	if nu.Password != "" {
+		pw = ""
+	}
+	return UserCreated{User: ViewUser(u), Password: pw}, nil
+}
+
 // ResetPasswordOf resets the password of the user in the path, notes the
 // revoked tokens in the audit entry and returns the new password.
 func (e *Edge) ResetPasswordOf(c *fiber.Ctx) (UserCreated, error) {

@@ -43,3 +43,9 @@ func (k Kind) Name() string {
 
 // Valid reports whether k is a known kind.
 func (k Kind) Valid() bool { return k.Name() != "" }
+
+// All lists the kinds in the order of DESIGN.md section 3, for the
+// choices of a form.
+func All() []Kind {
+	return []Kind{Province, PrefectureCity, ReformZone, PilotCity, PilotCounty, PilotPark, County, Park}
+}

@@ -50,7 +50,10 @@ func (in Input) Check(known map[string]bool) []fault.FieldError {
 		errs = append(errs, fault.Field("name", "invalid_name", "名称不能为空且不超过128字", "name must be 1-128 characters"))
 	}
 	errs = append(errs, textguard.Fields(textguard.Line, "name", in.Name)...)
-	if !in.Kind.Valid() {
+	switch {
+	case in.Kind == "":
+		errs = append(errs, fault.Field("kind", "required", "请选择地区类型", "choose a region kind"))
+	case !in.Kind.Valid():
 		errs = append(errs, fault.Field("kind", "unknown_kind", "未知的地区类型："+string(in.Kind), "unknown region kind: "+string(in.Kind)))
 	}
 	if in.ParentCode != "" {
@@ -77,7 +80,7 @@ func CheckRows(rows []Input, known map[string]bool) []fault.FieldError {
 	for i, in := range rows {
 		line := i + 2
 		for _, fe := range in.Check(known) {
-			fe.Row, fe.Column, fe.Field = line, fe.Field, ""
+			fe.Row, fe.Column, fe.Field = line, columnOf(fe.Field), ""
 			errs = append(errs, fe)
 		}
 		if first, dup := seen[in.Code]; dup {
@@ -88,6 +91,15 @@ func CheckRows(rows []Input, known map[string]bool) []fault.FieldError {
 		known[in.Code] = true
 	}
 	return errs
+}
+
+// columnOf is the regions file's column of an Input field: the file says
+// parent where a form and the API say parent_code.
+func columnOf(field string) string {
+	if field == "parent_code" {
+		return "parent"
+	}
+	return field
 }
 
 // ParseCSV reads a regions file: a header naming the columns code, name,
@@ -141,7 +153,44 @@ func ParseCSV(r io.Reader) ([]Input, error) {
 		if err != nil {
 			return nil, fault.Invalid(fault.FieldError{Row: len(rows) + 2, Code: "malformed_csv", Message: "CSV格式错误", MessageEn: "malformed CSV: " + err.Error()})
 		}
-		rows = append(rows, Input{Code: cell(rec, "code"), Name: cell(rec, "name"), Kind: kind.Kind(cell(rec, "kind")), ParentCode: cell(rec, "parent")}.Normalised())
+		rows = append(rows, Input{Code: cell(rec, "code"), Name: textenc.UnguardFormula(cell(rec, "name")), Kind: kind.Kind(cell(rec, "kind")), ParentCode: cell(rec, "parent")}.Normalised())
 	}
 	return rows, nil
+}
+
+// WriteCSV writes rows as a regions file that ParseCSV reads back: the
+// header code,name,kind,parent, then one region a row. It is UTF-8 with a
+// byte-order mark, so that Excel on a Chinese Windows opens it as UTF-8
+// rather than as GBK, and a name a spreadsheet would run as a formula is
+// guarded (textenc.GuardFormula; ParseCSV undoes it).
+func WriteCSV(w io.Writer, rows []Input) error {
+	if _, err := io.WriteString(w, "\ufeff"); err != nil {
+		return fmt.Errorf("write regions file: %w", err)
+	}
+	cw := csv.NewWriter(w)
+	if err := cw.Write([]string{"code", "name", "kind", "parent"}); err != nil {
+		return fmt.Errorf("write regions file: %w", err)
+	}
+	for _, in := range rows {
+		if err := cw.Write([]string{in.Code, textenc.GuardFormula(in.Name), string(in.Kind), in.ParentCode}); err != nil {
+			return fmt.Errorf("write regions file: %w", err)
+		}
+	}
+	cw.Flush()
+	if err := cw.Error(); err != nil {
+		return fmt.Errorf("write regions file: %w", err)
+	}
+	return nil
+}
+
+// Example is a regions file's first rows for an office that has stored
+// none yet: the province, a prefecture city under it, a county under that
+// and the reform zone, each parent on an earlier row.
+func Example() []Input {
+	return []Input{
+		{Code: "140000", Name: "山西省", Kind: kind.Province},
+		{Code: "140100", Name: "太原市", Kind: kind.PrefectureCity, ParentCode: "140000"},
+		{Code: "140121", Name: "清徐县", Kind: kind.County, ParentCode: "140100"},
+		{Code: "149900", Name: "山西转型综合改革示范区", Kind: kind.ReformZone, ParentCode: "140000"},
+	}
 }
