@@ -16,7 +16,7 @@ import (
 // TestBrowserA11y runs axe-core on every page each role reaches, in Chinese
 // and in English, with data on them: a published cycle with two runs, its
 // overview, dashboards and report, a review queue with submitted values,
-// survey projects submitted and accepted, the users and audit pages, the
+// survey projects submitted and accepted, the schemes, the users and audit pages, the
 // sign-in page, the API reference and the error pages. Any serious or
 // critical violation fails the test. Every <details> is opened first, so
 // the confirmations are checked too.
@@ -33,6 +33,7 @@ func TestBrowserA11y(t *testing.T) {
 	submitted := f.submittedProject()
 	review, _ := f.reviewValues(map[string]map[string]float64{"140100": {"A2": 4, "A3": 2}, "140200": {"A2": 12}})
 	scoring := f.scoringCycle()
+	from, to := f.storedScheme(), f.storedScheme()
 	published, draft := "/cycles/"+g.cycle.ID, "/cycles/"+review
 
 	roles := []struct {
@@ -48,6 +49,7 @@ func TestBrowserA11y(t *testing.T) {
 			published + "/overview", published + "/regions/140100", published + "/regions/140200",
 			published + "/report", published + "/regions/140100/report",
 			"/surveys", "/surveys/" + project, "/surveys/" + submitted,
+			"/schemes", "/schemes/" + from.ID, "/schemes/" + from.ID + "/diff?to=" + to.ID,
 			"/cycles/no-such-cycle", "/docs",
 		}},
 		{"secadmin", []string{"/", "/users", "/cycles"}},
