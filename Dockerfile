@@ -1,11 +1,12 @@
 # syntax=docker/dockerfile:1
 
 # Assets stage: the chart library and map data from the npm lockfile,
-# embedded by the build so that pages load nothing from another host.
+# embedded by the build so that pages load nothing from another host
+# (without the dev dependencies: axe-core is for the browser tests).
 FROM node:20-bookworm AS assets
 WORKDIR /src
 COPY package.json package-lock.json ./
-RUN npm ci --ignore-scripts --no-audit --no-fund \
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
  && mkdir -p vendor/maps \
  && cp node_modules/echarts/dist/echarts.min.js vendor/ \
  && cp node_modules/echarts-maps-v4/map/js/province/shanxi.js vendor/maps/ \
