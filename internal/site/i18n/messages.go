@@ -394,4 +394,11 @@ var messages = map[string][2]string{
 	"review.done.returned": {"已退回 %d 项数据。", "%d value returned."},
 	"review.done.bulk":     {"已批量审核通过 %d 项数据。", "%d values verified in bulk."},
 	"review.refused":       {"已审核通过 %d 项；%d 项未通过，原因见下表。", "%d values verified; %d refused, for the reasons below."},
+
+	// ops: collection deadline, jobs page, navigation, inline evidence
+	"cycles.deadline.input":   {"采集截止日期（可选）", "Collection deadline (optional)"},
+	"cycles.deadline.hint":    {"截止日期仅作提示，不会自动关闭采集；重新开放采集时可设定新的截止日期，不填则清除原日期。", "The deadline informs; it closes nothing by itself. A reopening may set a new deadline; left empty, it clears the old one."},
+	"cycles.deadline.until":   {"开放至 %s", "open until %s"},
+	"cycles.deadline.left":    {"（剩余 %d 天）", " (%d days left)"},
+	"cycles.deadline.overdue": {"（已逾期 %d 天）", " (%d days overdue)"},
 }
