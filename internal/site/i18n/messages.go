@@ -401,4 +401,11 @@ var messages = map[string][2]string{
 	"cycles.deadline.until":   {"开放至 %s", "open until %s"},
 	"cycles.deadline.left":    {"（剩余 %d 天）", " (%d days left)"},
 	"cycles.deadline.overdue": {"（已逾期 %d 天）", " (%d days overdue)"},
+	"navbar.label":         {"主导航", "Main navigation"},
+	"navbar.schemes":       {"评价方案", "Schemes"},
+	"navbar.regions":       {"地区", "Regions"},
+	"navbar.jobs":          {"后台任务", "Jobs"},
+	"navbar.users":         {"用户", "Users"},
+	"navbar.organisations": {"机构", "Organisations"},
+	"navbar.audit":         {"审计日志", "Audit log"},
 }
