@@ -149,6 +149,8 @@ var allowed = map[string][]string{
 	"GET /api/v1/jobs":                                    {"admin", "secadmin", "auditor", "contractor", "city"},
 	"GET /api/v1/jobs/:id":                                {"admin", "secadmin", "auditor", "contractor", "city"},
 	"GET /api/v1/jobs/:id/result":                         {"admin", "secadmin", "auditor", "contractor", "city"},
+	// Ops pages
+	"GET /jobs": {"admin", "secadmin", "auditor", "contractor", "city"},
 }
 
 // callers are the roles the matrix tries every route as, and no role.
@@ -367,6 +369,8 @@ var samples = map[string]sample{
 		cy := f.scoringCycle()
 		return formRequest("/cycles/"+cy.ID+"/runs/"+f.scoredRunOf(cy.ID, false)+"/publish", ""), http.StatusSeeOther
 	},
+	// Ops pages
+	"GET /jobs": json200("GET", "/jobs?state=failed&kind=evaluation:run", nil),
 	"GET /cycles/:id/collect": func(f *fixture, _ string) (*http.Request, int) {
 		return request("GET", "/cycles/"+f.sharedCycle().ID+"/collect?region=140100", nil), http.StatusOK
 	},

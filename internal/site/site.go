@@ -33,6 +33,8 @@ type Handlers struct {
 	checklists *reports.Checklists
 	// runs assembles a cycle's runs page from the stores.
 	runs *reports.Runs
+	// jobs assembles the jobs page from the job queue.
+	jobs *reports.Jobs
 }
 
 // New returns the site's handlers over the packages and middleware of
@@ -46,6 +48,7 @@ func New(edge *web.Edge, pages *Renderer) *Handlers {
 		surveyViews: surveys.NewViews(deps.Surveys, deps.Cycles, deps.Auth),
 		checklists:  reports.NewChecklists(deps.Cycles, deps.Schemes, deps.Values, deps.Surveys, deps.Runs),
 		runs:        reports.NewRuns(deps.Cycles, deps.Runs, deps.Auth, deps.Reports),
+		jobs:        reports.NewJobs(deps.Jobs, deps.Auth),
 	}
 }
 
