@@ -430,4 +430,5 @@ var messages = map[string][2]string{
 	"jobs.result":              {"查看结果", "Result"},
 	"jobs.none":                {"没有符合条件的任务。", "No job matches."},
 	"jobs.refresh":             {"有任务正在排队或运行，本页每 5 秒自动刷新。", "Jobs are queued or running: this page reloads itself every 5 seconds."},
+	"evidence.download":        {"下载原文件", "Download the file"},
 }
