@@ -89,6 +89,7 @@ func TestBrowserOps(t *testing.T) {
 		t.Errorf("current section %q, want 后台任务", got)
 	}
 	tab.Screenshot("jobs.png")
+	tab.Axe("jobs page")
 	if err := chromedp.Do(tab.Ctx, chromedp.SetValue(`#filter-jobs select[name="state"]`, "failed")); err != nil {
 		t.Fatal(err)
 	}
@@ -114,6 +115,7 @@ func TestBrowserOps(t *testing.T) {
 		t.Errorf("%d previews loaded before any was opened", n)
 	}
 	tab.Screenshot("review-previews-closed.png")
+	tab.Axe("review queue")
 	for _, sel := range []string{`details.evidence-preview:has(iframe) summary`, `details.evidence-preview:has(img) summary`} {
 		if err := chromedp.Do(tab.Ctx, chromedp.Click(sel)); err != nil {
 			t.Fatalf("open %s: %v", sel, err)
