@@ -1,6 +1,7 @@
 package reports
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"net/url"
@@ -97,13 +98,9 @@ func (s *Jobs) Page(ctx context.Context, by auth.Principal, f JobsFilter) (JobsV
 	if err != nil {
 		return JobsView{}, err
 	}
-	users, err := s.users.ListUsers(ctx)
+	names, err := usernames(ctx, s.users)
 	if err != nil {
 		return JobsView{}, err
-	}
-	names := make(map[string]string, len(users))
-	for _, u := range users {
-		names[u.ID] = u.Username
 	}
 	v := JobsView{Filter: f, Kinds: JobKinds, States: JobStates, Rows: []JobRow{}}
 	for _, j := range js {
@@ -112,10 +109,7 @@ func (s *Jobs) Page(ctx context.Context, by auth.Principal, f JobsFilter) (JobsV
 		}
 		row := JobRow{Job: j, KindKey: "jobs.kind." + jobs.CurrentKind(j.Kind)}
 		if j.CreatedBy != nil {
-			row.By = names[*j.CreatedBy]
-			if row.By == "" {
-				row.By = *j.CreatedBy
-			}
+			row.By = cmp.Or(names[*j.CreatedBy], *j.CreatedBy)
 		}
 		row.Object, row.ObjectHref, row.ResultHref = jobObject(j)
 		v.Active = v.Active || !j.Done()
@@ -156,4 +150,18 @@ func jobObject(j jobs.Job) (object, href, result string) {
 		result = "/api/v1/jobs/" + url.PathEscape(j.ID) + "/result"
 	}
 	return object, href, result
+}
+
+// usernames maps every user's id to its username, for the pages that
+// name who did something.
+func usernames(ctx context.Context, users UserLister) (map[string]string, error) {
+	us, err := users.ListUsers(ctx)
+	if err != nil {
+		return nil, err
+	}
+	names := make(map[string]string, len(us))
+	for _, u := range us {
+		names[u.ID] = u.Username
+	}
+	return names, nil
 }
