@@ -150,7 +150,8 @@ func (tb *Tab) listen(ev any) {
 
 // pdfViewer is Chromium's built-in PDF viewer, which draws a PDF shown in
 // a page (the review queue's evidence preview): part of the browser, not
-// another host.
+// another host. Nor is a data: address, which goes nowhere: Chromium's
+// own style draws a date input's calendar icon with one.
 const pdfViewer = "chrome-extension://mhjfbmdgcfjbbpaeojofohoefgiehjai/"
 
 // WantOwnHost checks that every request the page sent since the last check
@@ -162,7 +163,7 @@ func (tb *Tab) WantOwnHost() []string {
 	tb.checked = len(urls)
 	tb.mu.Unlock()
 	for _, u := range urls[seen:] {
-		if !strings.HasPrefix(u, tb.Base+"/") && !strings.HasPrefix(u, pdfViewer) {
+		if !strings.HasPrefix(u, tb.Base+"/") && !strings.HasPrefix(u, pdfViewer) && !strings.HasPrefix(u, "data:") {
 			tb.T.Errorf("the page loaded %q, which is not from %s", u, tb.Base)
 		}
 	}
