@@ -32,7 +32,8 @@ func navLinks(t testing.TB, body []byte) (links []string, current string) {
 
 // TestNavigationByRole reads a page of each role's own and checks that
 // the header links exactly the sections the role may work in, the page's
-// own marked current.
+// own marked current; a city official's links its current cycle once
+// there is one past draft.
 func TestNavigationByRole(t *testing.T) {
 	f := newFixture(t)
 	tests := []struct {
@@ -43,12 +44,19 @@ func TestNavigationByRole(t *testing.T) {
 		{"secadmin", "/users", "/users", []string{"/", "/users", "/organisations", "/docs"}},
 		{"auditor", "/audit", "/audit", []string{"/", "/audit", "/docs"}},
 		{"city", "/", "/", []string{"/", "/docs"}},
+		{"city", "collect", "collect", []string{"/", "collect", "/docs"}},
 		{"contractor", "/surveys", "/surveys", []string{"/", "/surveys", "/docs"}},
 		{"anonymous", "/login", "", []string{"/docs", "/login"}},
 	}
 	for _, tt := range tests {
-		t.Run(tt.role, func(t *testing.T) {
+		t.Run(tt.role+" "+tt.page, func(t *testing.T) {
 			f.t = t
+			if tt.page == "collect" {
+				// A cycle past draft: the city official's navigation links
+				// its collect page.
+				collect := "/cycles/" + f.collectingCycle().ID + "/collect"
+				tt.page, tt.current, tt.links[1] = collect, collect, collect
+			}
 			resp, body := f.do(f.as(tt.role, request("GET", tt.page, nil)))
 			if resp.StatusCode != http.StatusOK {
 				t.Fatalf("GET %s: status %d", tt.page, resp.StatusCode)

@@ -41,6 +41,7 @@ type Handlers struct {
 // edge, drawing with pages.
 func New(edge *web.Edge, pages *Renderer) *Handlers {
 	deps := edge.Deps()
+	pages.cityCycle = currentCycle(deps.Cycles.List)
 	return &Handlers{deps: deps, edge: edge, opts: edge.Options(), pages: pages,
 		viewModels:  reports.NewViews(deps.Cycles, deps.Runs, deps.Schemes, deps.Surveys, deps.Values, deps.Regions),
 		collection:  indicators.NewCollection(deps.Cycles, deps.Schemes, deps.Values, deps.Evidence),

@@ -407,6 +407,8 @@ var messages = map[string][2]string{
 	"navbar.jobs":              {"后台任务", "Jobs"},
 	"navbar.users":             {"用户", "Users"},
 	"navbar.organisations":     {"机构", "Organisations"},
+	"navbar.collect":           {"本期数据填报", "This cycle's data"},
+	"navbar.dashboard":         {"本市看板", "Our dashboard"},
 	"navbar.audit":             {"审计日志", "Audit log"},
 	"jobs.title":               {"后台任务", "Background jobs"},
 	"jobs.intro":               {"评价运行、调查数据导入、报告生成等后台任务的进度与失败原因；默认列出排队、运行中和失败的任务。", "Progress and failure reasons of background work: evaluation runs, survey ingestion, report rendering. By default the queued, running and failed jobs are listed."},
