@@ -71,6 +71,13 @@ type Cycle struct {
 	// the period it was requested in, and is stored and published only
 	// while the cycle is still in that period (package evaluation).
 	ScoringPeriod int `json:"scoring_period"`
+
+	// CollectionDeadline is the day (midnight UTC standing for the
+	// calendar day) until which collection is announced open, set when the
+	// cycle moves to collecting; nil when none was given. It informs the
+	// regions and the checklist and blocks nothing: values are accepted
+	// until the manager closes collection.
+	CollectionDeadline *time.Time `json:"collection_deadline" gorm:"type:date"`
 }
 
 // Store reads and writes cycles.
@@ -162,8 +169,25 @@ func (s *Store) create(ctx context.Context, in Input, schemeID *string) (Cycle, 
 // evaluation runs (package evaluation), so that a published cycle
 // always has its published result.
 func (s *Store) Transition(ctx context.Context, id string, to Status) (Cycle, error) {
+	return s.TransitionUntil(ctx, id, to, "")
+}
+
+// TransitionUntil is Transition with the collection deadline as typed
+// (YYYY-MM-DD, "" for none), which only a move to collecting may carry —
+// opening collection or reopening it from scoring, which sets a new
+// deadline or, given none, clears the old one. A deadline that is not a
+// real day or lies before today (in China) is refused by field before
+// anything changes.
+func (s *Store) TransitionUntil(ctx context.Context, id string, to Status, deadline string) (Cycle, error) {
 	if !to.Valid() {
 		return Cycle{}, fault.Invalid(fault.Field("to", "unknown_status", "未知状态："+string(to), "unknown status: "+string(to)))
+	}
+	day, err := ParseDeadline(deadline, time.Now())
+	if err != nil {
+		return Cycle{}, err
+	}
+	if day != nil && to != Collecting {
+		return Cycle{}, fault.Invalid(fault.Field("deadline", "deadline_not_collecting", "只有开放数据填报时才能设定截止日期", "a deadline can be set only when collection opens"))
 	}
 	c, err := s.Get(ctx, id)
 	if err != nil {
@@ -193,6 +217,9 @@ func (s *Store) Transition(ctx context.Context, id string, to Status) (Cycle, er
 		// reopening) are of an earlier one.
 		cols["scoring_period"] = gorm.Expr("scoring_period + 1")
 	}
+	if to == Collecting {
+		cols["collection_deadline"] = day
+	}
 	// The guard on scheme_id keeps a cycle without a scheme from moving on
 	// even if the read above is stale.
 	res := s.db.WithContext(ctx).Model(&Cycle{}).Where("id = ? AND status = ? AND scheme_id IS NOT NULL", id, c.Status).
@@ -204,6 +231,38 @@ func (s *Store) Transition(ctx context.Context, id string, to Status) (Cycle, er
 		return c, fault.With(fault.ErrConflict, "cycle changed concurrently; reload and retry", "考核周期已被他人修改，请刷新后重试", nil)
 	}
 	return s.Get(ctx, id)
+}
+
+// deadlineLayout is how a collection deadline is typed and shown.
+const deadlineLayout = "2006-01-02"
+
+// china is the offices' time zone: "today" for a deadline is China's.
+func china() *time.Location { return time.FixedZone("CST", 8*3600) }
+
+// ParseDeadline reads a collection deadline as typed (YYYY-MM-DD) into the
+// day it names, as stored (midnight UTC); "" is no deadline (nil). A text
+// that is not a real day, or a day before now's day in China, is a
+// problem of field "deadline".
+func ParseDeadline(s string, now time.Time) (*time.Time, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return nil, nil
+	}
+	day, err := time.Parse(deadlineLayout, s)
+	if err != nil {
+		return nil, fault.Invalid(fault.Field("deadline", "invalid_deadline", "截止日期须为有效日期（年-月-日）", "the deadline must be a real date (YYYY-MM-DD)"))
+	}
+	if day.Before(Today(now)) {
+		return nil, fault.Invalid(fault.Field("deadline", "deadline_past", "截止日期不能早于今天", "the deadline cannot be before today"))
+	}
+	return &day, nil
+}
+
+// Today is now's calendar day in China, as a deadline is stored (midnight
+// UTC), so that days compare and subtract whole.
+func Today(now time.Time) time.Time {
+	y, m, d := now.In(china()).Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 }
 
 // SetScheme names the scheme a cycle is assessed with. It may change only

@@ -186,6 +186,15 @@ func (e Evidence) Previewable() bool {
 	return slices.Contains([]string{"image/png", "image/jpeg", "image/webp"}, e.MediaType)
 }
 
+// PDF reports whether the file is a PDF, which a browser shows in a frame.
+func (e Evidence) PDF() bool { return e.MediaType == "application/pdf" }
+
+// Inline reports whether the file may be served for display in the page
+// (an image or a PDF, by its sniffed type); anything else — office
+// documents, OFD, and HTML or SVG should one ever be stored — is only
+// ever a download, so that nothing uploaded runs in the site's origin.
+func (e Evidence) Inline() bool { return e.Previewable() || e.PDF() }
+
 // selects reports whether the filter keeps value v of indicator ind.
 func (f ReviewFilter) selects(v Value, ind scheme.Indicator) bool {
 	return (f.Region == "" || v.RegionCode == f.Region) && (f.Dimension == "" || ind.Dimension == f.Dimension) &&

@@ -208,6 +208,9 @@ type Filter struct {
 	// name, under either.
 	Kind   string
 	Status Status
+	// Statuses, when Status is empty, matches the jobs in any of them
+	// (the jobs page's default: those that need attention).
+	Statuses []Status
 	// Limit caps the number of jobs (default 50, at most 500).
 	Limit int
 }
@@ -237,6 +240,8 @@ func (q *Queue) List(ctx context.Context, f Filter) ([]Job, error) {
 	}
 	if f.Status != "" {
 		db = db.Where("status = ?", f.Status)
+	} else if len(f.Statuses) > 0 {
+		db = db.Where("status IN ?", f.Statuses)
 	}
 	jobs := []Job{}
 	if err := db.Order("created_at DESC").Order("id DESC").Limit(limit).Find(&jobs).Error; err != nil {

@@ -151,6 +151,10 @@ func currentKind(kind string) string {
 	return kind
 }
 
+// CurrentKind returns the name kind has now, for callers that say a
+// job's kind in words: kind itself, unless it is a kind's former name.
+func CurrentKind(kind string) string { return currentKind(kind) }
+
 // namesOf returns every name a job of kind may be recorded under: its
 // current name and its former ones.
 func namesOf(kind string) []string {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"time"
 
 	"github.com/ipeval/ipeval/auth"
 	"github.com/ipeval/ipeval/cycles"
@@ -131,6 +132,33 @@ type Line struct {
 	ValueKey string
 	Value    string
 	Href     string
+	// Deadline is the collection line's announced deadline, if any.
+	Deadline *Deadline
+}
+
+// Deadline is a collection deadline as the pages show it: the day and,
+// while collection is open, the days left until it (Days ≥ 0) or past it
+// (Overdue, Days > 0). It informs; nothing is refused after it.
+type Deadline struct {
+	Day     string
+	Open    bool
+	Overdue bool
+	Days    int
+}
+
+// DeadlineOf is cy's collection deadline seen on the day of now, or nil
+// when it has none.
+func DeadlineOf(cy cycles.Cycle, now time.Time) *Deadline {
+	if cy.CollectionDeadline == nil {
+		return nil
+	}
+	day := cy.CollectionDeadline.UTC()
+	days := int(day.Sub(cycles.Today(now)).Hours() / 24)
+	d := &Deadline{Day: day.Format(time.DateOnly), Open: cy.Status == cycles.Collecting, Days: days}
+	if days < 0 {
+		d.Overdue, d.Days = true, -days
+	}
+	return d
 }
 
 // Action is a state change offered on the cycle home: the state it moves
@@ -174,7 +202,8 @@ func (c *Checklists) Home(ctx context.Context, by auth.Principal, cycleID string
 		return slices.Index(order, cy.Status) >= slices.Index(order, s)
 	}
 	h.Lines = append(h.Lines, scheme,
-		Line{Key: "cycles.line.collection", Done: past(cycles.Scoring), ValueKey: "status." + string(cy.Status), Href: base + "/collect"})
+		Line{Key: "cycles.line.collection", Done: past(cycles.Scoring), ValueKey: "status." + string(cy.Status), Href: base + "/collect",
+			Deadline: DeadlineOf(cy, time.Now())})
 	lines, err := c.collection(ctx, by, cy)
 	if err != nil {
 		return CycleHome{}, err

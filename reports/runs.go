@@ -95,13 +95,9 @@ func (r *Runs) Page(ctx context.Context, by auth.Principal, cycleID string) (Run
 		return RunsView{}, err
 	}
 	v.CanRun = cy.Status == cycles.Scoring && v.Active == nil
-	us, err := r.users.ListUsers(ctx)
+	name, err := usernames(ctx, r.users)
 	if err != nil {
 		return RunsView{}, err
-	}
-	name := make(map[string]string, len(us))
-	for _, u := range us {
-		name[u.ID] = u.Username
 	}
 	for _, run := range rs {
 		row := RunRow{Run: run, Hash: run.InputsHash, By: cmp.Or(name[run.CreatedBy], run.CreatedBy), Current: run.ScoringPeriod == cy.ScoringPeriod}

@@ -100,6 +100,11 @@ func viewCycle(cy cycles.Cycle) CycleView { return CycleView{Cycle: cy, Allowed:
 // TransitionRequest is the body of a move of a cycle to another status.
 type TransitionRequest struct {
 	To cycles.Status `json:"to"`
+	// Deadline is the day until which collection is announced open
+	// (YYYY-MM-DD, not before today), only with to=collecting: opening or
+	// reopening collection; without it a reopen clears the old deadline.
+	// It is informational: nothing is refused after it.
+	Deadline string `json:"deadline,omitempty" jsonschema:"format=date"`
 }
 
 // ListCycles answers cycles.list (List assessment cycles).
@@ -141,11 +146,15 @@ func (h *Handlers) TransitionCycle(c *fiber.Ctx, _ auth.Principal) error {
 	if err := web.DecodeJSON(c, &req); err != nil {
 		return err
 	}
-	cy, err := h.deps.Cycles.Transition(c.UserContext(), web.Param(c, "id"), req.To)
+	cy, err := h.deps.Cycles.TransitionUntil(c.UserContext(), web.Param(c, "id"), req.To, req.Deadline)
 	if err != nil {
 		return err
 	}
-	web.SetAuditDetail(c, "to "+string(req.To))
+	detail := "to " + string(req.To)
+	if req.Deadline != "" {
+		detail += ", collection until " + req.Deadline
+	}
+	web.SetAuditDetail(c, detail)
 	return c.JSON(viewCycle(cy))
 }
 

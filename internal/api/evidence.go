@@ -40,13 +40,35 @@ func (h *Handlers) AddEvidence(c *fiber.Ctx, p auth.Principal) error {
 	return c.JSON(ev)
 }
 
-// GetEvidence answers evidence.get (Download an evidence file).
+// GetEvidence answers evidence.get (Download an evidence file (?inline=1:
+// a PDF or an image shown in the page, framable by the site only)), for
+// the review queue's preview. The store checks the caller's access to the object (a city official
+// reads only its region's evidence); a file that is not a PDF or an
+// image is a download even when asked inline.
 func (h *Handlers) GetEvidence(c *fiber.Ctx, p auth.Principal) error {
 	ev, data, err := h.deps.Evidence.Open(c.UserContext(), p, web.Param(c, "id"), web.Param(c, "evidence"))
 	if err != nil {
 		return err
 	}
+	if web.Query(c, "inline") == "1" && ev.Inline() {
+		return sendInline(c, ev.MediaType, ev.FileName, data)
+	}
 	return sendFile(c, ev.MediaType, ev.FileName, data)
+}
+
+// sendInline answers with a stored image or PDF for display: its sniffed
+// type, inline, sandboxed (no script, no form, no same-origin access,
+// nothing loaded), and — alone of every response — framable, by the
+// site's own pages only, so that the review queue can show a PDF in a
+// frame. Its caller allows only the types a browser renders without
+// running anything of ours.
+func sendInline(c *fiber.Ctx, mediaType, name string, data []byte) error {
+	c.Set(fiber.HeaderContentType, mediaType)
+	c.Set(fiber.HeaderContentDisposition, "inline"+strings.TrimPrefix(disposition(name), "attachment"))
+	c.Set("X-Content-Type-Options", "nosniff")
+	c.Set("Content-Security-Policy", "sandbox; default-src 'none'; img-src 'self'; object-src 'self'; frame-ancestors 'self'")
+	c.Set("X-Frame-Options", "SAMEORIGIN")
+	return c.Send(data)
 }
 
 // WithdrawEvidence answers evidence.withdraw (Withdraw an evidence file (it
@@ -65,7 +87,8 @@ func sendFile(c *fiber.Ctx, mediaType, name string, data []byte) error {
 	c.Set(fiber.HeaderContentType, mediaType)
 	c.Set(fiber.HeaderContentDisposition, disposition(name))
 	c.Set("X-Content-Type-Options", "nosniff")
-	c.Set("Content-Security-Policy", "sandbox; default-src 'none'")
+	c.Set("Content-Security-Policy", "sandbox; default-src 'none'; frame-ancestors 'none'")
+	c.Set("X-Frame-Options", "DENY")
 	return c.Send(data)
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/ipeval/ipeval/internal/fault"
 	"github.com/ipeval/ipeval/internal/web"
 	"github.com/ipeval/ipeval/jobs"
+	"github.com/ipeval/ipeval/reports"
 )
 
 // Health is the answer of the liveness and readiness probes.
@@ -108,15 +109,9 @@ func (h *Handlers) ListJobs(c *fiber.Ctx, p auth.Principal) error {
 	return c.JSON(web.ListOf(slices.DeleteFunc(js, func(j jobs.Job) bool { return !jobVisible(p, j) })))
 }
 
-// jobVisible reports whether p may see job j: its creator may, and the
-// assessment manager may see every job but an audit export, which holds
-// the audit log that only the auditor reads.
-func jobVisible(p auth.Principal, j jobs.Job) bool {
-	if j.CreatedBy != nil && *j.CreatedBy == p.UserID {
-		return true
-	}
-	return p.Is(auth.RoleAdmin) && j.Kind != audit.TypeExport
-}
+// jobVisible reports whether p may see job j: the one rule of the API
+// and the jobs page (reports.JobVisible).
+func jobVisible(p auth.Principal, j jobs.Job) bool { return reports.JobVisible(p, j) }
 
 // visibleJob returns the job if jobVisible; any other job is not found, so
 // that ids reveal nothing.

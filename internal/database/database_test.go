@@ -239,3 +239,55 @@ func TestJobKindsRenamed(t *testing.T) {
 		}
 	})
 }
+
+// TestCollectionDeadline checks migration 0011 on a database of the
+// version before it: cycles gain a nullable collection_deadline, existing
+// cycles have none, and a day stored there reads back as the same day.
+func TestCollectionDeadline(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
+		ctx := context.Background()
+		// Back to the version before 0011.
+		if err := db.Migrator().DropColumn(&deadlineCycle{}, "CollectionDeadline"); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Exec("DELETE FROM schema_migrations WHERE id = ?", "0011_collection_deadline").Error; err != nil {
+			t.Fatal(err)
+		}
+		now := time.Now().UTC()
+		old := map[string]any{"id": "c-old", "year": 2031, "name": "old", "status": "collecting", "created_at": now, "updated_at": now}
+		if err := db.Table("cycles").Create(old).Error; err != nil {
+			t.Fatalf("insert cycle: %v", err)
+		}
+		if err := database.Migrate(ctx, db); err != nil {
+			t.Fatal(err)
+		}
+		if !db.Migrator().HasColumn("cycles", "collection_deadline") {
+			t.Fatal("cycles.collection_deadline missing")
+		}
+		var got deadlineCycle
+		if err := db.Table("cycles").Where("id = ?", "c-old").Take(&got).Error; err != nil {
+			t.Fatal(err)
+		}
+		if got.CollectionDeadline != nil {
+			t.Errorf("existing cycle has deadline %v, want none", got.CollectionDeadline)
+		}
+		day := time.Date(2031, 5, 31, 0, 0, 0, 0, time.UTC)
+		if err := db.Table("cycles").Where("id = ?", "c-old").Update("collection_deadline", day).Error; err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Table("cycles").Where("id = ?", "c-old").Take(&got).Error; err != nil {
+			t.Fatal(err)
+		}
+		if got.CollectionDeadline == nil || got.CollectionDeadline.UTC().Format("2006-01-02") != "2031-05-31" {
+			t.Errorf("deadline read back as %v, want 2031-05-31", got.CollectionDeadline)
+		}
+	})
+}
+
+// deadlineCycle is a cycle as migration 0011 adds to it.
+type deadlineCycle struct {
+	ID                 string
+	CollectionDeadline *time.Time `gorm:"type:date"`
+}
+
+func (deadlineCycle) TableName() string { return "cycles" }

@@ -24,6 +24,7 @@ func migrations() []*gormigrate.Migration {
 		m0008ScoringPeriods(),
 		m0009PurgedFiles(),
 		m0010JobKinds(),
+		m0011CollectionDeadline(),
 	}
 }
 

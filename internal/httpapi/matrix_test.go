@@ -171,6 +171,8 @@ var allowed = map[string][]string{
 	"POST /users":               {"secadmin"},
 	"GET /organisations":        {"secadmin"},
 	"POST /organisations":       {"secadmin"},
+	// Ops pages
+	"GET /jobs": {"admin", "secadmin", "auditor", "contractor", "city"},
 }
 
 // callers are the roles the matrix tries every route as, and no role.
@@ -441,6 +443,8 @@ var samples = map[string]sample{
 	"POST /surveys/:id/lock": func(f *fixture, _ string) (*http.Request, int) {
 		return formRequest("/surveys/"+f.acceptedProject()+"/lock", ""), http.StatusSeeOther
 	},
+	// Ops pages
+	"GET /jobs": json200("GET", "/jobs?state=failed&kind=evaluation:run", nil),
 	"GET /cycles/:id/collect": func(f *fixture, _ string) (*http.Request, int) {
 		return request("GET", "/cycles/"+f.sharedCycle().ID+"/collect?region=140100", nil), http.StatusOK
 	},

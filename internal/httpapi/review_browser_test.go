@@ -50,7 +50,13 @@ func TestBrowserReview(t *testing.T) {
 	}
 	tab.WantLocation("/cycles/" + cy + "/review")
 	tab.Screenshot("review-queue.png")
-	width, err := chromedp.Run(tab.Ctx, chromedp.Evaluate[int](`document.querySelector("img.evidence-preview").naturalWidth`))
+	if err := chromedp.Do(tab.Ctx, chromedp.Click(`details.evidence-preview summary`)); err != nil {
+		t.Fatalf("open the preview: %v", err)
+	}
+	if _, err := chromedp.Run(tab.Ctx, chromedp.Poll[bool](`document.querySelector("details.evidence-preview img").complete`)); err != nil {
+		t.Fatalf("the preview does not load: %v", err)
+	}
+	width, err := chromedp.Run(tab.Ctx, chromedp.Evaluate[int](`document.querySelector("details.evidence-preview img").naturalWidth`))
 	if err != nil || width != 40 {
 		t.Errorf("the evidence image is not previewed: width %d, %v", width, err)
 	}

@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -98,6 +99,10 @@ type cycleData struct {
 	reports.CycleHome
 	// Notice is the message key of what the form just posted did.
 	Notice string
+	// Deadline is the collection deadline as typed in a refused form.
+	Deadline string
+	// Today is the earliest day the deadline input offers (YYYY-MM-DD).
+	Today string
 	formProblem
 }
 
@@ -115,19 +120,21 @@ func (h *Handlers) CycleHomePage(c *fiber.Ctx, p auth.Principal) error {
 }
 
 // CycleTransitionForm moves the cycle to the form's state, as the API's
-// cycles.transition does; a refused move comes back to the cycle's home
-// with the store's reason.
+// cycles.transition does, with the optional collection deadline of a move
+// to collecting; a refused move (a bad deadline included) changes
+// nothing and comes back to the cycle's home with the reason by field.
 func (h *Handlers) CycleTransitionForm(c *fiber.Ctx, p auth.Principal) error {
 	to := cycles.Status(web.FormValue(c, "to"))
-	cy, err := h.deps.Cycles.Transition(c.UserContext(), web.Param(c, "id"), to)
+	deadline := strings.TrimSpace(web.FormValue(c, "deadline"))
+	cy, err := h.deps.Cycles.TransitionUntil(c.UserContext(), web.Param(c, "id"), to, deadline)
 	if err != nil {
 		fp, status, ok := formProblemOf(c, err)
 		if !ok {
 			return err
 		}
-		return h.renderCycle(c, p, status, cycleData{formProblem: fp})
+		return h.renderCycle(c, p, status, cycleData{formProblem: fp, Deadline: deadline})
 	}
-	web.SetAuditDetail(c, "to "+string(to))
+	web.SetAuditDetail(c, "to "+string(to)+deadlineDetail(deadline))
 	return c.Redirect("/cycles/"+url.PathEscape(cy.ID)+"?notice="+url.QueryEscape(string(cy.Status)), fiber.StatusSeeOther)
 }
 
@@ -138,5 +145,14 @@ func (h *Handlers) renderCycle(c *fiber.Ctx, p auth.Principal, status int, d cyc
 		return err
 	}
 	d.CycleHome = home
+	d.Today = cycles.Today(time.Now()).Format(time.DateOnly)
 	return h.pages.render(c, status, "cycle", "cycles.home", d)
+}
+
+// deadlineDetail is the audit detail's note of a deadline set, if any.
+func deadlineDetail(deadline string) string {
+	if deadline == "" {
+		return ""
+	}
+	return ", collection until " + deadline
 }

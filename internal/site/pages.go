@@ -2,6 +2,7 @@ package site
 
 import (
 	"cmp"
+	"context"
 	"crypto/rand"
 	"crypto/subtle"
 	"embed"
@@ -37,6 +38,9 @@ var staticFS embed.FS
 // page.
 type Renderer struct {
 	byName map[string]*template.Template
+	// cityCycle finds the cycle a city official's navigation links
+	// (site.New sets it; nil links none).
+	cityCycle func(ctx context.Context) (*cycles.Cycle, error)
 }
 
 // NewRenderer parses the embedded templates.
@@ -69,6 +73,8 @@ type view struct {
 	// Query is the request's raw query string.
 	Query string
 	Data  any
+	// cityCycle is the cycle a city official's navigation links, if any.
+	cityCycle *cycles.Cycle
 }
 
 // LangURL is the page in the other language: the same path and query
@@ -160,6 +166,13 @@ func (r *Renderer) render(c *fiber.Ctx, status int, name, titleKey string, data 
 	}
 	v := view{Lang: lang(c), User: web.Principal(c), Path: c.Path(), Query: string(c.Request().URI().QueryString()), Data: data}
 	v.Title = v.T(titleKey)
+	if v.User.Is(auth.RoleCity) && r.cityCycle != nil {
+		// The navigation is no reason to fail a page (the error page
+		// included): a cycle that cannot be read is simply not linked.
+		if cy, err := r.cityCycle(c.UserContext()); err == nil {
+			v.cityCycle = cy
+		}
+	}
 	var b strings.Builder
 	if err := t.Execute(&b, v); err != nil {
 		return fmt.Errorf("render %s: %w", name, err)

@@ -35,12 +35,15 @@ type Handlers struct {
 	runs *reports.Runs
 	// schemeViews assembles the scheme pages from the stores.
 	schemeViews *indicators.SchemeViews
+	// jobs assembles the jobs page from the job queue.
+	jobs *reports.Jobs
 }
 
 // New returns the site's handlers over the packages and middleware of
 // edge, drawing with pages.
 func New(edge *web.Edge, pages *Renderer) *Handlers {
 	deps := edge.Deps()
+	pages.cityCycle = currentCycle(deps.Cycles.List)
 	return &Handlers{deps: deps, edge: edge, opts: edge.Options(), pages: pages,
 		viewModels:  reports.NewViews(deps.Cycles, deps.Runs, deps.Schemes, deps.Surveys, deps.Values, deps.Regions),
 		collection:  indicators.NewCollection(deps.Cycles, deps.Schemes, deps.Values, deps.Evidence),
@@ -49,6 +52,7 @@ func New(edge *web.Edge, pages *Renderer) *Handlers {
 		checklists:  reports.NewChecklists(deps.Cycles, deps.Schemes, deps.Values, deps.Surveys, deps.Runs),
 		runs:        reports.NewRuns(deps.Cycles, deps.Runs, deps.Auth, deps.Reports),
 		schemeViews: indicators.NewSchemeViews(deps.Schemes, deps.Cycles),
+		jobs:        reports.NewJobs(deps.Jobs, deps.Auth),
 	}
 }
 
