@@ -87,6 +87,9 @@ func (y *year) createAccounts() {
 	tab := y.secadmin
 	tab.Navigate("/organisations")
 	fill(tab, [2]string{`#create-organisation input[name="name"]`, organisation})
+	if kind := `#create-organisation select[name="kind"]`; has(tab, kind) {
+		fill(tab, [2]string{kind, "contractor"})
+	}
 	submitOK(tab, `#create-organisation button[type="submit"]`)
 	if !strings.Contains(tab.Text("main"), organisation) {
 		y.t.Errorf("the organisations page does not list %s", organisation)
@@ -386,13 +389,20 @@ func (y *year) compare(first, second string) {
 	fill(tab, [2]string{`#compare-runs select[name="from"]`, first}, [2]string{`#compare-runs select[name="to"]`, second})
 	submitOK(tab, `#compare-runs button[type="submit"]`)
 	tab.WantLocation(fmt.Sprintf("/cycles/%s/diff?from=%s&to=%s", y.cycle, first, second))
-	inputs := strings.Join(tab.Texts("table.diff-inputs tbody tr"), "\n")
-	if !strings.Contains(inputs, changeCode) || !strings.Contains(inputs, y.changedBefore) {
-		y.t.Errorf("the diff's inputs are %q, want %s changed from %s", inputs, changeCode, y.changedBefore)
+	after := scaled(y.t, y.changedBefore, 0.3)
+	changed := false
+	for _, r := range tab.Texts("table.diff-inputs tbody tr") {
+		cells := strings.Split(r, "\t")
+		changed = changed || len(cells) == 4 && cells[0] == "太原市" && strings.HasPrefix(cells[1], changeCode+" ") &&
+			strings.HasPrefix(cells[2], y.changedBefore+"（") && strings.HasPrefix(cells[3], after+"（")
 	}
-	score := tab.Text(`table.diff-regions tr[data-code="140100"]`)
-	if parts := strings.Fields(score); len(parts) < 4 || !strings.Contains(score, "→") {
-		y.t.Errorf("the diff shows 太原市 as %q, want its score's change", score)
+	if !changed {
+		y.t.Errorf("the diff's inputs are %q, want 太原市's %s from %s to %s", tab.Texts("table.diff-inputs tbody tr"), changeCode, y.changedBefore, after)
+	}
+	// The change's effect: 太原市's score moves (the bar of the chart).
+	score := strings.Split(tab.Text(`table.diff-regions tr[data-code="140100"] td:nth-child(3)`), " → ")
+	if len(score) != 2 || score[0] == score[1] {
+		y.t.Errorf("the diff shows 太原市's score as %q, want it changed", score)
 	}
 	if counts := tab.PaintedCharts(); len(counts) == 0 {
 		y.t.Errorf("the diff page draws no chart")
