@@ -61,11 +61,19 @@ func attr(tab *browsertest.Tab, sel, name string) string {
 	return v
 }
 
+// menu follows the header's navigation link to href, as a user finds a
+// section of the workbench.
+func menu(tab *browsertest.Tab, href string) {
+	tab.T.Helper()
+	submitOK(tab, fmt.Sprintf(`header nav a[href=%q]`, href))
+	tab.WantLocation(href)
+}
+
 // importRegions: the manager imports Shanxi's regions from a CSV file on
 // the regions page (地区).
 func (y *year) importRegions() {
 	tab := y.admin
-	tab.Navigate("/regions")
+	menu(tab, "/regions")
 	attach(tab, `#import-regions input[name="file"]`, y.files["regions"])
 	submitOK(tab, `#import-regions button[type="submit"]`)
 	if loc := tab.Location(); !strings.HasPrefix(loc, "/regions?notice=imported") {
@@ -85,7 +93,7 @@ func (y *year) importRegions() {
 // user, each password shown once.
 func (y *year) createAccounts() {
 	tab := y.secadmin
-	tab.Navigate("/organisations")
+	menu(tab, "/organisations")
 	fill(tab, [2]string{`#create-organisation input[name="name"]`, organisation})
 	if kind := `#create-organisation select[name="kind"]`; has(tab, kind) {
 		fill(tab, [2]string{kind, "contractor"})
@@ -104,7 +112,7 @@ func (y *year) createAccounts() {
 // shows once.
 func (y *year) createUser(username, display, role, region, org, screenshot string) string {
 	tab := y.secadmin
-	tab.Navigate("/users")
+	menu(tab, "/users")
 	fields := [][2]string{
 		{`#create-user input[name="username"]`, username},
 		{`#create-user input[name="display_name"]`, display},
@@ -131,7 +139,7 @@ func (y *year) createUser(username, display, role, region, org, screenshot strin
 // the schemes page (评价方案) and reads it as the office's 细则 table.
 func (y *year) addDefaultScheme() {
 	tab := y.admin
-	tab.Navigate("/schemes")
+	menu(tab, "/schemes")
 	submitOK(tab, `#add-default-scheme button[type="submit"]`)
 	if !strings.Contains(tab.Text("main"), "shanxi-ipps") {
 		y.t.Errorf("the schemes page does not list the default scheme")
@@ -152,7 +160,7 @@ func (y *year) addDefaultScheme() {
 // scheme on the cycles page (考核周期).
 func (y *year) createCycle() {
 	tab := y.admin
-	tab.Navigate("/cycles")
+	menu(tab, "/cycles")
 	fill(tab,
 		[2]string{`#create-cycle input[name="year"]`, strconv.Itoa(yearOf)},
 		[2]string{`#create-cycle input[name="name"]`, fmt.Sprintf("%d年度知识产权公共服务考核", yearOf)},
@@ -192,7 +200,7 @@ func (y *year) transition(to, screenshot, status string) {
 // the contractor on the surveys page (满意度调查).
 func (y *year) commissionSurvey() {
 	tab := y.admin
-	tab.Navigate("/surveys")
+	menu(tab, "/surveys")
 	form := "#commission-survey "
 	fill(tab,
 		[2]string{form + `select[name="cycle_id"]`, y.cycle},
@@ -245,7 +253,7 @@ func (y *year) cityEnters() {
 // the project for acceptance.
 func (y *year) contractorUploads() {
 	tab := y.contractor
-	tab.Navigate("/surveys")
+	menu(tab, "/surveys")
 	submitOK(tab, fmt.Sprintf(`a[href="/surveys/%s"]`, y.survey))
 	attach(tab, `#upload-form input[name="file"]`, y.files["survey"])
 	// The page's script sends the form itself and swaps in the batch.
@@ -361,10 +369,19 @@ func (y *year) run(n int, screenshot string) string {
 	return attr(tab, "table.runs tbody tr", "data-run")
 }
 
-// jobsPage: the manager's 后台任务 page lists the finished jobs.
+// jobsPage: the manager's 后台任务 page shows no failed job, and the
+// finished ones — the survey's reading and the run — once asked for.
 func (y *year) jobsPage() {
 	tab := y.admin
-	tab.Navigate("/jobs")
+	menu(tab, "/jobs")
+	if has(tab, `table.jobs tr[data-status="failed"]`) {
+		y.t.Errorf("the jobs page shows failed jobs: %q", tab.Text("table.jobs"))
+	}
+	fill(tab, [2]string{`#filter-jobs select[name="state"]`, "succeeded"})
+	submitOK(tab, `#filter-jobs button[type="submit"]`)
+	if n := len(tab.Texts(`table.jobs tbody tr[data-status="succeeded"]`)); n < 2 {
+		y.t.Errorf("the jobs page lists %d finished jobs, want the survey's and the run's", n)
+	}
 	shot(tab, "22-jobs.png", true)
 }
 
