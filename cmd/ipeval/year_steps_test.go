@@ -322,10 +322,20 @@ func scaled(t interface{ Fatalf(string, ...any) }, v string, f float64) string {
 }
 
 // verifyRegion: the manager verifies the rest of 太原市's values at once
-// from the review queue.
-func (y *year) verifyRegion(screenshot string) {
+// from the review queue, where a value entered again after a return
+// (returned, unless empty) says so beside it, with the return's reason.
+func (y *year) verifyRegion(screenshot, returned string) {
 	tab := y.admin
 	tab.Navigate("/cycles/" + y.cycle + "/review")
+	if returned != "" {
+		row := fmt.Sprintf(`tr[data-region="140100"][data-code=%q] `, returned)
+		if got := tab.Text(row + "li.hint-after_return"); !strings.Contains(got, returnReason) {
+			y.t.Errorf("the review hint of the corrected %s is %q, want the return's reason", returned, got)
+		}
+		if got := tab.Text(row + "td:nth-child(3)"); !strings.Contains(got, y.returnedValue) {
+			y.t.Errorf("the queue shows the corrected %s as %q, want %s", returned, got, y.returnedValue)
+		}
+	}
 	fill(tab, [2]string{`#bulk select[name="region_code"]`, "140100"})
 	click(tab, `#bulk input[name="confirm"]`)
 	submitOK(tab, `#bulk button[type="submit"]`)
