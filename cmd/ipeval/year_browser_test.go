@@ -75,7 +75,7 @@ func TestBrowserYear(t *testing.T) {
 	second := y.run(2, "27-run-second.png")
 	y.compare(first, second)
 	score := y.publish(second)
-	y.cityDashboard(score)
+	y.cityDashboard(second, score)
 }
 
 // year is the state of the walk: a tab per user and what earlier steps

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -467,22 +468,32 @@ func (y *year) publish(run string) string {
 	return ""
 }
 
-// cityDashboard: the city official finds the published year on their home
-// and opens their dashboard, which shows the published run's score.
-func (y *year) cityDashboard(score string) {
+// cityDashboard: the city official finds the published year on their home,
+// opens the province overview, their city's edition of the report and,
+// from the ranking, their dashboard, which shows the published run's score.
+func (y *year) cityDashboard(run, score string) {
 	tab := y.city
 	tab.Navigate("/")
-	submitOK(tab, fmt.Sprintf(`a[href="/cycles/%s/overview"]`, y.cycle))
-	if counts := tab.PaintedCharts(); len(counts) == 0 {
-		y.t.Errorf("the city's overview draws no chart")
+	overview := fmt.Sprintf("/cycles/%s/overview", y.cycle)
+	submitOK(tab, fmt.Sprintf(`a[href=%q]`, overview))
+	if counts := tab.PaintedCharts(); len(counts) == 0 || slices.Contains(counts, 0) {
+		y.t.Errorf("the city's overview: painted pixels per chart %v, want every chart drawn", counts)
 	}
 	shot(tab, "31-city-overview.png", false)
-	tab.Navigate(fmt.Sprintf("/cycles/%s/regions/140100", y.cycle))
-	if counts := tab.PaintedCharts(); len(counts) == 0 {
-		y.t.Errorf("the dashboard draws no chart")
+
+	submitOK(tab, fmt.Sprintf(`a[href="/cycles/%s/regions/140100/report"]`, y.cycle))
+	if got := tab.TextContent("body"); !strings.Contains(got, "太原市") || !strings.Contains(got, score) {
+		y.t.Errorf("the city's report does not show 太原市's score %s", score)
+	}
+	shot(tab, "32-city-report.png", false)
+
+	tab.Navigate(overview)
+	submitOK(tab, fmt.Sprintf(`table.ranking a[href="/cycles/%s/regions/140100?run=%s"]`, y.cycle, run))
+	if counts := tab.PaintedCharts(); len(counts) == 0 || slices.Contains(counts, 0) {
+		y.t.Errorf("the dashboard: painted pixels per chart %v, want every chart drawn", counts)
 	}
 	if got := tab.Text("main dd.big"); got != score {
 		y.t.Errorf("the city's dashboard shows %q, the published run %q", got, score)
 	}
-	shot(tab, "32-city-dashboard.png", false)
+	shot(tab, "33-city-dashboard.png", false)
 }
