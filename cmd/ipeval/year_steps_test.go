@@ -185,12 +185,17 @@ func (y *year) transition(to, screenshot, status string) {
 	tab.Navigate("/cycles/" + y.cycle)
 	details := fmt.Sprintf(`details[data-to=%q]`, to)
 	click(tab, details+" summary")
-	if deadline := details + ` input[name="deadline"]`; has(tab, deadline) {
-		fill(tab, [2]string{deadline, time.Now().AddDate(0, 3, 0).Format("2006-01-02")})
+	until := ""
+	if deadline := details + ` input[name="deadline"]`; to == "collecting" {
+		until = time.Now().AddDate(0, 3, 0).Format("2006-01-02")
+		fill(tab, [2]string{deadline, until})
 	}
 	submitOK(tab, details+` button[type="submit"]`)
 	if got := tab.Text("#cycle-status"); got != status {
 		y.t.Errorf("after moving to %s the cycle is %q, want %q", to, got, status)
+	}
+	if got := tab.Text(`tr[data-line="cycles.line.collection"] td.now`); until != "" && !strings.Contains(got, "开放至 "+until) {
+		y.t.Errorf("the checklist's collection line is %q, want open until %s", got, until)
 	}
 	shot(tab, screenshot, true)
 }
