@@ -185,6 +185,7 @@ func shot(tab *browsertest.Tab, name string, axe bool) {
 func fill(tab *browsertest.Tab, fields ...[2]string) {
 	tab.T.Helper()
 	for _, f := range fields {
+		need(tab, f[0])
 		if err := chromedp.Do(tab.Ctx, chromedp.SetValue(f[0], f[1])); err != nil {
 			tab.T.Fatalf("set %s: %v", f[0], err)
 		}
@@ -194,6 +195,7 @@ func fill(tab *browsertest.Tab, fields ...[2]string) {
 // attach chooses file in a form's file input.
 func attach(tab *browsertest.Tab, input, file string) {
 	tab.T.Helper()
+	need(tab, input)
 	if err := chromedp.Do(tab.Ctx, chromedp.SetUploadFiles(input, []string{file})); err != nil {
 		tab.T.Fatalf("choose %s for %s: %v", file, input, err)
 	}
@@ -202,6 +204,7 @@ func attach(tab *browsertest.Tab, input, file string) {
 // click clicks what sel names without waiting for a page.
 func click(tab *browsertest.Tab, sel string) {
 	tab.T.Helper()
+	need(tab, sel)
 	if err := chromedp.Do(tab.Ctx, chromedp.Click(sel)); err != nil {
 		tab.T.Fatalf("click %s: %v", sel, err)
 	}
@@ -212,16 +215,17 @@ func click(tab *browsertest.Tab, sel string) {
 func submitOK(tab *browsertest.Tab, button string, want ...int64) {
 	tab.T.Helper()
 	ok := append([]int64{http.StatusOK}, want...)
+	need(tab, button)
 	if resp := tab.Submit(button); !slices.Contains(ok, resp.Status) {
 		tab.Screenshot("failed.png")
-		tab.T.Fatalf("%s at %s: status %d, want %v; page says %q", button, tab.Location(), resp.Status, ok, tab.Text("main"))
+		tab.T.Fatalf("%s at %s: status %d, want %v; page says %q", button, tab.Location(), resp.Status, ok, text(tab, "main"))
 	}
 }
 
 // wantNotice checks the page's notice.
 func wantNotice(tab *browsertest.Tab, want string) {
 	tab.T.Helper()
-	if got := tab.Text("main p.notice"); !strings.Contains(got, want) {
+	if got := text(tab, "main p.notice"); !strings.Contains(got, want) {
 		tab.T.Errorf("at %s the notice is %q, want %q", tab.Location(), got, want)
 	}
 }
@@ -237,9 +241,26 @@ func poll(tab *browsertest.Tab, path string, d time.Duration, ready func() bool)
 		}
 		if time.Now().After(deadline) {
 			tab.Screenshot("timeout.png")
-			tab.T.Fatalf("%s was not ready after %s: %q", path, d, tab.Text("main"))
+			tab.T.Fatalf("%s was not ready after %s: %q", path, d, text(tab, "main"))
 		}
 		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+// text is the visible text of sel, which the page must have.
+func text(tab *browsertest.Tab, sel string) string {
+	tab.T.Helper()
+	need(tab, sel)
+	return tab.Text(sel)
+}
+
+// need fails the test at once when the page lacks sel, where chromedp
+// would wait for it until the browser's time ran out.
+func need(tab *browsertest.Tab, sel string) {
+	tab.T.Helper()
+	if !has(tab, sel) {
+		tab.Screenshot("missing.png")
+		tab.T.Fatalf("%s has no %s", tab.Location(), sel)
 	}
 }
 

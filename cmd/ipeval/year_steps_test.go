@@ -80,7 +80,7 @@ func (y *year) importRegions() {
 	if loc := tab.Location(); !strings.HasPrefix(loc, "/regions?notice=imported") {
 		y.t.Errorf("after the import: at %s, want /regions?notice=imported", loc)
 	}
-	main := tab.Text("main")
+	main := text(tab, "main")
 	for _, city := range []string{"太原市", "大同市", "运城市", "吕梁市"} {
 		if !strings.Contains(main, city) {
 			y.t.Errorf("the regions page lacks %s after the import", city)
@@ -100,7 +100,7 @@ func (y *year) createAccounts() {
 		fill(tab, [2]string{kind, "contractor"})
 	}
 	submitOK(tab, `#create-organisation button[type="submit"]`)
-	if !strings.Contains(tab.Text("main"), organisation) {
+	if !strings.Contains(text(tab, "main"), organisation) {
 		y.t.Errorf("the organisations page does not list %s", organisation)
 	}
 	shot(tab, "02-organisation-created.png", true)
@@ -128,7 +128,7 @@ func (y *year) createUser(username, display, role, region, org, screenshot strin
 	}
 	fill(tab, fields...)
 	submitOK(tab, `#create-user button[type="submit"]`, 201)
-	pw := tab.Text("#new-password")
+	pw := text(tab, "#new-password")
 	if len(pw) < 12 {
 		y.t.Fatalf("new password of %s shown as %q", username, pw)
 	}
@@ -146,7 +146,7 @@ func (y *year) addDefaultScheme() {
 	if strings.HasPrefix(tab.Location(), "/schemes?") {
 		submitOK(tab, `main a[href^="/schemes/"]:not([href*="/download"]):not([href*="/diff"])`)
 	}
-	if !strings.HasPrefix(tab.Location(), "/schemes/") || !strings.Contains(tab.Text("main"), "shanxi-ipps") {
+	if !strings.HasPrefix(tab.Location(), "/schemes/") || !strings.Contains(text(tab, "main"), "shanxi-ipps") {
 		y.t.Errorf("after adding the default scheme: at %s, want its page", tab.Location())
 	}
 	if !has(tab, "a#download-scheme") {
@@ -167,7 +167,7 @@ func (y *year) createCycle() {
 	submitOK(tab, `#create-cycle button[type="submit"]`)
 	y.cycle = idOf(tab)
 	wantNotice(tab, "考核周期已创建（草稿）。")
-	if got := tab.Text(`tr[data-line="cycles.line.scheme"] td.now`); !strings.Contains(got, "shanxi-ipps") {
+	if got := text(tab, `tr[data-line="cycles.line.scheme"] td.now`); !strings.Contains(got, "shanxi-ipps") {
 		y.t.Errorf("the checklist's scheme line is %q", got)
 	}
 	shot(tab, "07-cycle-created.png", true)
@@ -191,10 +191,10 @@ func (y *year) transition(to, screenshot, status string) {
 		fill(tab, [2]string{deadline, until})
 	}
 	submitOK(tab, details+` button[type="submit"]`)
-	if got := tab.Text("#cycle-status"); got != status {
+	if got := text(tab, "#cycle-status"); got != status {
 		y.t.Errorf("after moving to %s the cycle is %q, want %q", to, got, status)
 	}
-	if got := tab.Text(`tr[data-line="cycles.line.collection"] td.now`); until != "" && !strings.Contains(got, "开放至 "+until) {
+	if got := text(tab, `tr[data-line="cycles.line.collection"] td.now`); until != "" && !strings.Contains(got, "开放至 "+until) {
 		y.t.Errorf("the checklist's collection line is %q, want open until %s", got, until)
 	}
 	shot(tab, screenshot, true)
@@ -246,7 +246,7 @@ func (y *year) cityEnters() {
 	click(tab, `#values input[name="submit"]`)
 	submitOK(tab, `#values button[type="submit"]`)
 	wantNotice(tab, fmt.Sprintf("已保存 %d 项，提交审核 %d 项。", len(y.values), len(y.values)))
-	if got := tab.Text(fmt.Sprintf(`tr[data-code=%q] td.state`, returnCode)); got != "已提交" {
+	if got := text(tab, fmt.Sprintf(`tr[data-code=%q] td.state`, returnCode)); got != "已提交" {
 		y.t.Errorf("%s is %q after submitting, want 已提交", returnCode, got)
 	}
 	shot(tab, "11-city-submitted.png", false)
@@ -266,11 +266,11 @@ func (y *year) contractorUploads() {
 	for !has(tab, `#batches tr[data-status="valid"]`) {
 		if time.Now().After(deadline) || has(tab, `#batches tr[data-status="invalid"], #batches tr[data-status="failed"]`) {
 			tab.Screenshot("timeout.png")
-			y.t.Fatalf("the survey batch was not read as valid: %q", tab.Text("#batches"))
+			y.t.Fatalf("the survey batch was not read as valid: %q", text(tab, "#batches"))
 		}
 		time.Sleep(300 * time.Millisecond)
 	}
-	if got := tab.Text(`#quality tr[data-region="140100"] td.index`); got == "" {
+	if got := text(tab, `#quality tr[data-region="140100"] td.index`); got == "" {
 		y.t.Errorf("太原市 has no satisfaction index after the upload")
 	}
 	shot(tab, "12-survey-uploaded.png", false)
@@ -301,10 +301,10 @@ func (y *year) cityCorrects() {
 	tab := y.city
 	tab.Navigate("/cycles/" + y.cycle + "/collect")
 	row := fmt.Sprintf(`tr[data-code=%q]`, returnCode)
-	if got := tab.Text(row + " td.state"); got != "已退回" {
+	if got := text(tab, row+" td.state"); got != "已退回" {
 		y.t.Errorf("the city sees %s as %q, want 已退回", returnCode, got)
 	}
-	if got := tab.Text(row); !strings.Contains(got, returnReason) {
+	if got := text(tab, row); !strings.Contains(got, returnReason) {
 		y.t.Errorf("the city sees %s as %q, without the reason %q", returnCode, got, returnReason)
 	}
 	shot(tab, "15-city-sees-return.png", false)
@@ -333,10 +333,10 @@ func (y *year) verifyRegion(screenshot, returned string) {
 	tab.Navigate("/cycles/" + y.cycle + "/review")
 	if returned != "" {
 		row := fmt.Sprintf(`tr[data-region="140100"][data-code=%q] `, returned)
-		if got := tab.Text(row + "li.hint-after_return"); !strings.Contains(got, returnReason) {
+		if got := text(tab, row+"li.hint-after_return"); !strings.Contains(got, returnReason) {
 			y.t.Errorf("the review hint of the corrected %s is %q, want the return's reason", returned, got)
 		}
-		if got := tab.Text(row + "td:nth-child(3)"); !strings.Contains(got, y.returnedValue) {
+		if got := text(tab, row+"td:nth-child(3)"); !strings.Contains(got, y.returnedValue) {
 			y.t.Errorf("the queue shows the corrected %s as %q, want %s", returned, got, y.returnedValue)
 		}
 	}
@@ -353,7 +353,7 @@ func (y *year) acceptSurvey() {
 	tab := y.admin
 	tab.Navigate("/surveys/" + y.survey)
 	click(tab, `details[data-action="accept"] summary`)
-	if got := tab.Text(`details[data-action="accept"]`); !strings.Contains(got, "D1") || !strings.Contains(got, "太原市") {
+	if got := text(tab, `details[data-action="accept"]`); !strings.Contains(got, "D1") || !strings.Contains(got, "太原市") {
 		y.t.Errorf("the acceptance preview is %q, want each region's D1", got)
 	}
 	shot(tab, "18-survey-accept.png", true)
@@ -375,7 +375,7 @@ func (y *year) run(n int, screenshot string) string {
 	wantNotice(tab, "评价已开始运行。")
 	poll(tab, "/cycles/"+y.cycle+"/runs", jobWait, func() bool {
 		if has(tab, "ul.failed li") {
-			y.t.Fatalf("the run failed: %q", tab.Text("ul.failed"))
+			y.t.Fatalf("the run failed: %q", text(tab, "ul.failed"))
 		}
 		return !has(tab, "#run-job") && len(tab.Texts("table.runs tbody tr")) == n
 	})
@@ -389,7 +389,7 @@ func (y *year) jobsPage() {
 	tab := y.admin
 	menu(tab, "/jobs")
 	if has(tab, `table.jobs tr[data-status="failed"]`) {
-		y.t.Errorf("the jobs page shows failed jobs: %q", tab.Text("table.jobs"))
+		y.t.Errorf("the jobs page shows failed jobs: %q", text(tab, "table.jobs"))
 	}
 	fill(tab, [2]string{`#filter-jobs select[name="state"]`, "succeeded"})
 	submitOK(tab, `#filter-jobs button[type="submit"]`)
@@ -431,7 +431,7 @@ func (y *year) compare(first, second string) {
 		y.t.Errorf("the diff's inputs are %q, want 太原市's %s from %s to %s", tab.Texts("table.diff-inputs tbody tr"), changeCode, y.changedBefore, after)
 	}
 	// The change's effect: 太原市's score moves (the bar of the chart).
-	score := strings.Split(tab.Text(`table.diff-regions tr[data-code="140100"] td:nth-child(3)`), " → ")
+	score := strings.Split(text(tab, `table.diff-regions tr[data-code="140100"] td:nth-child(3)`), " → ")
 	if len(score) != 2 || score[0] == score[1] {
 		y.t.Errorf("the diff shows 太原市's score as %q, want it changed", score)
 	}
@@ -448,13 +448,13 @@ func (y *year) publish(run string) string {
 	tab.Navigate("/cycles/" + y.cycle + "/runs")
 	row := fmt.Sprintf(`tr[data-run=%q] `, run)
 	click(tab, row+"details.publish summary")
-	if got := tab.Text(row + "details.publish p"); !strings.Contains(got, "各市级用户可以看到本市的评价结果") {
+	if got := text(tab, row+"details.publish p"); !strings.Contains(got, "各市级用户可以看到本市的评价结果") {
 		y.t.Errorf("the publication's confirmation is %q", got)
 	}
 	shot(tab, "29-publish-confirm.png", true)
 	submitOK(tab, row+`details.publish button[type="submit"]`)
 	wantNotice(tab, "评价结果已发布。")
-	if got := tab.Text("#cycle-status"); got != "已发布" {
+	if got := text(tab, "#cycle-status"); got != "已发布" {
 		y.t.Errorf("after publishing the cycle is %q", got)
 	}
 	// The report of the published run is rendered by a job.
@@ -495,7 +495,7 @@ func (y *year) cityDashboard(run, score string) {
 	if counts := tab.PaintedCharts(); len(counts) == 0 || slices.Contains(counts, 0) {
 		y.t.Errorf("the dashboard: painted pixels per chart %v, want every chart drawn", counts)
 	}
-	if got := tab.Text("main dd.big"); got != score {
+	if got := text(tab, "main dd.big"); got != score {
 		y.t.Errorf("the city's dashboard shows %q, the published run %q", got, score)
 	}
 	shot(tab, "33-city-dashboard.png", false)
