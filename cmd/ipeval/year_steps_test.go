@@ -160,6 +160,7 @@ func (y *year) addDefaultScheme() {
 func (y *year) createCycle() {
 	tab := y.admin
 	menu(tab, "/cycles")
+	tab.Axe("the cycles page")
 	fill(tab,
 		[2]string{`#create-cycle input[name="year"]`, strconv.Itoa(yearOf)},
 		[2]string{`#create-cycle input[name="name"]`, fmt.Sprintf("%d年度知识产权公共服务考核", yearOf)},
@@ -205,6 +206,7 @@ func (y *year) transition(to, screenshot, status string) {
 func (y *year) commissionSurvey() {
 	tab := y.admin
 	menu(tab, "/surveys")
+	tab.Axe("the surveys page")
 	form := "#commission-survey "
 	fill(tab,
 		[2]string{form + `select[name="cycle_id"]`, y.cycle},
@@ -285,6 +287,7 @@ func (y *year) contractorUploads() {
 func (y *year) reviewReturnsOne() {
 	tab := y.admin
 	tab.Navigate("/cycles/" + y.cycle + "/collect")
+	tab.Axe("the collection page")
 	submitOK(tab, "#review-link")
 	row := fmt.Sprintf(`tr[data-region="140100"][data-code=%q] `, returnCode)
 	if err := chromedp.Do(tab.Ctx, chromedp.SendKeys(row+`textarea[name="comment"]`, returnReason)); err != nil {
@@ -388,6 +391,7 @@ func (y *year) run(n int, screenshot string) string {
 func (y *year) jobsPage() {
 	tab := y.admin
 	menu(tab, "/jobs")
+	tab.Axe("the jobs page")
 	if has(tab, `table.jobs tr[data-status="failed"]`) {
 		y.t.Errorf("the jobs page shows failed jobs: %q", text(tab, "table.jobs"))
 	}
@@ -462,6 +466,7 @@ func (y *year) publish(run string) string {
 	shot(tab, "30-published.png", true)
 
 	tab.Navigate(fmt.Sprintf("/cycles/%s/overview?run=%s", y.cycle, run))
+	tab.Axe("the run's overview")
 	for _, r := range tab.Texts("table.ranking tbody tr") {
 		if cells := strings.Split(r, "\t"); len(cells) >= 3 && cells[1] == "太原市" {
 			return cells[2]
