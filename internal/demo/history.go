@@ -51,7 +51,7 @@ func pastCycle(ctx context.Context, tx *gorm.DB, sch indicators.StoredScheme, ma
 			if !sc.AppliesTo(ind, r.Kind) {
 				continue
 			}
-			x := plausible(ind, s, rng)
+			x := Plausible(ind, s, rng)
 			if fe := ind.CheckValue(x); fe != nil {
 				return cy, fmt.Errorf("demo value %s of %s: %s", ind.Code, r.Code, fe.MessageEn)
 			}
@@ -95,9 +95,9 @@ func strength(i, n, year int) float64 {
 	return math.Min(0.97, base+0.01*float64(year%10))
 }
 
-// plausible is a value of ind for a region of strength s: near the upper
+// Plausible is a value of ind for a region of strength s: near the upper
 // goalpost for a strong region, on the indicator's own scale otherwise.
-func plausible(ind scheme.Indicator, s float64, rng *rand.Rand) float64 {
+func Plausible(ind scheme.Indicator, s float64, rng *rand.Rand) float64 {
 	s = math.Max(0.05, math.Min(1, s+(rng.Float64()-0.5)*0.08))
 	n := ind.Normalisation
 	var x float64
@@ -200,7 +200,7 @@ func submittedValues(ctx context.Context, tx *gorm.DB, manager auth.Principal, c
 			if !sc.AppliesTo(ind, r.Kind) || ind.SurveySourced() {
 				continue
 			}
-			x := plausible(ind, s, rng)
+			x := Plausible(ind, s, rng)
 			if r.Code == Submitted[0] && j == 1 && ind.Max == nil {
 				x *= 3
 			}

@@ -42,7 +42,7 @@ func survey(ctx context.Context, tx *gorm.DB, store *surveys.Store, cy cycles.Cy
 	if err := tx.Scopes(regions.Assessed).Order("code").Find(&rs).Error; err != nil {
 		return p, fmt.Errorf("list regions: %w", err)
 	}
-	file, err := surveyAnswers(questionnaire.Default(), rs, year)
+	file, err := SurveyAnswers(questionnaire.Default(), rs, year)
 	if err != nil {
 		return p, err
 	}
@@ -63,11 +63,11 @@ func survey(ctx context.Context, tx *gorm.DB, store *surveys.Store, cy cycles.Cy
 	return p, nil
 }
 
-// surveyAnswers writes the survey file a contractor would hand over: one
+// SurveyAnswers writes the survey file a contractor would hand over: one
 // row per respondent, answers as label text the way survey tools export
 // them, the completion time in seconds. Satisfaction follows each region's
 // strength, so the index agrees with the rest of the demo.
-func surveyAnswers(q questionnaire.Questionnaire, rs []regions.Region, year int) ([]byte, error) {
+func SurveyAnswers(q questionnaire.Questionnaire, rs []regions.Region, year int) ([]byte, error) {
 	rng := rand.New(rand.NewPCG(uint64(year), 5))
 	var buf bytes.Buffer
 	w := csv.NewWriter(&buf)

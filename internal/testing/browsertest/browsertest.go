@@ -32,6 +32,13 @@ const Timeout = 90 * time.Second
 // the test does, or when Timeout runs out.
 func Start(t *testing.T, exe string) context.Context {
 	t.Helper()
+	return StartFor(t, exe, Timeout)
+}
+
+// StartFor is Start for a test that walks through more pages than Timeout
+// allows, such as a whole assessment year: the browser ends after d.
+func StartFor(t *testing.T, exe string, d time.Duration) context.Context {
+	t.Helper()
 	out := new(lockedBuffer)
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(exe),
@@ -51,7 +58,7 @@ func Start(t *testing.T, exe string) context.Context {
 		chromedp.WindowSize(1280, 900),
 		chromedp.CombinedOutput(out),
 	}
-	ctx, cancelTimeout := context.WithTimeout(context.Background(), Timeout)
+	ctx, cancelTimeout := context.WithTimeout(context.Background(), d)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
 	browserCtx, cancelBrowser := chromedp.NewContext(allocCtx)
 	if err := chromedp.Do(browserCtx); err != nil {
