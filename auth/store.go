@@ -307,58 +307,79 @@ func (s *Store) validateNewUser(ctx context.Context, nu NewUser) ([]fault.FieldE
 			"用户名须为 3–64 位小写字母、数字或 . _ -，并以字母或数字开头",
 			"username must be 3-64 lower-case letters, digits, '.', '_' or '-', starting with a letter or digit"))
 	}
-	if utf8.RuneCountInString(nu.DisplayName) > maxDisplayName {
-		errs = append(errs, fault.Field("display_name", "too_long",
-			fmt.Sprintf("显示名称不能超过 %d 个字符", maxDisplayName),
-			fmt.Sprintf("display name must be at most %d characters", maxDisplayName)))
-	}
-	errs = append(errs, textguard.Fields(textguard.Line, "display_name", nu.DisplayName)...)
 	if !nu.Role.Valid() {
 		errs = append(errs, fault.Field("role", "invalid",
 			"角色须为 "+roleNames, "role must be one of admin, secadmin, auditor, contractor, city"))
 	}
+	more, err := s.validateProfile(ctx, nu.Role, nu.DisplayName, nu.RegionCode, nu.OrganisationID)
+	return append(errs, more...), err
+}
 
-	needRegion, needOrg := nu.Role == RoleCity, nu.Role == RoleContractor
+// validateProfile checks what both CreateUser and UpdateUser set: the
+// display name, and the region or organisation the role binds a user to —
+// one check, so that an edit cannot make an account creation would refuse.
+// Its error is a database failure; problems are returned in the list.
+func (s *Store) validateProfile(ctx context.Context, role Role, displayName, regionCode, orgID string) ([]fault.FieldError, error) {
+	var errs []fault.FieldError
+	if utf8.RuneCountInString(displayName) > maxDisplayName {
+		errs = append(errs, fault.Field("display_name", "too_long",
+			fmt.Sprintf("显示名称不能超过 %d 个字符", maxDisplayName),
+			fmt.Sprintf("display name must be at most %d characters", maxDisplayName)))
+	}
+	errs = append(errs, textguard.Fields(textguard.Line, "display_name", displayName)...)
+
+	needRegion, needOrg := role == RoleCity, role == RoleContractor
 	switch {
-	case needRegion && nu.RegionCode == "":
+	case needRegion && regionCode == "":
 		errs = append(errs, fault.Field("region_code", "required",
 			"市级用户必须指定所属地区", "a city user needs a region"))
 	case needRegion:
-		var n int64
-		if err := s.conn(ctx).Table("regions").Where("code = ?", nu.RegionCode).Count(&n).Error; err != nil {
-			return nil, fmt.Errorf("look up region %s: %w", nu.RegionCode, err)
+		var kinds []string
+		if err := s.conn(ctx).Table("regions").Where("code = ?", regionCode).Pluck("kind", &kinds).Error; err != nil {
+			return nil, fmt.Errorf("look up region %s: %w", regionCode, err)
 		}
-		if n == 0 {
+		switch {
+		case len(kinds) == 0:
 			errs = append(errs, fault.Field("region_code", "unknown",
-				fmt.Sprintf("地区 %s 不存在", nu.RegionCode), fmt.Sprintf("region %s does not exist", nu.RegionCode)))
+				fmt.Sprintf("地区 %s 不存在", regionCode), fmt.Sprintf("region %s does not exist", regionCode)))
+		case kinds[0] == provinceKind:
+			// The province assesses the others and is not assessed
+			// itself: a city official bound to it would see no data.
+			errs = append(errs, fault.Field("region_code", "not_assessed",
+				fmt.Sprintf("地区 %s 是省级，不参加考核，不能绑定市级用户", regionCode),
+				fmt.Sprintf("region %s is the province, which is not assessed", regionCode)))
 		}
-	case nu.RegionCode != "":
+	case regionCode != "":
 		errs = append(errs, fault.Field("region_code", "not_allowed",
 			"只有市级用户可以绑定地区", "only city users belong to a region"))
 	}
 	switch {
-	case needOrg && nu.OrganisationID == "":
+	case needOrg && orgID == "":
 		errs = append(errs, fault.Field("organisation_id", "required",
 			"第三方调查机构用户必须指定所属机构", "a contractor user needs an organisation"))
 	case needOrg:
 		var o Organisation
-		err := s.conn(ctx).Where("id = ?", nu.OrganisationID).Take(&o).Error
+		err := s.conn(ctx).Where("id = ?", orgID).Take(&o).Error
 		switch {
 		case errors.Is(err, gorm.ErrRecordNotFound):
 			errs = append(errs, fault.Field("organisation_id", "unknown",
-				fmt.Sprintf("机构 %s 不存在", nu.OrganisationID), fmt.Sprintf("organisation %s does not exist", nu.OrganisationID)))
+				fmt.Sprintf("机构 %s 不存在", orgID), fmt.Sprintf("organisation %s does not exist", orgID)))
 		case err != nil:
-			return nil, fmt.Errorf("look up organisation %s: %w", nu.OrganisationID, err)
+			return nil, fmt.Errorf("look up organisation %s: %w", orgID, err)
 		case o.Kind != OrgKindContractor:
 			errs = append(errs, fault.Field("organisation_id", "not_contractor",
 				fmt.Sprintf("机构“%s”不是第三方调查机构", o.Name), fmt.Sprintf("organisation %q is not a contractor", o.Name)))
 		}
-	case nu.OrganisationID != "":
+	case orgID != "":
 		errs = append(errs, fault.Field("organisation_id", "not_allowed",
 			"只有第三方调查机构用户可以绑定机构", "only contractor users belong to an organisation"))
 	}
 	return errs, nil
 }
+
+// provinceKind is regions' kind.Province, spelled here because auth does
+// not depend on regions (regions.Assessed is the same rule).
+const provinceKind = "province"
 
 // User returns the user with id.
 func (s *Store) User(ctx context.Context, id string) (User, error) {
@@ -505,24 +526,33 @@ func (s *Store) replacePassword(ctx context.Context, u User, pw string, keepToke
 		if err != nil {
 			return err
 		}
-		if !keepTokens {
-			live := tx.Model(&Token{}).Where("user_id = ? AND revoked_at IS NULL", u.ID)
-			if err := live.Order("id").Pluck("id", &revoked).Error; err != nil {
-				return err
-			}
-			if len(revoked) > 0 {
-				if err := tx.Model(&Token{}).Where("id IN ?", revoked).Update("revoked_at", now).Error; err != nil {
-					return err
-				}
-			}
-		}
-		return tx.Where("user_id = ?", u.ID).Delete(&Session{}).Error
+		revoked, err = revokeAccess(tx, u.ID, now, keepTokens)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("set password of %s: %w", u.Username, dbErr(err))
 	}
 	s.throttle.clear(u.Username)
 	return revoked, nil
+}
+
+// revokeAccess ends every session of user id and, unless keepTokens,
+// revokes their live API tokens, returning the revoked tokens' ids. The
+// caller runs it in its transaction and then forgets verified tokens.
+func revokeAccess(tx *gorm.DB, id string, now time.Time, keepTokens bool) ([]string, error) {
+	var revoked []string
+	if !keepTokens {
+		live := tx.Model(&Token{}).Where("user_id = ? AND revoked_at IS NULL", id)
+		if err := live.Order("id").Pluck("id", &revoked).Error; err != nil {
+			return nil, err
+		}
+		if len(revoked) > 0 {
+			if err := tx.Model(&Token{}).Where("id IN ?", revoked).Update("revoked_at", now).Error; err != nil {
+				return nil, err
+			}
+		}
+	}
+	return revoked, tx.Where("user_id = ?", id).Delete(&Session{}).Error
 }
 
 // SetDisabled disables or re-enables a user. A disabled user cannot sign in

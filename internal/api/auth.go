@@ -155,9 +155,16 @@ type NewUserRequest struct {
 	Password string `json:"password,omitempty"`
 }
 
-// UserPatch is the body of a change to a user.
+// UserPatch is the body of a change to a user: an absent field stays. A
+// change of region or organisation signs the user out and revokes their
+// API tokens.
 type UserPatch struct {
-	Disabled *bool `json:"disabled"`
+	Disabled    *bool   `json:"disabled,omitempty"`
+	DisplayName *string `json:"display_name,omitempty"`
+	// RegionCode is a city official's region: an assessed one.
+	RegionCode *string `json:"region_code,omitempty"`
+	// OrganisationID is a contractor's organisation: a contractor one.
+	OrganisationID *string `json:"organisation_id,omitempty"`
 }
 
 // ListUsers answers users.list (List users).
@@ -196,7 +203,9 @@ func (h *Handlers) GetUser(c *fiber.Ctx, _ auth.Principal) error {
 	return c.JSON(h.edge.ManagedUser(u))
 }
 
-// UpdateUser answers users.update (Enable or disable a user).
+// UpdateUser answers users.update (Change a user's display name, region
+// or organisation; enable or disable it). The profile is changed first, so
+// that a refused one leaves the account as it was.
 func (h *Handlers) UpdateUser(c *fiber.Ctx, p auth.Principal) error {
 	var req UserPatch
 	if err := web.DecodeJSON(c, &req); err != nil {
@@ -204,6 +213,12 @@ func (h *Handlers) UpdateUser(c *fiber.Ctx, p auth.Principal) error {
 	}
 	id := web.Param(c, "id")
 	ctx := c.UserContext()
+	if req.DisplayName != nil || req.RegionCode != nil || req.OrganisationID != nil {
+		ch := auth.UserChange{DisplayName: req.DisplayName, RegionCode: req.RegionCode, OrganisationID: req.OrganisationID}
+		if _, err := h.edge.EditAccount(c, id, ch); err != nil {
+			return err
+		}
+	}
 	if req.Disabled != nil {
 		if err := h.edge.SetDisabledOf(c, p, id, *req.Disabled); err != nil {
 			return err

@@ -173,6 +173,9 @@ var allowed = map[string][]string{
 	"POST /organisations":       {"secadmin"},
 	// Ops pages
 	"GET /jobs": {"admin", "secadmin", "auditor", "contractor", "city"},
+	// Users pages: edit
+	"GET /users/:id":  {"secadmin"},
+	"POST /users/:id": {"secadmin"},
 }
 
 // callers are the roles the matrix tries every route as, and no role.
@@ -445,6 +448,14 @@ var samples = map[string]sample{
 	},
 	// Ops pages
 	"GET /jobs": json200("GET", "/jobs?state=failed&kind=evaluation:run", nil),
+	// Users pages: edit
+	"GET /users/:id": func(f *fixture, _ string) (*http.Request, int) {
+		return request("GET", "/users/"+f.accounts["city2"].user.ID, nil), http.StatusOK
+	},
+	"POST /users/:id": func(f *fixture, _ string) (*http.Request, int) {
+		a := f.newAccount(auth.NewUser{Username: f.uniqueName("pedit"), DisplayName: "e", Role: auth.RoleCity, RegionCode: "140200"})
+		return form("POST", "/users/"+a.user.ID, url.Values{"display_name": {"改名"}, "region_code": {"140200"}}), http.StatusSeeOther
+	},
 	"GET /cycles/:id/collect": func(f *fixture, _ string) (*http.Request, int) {
 		return request("GET", "/cycles/"+f.sharedCycle().ID+"/collect?region=140100", nil), http.StatusOK
 	},

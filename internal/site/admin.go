@@ -23,6 +23,8 @@ type usersData struct {
 	Reset *web.UserCreated
 	// Created is the user just created, with its password shown this once.
 	Created *web.UserCreated
+	// Updated says a user's edit was just stored (?notice=updated).
+	Updated bool
 	// Form is the create form as typed, kept when it is refused.
 	Form          userForm
 	Roles         []auth.Role
@@ -49,7 +51,7 @@ func (d usersData) Scope(u web.UserView) string {
 // UsersPage lists every user with the security administrator's actions
 // and the form that creates a city official's or a contractor's account.
 func (h *Handlers) UsersPage(c *fiber.Ctx, _ auth.Principal) error {
-	return h.renderUsers(c, fiber.StatusOK, usersData{})
+	return h.renderUsers(c, fiber.StatusOK, usersData{Updated: web.Query(c, "notice") == "updated"})
 }
 
 func (h *Handlers) renderUsers(c *fiber.Ctx, status int, d usersData) error {

@@ -148,6 +148,42 @@ func (e *Edge) ResetPasswordOf(c *fiber.Ctx) (UserCreated, error) {
 	return UserCreated{User: e.ManagedUser(u), Password: pw}, nil
 }
 
+// EditAccount changes the display name, region or organisation of user id
+// for the API's users.update and the user's edit page alike. An account of
+// an administrative role is refused, as its creation and reset are
+// (NotEditable); every other problem comes back by field from the store.
+// The audit entry notes a change of scope and the tokens it revoked.
+func (e *Edge) EditAccount(c *fiber.Ctx, id string, ch auth.UserChange) (auth.User, error) {
+	ctx := c.UserContext()
+	u, err := e.deps.Auth.User(ctx, id)
+	if err != nil {
+		return u, err
+	}
+	if err := NotEditable(u.Role); err != nil {
+		return u, err
+	}
+	done, err := e.deps.Auth.UpdateUser(ctx, id, ch)
+	if err != nil {
+		return u, err
+	}
+	if done.Rebound {
+		SetAuditDetail(c, "region or organisation changed; sessions ended; "+RevokedDetail(done.Revoked, false))
+	}
+	return done.User, nil
+}
+
+// NotEditable refuses to edit an account of an administrative role: like
+// their creation and reset (OnlyOnHost), it is done on the server, so that
+// the security administrator cannot rename or rebind those who watch them.
+func NotEditable(r auth.Role) error {
+	if !r.Administrative() {
+		return nil
+	}
+	return fault.With(fault.ErrForbidden,
+		"accounts of the assessment manager, security administrator and auditor are changed only with the ipeval command on the server",
+		"考核管理员、安全管理员、审计管理员账户只能在服务器上用 ipeval 命令修改", nil)
+}
+
 // ClearThrottleOf clears the throttle of the user in the path, noting in
 // the audit entry until when it would have lasted.
 func (e *Edge) ClearThrottleOf(c *fiber.Ctx) (auth.User, error) {

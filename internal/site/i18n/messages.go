@@ -595,4 +595,11 @@ var messages = map[string][2]string{
 	"jobs.none":                {"没有符合条件的任务。", "No job matches."},
 	"jobs.refresh":             {"有任务正在排队或运行，本页每 5 秒自动刷新。", "Jobs are queued or running: this page reloads itself every 5 seconds."},
 	"evidence.download":        {"下载原文件", "Download the file"},
+	// Users pages: edit.
+	"users.edit":           {"编辑", "Edit"},
+	"users.edit.title":     {"编辑用户", "Edit user"},
+	"users.edit.help":      {"修改所属地区或机构会使该用户退出所有登录并吊销其全部访问令牌。", "Changing the region or organisation signs the user out everywhere and revokes all their API tokens."},
+	"users.save":           {"保存", "Save"},
+	"users.back":           {"返回用户列表", "Back to users"},
+	"users.notice.updated": {"用户信息已保存。", "The user was saved."},
 }
