@@ -180,8 +180,8 @@ func NotEditable(r auth.Role) error {
 		return nil
 	}
 	return fault.With(fault.ErrForbidden,
-		"accounts of the assessment manager, security administrator and auditor are changed only with the ipeval command on the server",
-		"考核管理员、安全管理员、审计管理员账户只能在服务器上用 ipeval 命令修改", nil)
+		"accounts of the assessment manager, security administrator and auditor are not edited here: they stay as made on the server; make a new one there (ipeval user add) and disable the old one",
+		"考核管理员、安全管理员、审计管理员账户不能在此修改：如需变更，请在服务器上用 ipeval user add 新建账户并停用原账户", nil)
 }
 
 // ClearThrottleOf clears the throttle of the user in the path, noting in
